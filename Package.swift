@@ -1,0 +1,55 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+let swiftSettings: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("InternalImportsByDefault"),
+    .enableUpcomingFeature("MemberImportVisibility"),
+]
+
+let package = Package(
+    name: "Trove",
+    platforms: [.macOS(.v15)],
+    products: [
+        .library(name: "Trove", targets: ["Trove"]),
+        .library(name: "TroveConformance", targets: ["TroveConformance"]),
+        .executable(name: "trove", targets: ["TroveCLI"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    ],
+    targets: [
+        // Thin C wrappers for Linux system calls that Swift cannot call directly
+        // (openat2, renameat2, open-file-description locks, statx).
+        .target(name: "CTroveSystem"),
+        .target(
+            name: "Trove",
+            dependencies: ["CTroveSystem"],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "TroveConformance",
+            dependencies: ["Trove"],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "TroveCLI",
+            dependencies: [
+                "Trove",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // A second process for cross-process tests (compare-and-swap races, crashes).
+        .executableTarget(
+            name: "TroveTestHelper",
+            dependencies: ["Trove"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "TroveTests",
+            dependencies: ["Trove", "TroveConformance", "TroveTestHelper"],
+            swiftSettings: swiftSettings
+        ),
+    ]
+)

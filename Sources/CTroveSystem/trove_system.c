@@ -1,0 +1,1 @@
+#include "trove_system.h"

@@ -1,0 +1,160 @@
+/// A validated key: one or more non-empty segments joined by `/`.
+///
+/// The rules, checked before any I/O:
+/// - at least one byte and at most ``maximumByteCount`` (1,024) bytes of UTF-8;
+/// - no empty segment, so no leading, trailing or doubled `/`;
+/// - no `.` or `..` segment;
+/// - no control character (Unicode category Cc: NUL, U+0001–U+001F, DEL, U+0080–U+009F).
+///
+/// Keys compare, hash and sort by their UTF-8 bytes, so two strings that Swift considers equal
+/// under Unicode canonical equivalence (a precomposed `é` and `e` + U+0301) are different keys,
+/// as they are different file names and different S3 object names. Listing order is this byte
+/// order: `a` < `a-c` < `a/b` < `a0`.
+///
+///     let key = try StoreKey(validating: userInput)   // throws StoreError.Code.invalidKey
+///     let literal: StoreKey = "users/alice"             // an invalid literal is a programmer error
+public struct StoreKey: Sendable, Hashable, Comparable, CustomStringConvertible, ExpressibleByStringLiteral {
+    /// The longest key, in UTF-8 bytes.
+    public static let maximumByteCount = 1024
+
+    /// The key as a string, exactly as it was validated.
+    public let rawValue: String
+
+    /// Validates `string` as a key.
+    ///
+    /// - Throws: ``StoreError`` with code ``StoreError/Code/invalidKey``, naming the key and the
+    ///   rule it breaks.
+    public init(validating string: String) throws(StoreError) {
+        if let violation = StoreKey.violation(in: string) {
+            throw StoreError(
+                .invalidKey,
+                operation: .validate,
+                message: "'\(StoreKey.escape(string))' is not a valid key: \(violation)"
+            )
+        }
+        self.rawValue = string
+    }
+
+    /// Creates a key from a string literal.
+    ///
+    /// An invalid literal is a programmer error and stops the program; use
+    /// ``init(validating:)`` for input that comes from outside.
+    public init(stringLiteral value: String) {
+        do {
+            try self.init(validating: value)
+        } catch {
+            preconditionFailure(error.message)
+        }
+    }
+
+    /// Creates a key from a string already known to be valid (used after validation elsewhere).
+    init(unchecked rawValue: String) {
+        self.rawValue = rawValue
+    }
+
+    /// The key's segments, in order.
+    public var segments: [Substring] {
+        rawValue.split(separator: "/", omittingEmptySubsequences: false)
+    }
+
+    /// The last segment.
+    public var lastSegment: Substring {
+        if let slash = rawValue.utf8.lastIndex(of: UInt8(ascii: "/")) {
+            return rawValue[rawValue.index(after: slash)...]
+        }
+        return rawValue[...]
+    }
+
+    /// The key of the parent level (`a/b` for `a/b/c`), or `nil` for a one-segment key.
+    public var parent: StoreKey? {
+        guard let slash = rawValue.utf8.lastIndex(of: UInt8(ascii: "/")) else { return nil }
+        return StoreKey(unchecked: String(rawValue[..<slash]))
+    }
+
+    /// The number of UTF-8 bytes in the key.
+    public var byteCount: Int { rawValue.utf8.count }
+
+    /// This key followed by `/` and `other`: `"a".appending("b/c")` is `a/b/c`.
+    ///
+    /// - Throws: ``StoreError/Code/invalidKey`` when the result is longer than
+    ///   ``maximumByteCount``.
+    public func appending(_ other: StoreKey) throws(StoreError) -> StoreKey {
+        try StoreKey(validating: rawValue + "/" + other.rawValue)
+    }
+
+    /// Whether the key's bytes start with `prefix`'s bytes (a plain byte prefix, as S3 has it).
+    public func hasPrefix(_ prefix: String) -> Bool {
+        rawValue.utf8.starts(with: prefix.utf8)
+    }
+
+    /// The key.
+    public var description: String { rawValue }
+
+    /// The key with control and non-printing characters escaped, for messages.
+    var escapedDescription: String { StoreKey.escape(rawValue) }
+
+    public static func == (lhs: StoreKey, rhs: StoreKey) -> Bool {
+        lhs.rawValue.utf8.elementsEqual(rhs.rawValue.utf8)
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        var copy = rawValue
+        copy.withUTF8 { hasher.combine(bytes: UnsafeRawBufferPointer($0)) }
+    }
+
+    /// Byte-wise order of the UTF-8 encodings.
+    public static func < (lhs: StoreKey, rhs: StoreKey) -> Bool {
+        StoreKey.utf8Precedes(lhs.rawValue, rhs.rawValue)
+    }
+}
+
+extension StoreKey {
+    /// Whether `lhs` comes before `rhs` in byte-wise UTF-8 order.
+    static func utf8Precedes(_ lhs: some StringProtocol, _ rhs: some StringProtocol) -> Bool {
+        lhs.utf8.lexicographicallyPrecedes(rhs.utf8)
+    }
+
+    /// The first rule that `string` breaks, or `nil` if it is a valid key.
+    static func violation(in string: String) -> String? {
+        let bytes = string.utf8
+        if bytes.isEmpty { return "a key must not be empty" }
+        if bytes.count > maximumByteCount {
+            return "a key must be at most \(maximumByteCount) UTF-8 bytes (this one has \(bytes.count))"
+        }
+        if let bad = string.unicodeScalars.first(where: isControl) {
+            return "a key must not contain control characters (found U+\(hex(bad.value)))"
+        }
+        for segment in bytes.split(separator: UInt8(ascii: "/"), omittingEmptySubsequences: false) {
+            if segment.isEmpty {
+                return "a key must not have an empty segment (no leading, trailing or doubled '/')"
+            }
+            if segment.elementsEqual(".".utf8) || segment.elementsEqual("..".utf8) {
+                return "a key must not have a '.' or '..' segment"
+            }
+        }
+        return nil
+    }
+
+    /// Whether `scalar` is a control character (Unicode general category Cc).
+    static func isControl(_ scalar: Unicode.Scalar) -> Bool {
+        scalar.value < 0x20 || (scalar.value >= 0x7F && scalar.value <= 0x9F)
+    }
+
+    /// `string` with control characters and backslashes escaped, safe to print on one line.
+    static func escape(_ string: String) -> String {
+        var result = ""
+        for scalar in string.unicodeScalars {
+            if isControl(scalar) || scalar == "\\" {
+                result += scalar == "\\" ? "\\\\" : "\\u{\(hex(scalar.value))}"
+            } else {
+                result.unicodeScalars.append(scalar)
+            }
+        }
+        return result
+    }
+
+    private static func hex(_ value: UInt32) -> String {
+        let digits = String(value, radix: 16, uppercase: true)
+        return String(repeating: "0", count: max(0, 4 - digits.count)) + digits
+    }
+}

@@ -1,0 +1,107 @@
+public import Foundation
+
+/// A namespace inside a shared store: every key is stored under `prefix/`, and listing shows
+/// only this namespace's keys, without the prefix.
+///
+///     let users = store.subStore("users")          // or PrefixedStore(base: store, prefix: "users")
+///     try await users.set(data, for: "alice")       // stored as users/alice
+///
+/// Conditions, expiry, streaming and metadata pass through unchanged, so the capabilities are the
+/// base store's. Metadata and listings report keys without the prefix.
+public struct PrefixedStore<Base: KeyValueStore>: KeyValueStore {
+    /// The store beneath.
+    public let base: Base
+    /// The namespace; keys are stored as `prefix/key`.
+    public let prefix: StoreKey
+
+    private let keyPrefix: String
+
+    /// Creates a namespace `prefix` inside `base`.
+    public init(base: Base, prefix: StoreKey) {
+        self.base = base
+        self.prefix = prefix
+        self.keyPrefix = prefix.rawValue + "/"
+    }
+
+    /// The base store's description followed by the prefix.
+    public var description: String { "\(base.description) prefix \(keyPrefix)" }
+
+    /// The base store's capabilities.
+    public var capabilities: StoreCapabilities { base.capabilities }
+
+    private func inner(_ key: StoreKey) throws -> StoreKey {
+        do {
+            return try prefix.appending(key)
+        } catch {
+            throw error.inStore(description, key: key)
+        }
+    }
+
+    private func outer(_ key: StoreKey) -> StoreKey {
+        StoreKey(unchecked: String(key.rawValue.utf8.dropFirst(keyPrefix.utf8.count))!)
+    }
+
+    private func outer(_ metadata: EntryMetadata) -> EntryMetadata {
+        var copy = metadata
+        copy.key = outer(metadata.key)
+        return copy
+    }
+
+    public func read(_ key: StoreKey) async throws -> StoreEntry? {
+        guard var entry = try await base.read(try inner(key)) else { return nil }
+        entry.metadata.key = key
+        return entry
+    }
+
+    public func readStream(_ key: StoreKey, chunkSize: Int) async throws -> StreamedEntry? {
+        guard let entry = try await base.readStream(try inner(key), chunkSize: chunkSize) else { return nil }
+        var metadata = entry.metadata
+        metadata.key = key
+        return StreamedEntry(metadata: metadata, chunks: entry.chunks)
+    }
+
+    public func metadata(for key: StoreKey) async throws -> EntryMetadata? {
+        try await base.metadata(for: try inner(key)).map { var copy = $0; copy.key = key; return copy }
+    }
+
+    public func write(_ value: Data, for key: StoreKey, options: WriteOptions) async throws -> EntryMetadata {
+        var metadata = try await base.write(value, for: try inner(key), options: options)
+        metadata.key = key
+        return metadata
+    }
+
+    public func write<Chunks: AsyncSequence>(
+        contentsOf chunks: Chunks, for key: StoreKey, options: WriteOptions
+    ) async throws -> EntryMetadata where Chunks.Element == Data {
+        var metadata = try await base.write(contentsOf: chunks, for: try inner(key), options: options)
+        metadata.key = key
+        return metadata
+    }
+
+    public func delete(_ key: StoreKey, condition: DeleteCondition) async throws -> Bool {
+        try await base.delete(try inner(key), condition: condition)
+    }
+
+    public func listPage(_ query: ListQuery, after cursor: ListCursor?, limit: Int) async throws -> ListPage {
+        let innerPrefix = keyPrefix + query.prefix
+        guard innerPrefix.utf8.count <= StoreKey.maximumByteCount else {
+            return ListPage(elements: [], nextCursor: nil)
+        }
+        let page = try await base.listPage(query.replacingPrefix(innerPrefix), after: cursor, limit: limit)
+        let elements = page.elements.map { element -> ListElement in
+            switch element {
+            case .entry(let key, let metadata):
+                return .entry(outer(key), metadata.map(outer))
+            case .commonPrefix(let name):
+                return .commonPrefix(String(name.utf8.dropFirst(keyPrefix.utf8.count))!)
+            }
+        }
+        return ListPage(elements: elements, nextCursor: page.nextCursor)
+    }
+
+    /// Reclaims expired entries of the whole base store (expiry is a property of the medium, not
+    /// of a namespace).
+    public func reclaimExpired() async throws -> Int {
+        try await base.reclaimExpired()
+    }
+}

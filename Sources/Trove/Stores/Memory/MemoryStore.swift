@@ -1,0 +1,162 @@
+public import Foundation
+import Synchronization
+
+/// A store that keeps everything in this process's memory: the reference implementation of the
+/// whole contract, expiry included.
+///
+/// Fast enough to be the cache tier of a layered store. Values vanish with the process.
+///
+///     let clock = ManualWallClock()
+///     let store = MemoryStore(clock: clock.wallClock)
+///
+/// Capabilities: conditional writes and deletes, expiration, creation date (kept across
+/// overwrites), retention. Not persistent, not shared across processes.
+///
+/// - Complexity: Reads and writes are O(1) on average. Listing sorts the keys once after they
+///   change (O(n log n)), then pages by binary search.
+public final class MemoryStore: KeyValueStore {
+    private struct Stored {
+        var value: Data
+        var etag: ETag
+        var modificationDate: Date
+        var creationDate: Date
+        var expirationDate: Date?
+    }
+
+    private struct State: ~Copyable {
+        var entries: [StoreKey: Stored] = [:]
+        var sortedKeys: [StoreKey] = []
+        var isSorted = true
+        var version: UInt64 = 0
+    }
+
+    private let state = Mutex(State())
+    private let clock: WallClock
+    private let name: String
+
+    /// Creates an empty store.
+    ///
+    /// - Parameters:
+    ///   - name: A name for messages, such as `"cache"`. Defaults to `"memory"`.
+    ///   - clock: The clock that decides expiry. Defaults to ``WallClock/system``.
+    public init(name: String = "memory", clock: WallClock = .system) {
+        self.name = name
+        self.clock = clock
+    }
+
+    /// `memory` followed by the store's name when it has one of its own.
+    public var description: String { name == "memory" ? "memory" : "memory \(name)" }
+
+    /// Conditional writes and deletes, expiration, creation date and retention.
+    public var capabilities: StoreCapabilities {
+        [.conditionalWrites, .conditionalDeletes, .expiration, .creationDate, .retention]
+    }
+
+    private static func metadata(_ key: StoreKey, _ stored: Stored) -> EntryMetadata {
+        EntryMetadata(key: key, size: Int64(stored.value.count), etag: stored.etag,
+                      modificationDate: stored.modificationDate, creationDate: stored.creationDate,
+                      expirationDate: stored.expirationDate)
+    }
+
+    /// The live entry under `key`, removing it if it has expired.
+    private static func live(_ key: StoreKey, in state: inout State, now: Date) -> Stored? {
+        guard let stored = state.entries[key] else { return nil }
+        if let expiry = stored.expirationDate, expiry <= now {
+            state.entries[key] = nil
+            state.isSorted = false
+            return nil
+        }
+        return stored
+    }
+
+    public func read(_ key: StoreKey) async throws -> StoreEntry? {
+        let now = clock.now
+        return state.withLock { state in
+            Self.live(key, in: &state, now: now).map { StoreEntry(value: $0.value, metadata: Self.metadata(key, $0)) }
+        }
+    }
+
+    public func metadata(for key: StoreKey) async throws -> EntryMetadata? {
+        let now = clock.now
+        return state.withLock { state in
+            Self.live(key, in: &state, now: now).map { Self.metadata(key, $0) }
+        }
+    }
+
+    public func write(_ value: Data, for key: StoreKey, options: WriteOptions) async throws -> EntryMetadata {
+        let now = clock.now
+        let expiration = options.expiry.expirationDate(writtenAt: now)
+        let result: Result<EntryMetadata, StoreError> = state.withLock { state in
+            let current = Self.live(key, in: &state, now: now)
+            guard options.condition.isSatisfied(by: current.map { Self.metadata(key, $0) }) else {
+                return .failure(StoreError(
+                    .conditionFailed, operation: .write, key: key, store: description,
+                    message: current == nil ? "condition \(options.condition) failed: the key holds no value"
+                                            : "condition \(options.condition) failed: the key holds version \(current!.etag)"))
+            }
+            state.version += 1
+            let stored = Stored(value: value, etag: ETag("m\(String(state.version, radix: 36))"),
+                                modificationDate: now, creationDate: current?.creationDate ?? now,
+                                expirationDate: expiration)
+            if current == nil, state.entries[key] == nil { state.isSorted = false }
+            state.entries[key] = stored
+            return .success(Self.metadata(key, stored))
+        }
+        return try result.get()
+    }
+
+    public func delete(_ key: StoreKey, condition: DeleteCondition) async throws -> Bool {
+        let now = clock.now
+        let result: Result<Bool, StoreError> = state.withLock { state in
+            let current = Self.live(key, in: &state, now: now)
+            guard condition.isSatisfied(by: current.map { Self.metadata(key, $0) }) else {
+                return .failure(StoreError(.conditionFailed, operation: .delete, key: key, store: description,
+                                           message: "condition \(condition) failed"))
+            }
+            guard current != nil else { return .success(false) }
+            state.entries[key] = nil
+            state.isSorted = false
+            return .success(true)
+        }
+        return try result.get()
+    }
+
+    public func listPage(_ query: ListQuery, after cursor: ListCursor?, limit: Int) async throws -> ListPage {
+        let now = clock.now
+        return state.withLock { state in
+            if !state.isSorted {
+                state.sortedKeys = state.entries.keys.sorted()
+                state.isSorted = true
+            }
+            return SortedListing.page(
+                of: state.sortedKeys, query: query, after: cursor, limit: limit,
+                metadata: { key in
+                    guard let stored = state.entries[key] else { return nil }
+                    if let expiry = stored.expirationDate, expiry <= now { return nil }
+                    return Self.metadata(key, stored)
+                })
+        }
+    }
+
+    public func reclaimExpired() async throws -> Int {
+        let now = clock.now
+        return state.withLock { state in
+            let expired = state.entries.filter { $0.value.expirationDate.map { $0 <= now } ?? false }.map(\.key)
+            for key in expired { state.entries[key] = nil }
+            if !expired.isEmpty { state.isSorted = false }
+            return expired.count
+        }
+    }
+
+    /// Reclaims expired entries every `interval` until the calling task is cancelled.
+    ///
+    /// Run it in a task you own, for example in a task group beside your service:
+    ///
+    ///     group.addTask { try await store.runExpirySweeper(every: .seconds(60)) }
+    public func runExpirySweeper(every interval: Duration) async throws {
+        while true {
+            try await Task.sleep(for: interval)
+            _ = try await reclaimExpired()
+        }
+    }
+}
