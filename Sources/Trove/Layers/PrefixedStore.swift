@@ -88,15 +88,26 @@ public struct PrefixedStore<Base: KeyValueStore>: KeyValueStore {
             return ListPage(elements: [], nextCursor: nil)
         }
         let page = try await base.listPage(query.replacingPrefix(innerPrefix), after: cursor, limit: limit)
-        let elements = page.elements.map { element -> ListElement in
-            switch element {
-            case .entry(let key, let metadata):
-                return .entry(outer(key), metadata.map(outer))
-            case .commonPrefix(let name):
-                return .commonPrefix(String(name.utf8.dropFirst(keyPrefix.utf8.count))!)
-            }
+        return ListPage(elements: page.elements.map(outer), nextCursor: page.nextCursor)
+    }
+
+    public func list(_ query: ListQuery, pageSize: Int) -> StoreListing {
+        let innerPrefix = keyPrefix + query.prefix
+        guard innerPrefix.utf8.count <= StoreKey.maximumByteCount else {
+            return StoreListing { StoreListing.BatchSource { nil } }
         }
-        return ListPage(elements: elements, nextCursor: page.nextCursor)
+        return base.list(query.replacingPrefix(innerPrefix), pageSize: pageSize).mapElements { [self] element in
+            outer(element)
+        }
+    }
+
+    private func outer(_ element: ListElement) -> ListElement {
+        switch element {
+        case .entry(let key, let metadata):
+            return .entry(outer(key), metadata.map(outer))
+        case .commonPrefix(let name):
+            return .commonPrefix(String(name.utf8.dropFirst(keyPrefix.utf8.count))!)
+        }
     }
 
     /// Reclaims expired entries of the whole base store (expiry is a property of the medium, not

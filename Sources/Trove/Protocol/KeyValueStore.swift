@@ -66,8 +66,15 @@ public protocol KeyValueStore: Sendable, CustomStringConvertible {
     ///
     /// Elements come in byte-wise order of their names. Pass the page's
     /// ``ListPage/nextCursor`` back to continue; `nil` starts from the beginning. Callers
-    /// usually iterate ``list(_:pageSize:)`` instead, which pages under the hood.
+    /// usually iterate ``list(_:)`` instead, which pages under the hood.
     func listPage(_ query: ListQuery, after cursor: ListCursor?, limit: Int) async throws -> ListPage
+
+    /// Lists what `query` selects as an async sequence, fetching about `pageSize` elements at
+    /// a time.
+    ///
+    /// A default implementation pages through ``listPage(_:after:limit:)``; stores whose listing
+    /// keeps state between batches (a directory walk) provide their own.
+    func list(_ query: ListQuery, pageSize: Int) -> StoreListing
 
     /// Deletes every expired entry and frees its space.
     ///

@@ -1,6 +1,6 @@
-/// The elements of a listing as an async sequence that fetches pages as it goes.
+/// The elements of a listing as an async sequence that fetches them in batches as it goes.
 ///
-/// Stopping the iteration early (a `break`, a thrown error) reads no further pages.
+/// Stopping the iteration early (a `break`, a thrown error) fetches no further batches.
 ///
 ///     for try await element in store.list(try ListQuery(prefix: "logs/", delimiter: "/")) {
 ///         print(element.name)
@@ -9,30 +9,69 @@ public struct StoreListing: AsyncSequence, Sendable {
     public typealias Element = ListElement
     public typealias Failure = any Error
 
-    let store: any KeyValueStore
-    let query: ListQuery
-    let pageSize: Int
+    private let makeSource: @Sendable () -> BatchSource
 
-    /// Iterates over a listing, a page at a time.
+    /// Produces a listing's elements, a batch at a time.
+    public struct BatchSource {
+        let next: () async throws -> [ListElement]?
+
+        /// Wraps a closure that returns the next batch (possibly empty), or `nil` at the end.
+        public init(next: @escaping () async throws -> [ListElement]?) { self.next = next }
+    }
+
+    /// Creates a listing from a factory of batch sources, called once per iterator.
+    ///
+    /// Stores whose listing keeps state between batches (a directory walk, a server cursor)
+    /// use this; others get paging over ``KeyValueStore/listPage(_:after:limit:)`` for free.
+    public init(batches makeSource: @escaping @Sendable () -> BatchSource) {
+        self.makeSource = makeSource
+    }
+
+    /// A listing that pages through `store` with ``KeyValueStore/listPage(_:after:limit:)``.
+    public init(paging store: some KeyValueStore, query: ListQuery, pageSize: Int) {
+        let pageSize = Swift.max(1, pageSize)
+        self.init {
+            var cursor: ListCursor?
+            var finished = false
+            return BatchSource {
+                if finished { return nil }
+                let page = try await store.listPage(query, after: cursor, limit: pageSize)
+                cursor = page.nextCursor
+                finished = page.nextCursor == nil
+                return page.elements
+            }
+        }
+    }
+
+    /// The same listing with every element transformed by `transform` (for layers).
+    public func mapElements(_ transform: @escaping @Sendable (ListElement) -> ListElement) -> StoreListing {
+        let makeSource = self.makeSource
+        return StoreListing {
+            let source = makeSource()
+            return BatchSource { try await source.next()?.map(transform) }
+        }
+    }
+
+    /// Iterates over a listing, a batch at a time.
     public struct AsyncIterator: AsyncIteratorProtocol {
-        let store: any KeyValueStore
-        let query: ListQuery
-        let pageSize: Int
+        let source: BatchSource
         var buffer: [ListElement] = []
         var index = 0
-        var cursor: ListCursor?
         var finished = false
 
-        /// The next element, fetching the next page when the current one is used up.
+        /// The next element, fetching the next batch when the current one is used up.
         public mutating func next() async throws -> ListElement? {
             while index == buffer.count {
                 if finished { return nil }
                 try Task.checkCancellation()
-                let page = try await store.listPage(query, after: cursor, limit: pageSize)
-                buffer = page.elements
+                guard let batch = try await source.next() else {
+                    finished = true
+                    buffer = []
+                    index = 0
+                    return nil
+                }
+                buffer = batch
                 index = 0
-                cursor = page.nextCursor
-                finished = page.nextCursor == nil
             }
             defer { index += 1 }
             return buffer[index]
@@ -40,18 +79,21 @@ public struct StoreListing: AsyncSequence, Sendable {
     }
 
     public func makeAsyncIterator() -> AsyncIterator {
-        AsyncIterator(store: store, query: query, pageSize: pageSize)
+        AsyncIterator(source: makeSource())
     }
 }
 
 extension KeyValueStore {
-    /// Lists what `query` selects, fetching `pageSize` elements at a time.
+    /// Pages through ``listPage(_:after:limit:)``, `pageSize` elements at a time.
+    public func list(_ query: ListQuery, pageSize: Int) -> StoreListing {
+        StoreListing(paging: self, query: query, pageSize: pageSize)
+    }
+
+    /// Lists what `query` selects, 1,000 elements per round trip.
     ///
-    /// - Parameters:
-    ///   - query: What to list. Defaults to every key.
-    ///   - pageSize: Elements fetched per round trip. Defaults to 1,000.
-    public func list(_ query: ListQuery = .all, pageSize: Int = 1000) -> StoreListing {
-        StoreListing(store: self, query: query, pageSize: max(1, pageSize))
+    /// - Parameter query: What to list. Defaults to every key.
+    public func list(_ query: ListQuery = .all) -> StoreListing {
+        list(query, pageSize: 1000)
     }
 
     /// The keys that start with `prefix`, in byte-wise order.
@@ -75,7 +117,7 @@ extension KeyValueStore {
 
     /// Whether no live key starts with `prefix`.
     public func isEmpty(withPrefix prefix: String = "") async throws -> Bool {
-        let page = try await listPage(try ListQuery(prefix: prefix), after: nil, limit: 1)
-        return page.elements.isEmpty
+        for try await _ in try keys(withPrefix: prefix) { return false }
+        return true
     }
 }

@@ -1,9 +1,55 @@
+import CTroveSystem
 public import Foundation
+import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// A store that keeps one file per key under a root directory.
+///
+/// The key `users/alice` is the file `users.d/alice` under the root: every segment but the last
+/// is a directory with the suffix `.d`, so a key can be a value and a prefix at once (`a` is the
+/// file `a`, `a/b` lives in `a.d/`). Characters and lengths a file name cannot hold are encoded
+/// reversibly (see the file-name rules below); listing gives back the original keys.
+///
+///     let store = try FileSystemStore(root: URL(filePath: "/var/lib/app/data"))
+///     try await store.set(Data("hello".utf8), for: "greetings/en")
+///
+/// **Atomicity.** A write goes to a scratch file in `.trove/tmp` under the root (the same file
+/// system), then is renamed into place, so a reader sees the old value or the new one, never a
+/// torn value, even if the writer dies mid-write. Conditional writes and deletes check and act
+/// under a per-key lock that holds across processes (an open-file-description lock on
+/// `.trove/lock`), so two processes doing compare-and-swap on one key lose no update.
+///
+/// **Durability.** With ``Durability/fsync`` every write syncs the file and then its directory
+/// before returning; with ``Durability/buffered`` (the default) the kernel writes back later,
+/// which survives a crash of the process but not of the machine.
+///
+/// **Safety.** Keys never leave the root: paths are opened with `openat2` and
+/// `RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS` (or one component at a time with `O_NOFOLLOW` where
+/// the kernel lacks `openat2`), so a symbolic link planted inside the root is refused with
+/// ``StoreError/Code/permissionDenied``, never followed.
+///
+/// **Files.** Each value file starts with a 32-byte header (format tag, ETag, expiry) followed
+/// by the value. The ETag changes on every write. Creation dates come from the file's birth time
+/// (`statx`), where the file system keeps one: since a write replaces the file, it is the time of
+/// the entry's last write for keys that were overwritten. Expired entries are invisible at once;
+/// ``reclaimExpired()`` deletes their files and removes scratch files left by crashed writers.
+///
+/// **Threads.** Small values are read and written on the calling task's thread: a few system
+/// calls cost less than a hop to another thread. Values larger than 1 MiB, fsync, and directory
+/// walks run on a small pool of dedicated threads, so they never hold up Swift's cooperative pool.
+///
+/// **File names.** `%` is written `%25`, a leading `.` is written `%2E` (names starting with `.`
+/// are Trove's own or foreign and are ignored), and the `.` of a trailing `.d` is written `%2E`.
+/// A name over 255 bytes is shortened to a readable head, `%#`, and 40 hexadecimal digits of its
+/// SHA-256; the full key is kept in the file.
+///
+/// Capabilities: persistence, conditional writes and deletes, expiration, creation date (where the
+/// file system has birth times), streaming, sharing across processes, retention.
 public final class FileSystemStore: KeyValueStore {
     /// How hard a write tries to survive a power loss.
-    public struct Durability: Hashable, Sendable {
+    public struct Durability: Hashable, Sendable, CustomStringConvertible {
         private let syncs: Bool
         /// The file system decides when data reaches the disk (fast; survives a process crash).
         public static let buffered = Durability(syncs: false)
@@ -11,13 +57,15 @@ public final class FileSystemStore: KeyValueStore {
         public static let fsync = Durability(syncs: true)
         /// Whether writes fsync.
         public var syncsToDisk: Bool { syncs }
+        /// `buffered` or `fsync`.
+        public var description: String { syncs ? "fsync" : "buffered" }
     }
 
     /// Options of a file store.
     public struct Configuration: Sendable {
         /// How hard writes try to survive a power loss. Defaults to ``Durability/buffered``.
         public var durability: Durability
-        /// Whether to create the root directory if it is missing. Defaults to `true`.
+        /// Whether to create the root directory (and its parents) if missing. Defaults to `true`.
         public var createsRoot: Bool
 
         /// Creates a configuration.
@@ -27,38 +75,125 @@ public final class FileSystemStore: KeyValueStore {
         }
     }
 
+    /// Values up to this size are read and written on the calling thread; larger ones on the
+    /// blocking pool.
+    static let inlineIOLimit = 1 << 20
+
     /// The root directory.
     public let root: URL
     /// The store's options.
     public let configuration: Configuration
-    private let clock: WallClock
+
+    let clock: WallClock
+    let rootFD: Int32
+    let temporaryFD: Int32
+    let lockFD: Int32
+    let lock: StripedLock
+    let resolvesBeneath: Bool
+    let instanceID: UInt64
+    let instanceTag: String
+    let writeCounter = Atomic<UInt64>(0)
 
     /// Opens (and by default creates) a file store rooted at `root`.
+    ///
+    /// Creates `.trove/tmp` (scratch files) and `.trove/lock` (the lock file) under the root.
+    ///
+    /// - Parameters:
+    ///   - root: The directory that holds the store; dedicate it to the store.
+    ///   - configuration: Durability and creation options. Defaults to buffered writes and creating
+    ///     the root.
+    ///   - clock: The clock that decides expiry. Defaults to ``WallClock/system``.
+    /// - Throws: ``StoreError`` with operation `open`: ``StoreError/Code/invalidArgument`` when
+    ///   `root` is not a file URL or not a directory, ``StoreError/Code/permissionDenied`` or
+    ///   ``StoreError/Code/readOnly`` when it cannot be used.
     public init(root: URL, configuration: Configuration = Configuration(), clock: WallClock = .system) throws {
-        self.root = root
-        self.configuration = configuration
-        self.clock = clock
+        guard root.isFileURL else {
+            throw StoreError(.invalidArgument, operation: .open, store: "file \(root)",
+                             message: "the root of a file store must be a file URL, not '\(root)'")
+        }
+        let path = root.standardizedFileURL.path
+        let name = "file \(path)"
+        if configuration.createsRoot {
+            do {
+                try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+            } catch {
+                throw StoreError(.io, operation: .open, store: name,
+                                 message: "cannot create the root directory", underlying: error)
+            }
+        }
+        func fail(_ error: SystemCallError) -> StoreError { error.storeError(.open, key: nil, store: name) }
+        let rootFD = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard rootFD >= 0 else {
+            let error = SystemCallError.last("open", path)
+            if error.errno == ENOENT || error.errno == ENOTDIR {
+                throw StoreError(.invalidArgument, operation: .open, store: name,
+                                 message: "the root '\(path)' is not an existing directory", underlying: error)
+            }
+            throw fail(error)
+        }
+        var opened: [Int32] = [rootFD]
+        do {
+            for directory in [".trove", ".trove/tmp"] where mkdirat(rootFD, directory, 0o755) != 0 && errno != EEXIST {
+                throw SystemCallError.last("mkdirat", directory)
+            }
+            let temporaryFD = openat(rootFD, ".trove/tmp", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+            guard temporaryFD >= 0 else { throw SystemCallError.last("openat", ".trove/tmp") }
+            opened.append(temporaryFD)
+            let lockFD = openat(rootFD, ".trove/lock", O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0o644)
+            guard lockFD >= 0 else { throw SystemCallError.last("openat", ".trove/lock") }
+            opened.append(lockFD)
+
+            let probe = trove_open_beneath(rootFD, ".trove", O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0)
+            self.resolvesBeneath = probe >= 0
+            if probe >= 0 { _ = Glibc.close(probe) }
+
+            self.root = URL(fileURLWithPath: path, isDirectory: true)
+            self.configuration = configuration
+            self.clock = clock
+            self.rootFD = rootFD
+            self.temporaryFD = temporaryFD
+            self.lockFD = lockFD
+            self.lock = StripedLock(fileDescriptor: lockFD)
+            var generator = SystemRandomNumberGenerator()
+            self.instanceID = generator.next()
+            self.instanceTag = String(instanceID, radix: 36)
+        } catch let error as SystemCallError {
+            for fd in opened { _ = Glibc.close(fd) }
+            throw fail(error)
+        }
     }
 
+    deinit {
+        _ = Glibc.close(lockFD)
+        _ = Glibc.close(temporaryFD)
+        _ = Glibc.close(rootFD)
+    }
+
+    /// `file <root path>`.
     public var description: String { "file \(root.path)" }
 
+    /// Persistence, conditional writes and deletes, expiration, creation date, streaming,
+    /// sharing across processes and retention.
     public var capabilities: StoreCapabilities {
         [.persistence, .conditionalWrites, .conditionalDeletes, .expiration, .creationDate, .streaming,
          .sharedAcrossProcesses, .retention]
     }
 
-    private func unfinished(_ operation: StoreOperation) -> StoreError {
-        StoreError(.notSupported, operation: operation, store: description, message: "not built yet")
+    /// Runs `body`, turning system-call failures into store errors that name the key and store.
+    func performing<T>(_ operation: StoreOperation, _ key: StoreKey?, _ body: () throws -> T) throws -> T {
+        do {
+            return try body()
+        } catch let error as SystemCallError {
+            throw error.storeError(operation, key: key, store: description)
+        } catch let error as StoreError {
+            var copy = error.inStore(description, key: key)
+            copy.operation = operation
+            throw copy
+        }
     }
 
-    public func read(_ key: StoreKey) async throws -> StoreEntry? { throw unfinished(.read) }
-    public func metadata(for key: StoreKey) async throws -> EntryMetadata? { throw unfinished(.metadata) }
-    public func write(_ value: Data, for key: StoreKey, options: WriteOptions) async throws -> EntryMetadata {
-        throw unfinished(.write)
+    /// Like ``performing(_:_:_:)``, on the blocking pool.
+    func performingOnPool<T: Sendable>(_ operation: StoreOperation, _ key: StoreKey?, _ body: @escaping @Sendable () throws -> T) async throws -> T {
+        try await BlockingPool.shared.run { [self] in try performing(operation, key, body) }
     }
-    public func delete(_ key: StoreKey, condition: DeleteCondition) async throws -> Bool { throw unfinished(.delete) }
-    public func listPage(_ query: ListQuery, after cursor: ListCursor?, limit: Int) async throws -> ListPage {
-        throw unfinished(.list)
-    }
-    public func reclaimExpired() async throws -> Int { throw unfinished(.reclaim) }
 }

@@ -1,0 +1,279 @@
+import CTroveSystem
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A depth-first walk of a file store's directories in byte-wise key order, producing listing
+/// elements in batches.
+///
+/// Each directory is read once per walk, its entries decoded and sorted: a file sorts as its key,
+/// a directory as its key prefix followed by `/`, which puts `a`, `a-c`, `a/b`, `a0` in byte order.
+/// Files are checked with one `statx` each; the header is read only for files that may expire
+/// (owner-execute bit) or when metadata was asked for.
+final class FileSystemListing: @unchecked Sendable {
+    // Unchecked: one listing iterator drives the walk, one batch at a time; a batch runs on a
+    // pool thread while the iterator awaits it, so the state is never touched concurrently.
+
+    private struct Item {
+        /// The key (files) or the key prefix ending in `/` (directories).
+        let name: String
+        let diskName: String
+        let isDirectory: Bool
+    }
+
+    private struct Frame {
+        let fd: Int32
+        let path: String
+        var items: [Item]
+        var index = 0
+    }
+
+    private let store: FileSystemStore
+    private let query: ListQuery
+    private let now: Date
+    private let startAfter: String?
+    private var stack: [Frame] = []
+    private var started = false
+    private var lastCommonPrefix: String?
+
+    init(store: FileSystemStore, query: ListQuery, startAfter: String?, now: Date) {
+        self.store = store
+        self.query = query
+        self.startAfter = startAfter
+        self.now = now
+    }
+
+    deinit {
+        for frame in stack where frame.fd != store.rootFD { _ = Glibc.close(frame.fd) }
+    }
+
+    /// Whether the delimiter is `/`, so one directory holds the whole level.
+    private var listsOneLevel: Bool { query.delimiterByte == UInt8(ascii: "/") }
+
+    /// Up to `limit` more elements; an empty array means the walk is over.
+    func nextBatch(limit: Int) throws -> [ListElement] {
+        if !started {
+            started = true
+            try start()
+        }
+        var elements: [ListElement] = []
+        while elements.count < limit, !stack.isEmpty {
+            let top = stack.count - 1
+            guard stack[top].index < stack[top].items.count else {
+                let frame = stack.removeLast()
+                if frame.fd != store.rootFD { _ = Glibc.close(frame.fd) }
+                continue
+            }
+            let item = stack[top].items[stack[top].index]
+            stack[top].index += 1
+            let directory = stack[top].fd
+            let path = stack[top].path
+            if item.isDirectory {
+                if listsOneLevel {
+                    if try containsLiveEntry(parent: directory, name: item.diskName) {
+                        elements.append(.commonPrefix(item.name))
+                    }
+                } else {
+                    try push(parent: directory, name: item.diskName, path: join(path, item.diskName), prefix: item.name)
+                }
+                continue
+            }
+            guard let element = try element(for: item, in: directory, path: join(path, item.diskName)) else { continue }
+            switch query.classify(StoreKey(unchecked: item.name)) {
+            case .key, .none:
+                elements.append(element)
+            case .commonPrefix(let prefix):
+                if prefix == lastCommonPrefix { continue }
+                if let startAfter, prefix == startAfter { continue }
+                lastCommonPrefix = prefix
+                elements.append(.commonPrefix(prefix))
+            }
+        }
+        return elements
+    }
+
+    private func join(_ path: String, _ name: String) -> String { path.isEmpty ? name : path + "/" + name }
+
+    /// Opens the directory of the prefix's complete segments and reads it.
+    private func start() throws {
+        var segments = query.prefix.split(separator: "/", omittingEmptySubsequences: false)
+        segments.removeLast()  // the incomplete last segment filters entries instead
+        var path = ""
+        var prefix = ""
+        for segment in segments {
+            guard !segment.isEmpty, segment != ".", segment != ".." else { return }
+            path = join(path, FileNameCodec.directoryName(for: segment).name)
+            prefix += segment + "/"
+        }
+        if path.isEmpty {
+            stack.append(Frame(fd: store.rootFD, path: "", items: try items(in: store.rootFD, path: "", prefix: "")))
+            return
+        }
+        let fd = store.openBeneath(path, flags: O_RDONLY | O_DIRECTORY)
+        guard fd >= 0 else {
+            let error = SystemCallError.last("openat2", path)
+            if error.errno == ENOENT || error.errno == ENOTDIR { return }
+            throw error
+        }
+        do {
+            stack.append(Frame(fd: fd, path: path, items: try items(in: fd, path: path, prefix: prefix)))
+        } catch {
+            _ = Glibc.close(fd)
+            throw error
+        }
+    }
+
+    private func push(parent: Int32, name: String, path: String, prefix: String) throws {
+        let fd = openat(parent, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+        guard fd >= 0 else {
+            let error = SystemCallError.last("openat", path)
+            if error.errno == ENOENT { return }  // removed since it was read
+            throw error
+        }
+        do {
+            stack.append(Frame(fd: fd, path: path, items: try items(in: fd, path: path, prefix: prefix)))
+        } catch {
+            _ = Glibc.close(fd)
+            throw error
+        }
+    }
+
+    /// The decoded, filtered and sorted entries of a directory whose keys start with `prefix`.
+    private func items(in fd: Int32, path: String, prefix: String) throws -> [Item] {
+        var items: [Item] = []
+        for entry in try FileSystemListing.readDirectory(fd, path: path) {
+            var isDirectory: Bool
+            switch entry.type {
+            case UInt8(DT_DIR): isDirectory = true
+            case UInt8(DT_REG): isDirectory = false
+            case UInt8(DT_UNKNOWN):
+                var status = trove_stat_t()
+                guard trove_statx(fd, entry.name, AT_SYMLINK_NOFOLLOW, &status) == 0 else { continue }
+                let type = status.mode & UInt32(S_IFMT)
+                guard type == UInt32(S_IFDIR) || type == UInt32(S_IFREG) else { continue }
+                isDirectory = type == UInt32(S_IFDIR)
+            default: continue  // links, sockets, devices: never ours
+            }
+            let decoded = isDirectory ? FileNameCodec.decodeDirectoryName(entry.name) : FileNameCodec.decodeFileName(entry.name)
+            let name: String
+            switch decoded {
+            case .foreign: continue
+            case .segment(let segment): name = prefix + segment + (isDirectory ? "/" : "")
+            case .shortened:
+                if isDirectory {
+                    let child = openat(fd, entry.name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+                    guard child >= 0 else { continue }
+                    let segment = store.readNameFile(in: child)
+                    _ = Glibc.close(child)
+                    guard let segment, FileNameCodec.directoryName(for: segment).name == entry.name else { continue }
+                    name = prefix + segment + "/"
+                } else {
+                    guard let key = store.readTrailerKey(directory: fd, name: entry.name),
+                          key.hasPrefix(prefix), EntryLocation(key).file.name == entry.name else { continue }
+                    name = key.rawValue
+                }
+            }
+            guard isWanted(name, isDirectory: isDirectory) else { continue }
+            items.append(Item(name: name, diskName: entry.name, isDirectory: isDirectory))
+        }
+        items.sort { StoreKey.utf8Precedes($0.name, $1.name) }
+        return items
+    }
+
+    /// Whether an entry named `name` (a key, or a prefix ending in `/`) can hold anything this
+    /// walk still has to return.
+    private func isWanted(_ name: String, isDirectory: Bool) -> Bool {
+        let utf8 = name.utf8
+        if isDirectory {
+            // A directory is wanted if its keys may start with the prefix.
+            guard utf8.starts(with: query.prefix.utf8) || query.prefix.utf8.starts(with: utf8) else { return false }
+        } else {
+            guard utf8.starts(with: query.prefix.utf8) else { return false }
+        }
+        guard let startAfter else { return true }
+        if isDirectory && !listsOneLevel && startAfter.utf8.starts(with: utf8) {
+            return true  // the cursor lies inside: descend, and filter its entries one by one
+        }
+        guard StoreKey.utf8Precedes(startAfter, name) else { return false }
+        // A cursor that is a common prefix stands for every key under it.
+        if let delimiter = query.delimiterByte, startAfter.utf8.last == delimiter,
+           startAfter.utf8.count > query.prefix.utf8.count, utf8.starts(with: startAfter.utf8) {
+            return false
+        }
+        return true
+    }
+
+    /// The listing element of a file, or `nil` when it expired or vanished.
+    private func element(for item: Item, in directory: Int32, path: String) throws -> ListElement? {
+        var status = trove_stat_t()
+        guard trove_statx(directory, item.diskName, AT_SYMLINK_NOFOLLOW, &status) == 0 else {
+            let error = SystemCallError.last("statx", path)
+            if error.errno == ENOENT { return nil }
+            throw error
+        }
+        guard status.mode & UInt32(S_IFMT) == UInt32(S_IFREG) else { return nil }
+        let key = StoreKey(unchecked: item.name)
+        let mayExpire = status.mode & UInt32(S_IXUSR) != 0
+        guard mayExpire || query.includesMetadata else { return .entry(key, nil) }
+        guard let (header, current) = try store.readHeader(directory: directory, name: item.diskName, path: path) else {
+            return nil
+        }
+        if header.isExpired(at: now) { return nil }
+        guard query.includesMetadata else { return .entry(key, nil) }
+        let trailer = header.hasKeyTrailer ? key.byteCount + 4 : 0
+        let size = Int64(current.size) - Int64(EntryFileHeader.size + trailer)
+        return .entry(key, store.metadata(key, header: header, status: current, size: max(0, size)))
+    }
+
+    /// Whether the directory `name` holds a live value at any depth.
+    private func containsLiveEntry(parent: Int32, name: String) throws -> Bool {
+        let fd = openat(parent, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+        guard fd >= 0 else { return false }
+        defer { _ = Glibc.close(fd) }
+        for entry in try FileSystemListing.readDirectory(fd, path: name) where !entry.name.hasPrefix(".") {
+            var status = trove_stat_t()
+            guard trove_statx(fd, entry.name, AT_SYMLINK_NOFOLLOW, &status) == 0 else { continue }
+            switch status.mode & UInt32(S_IFMT) {
+            case UInt32(S_IFREG):
+                guard FileNameCodec.decodeFileName(entry.name) != .foreign else { continue }
+                if status.mode & UInt32(S_IXUSR) == 0 { return true }
+                if let (header, _) = try? store.readHeader(directory: fd, name: entry.name, path: entry.name),
+                   !header.isExpired(at: now) {
+                    return true
+                }
+            case UInt32(S_IFDIR):
+                guard FileNameCodec.decodeDirectoryName(entry.name) != .foreign else { continue }
+                if try containsLiveEntry(parent: fd, name: entry.name) { return true }
+            default:
+                continue
+            }
+        }
+        return false
+    }
+
+    /// The names and types of a directory's entries, without `.` and `..`.
+    static func readDirectory(_ fd: Int32, path: String) throws -> [(name: String, type: UInt8)] {
+        let copy = openat(fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard copy >= 0, let stream = fdopendir(copy) else {
+            let error = SystemCallError.last("opendir", path.isEmpty ? "." : path)
+            if copy >= 0 { _ = Glibc.close(copy) }
+            throw error
+        }
+        defer { closedir(stream) }
+        var entries: [(name: String, type: UInt8)] = []
+        while true {
+            errno = 0
+            guard let entry = readdir(stream) else {
+                if errno != 0 { throw SystemCallError.last("readdir", path.isEmpty ? "." : path) }
+                break
+            }
+            let name = withUnsafePointer(to: &entry.pointee.d_name) { pointer in
+                pointer.withMemoryRebound(to: CChar.self, capacity: 256) { String(cString: $0) }
+            }
+            if name == "." || name == ".." { continue }
+            entries.append((name, entry.pointee.d_type))
+        }
+        return entries
+    }
+}

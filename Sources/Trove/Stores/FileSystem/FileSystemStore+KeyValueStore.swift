@@ -1,0 +1,182 @@
+import CTroveSystem
+public import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+extension FileSystemStore {
+    public func read(_ key: StoreKey) async throws -> StoreEntry? {
+        try Task.checkCancellation()
+        let location = EntryLocation(key)
+        let now = clock.now
+        guard let opened = try performing(.read, key, { try openEntry(location, now: now) }) else { return nil }
+        let path = location.relativePath
+        let value: Data
+        if opened.valueLength > Self.inlineIOLimit {
+            defer { _ = Glibc.close(opened.fd) }
+            value = try await performingOnPool(.read, key) {
+                try Self.readValue(fd: opened.fd, length: opened.valueLength, path: path)
+            }
+        } else {
+            defer { _ = Glibc.close(opened.fd) }
+            value = try performing(.read, key) { try Self.readValue(fd: opened.fd, length: opened.valueLength, path: path) }
+        }
+        return StoreEntry(value: value, metadata: metadata(key, header: opened.header, status: opened.status,
+                                                           size: Int64(opened.valueLength)))
+    }
+
+    public func readStream(_ key: StoreKey, chunkSize: Int) async throws -> StreamedEntry? {
+        try Task.checkCancellation()
+        let location = EntryLocation(key)
+        let now = clock.now
+        guard let opened = try performing(.read, key, { try openEntry(location, now: now) }) else { return nil }
+        let reader = FileChunkReader(fd: opened.fd, valueLength: opened.valueLength, chunkSize: chunkSize,
+                                     path: location.relativePath)
+        let chunks = ValueChunks { ValueChunks.ChunkSource { try await reader.next() } }
+        return StreamedEntry(metadata: metadata(key, header: opened.header, status: opened.status,
+                                                size: Int64(opened.valueLength)),
+                             chunks: chunks)
+    }
+
+    public func metadata(for key: StoreKey) async throws -> EntryMetadata? {
+        try Task.checkCancellation()
+        let location = EntryLocation(key)
+        let now = clock.now
+        return try performing(.metadata, key) {
+            guard let opened = try openEntry(location, now: now) else { return nil }
+            _ = Glibc.close(opened.fd)
+            return metadata(key, header: opened.header, status: opened.status, size: Int64(opened.valueLength))
+        }
+    }
+
+    public func write(_ value: Data, for key: StoreKey, options: WriteOptions) async throws -> EntryMetadata {
+        try Task.checkCancellation()
+        let location = EntryLocation(key)
+        let now = clock.now
+        if value.count > Self.inlineIOLimit || configuration.durability.syncsToDisk {
+            return try await performingOnPool(.write, key) { [self] in
+                try writeValue(value, location: location, options: options, now: now)
+            }
+        }
+        return try performing(.write, key) { try writeValue(value, location: location, options: options, now: now) }
+    }
+
+    public func write<Chunks: AsyncSequence>(
+        contentsOf chunks: Chunks, for key: StoreKey, options: WriteOptions
+    ) async throws -> EntryMetadata where Chunks.Element == Data {
+        try Task.checkCancellation()
+        let location = EntryLocation(key)
+        let now = clock.now
+        let expiration = options.expiry.expirationDate(writtenAt: now)
+        var scratch = try performing(.write, key) { try makeScratchFile(expiring: expiration != nil) }
+        do {
+            let header = EntryFileHeader(etag: scratch.etag,
+                                         expiresAtNanoseconds: EntryFileHeader.expiryNanoseconds(expiration),
+                                         hasKeyTrailer: location.file.isShortened)
+            let headerBytes = header.encoded()
+            try performing(.write, key) { try headerBytes.withUnsafeBytes { try append($0, to: scratch) } }
+            var size: Int64 = 0
+            for try await chunk in chunks {
+                try Task.checkCancellation()
+                size += Int64(chunk.count)
+                if chunk.count > Self.inlineIOLimit {
+                    let target = scratch
+                    try await performingOnPool(.write, key) { [self] in try chunk.withUnsafeBytes { try append($0, to: target) } }
+                } else {
+                    try performing(.write, key) { try chunk.withUnsafeBytes { try append($0, to: scratch) } }
+                }
+            }
+            if location.file.isShortened {
+                let trailer = EntryFileHeader.keyTrailer(for: location.key)
+                try performing(.write, key) { try trailer.withUnsafeBytes { try append($0, to: scratch) } }
+            }
+            let finished = scratch
+            let status = try await performingOnPool(.write, key) { [self] () throws -> trove_stat_t in
+                var copy = finished
+                let status = try finish(&copy)
+                try install(copy, at: location, condition: options.condition, now: now)
+                return status
+            }
+            scratch.fd = -1  // closed by finish
+            return metadata(key, header: header, status: status, size: size)
+        } catch {
+            discard(scratch)
+            throw error
+        }
+    }
+
+    public func delete(_ key: StoreKey, condition: DeleteCondition) async throws -> Bool {
+        try Task.checkCancellation()
+        let location = EntryLocation(key)
+        let now = clock.now
+        let deleted = try performing(.delete, key) { () throws -> Bool in
+            guard let directory = try openParent(of: location, create: false) else {
+                if condition.expectedETag != nil { throw deleteConditionFailed(condition, key, holds: nil) }
+                return false
+            }
+            defer { directory.close() }
+            return try lock.withLock(for: key) { () throws -> Bool in
+                let name = location.file.name
+                var status = trove_stat_t()
+                guard trove_statx(directory.fd, name, AT_SYMLINK_NOFOLLOW, &status) == 0 else {
+                    let error = SystemCallError.last("statx", location.relativePath)
+                    guard error.errno == ENOENT else { throw error }
+                    if condition.expectedETag != nil { throw deleteConditionFailed(condition, key, holds: nil) }
+                    return false
+                }
+                var live = true
+                if condition.expectedETag != nil || status.mode & UInt32(S_IXUSR) != 0
+                    || status.mode & UInt32(S_IFMT) != UInt32(S_IFREG) {
+                    let current = try readHeader(directory: directory.fd, name: name, path: location.relativePath)
+                    let header = current.flatMap { $0.header.isExpired(at: now) ? nil : $0.header }
+                    live = header != nil
+                    if let expected = condition.expectedETag, header?.etagValue != expected {
+                        throw deleteConditionFailed(condition, key, holds: header?.etagValue)
+                    }
+                }
+                guard unlinkat(directory.fd, name, 0) == 0 else {
+                    let error = SystemCallError.last("unlinkat", location.relativePath)
+                    if error.errno == ENOENT { return false }
+                    throw error
+                }
+                if configuration.durability.syncsToDisk { _ = fsync(directory.fd) }
+                return live
+            }
+        }
+        if !location.directories.isEmpty { removeEmptyDirectories(of: location) }
+        return deleted
+    }
+
+    private func deleteConditionFailed(_ condition: DeleteCondition, _ key: StoreKey, holds etag: ETag?) -> StoreError {
+        StoreError(.conditionFailed, operation: .delete, key: key, store: description,
+                   message: "condition \(condition) failed: the key " + (etag.map { "holds version \($0)" } ?? "holds no value"))
+    }
+
+    public func listPage(_ query: ListQuery, after cursor: ListCursor?, limit: Int) async throws -> ListPage {
+        let walker = FileSystemListing(store: self, query: query, startAfter: cursor?.rawValue, now: clock.now)
+        let limit = max(1, limit)
+        let elements = try await performingOnPool(.list, nil) { try walker.nextBatch(limit: limit) }
+        let next = elements.count == limit ? elements.last.map { ListCursor($0.name) } : nil
+        return ListPage(elements: elements, nextCursor: next)
+    }
+
+    /// Walks the directories once for the whole listing, reading each directory a single time.
+    public func list(_ query: ListQuery, pageSize: Int) -> StoreListing {
+        let limit = max(1, pageSize)
+        return StoreListing { [self] in
+            let walker = FileSystemListing(store: self, query: query, startAfter: nil, now: clock.now)
+            var finished = false
+            return StoreListing.BatchSource { [self] in
+                if finished { return nil }
+                let batch = try await performingOnPool(.list, nil) { try walker.nextBatch(limit: limit) }
+                finished = batch.count < limit
+                return batch
+            }
+        }
+    }
+
+    public func reclaimExpired() async throws -> Int {
+        let now = clock.now
+        return try await performingOnPool(.reclaim, nil) { [self] in try reclaim(now: now) }
+    }
+}

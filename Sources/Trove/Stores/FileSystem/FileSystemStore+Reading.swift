@@ -1,0 +1,175 @@
+import CTroveSystem
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A value file opened for reading: its descriptor, status and header.
+struct OpenedEntry {
+    let fd: Int32
+    let status: trove_stat_t
+    let header: EntryFileHeader
+    /// The value's length: the file less header and key trailer.
+    let valueLength: Int
+}
+
+extension FileSystemStore {
+    /// Reads the header of the file `name` in `directory`, or `nil` when there is no such file.
+    ///
+    /// - Throws: ``StoreError/Code/integrity`` when the file is not a Trove value file.
+    func readHeader(directory: Int32, name: String, path: String) throws -> (header: EntryFileHeader, status: trove_stat_t)? {
+        let fd = openat(directory, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)
+        guard fd >= 0 else {
+            let error = SystemCallError.last("openat", path)
+            if error.errno == ENOENT { return nil }
+            throw error
+        }
+        defer { _ = Glibc.close(fd) }
+        var status = trove_stat_t()
+        guard trove_statx(fd, "", TROVE_AT_EMPTY_PATH, &status) == 0 else { throw SystemCallError.last("statx", path) }
+        return (try readHeader(fd: fd, status: status, path: path), status)
+    }
+
+    private func readHeader(fd: Int32, status: trove_stat_t, path: String) throws -> EntryFileHeader {
+        guard status.mode & UInt32(S_IFMT) == UInt32(S_IFREG) else { throw notAValueFile(path, "it is not a regular file") }
+        var bytes = [UInt8](repeating: 0, count: EntryFileHeader.size)
+        let count = bytes.withUnsafeMutableBytes { trove_pread_full(fd, $0.baseAddress, $0.count, 0) }
+        guard count >= 0 else { throw SystemCallError.last("pread", path) }
+        guard count == EntryFileHeader.size, let header = bytes.withUnsafeBytes({ EntryFileHeader(bytes: $0) }) else {
+            throw notAValueFile(path, "its header is missing or damaged")
+        }
+        return header
+    }
+
+    func notAValueFile(_ path: String, _ reason: String) -> StoreError {
+        StoreError(.integrity, operation: .read, store: description,
+                   message: "'\(path)' is not a Trove value file: \(reason); was it written by another program?")
+    }
+
+    /// Opens the value file of `location`, or returns `nil` when the key holds no live value.
+    ///
+    /// The caller closes the descriptor.
+    func openEntry(_ location: EntryLocation, now: Date) throws -> OpenedEntry? {
+        let path = location.relativePath
+        let fd = openBeneath(path, flags: O_RDONLY)
+        guard fd >= 0 else {
+            let error = SystemCallError.last("openat2", path)
+            if error.errno == ENOENT || error.errno == ENOTDIR { return nil }
+            throw error
+        }
+        do {
+            var status = trove_stat_t()
+            guard trove_statx(fd, "", TROVE_AT_EMPTY_PATH, &status) == 0 else { throw SystemCallError.last("statx", path) }
+            let header = try readHeader(fd: fd, status: status, path: path)
+            if header.isExpired(at: now) {
+                _ = Glibc.close(fd)
+                return nil
+            }
+            let valueLength = Int(status.size) - EntryFileHeader.size - location.trailerLength
+            guard valueLength >= 0, header.hasKeyTrailer == location.file.isShortened else {
+                throw notAValueFile(path, "it is shorter than its header says")
+            }
+            if location.file.isShortened { try verifyTrailer(fd: fd, location: location, valueLength: valueLength) }
+            return OpenedEntry(fd: fd, status: status, header: header, valueLength: valueLength)
+        } catch {
+            _ = Glibc.close(fd)
+            throw error
+        }
+    }
+
+    /// Checks that a shortened file holds `location`'s key (and not a digest collision).
+    private func verifyTrailer(fd: Int32, location: EntryLocation, valueLength: Int) throws {
+        var stored = [UInt8](repeating: 0, count: location.key.byteCount)
+        let offset = off_t(EntryFileHeader.size + valueLength)
+        let count = stored.withUnsafeMutableBytes { trove_pread_full(fd, $0.baseAddress, $0.count, offset) }
+        guard count == stored.count, stored.elementsEqual(location.key.rawValue.utf8) else {
+            throw notAValueFile(location.relativePath, "its stored key is not the key asked for")
+        }
+    }
+
+    /// Reads the whole value of an opened entry (from offset `EntryFileHeader.size`).
+    static func readValue(fd: Int32, length: Int, path: String) throws -> Data {
+        guard length > 0 else { return Data() }
+        guard let buffer = malloc(length) else {
+            throw StoreError(.unavailable, operation: .read, message: "cannot allocate \(length) bytes for '\(path)'")
+        }
+        let count = trove_pread_full(fd, buffer, length, off_t(EntryFileHeader.size))
+        guard count == length else {
+            let error = SystemCallError.last("pread", path)
+            free(buffer)
+            if count < 0 { throw error }
+            throw StoreError(.integrity, operation: .read,
+                             message: "'\(path)' ended after \(count) of \(length) value bytes")
+        }
+        return Data(bytesNoCopy: buffer, count: length, deallocator: .free)
+    }
+
+    /// Reads the trailer key of a shortened file `name` in `directory`, for listing.
+    func readTrailerKey(directory: Int32, name: String) -> StoreKey? {
+        let fd = openat(directory, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)
+        guard fd >= 0 else { return nil }
+        defer { _ = Glibc.close(fd) }
+        var status = trove_stat_t()
+        guard trove_statx(fd, "", TROVE_AT_EMPTY_PATH, &status) == 0, status.size >= UInt64(EntryFileHeader.size + 4) else { return nil }
+        var lengthBytes = [UInt8](repeating: 0, count: 4)
+        let end = off_t(status.size)
+        guard lengthBytes.withUnsafeMutableBytes({ trove_pread_full(fd, $0.baseAddress, 4, end - 4) }) == 4 else { return nil }
+        let length = Int(UInt32(lengthBytes[0]) | UInt32(lengthBytes[1]) << 8 | UInt32(lengthBytes[2]) << 16 | UInt32(lengthBytes[3]) << 24)
+        guard length > 0, length <= StoreKey.maximumByteCount, Int(status.size) >= EntryFileHeader.size + 4 + length else { return nil }
+        var keyBytes = [UInt8](repeating: 0, count: length)
+        guard keyBytes.withUnsafeMutableBytes({ trove_pread_full(fd, $0.baseAddress, length, end - 4 - off_t(length)) }) == length,
+              let string = String(validating: keyBytes, as: UTF8.self) else { return nil }
+        return try? StoreKey(validating: string)
+    }
+}
+
+/// Reads an opened value file in chunks; closes the file at the end or when dropped.
+final class FileChunkReader: @unchecked Sendable {
+    // Unchecked: the reader belongs to one iterator, which one task drives at a time; the
+    // pool thread that runs a large read is awaited before the next call.
+    private var fd: Int32
+    private var offset: Int
+    private let end: Int
+    private let chunkSize: Int
+    private let path: String
+
+    init(fd: Int32, valueLength: Int, chunkSize: Int, path: String) {
+        self.fd = fd
+        self.offset = EntryFileHeader.size
+        self.end = EntryFileHeader.size + valueLength
+        self.chunkSize = max(1, chunkSize)
+        self.path = path
+    }
+
+    deinit { close() }
+
+    private func close() {
+        if fd >= 0 { _ = Glibc.close(fd) }
+        fd = -1
+    }
+
+    func next() async throws -> Data? {
+        guard fd >= 0, offset < end else {
+            close()
+            return nil
+        }
+        let length = min(chunkSize, end - offset)
+        let (fd, offset, path) = (self.fd, self.offset, self.path)
+        let read: @Sendable () throws -> Data = {
+            guard let buffer = malloc(length) else {
+                throw StoreError(.unavailable, operation: .read, message: "cannot allocate \(length) bytes")
+            }
+            let count = trove_pread_full(fd, buffer, length, off_t(offset))
+            guard count == length else {
+                let error = SystemCallError.last("pread", path)
+                free(buffer)
+                if count < 0 { throw error }
+                throw StoreError(.integrity, operation: .read, message: "'\(path)' ended early")
+            }
+            return Data(bytesNoCopy: buffer, count: length, deallocator: .free)
+        }
+        let chunk = length > FileSystemStore.inlineIOLimit ? try await BlockingPool.shared.run(read) : try read()
+        self.offset += length
+        return chunk
+    }
+}

@@ -1,0 +1,163 @@
+import CTroveSystem
+import Foundation
+import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A file in the store's scratch directory, being written before it is renamed into place.
+struct ScratchFile {
+    let name: String
+    var fd: Int32
+    let etag: (UInt64, UInt64)
+}
+
+extension FileSystemStore {
+    /// Creates a new, empty scratch file with a fresh ETag.
+    func makeScratchFile(expiring: Bool) throws -> ScratchFile {
+        let serial = writeCounter.add(1, ordering: .relaxed).newValue
+        let name = "w-\(instanceTag)-\(String(serial, radix: 36))"
+        let fd = openat(temporaryFD, name, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, expiring ? 0o744 : 0o644)
+        guard fd >= 0 else { throw SystemCallError.last("openat", ".trove/tmp/" + name) }
+        // The owner-execute bit marks files with an expiry; set it whatever the umask says.
+        if expiring, fchmod(fd, 0o744) != 0 {
+            let error = SystemCallError.last("fchmod", ".trove/tmp/" + name)
+            discard(ScratchFile(name: name, fd: fd, etag: (0, 0)))
+            throw error
+        }
+        return ScratchFile(name: name, fd: fd, etag: (instanceID, serial))
+    }
+
+    /// Closes and removes a scratch file that will not be installed.
+    func discard(_ scratch: ScratchFile) {
+        if scratch.fd >= 0 { _ = Glibc.close(scratch.fd) }
+        _ = unlinkat(temporaryFD, scratch.name, 0)
+    }
+
+    /// Writes `bytes` at the scratch file's current end.
+    func append(_ bytes: UnsafeRawBufferPointer, to scratch: ScratchFile) throws {
+        guard trove_write3(scratch.fd, bytes.baseAddress, bytes.count, nil, 0, nil, 0) == 0 else {
+            throw SystemCallError.last("write", ".trove/tmp/" + scratch.name)
+        }
+    }
+
+    /// Syncs (when durable), reads the status of, and closes a fully written scratch file.
+    func finish(_ scratch: inout ScratchFile) throws -> trove_stat_t {
+        if configuration.durability.syncsToDisk, fsync(scratch.fd) != 0 {
+            throw SystemCallError.last("fsync", ".trove/tmp/" + scratch.name)
+        }
+        var status = trove_stat_t()
+        guard trove_statx(scratch.fd, "", TROVE_AT_EMPTY_PATH, &status) == 0 else {
+            throw SystemCallError.last("statx", ".trove/tmp/" + scratch.name)
+        }
+        let fd = scratch.fd
+        scratch.fd = -1
+        guard Glibc.close(fd) == 0 else {
+            throw SystemCallError.last("close", ".trove/tmp/" + scratch.name)
+        }
+        return status
+    }
+
+    /// Renames a finished scratch file into `location` if `condition` holds, as one step under
+    /// the key's lock.
+    ///
+    /// - Throws: ``StoreError/Code/conditionFailed`` when the condition does not hold; the
+    ///   scratch file is then left for the caller to discard.
+    func install(_ scratch: ScratchFile, at location: EntryLocation, condition: WriteCondition, now: Date) throws {
+        // A concurrent delete may remove an emptied directory between opening it and renaming
+        // into it; the rename then fails with ENOENT and the directory is made again.
+        for _ in 0..<16 {
+            guard let directory = try openParent(of: location, create: true) else { continue }
+            defer { directory.close() }
+            let installed = try lock.withLock(for: location.key) { () throws -> Bool in
+                try renameIntoPlace(scratch, directory: directory.fd, location: location, condition: condition, now: now)
+            }
+            if installed {
+                if configuration.durability.syncsToDisk, fsync(directory.fd) != 0 {
+                    throw SystemCallError.last("fsync", location.directoryPath.isEmpty ? "." : location.directoryPath)
+                }
+                return
+            }
+        }
+        throw StoreError(.io, operation: .write, key: location.key, store: description,
+                         message: "the directory '\(location.directoryPath)' kept disappearing while writing into it")
+    }
+
+    /// The condition check and rename, under the key's lock. Returns `false` when the target
+    /// directory vanished (try again).
+    private func renameIntoPlace(
+        _ scratch: ScratchFile, directory: Int32, location: EntryLocation, condition: WriteCondition, now: Date
+    ) throws -> Bool {
+        let name = location.file.name
+        if condition.requiresAbsence {
+            if trove_renameat2(temporaryFD, scratch.name, directory, name, UInt32(TROVE_RENAME_NOREPLACE)) == 0 { return true }
+            let error = SystemCallError.last("renameat2", location.relativePath)
+            switch error.errno {
+            case ENOENT:
+                return false
+            case EEXIST, EINVAL:
+                // EINVAL: the file system lacks RENAME_NOREPLACE; the lock makes check-then-rename safe.
+                if let current = try readHeader(directory: directory, name: name, path: location.relativePath),
+                   !current.header.isExpired(at: now) {
+                    throw conditionFailed(condition, location.key, holds: current.header.etagValue)
+                }
+            default:
+                throw error
+            }
+        } else if let expected = condition.expectedETag {
+            let current = try readHeader(directory: directory, name: name, path: location.relativePath)
+            let live = current.flatMap { $0.header.isExpired(at: now) ? nil : $0.header }
+            guard let live, live.etagValue == expected else {
+                throw conditionFailed(condition, location.key, holds: live?.etagValue)
+            }
+        }
+        if renameat(temporaryFD, scratch.name, directory, name) == 0 { return true }
+        let error = SystemCallError.last("renameat", location.relativePath)
+        if error.errno == ENOENT { return false }
+        throw error
+    }
+
+    func conditionFailed(_ condition: WriteCondition, _ key: StoreKey, holds etag: ETag?) -> StoreError {
+        StoreError(.conditionFailed, operation: .write, key: key, store: description,
+                   message: "condition \(condition) failed: the key " + (etag.map { "holds version \($0)" } ?? "holds no value"))
+    }
+
+    /// Writes a whole value: scratch file, one vectored write, rename into place.
+    func writeValue(_ value: Data, location: EntryLocation, options: WriteOptions, now: Date) throws -> EntryMetadata {
+        let expiration = options.expiry.expirationDate(writtenAt: now)
+        var scratch = try makeScratchFile(expiring: expiration != nil)
+        do {
+            let header = EntryFileHeader(etag: scratch.etag,
+                                         expiresAtNanoseconds: EntryFileHeader.expiryNanoseconds(expiration),
+                                         hasKeyTrailer: location.file.isShortened)
+            var headerBytes = header.encoded()
+            var trailer = location.file.isShortened ? EntryFileHeader.keyTrailer(for: location.key) : []
+            let result = headerBytes.withUnsafeMutableBytes { head in
+                trailer.withUnsafeMutableBytes { tail in
+                    value.withUnsafeBytes { body in
+                        trove_write3(scratch.fd, head.baseAddress, head.count, body.baseAddress, body.count,
+                                     tail.baseAddress, tail.count)
+                    }
+                }
+            }
+            guard result == 0 else { throw SystemCallError.last("write", ".trove/tmp/" + scratch.name) }
+            let status = try finish(&scratch)
+            try install(scratch, at: location, condition: options.condition, now: now)
+            return metadata(location.key, header: header, status: status, size: Int64(value.count))
+        } catch {
+            discard(scratch)
+            throw error
+        }
+    }
+
+    /// Builds metadata from a header and a file status.
+    func metadata(_ key: StoreKey, header: EntryFileHeader, status: trove_stat_t, size: Int64) -> EntryMetadata {
+        EntryMetadata(
+            key: key, size: size, etag: header.etagValue,
+            modificationDate: Date(timeIntervalSince1970: TimeInterval(status.mtime_sec) + TimeInterval(status.mtime_nsec) / 1e9),
+            creationDate: status.has_btime != 0
+                ? Date(timeIntervalSince1970: TimeInterval(status.btime_sec) + TimeInterval(status.btime_nsec) / 1e9)
+                : nil,
+            expirationDate: header.expirationDate)
+    }
+}

@@ -1,0 +1,43 @@
+import CTroveSystem
+import Foundation
+
+/// Mutual exclusion per key, between the tasks of this process and between processes.
+///
+/// Keys hash to one of 256 stripes. A stripe is an `NSLock` (for tasks of this process, which
+/// share one open file description) plus an open-file-description lock on one byte of the
+/// store's lock file (for other processes, and for other stores opened on the same root).
+/// Critical sections are a few synchronous system calls and never suspend.
+final class StripedLock: Sendable {
+    static let stripeCount = 256
+
+    private let locks: [NSLock]
+    private let fileDescriptor: Int32
+
+    /// Uses `fileDescriptor`, an open lock file the caller keeps open, for cross-process locks.
+    init(fileDescriptor: Int32) {
+        self.fileDescriptor = fileDescriptor
+        self.locks = (0..<Self.stripeCount).map { _ in NSLock() }
+    }
+
+    /// The stripe of `key`: FNV-1a of its bytes.
+    static func stripe(of key: StoreKey) -> Int {
+        var hash: UInt32 = 2_166_136_261
+        for byte in key.rawValue.utf8 {
+            hash = (hash ^ UInt32(byte)) &* 16_777_619
+        }
+        return Int(hash % UInt32(stripeCount))
+    }
+
+    /// Runs `body` while holding the stripe of `key`.
+    func withLock<T>(for key: StoreKey, _ body: () throws -> T) throws -> T {
+        let stripe = Self.stripe(of: key)
+        let lock = locks[stripe]
+        lock.lock()
+        defer { lock.unlock() }
+        guard trove_lock_byte(fileDescriptor, off_t(stripe), 1) == 0 else {
+            throw SystemCallError.last("fcntl(F_OFD_SETLKW)", ".trove/lock")
+        }
+        defer { _ = trove_lock_byte(fileDescriptor, off_t(stripe), 0) }
+        return try body()
+    }
+}
