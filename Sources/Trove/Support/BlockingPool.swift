@@ -27,11 +27,11 @@ final class BlockingPool: Sendable {
 
     /// Runs `body` on one of the pool's threads and returns its result.
     ///
-    /// The calling task is suspended, not blocked. Cancellation is checked before the work
-    /// starts; once started, the work runs to its end.
+    /// The calling task is suspended, not blocked. Once submitted, `body` always runs to its end,
+    /// even if the task is cancelled meanwhile, so it may own resources (file descriptors) that
+    /// it must release; callers check for cancellation before submitting.
     func run<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
-        try Task.checkCancellation()
-        return try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
             enqueue {
                 continuation.resume(with: Result { try body() })
             }

@@ -1,6 +1,6 @@
 import Foundation
 
-/// The 32 bytes at the start of every value file, before the value.
+/// The 40 bytes at the start of every value file, before the value.
 ///
 /// Layout (little-endian):
 ///
@@ -8,87 +8,94 @@ import Foundation
 ///     4..<8    flags: bit 0 = has an expiry, bit 1 = a key trailer follows the value
 ///     8..<24   ETag: 8 bytes naming the writing store instance, 8 bytes of its write counter
 ///     24..<32  expiry in nanoseconds since 1970 (0 when none)
+///     32..<40  the time of the write, by the store's clock, in nanoseconds since 1970
 ///
 /// A file whose name was shortened ends with a trailer: the whole key in UTF-8, then its length
 /// as a 4-byte little-endian integer. A file with an expiry also has its owner-execute
 /// permission bit set, so listing can skip reading the header of files that never expire.
 struct EntryFileHeader: Equatable {
-    static let size = 32
-    static let magic: [UInt8] = Array("TRV1".utf8)
+    static let size = 40
+    static let magic: UInt32 = 0x3156_5254  // "TRV1" read as little-endian
     static let flagHasExpiry: UInt32 = 1
     static let flagHasKeyTrailer: UInt32 = 2
 
-    var etag: (UInt64, UInt64)
+    var etagHigh: UInt64
+    var etagLow: UInt64
     var expiresAtNanoseconds: Int64
+    var writtenAtNanoseconds: Int64
     var hasKeyTrailer: Bool
 
-    static func == (lhs: EntryFileHeader, rhs: EntryFileHeader) -> Bool {
-        lhs.etag == rhs.etag && lhs.expiresAtNanoseconds == rhs.expiresAtNanoseconds
-            && lhs.hasKeyTrailer == rhs.hasKeyTrailer
+    init(etag: (UInt64, UInt64), expiresAt: Date?, writtenAt: Date, hasKeyTrailer: Bool) {
+        self.etagHigh = etag.0
+        self.etagLow = etag.1
+        self.expiresAtNanoseconds = Self.nanoseconds(expiresAt)
+        self.writtenAtNanoseconds = Self.nanoseconds(writtenAt)
+        self.hasKeyTrailer = hasKeyTrailer
     }
 
-    var expirationDate: Date? {
-        expiresAtNanoseconds == 0 ? nil : Date(timeIntervalSince1970: TimeInterval(expiresAtNanoseconds) / 1e9)
-    }
+    var expirationDate: Date? { Self.date(expiresAtNanoseconds) }
 
-    var etagValue: ETag {
-        ETag(Self.hex(etag.0) + Self.hex(etag.1))
-    }
+    var writtenAt: Date { Self.date(writtenAtNanoseconds) ?? Date(timeIntervalSince1970: 0) }
+
+    var etagValue: ETag { ETag(Self.hex(etagHigh, etagLow)) }
 
     func isExpired(at now: Date) -> Bool {
-        guard let expirationDate else { return false }
-        return expirationDate <= now
+        expiresAtNanoseconds != 0 && expiresAtNanoseconds <= Self.nanoseconds(now)
     }
 
-    static func expiryNanoseconds(_ date: Date?) -> Int64 {
-        guard let date else { return 0 }
-        // Never 0, which means "no expiry": a date at or before 1970 is long past anyway.
-        return max(1, Int64((date.timeIntervalSince1970 * 1e9).rounded()))
-    }
-
-    func encoded() -> [UInt8] {
-        var bytes = Self.magic
-        bytes.reserveCapacity(Self.size)
+    /// The header's bytes, written into `buffer` (at least ``size`` bytes).
+    func encode(into buffer: UnsafeMutableRawBufferPointer) {
         var flags: UInt32 = 0
         if expiresAtNanoseconds != 0 { flags |= Self.flagHasExpiry }
         if hasKeyTrailer { flags |= Self.flagHasKeyTrailer }
-        Self.append(flags, to: &bytes)
-        Self.append(etag.0, to: &bytes)
-        Self.append(etag.1, to: &bytes)
-        Self.append(UInt64(bitPattern: expiresAtNanoseconds), to: &bytes)
-        return bytes
+        buffer.storeBytes(of: Self.magic.littleEndian, toByteOffset: 0, as: UInt32.self)
+        buffer.storeBytes(of: flags.littleEndian, toByteOffset: 4, as: UInt32.self)
+        buffer.storeBytes(of: etagHigh.littleEndian, toByteOffset: 8, as: UInt64.self)
+        buffer.storeBytes(of: etagLow.littleEndian, toByteOffset: 16, as: UInt64.self)
+        buffer.storeBytes(of: expiresAtNanoseconds.littleEndian, toByteOffset: 24, as: Int64.self)
+        buffer.storeBytes(of: writtenAtNanoseconds.littleEndian, toByteOffset: 32, as: Int64.self)
     }
 
     /// Parses a header, or returns `nil` when the bytes are not one.
     init?(bytes: UnsafeRawBufferPointer) {
-        guard bytes.count >= Self.size, Array(bytes[0..<4]) == Self.magic else { return nil }
-        let flags = bytes.loadUnaligned(fromByteOffset: 4, as: UInt32.self).littleEndian
+        guard bytes.count >= Self.size,
+              UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: 0, as: UInt32.self)) == Self.magic else { return nil }
+        let flags = UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: 4, as: UInt32.self))
         guard flags & ~(Self.flagHasExpiry | Self.flagHasKeyTrailer) == 0 else { return nil }
-        etag = (bytes.loadUnaligned(fromByteOffset: 8, as: UInt64.self).littleEndian,
-                bytes.loadUnaligned(fromByteOffset: 16, as: UInt64.self).littleEndian)
-        expiresAtNanoseconds = Int64(bitPattern: bytes.loadUnaligned(fromByteOffset: 24, as: UInt64.self).littleEndian)
+        etagHigh = UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: 8, as: UInt64.self))
+        etagLow = UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: 16, as: UInt64.self))
+        expiresAtNanoseconds = Int64(littleEndian: bytes.loadUnaligned(fromByteOffset: 24, as: Int64.self))
+        writtenAtNanoseconds = Int64(littleEndian: bytes.loadUnaligned(fromByteOffset: 32, as: Int64.self))
         hasKeyTrailer = flags & Self.flagHasKeyTrailer != 0
         guard (flags & Self.flagHasExpiry != 0) == (expiresAtNanoseconds != 0) else { return nil }
     }
 
-    init(etag: (UInt64, UInt64), expiresAtNanoseconds: Int64, hasKeyTrailer: Bool) {
-        self.etag = etag
-        self.expiresAtNanoseconds = expiresAtNanoseconds
-        self.hasKeyTrailer = hasKeyTrailer
-    }
-
     static func keyTrailer(for key: StoreKey) -> [UInt8] {
         var bytes = Array(key.rawValue.utf8)
-        append(UInt32(bytes.count), to: &bytes)
+        withUnsafeBytes(of: UInt32(bytes.count).littleEndian) { bytes.append(contentsOf: $0) }
         return bytes
     }
 
-    private static func append<T: FixedWidthInteger>(_ value: T, to bytes: inout [UInt8]) {
-        withUnsafeBytes(of: value.littleEndian) { bytes.append(contentsOf: $0) }
+    /// Nanoseconds since 1970; never 0 for a date (0 means "none"), as 1970 is long past.
+    private static func nanoseconds(_ date: Date?) -> Int64 {
+        guard let date else { return 0 }
+        return max(1, Int64((date.timeIntervalSince1970 * 1e9).rounded()))
     }
 
-    private static func hex(_ value: UInt64) -> String {
-        let digits = String(value, radix: 16)
-        return String(repeating: "0", count: 16 - digits.count) + digits
+    private static func date(_ nanoseconds: Int64) -> Date? {
+        nanoseconds == 0 ? nil : Date(timeIntervalSince1970: TimeInterval(nanoseconds) / 1e9)
+    }
+
+    private static func hex(_ high: UInt64, _ low: UInt64) -> String {
+        String(unsafeUninitializedCapacity: 32) { buffer in
+            let digits: StaticString = "0123456789abcdef"
+            digits.withUTF8Buffer { table in
+                for index in 0..<16 {
+                    buffer[index] = table[Int((high >> UInt64(60 - index * 4)) & 0xF)]
+                    buffer[16 + index] = table[Int((low >> UInt64(60 - index * 4)) & 0xF)]
+                }
+            }
+            return 32
+        }
     }
 }

@@ -10,6 +10,12 @@ struct EntryLocation {
 
     init(_ key: StoreKey) {
         self.key = key
+        if !key.rawValue.utf8.contains(UInt8(ascii: "/")) {
+            self.directories = []
+            self.file = FileNameCodec.fileName(for: key.rawValue)
+            self.directoryPath = ""
+            return
+        }
         var segments = key.segments
         let last = segments.removeLast()
         self.directories = segments.map { ($0, FileNameCodec.directoryName(for: $0)) }

@@ -72,6 +72,7 @@ enum FileNameCodec {
     // MARK: - Encoding
 
     static func encode(_ segment: some StringProtocol) -> String {
+        if !needsEscaping(segment.utf8) { return String(segment) }
         let bytes = Array(segment.utf8)
         var out: [UInt8] = []
         out.reserveCapacity(bytes.count + 4)
@@ -88,6 +89,12 @@ enum FileNameCodec {
             }
         }
         return String(decoding: out, as: UTF8.self)
+    }
+
+    /// Whether any byte of `bytes` must be escaped (the common case is no).
+    private static func needsEscaping(_ bytes: some Collection<UInt8>) -> Bool {
+        if bytes.first == UInt8(ascii: ".") || bytes.contains(UInt8(ascii: "%")) { return true }
+        return bytes.count >= 2 && bytes.dropFirst(bytes.count - 2).elementsEqual(".d".utf8)
     }
 
     private static func shorten(_ encoded: String, segment: some StringProtocol, suffix: String) -> Name {

@@ -9,20 +9,17 @@ extension FileSystemStore {
         try Task.checkCancellation()
         let location = EntryLocation(key)
         let now = clock.now
-        guard let opened = try performing(.read, key, { try openEntry(location, now: now) }) else { return nil }
-        let path = location.relativePath
-        let value: Data
-        if opened.valueLength > Self.inlineIOLimit {
-            defer { _ = Glibc.close(opened.fd) }
-            value = try await performingOnPool(.read, key) {
-                try Self.readValue(fd: opened.fd, length: opened.valueLength, path: path)
-            }
-        } else {
-            defer { _ = Glibc.close(opened.fd) }
-            value = try performing(.read, key) { try Self.readValue(fd: opened.fd, length: opened.valueLength, path: path) }
+        let outcome = try performing(.read, key) { () throws -> (StoreEntry?, OpenedFile?) in
+            guard let file = try openValueFile(location) else { return (nil, nil) }
+            if Int(file.status.size) > Self.inlineIOLimit { return (nil, file) }
+            defer { _ = Glibc.close(file.fd) }
+            return (try readEntry(file, location: location, now: now), nil)
         }
-        return StoreEntry(value: value, metadata: metadata(key, header: opened.header, status: opened.status,
-                                                           size: Int64(opened.valueLength)))
+        guard let large = outcome.1 else { return outcome.0 }
+        return try await performingOnPool(.read, key) { [self] in
+            defer { _ = Glibc.close(large.fd) }
+            return try readEntry(large, location: location, now: now)
+        }
     }
 
     public func readStream(_ key: StoreKey, chunkSize: Int) async throws -> StreamedEntry? {
@@ -70,10 +67,10 @@ extension FileSystemStore {
         let expiration = options.expiry.expirationDate(writtenAt: now)
         var scratch = try performing(.write, key) { try makeScratchFile(expiring: expiration != nil) }
         do {
-            let header = EntryFileHeader(etag: scratch.etag,
-                                         expiresAtNanoseconds: EntryFileHeader.expiryNanoseconds(expiration),
+            let header = EntryFileHeader(etag: scratch.etag, expiresAt: expiration, writtenAt: now,
                                          hasKeyTrailer: location.file.isShortened)
-            let headerBytes = header.encoded()
+            var headerBytes = [UInt8](repeating: 0, count: EntryFileHeader.size)
+            headerBytes.withUnsafeMutableBytes { header.encode(into: $0) }
             try performing(.write, key) { try headerBytes.withUnsafeBytes { try append($0, to: scratch) } }
             var size: Int64 = 0
             for try await chunk in chunks {
@@ -91,14 +88,18 @@ extension FileSystemStore {
                 try performing(.write, key) { try trailer.withUnsafeBytes { try append($0, to: scratch) } }
             }
             let finished = scratch
-            let status = try await performingOnPool(.write, key) { [self] () throws -> trove_stat_t in
+            scratch.fd = -1  // from here on the pool closure owns the descriptor
+            try await performingOnPool(.write, key) { [self] in
                 var copy = finished
-                let status = try finish(&copy)
-                try install(copy, at: location, condition: options.condition, now: now)
-                return status
+                do {
+                    try finish(&copy)
+                    try install(copy, at: location, condition: options.condition, now: now)
+                } catch {
+                    discard(copy)
+                    throw error
+                }
             }
-            scratch.fd = -1  // closed by finish
-            return metadata(key, header: header, status: status, size: size)
+            return metadata(key, header: header, creationDate: now, size: size)
         } catch {
             discard(scratch)
             throw error

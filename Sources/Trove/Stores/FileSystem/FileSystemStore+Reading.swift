@@ -4,7 +4,13 @@ import Foundation
 import Glibc
 #endif
 
-/// A value file opened for reading: its descriptor, status and header.
+/// A value file opened for reading: its descriptor and status.
+struct OpenedFile: Sendable {
+    let fd: Int32
+    let status: trove_stat_t
+}
+
+/// A value file opened for reading whose header has been read.
 struct OpenedEntry {
     let fd: Int32
     let status: trove_stat_t
@@ -32,13 +38,14 @@ extension FileSystemStore {
 
     private func readHeader(fd: Int32, status: trove_stat_t, path: String) throws -> EntryFileHeader {
         guard status.mode & UInt32(S_IFMT) == UInt32(S_IFREG) else { throw notAValueFile(path, "it is not a regular file") }
-        var bytes = [UInt8](repeating: 0, count: EntryFileHeader.size)
-        let count = bytes.withUnsafeMutableBytes { trove_pread_full(fd, $0.baseAddress, $0.count, 0) }
-        guard count >= 0 else { throw SystemCallError.last("pread", path) }
-        guard count == EntryFileHeader.size, let header = bytes.withUnsafeBytes({ EntryFileHeader(bytes: $0) }) else {
-            throw notAValueFile(path, "its header is missing or damaged")
+        return try withUnsafeTemporaryAllocation(byteCount: EntryFileHeader.size, alignment: 8) { buffer in
+            let count = trove_pread_full(fd, buffer.baseAddress, buffer.count, 0)
+            guard count >= 0 else { throw SystemCallError.last("pread", path) }
+            guard count == EntryFileHeader.size, let header = EntryFileHeader(bytes: UnsafeRawBufferPointer(buffer)) else {
+                throw notAValueFile(path, "its header is missing or damaged")
+            }
+            return header
         }
-        return header
     }
 
     func notAValueFile(_ path: String, _ reason: String) -> StoreError {
@@ -46,10 +53,9 @@ extension FileSystemStore {
                    message: "'\(path)' is not a Trove value file: \(reason); was it written by another program?")
     }
 
-    /// Opens the value file of `location`, or returns `nil` when the key holds no live value.
-    ///
-    /// The caller closes the descriptor.
-    func openEntry(_ location: EntryLocation, now: Date) throws -> OpenedEntry? {
+    /// Opens the value file of `location` and reads its status, or returns `nil` when there is
+    /// no such file. The caller closes the descriptor.
+    func openValueFile(_ location: EntryLocation) throws -> OpenedFile? {
         let path = location.relativePath
         let fd = openBeneath(path, flags: O_RDONLY)
         guard fd >= 0 else {
@@ -57,22 +63,71 @@ extension FileSystemStore {
             if error.errno == ENOENT || error.errno == ENOTDIR { return nil }
             throw error
         }
+        var status = trove_stat_t()
+        guard trove_statx(fd, "", TROVE_AT_EMPTY_PATH, &status) == 0 else {
+            let error = SystemCallError.last("statx", path)
+            _ = Glibc.close(fd)
+            throw error
+        }
+        guard status.mode & UInt32(S_IFMT) == UInt32(S_IFREG) else {
+            _ = Glibc.close(fd)
+            throw notAValueFile(path, "it is not a regular file")
+        }
+        return OpenedFile(fd: fd, status: status)
+    }
+
+    /// Reads header and value of an opened file with one vectored read; `nil` when expired.
+    func readEntry(_ file: OpenedFile, location: EntryLocation, now: Date) throws -> StoreEntry? {
+        let path = location.relativePath
+        let valueLength = Int(file.status.size) - EntryFileHeader.size - location.trailerLength
+        guard valueLength >= 0 else { throw notAValueFile(path, "it is shorter than a header") }
+        guard let buffer = malloc(max(1, valueLength)) else {
+            throw StoreError(.unavailable, operation: .read, message: "cannot allocate \(valueLength) bytes for '\(path)'")
+        }
+        var owned = true
+        defer { if owned { free(buffer) } }
+        let header = try withUnsafeTemporaryAllocation(byteCount: EntryFileHeader.size, alignment: 8) { head -> EntryFileHeader in
+            let count = trove_read2(file.fd, head.baseAddress, head.count, buffer, valueLength)
+            guard count >= 0 else { throw SystemCallError.last("read", path) }
+            guard count == EntryFileHeader.size + valueLength else {
+                throw notAValueFile(path, "it ended after \(count) of \(EntryFileHeader.size + valueLength) bytes")
+            }
+            guard let header = EntryFileHeader(bytes: UnsafeRawBufferPointer(head)) else {
+                throw notAValueFile(path, "its header is missing or damaged")
+            }
+            return header
+        }
+        if header.isExpired(at: now) { return nil }
+        guard header.hasKeyTrailer == location.file.isShortened else {
+            throw notAValueFile(path, "its header does not match its name")
+        }
+        if location.file.isShortened { try verifyTrailer(fd: file.fd, location: location, valueLength: valueLength) }
+        owned = false
+        let value = valueLength == 0 ? Data() : Data(bytesNoCopy: buffer, count: valueLength, deallocator: .free)
+        if valueLength == 0 { free(buffer) }
+        return StoreEntry(value: value, metadata: metadata(location.key, header: header, status: file.status,
+                                                           size: Int64(valueLength)))
+    }
+
+    /// Opens the value file of `location` and reads its header, or returns `nil` when the key
+    /// holds no live value. The caller closes the descriptor.
+    func openEntry(_ location: EntryLocation, now: Date) throws -> OpenedEntry? {
+        guard let file = try openValueFile(location) else { return nil }
         do {
-            var status = trove_stat_t()
-            guard trove_statx(fd, "", TROVE_AT_EMPTY_PATH, &status) == 0 else { throw SystemCallError.last("statx", path) }
-            let header = try readHeader(fd: fd, status: status, path: path)
+            let path = location.relativePath
+            let header = try readHeader(fd: file.fd, status: file.status, path: path)
             if header.isExpired(at: now) {
-                _ = Glibc.close(fd)
+                _ = Glibc.close(file.fd)
                 return nil
             }
-            let valueLength = Int(status.size) - EntryFileHeader.size - location.trailerLength
+            let valueLength = Int(file.status.size) - EntryFileHeader.size - location.trailerLength
             guard valueLength >= 0, header.hasKeyTrailer == location.file.isShortened else {
                 throw notAValueFile(path, "it is shorter than its header says")
             }
-            if location.file.isShortened { try verifyTrailer(fd: fd, location: location, valueLength: valueLength) }
-            return OpenedEntry(fd: fd, status: status, header: header, valueLength: valueLength)
+            if location.file.isShortened { try verifyTrailer(fd: file.fd, location: location, valueLength: valueLength) }
+            return OpenedEntry(fd: file.fd, status: file.status, header: header, valueLength: valueLength)
         } catch {
-            _ = Glibc.close(fd)
+            _ = Glibc.close(file.fd)
             throw error
         }
     }
@@ -85,23 +140,6 @@ extension FileSystemStore {
         guard count == stored.count, stored.elementsEqual(location.key.rawValue.utf8) else {
             throw notAValueFile(location.relativePath, "its stored key is not the key asked for")
         }
-    }
-
-    /// Reads the whole value of an opened entry (from offset `EntryFileHeader.size`).
-    static func readValue(fd: Int32, length: Int, path: String) throws -> Data {
-        guard length > 0 else { return Data() }
-        guard let buffer = malloc(length) else {
-            throw StoreError(.unavailable, operation: .read, message: "cannot allocate \(length) bytes for '\(path)'")
-        }
-        let count = trove_pread_full(fd, buffer, length, off_t(EntryFileHeader.size))
-        guard count == length else {
-            let error = SystemCallError.last("pread", path)
-            free(buffer)
-            if count < 0 { throw error }
-            throw StoreError(.integrity, operation: .read,
-                             message: "'\(path)' ended after \(count) of \(length) value bytes")
-        }
-        return Data(bytesNoCopy: buffer, count: length, deallocator: .free)
     }
 
     /// Reads the trailer key of a shortened file `name` in `directory`, for listing.

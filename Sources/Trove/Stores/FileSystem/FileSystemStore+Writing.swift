@@ -41,21 +41,16 @@ extension FileSystemStore {
         }
     }
 
-    /// Syncs (when durable), reads the status of, and closes a fully written scratch file.
-    func finish(_ scratch: inout ScratchFile) throws -> trove_stat_t {
+    /// Syncs (when durable) and closes a fully written scratch file.
+    func finish(_ scratch: inout ScratchFile) throws {
         if configuration.durability.syncsToDisk, fsync(scratch.fd) != 0 {
             throw SystemCallError.last("fsync", ".trove/tmp/" + scratch.name)
-        }
-        var status = trove_stat_t()
-        guard trove_statx(scratch.fd, "", TROVE_AT_EMPTY_PATH, &status) == 0 else {
-            throw SystemCallError.last("statx", ".trove/tmp/" + scratch.name)
         }
         let fd = scratch.fd
         scratch.fd = -1
         guard Glibc.close(fd) == 0 else {
             throw SystemCallError.last("close", ".trove/tmp/" + scratch.name)
         }
-        return status
     }
 
     /// Renames a finished scratch file into `location` if `condition` holds, as one step under
@@ -127,13 +122,12 @@ extension FileSystemStore {
         let expiration = options.expiry.expirationDate(writtenAt: now)
         var scratch = try makeScratchFile(expiring: expiration != nil)
         do {
-            let header = EntryFileHeader(etag: scratch.etag,
-                                         expiresAtNanoseconds: EntryFileHeader.expiryNanoseconds(expiration),
+            let header = EntryFileHeader(etag: scratch.etag, expiresAt: expiration, writtenAt: now,
                                          hasKeyTrailer: location.file.isShortened)
-            var headerBytes = header.encoded()
-            var trailer = location.file.isShortened ? EntryFileHeader.keyTrailer(for: location.key) : []
-            let result = headerBytes.withUnsafeMutableBytes { head in
-                trailer.withUnsafeMutableBytes { tail in
+            let trailer = location.file.isShortened ? EntryFileHeader.keyTrailer(for: location.key) : []
+            let result = withUnsafeTemporaryAllocation(byteCount: EntryFileHeader.size, alignment: 8) { head in
+                header.encode(into: head)
+                return trailer.withUnsafeBytes { tail in
                     value.withUnsafeBytes { body in
                         trove_write3(scratch.fd, head.baseAddress, head.count, body.baseAddress, body.count,
                                      tail.baseAddress, tail.count)
@@ -141,23 +135,25 @@ extension FileSystemStore {
                 }
             }
             guard result == 0 else { throw SystemCallError.last("write", ".trove/tmp/" + scratch.name) }
-            let status = try finish(&scratch)
+            try finish(&scratch)
             try install(scratch, at: location, condition: options.condition, now: now)
-            return metadata(location.key, header: header, status: status, size: Int64(value.count))
+            return metadata(location.key, header: header, creationDate: now, size: Int64(value.count))
         } catch {
             discard(scratch)
             throw error
         }
     }
 
-    /// Builds metadata from a header and a file status.
+    /// Builds metadata from a header; the creation date is the file's birth time where known.
     func metadata(_ key: StoreKey, header: EntryFileHeader, status: trove_stat_t, size: Int64) -> EntryMetadata {
-        EntryMetadata(
-            key: key, size: size, etag: header.etagValue,
-            modificationDate: Date(timeIntervalSince1970: TimeInterval(status.mtime_sec) + TimeInterval(status.mtime_nsec) / 1e9),
-            creationDate: status.has_btime != 0
-                ? Date(timeIntervalSince1970: TimeInterval(status.btime_sec) + TimeInterval(status.btime_nsec) / 1e9)
-                : nil,
-            expirationDate: header.expirationDate)
+        let born = status.has_btime != 0
+            ? Date(timeIntervalSince1970: TimeInterval(status.btime_sec) + TimeInterval(status.btime_nsec) / 1e9)
+            : nil
+        return metadata(key, header: header, creationDate: born, size: size)
+    }
+
+    func metadata(_ key: StoreKey, header: EntryFileHeader, creationDate: Date?, size: Int64) -> EntryMetadata {
+        EntryMetadata(key: key, size: size, etag: header.etagValue, modificationDate: header.writtenAt,
+                      creationDate: hasBirthTimes ? creationDate : nil, expirationDate: header.expirationDate)
     }
 }

@@ -30,10 +30,12 @@ import Glibc
 /// the kernel lacks `openat2`), so a symbolic link planted inside the root is refused with
 /// ``StoreError/Code/permissionDenied``, never followed.
 ///
-/// **Files.** Each value file starts with a 32-byte header (format tag, ETag, expiry) followed
-/// by the value. The ETag changes on every write. Creation dates come from the file's birth time
+/// **Files.** Each value file starts with a 40-byte header (format tag, ETag, expiry, time of
+/// the write by the store's clock) followed by the value. The ETag changes on every write. The
+/// modification date is the time in the header. Creation dates come from the file's birth time
 /// (`statx`), where the file system keeps one: since a write replaces the file, it is the time of
-/// the entry's last write for keys that were overwritten. Expired entries are invisible at once;
+/// the entry's last write for keys that were overwritten (the date a write returns is the store's
+/// clock at the write, which the kernel's birth time may differ from by its clock's granularity). Expired entries are invisible at once;
 /// ``reclaimExpired()`` deletes their files and removes scratch files left by crashed writers.
 ///
 /// **Threads.** Small values are read and written on the calling task's thread: a few system
@@ -90,6 +92,7 @@ public final class FileSystemStore: KeyValueStore {
     let lockFD: Int32
     let lock: StripedLock
     let resolvesBeneath: Bool
+    let hasBirthTimes: Bool
     let instanceID: UInt64
     let instanceTag: String
     let writeCounter = Atomic<UInt64>(0)
@@ -147,6 +150,9 @@ public final class FileSystemStore: KeyValueStore {
             self.resolvesBeneath = probe >= 0
             if probe >= 0 { _ = Glibc.close(probe) }
 
+            var rootStatus = trove_stat_t()
+            self.hasBirthTimes = trove_statx(rootFD, ".trove", 0, &rootStatus) == 0 && rootStatus.has_btime != 0
+
             self.root = URL(fileURLWithPath: path, isDirectory: true)
             self.configuration = configuration
             self.clock = clock
@@ -175,8 +181,10 @@ public final class FileSystemStore: KeyValueStore {
     /// Persistence, conditional writes and deletes, expiration, creation date, streaming,
     /// sharing across processes and retention.
     public var capabilities: StoreCapabilities {
-        [.persistence, .conditionalWrites, .conditionalDeletes, .expiration, .creationDate, .streaming,
-         .sharedAcrossProcesses, .retention]
+        var capabilities: StoreCapabilities = [.persistence, .conditionalWrites, .conditionalDeletes, .expiration,
+                                               .streaming, .sharedAcrossProcesses, .retention]
+        if hasBirthTimes { capabilities.insert(.creationDate) }
+        return capabilities
     }
 
     /// Runs `body`, turning system-call failures into store errors that name the key and store.
