@@ -1,0 +1,292 @@
+import Foundation
+import Trove
+
+/// What a check's body works with: the store, the environment, and ways to report a violation.
+struct CheckContext: Sendable {
+    /// The name of the running check, for failures.
+    let check: String
+    /// The store under test.
+    let store: any KeyValueStore
+    /// What the check needs beyond the store.
+    let environment: ConformanceEnvironment
+
+    /// The store's capabilities.
+    var capabilities: StoreCapabilities { store.capabilities }
+
+    /// A failure of this check.
+    func failure(
+        _ message: String,
+        key: StoreKey? = nil,
+        expected: String = "",
+        got: String = "",
+        underlying: (any Error)? = nil,
+        fileID: String = #fileID,
+        line: Int = #line
+    ) -> ConformanceFailure {
+        ConformanceFailure(check: check, key: key?.rawValue, expected: expected, got: got, message: message,
+                           underlying: underlying, fileID: fileID, line: line)
+    }
+
+    /// Throws a failure unless `condition` holds.
+    func expect(
+        _ condition: Bool,
+        _ message: @autoclosure () -> String,
+        key: StoreKey? = nil,
+        expected: @autoclosure () -> String = "",
+        got: @autoclosure () -> String = "",
+        fileID: String = #fileID,
+        line: Int = #line
+    ) throws(ConformanceFailure) {
+        if !condition {
+            throw failure(message(), key: key, expected: expected(), got: got(), fileID: fileID, line: line)
+        }
+    }
+
+    /// Throws a failure unless `got` equals `expected`.
+    func expectEqual<T: Equatable>(
+        _ got: T,
+        _ expected: T,
+        _ message: @autoclosure () -> String,
+        key: StoreKey? = nil,
+        fileID: String = #fileID,
+        line: Int = #line
+    ) throws(ConformanceFailure) {
+        if got != expected {
+            throw failure(message(), key: key, expected: describe(expected), got: describe(got),
+                          fileID: fileID, line: line)
+        }
+    }
+
+    /// Throws a failure unless `body` throws a ``StoreError`` with `code`; returns that error.
+    @discardableResult
+    func expectError<T>(
+        _ code: StoreError.Code,
+        _ message: @autoclosure () -> String,
+        key: StoreKey? = nil,
+        fileID: String = #fileID,
+        line: Int = #line,
+        _ body: () async throws -> T
+    ) async throws -> StoreError {
+        let result: T
+        do {
+            result = try await body()
+        } catch let error as StoreError where error.code == code {
+            return error
+        } catch let error as ConformanceFailure {
+            throw error
+        } catch {
+            throw failure(message(), key: key, expected: "StoreError \(code)", got: "threw \(error)",
+                          underlying: error, fileID: fileID, line: line)
+        }
+        throw failure(message(), key: key, expected: "StoreError \(code)", got: "returned \(describe(result))",
+                      fileID: fileID, line: line)
+    }
+
+    /// Throws a failure unless `got` is exactly `expected`, naming the first differing byte.
+    func expectValue(
+        _ got: Data?,
+        _ expected: Data,
+        _ message: @autoclosure () -> String,
+        key: StoreKey? = nil,
+        fileID: String = #fileID,
+        line: Int = #line
+    ) throws(ConformanceFailure) {
+        guard let got else {
+            throw failure(message(), key: key, expected: describe(expected), got: "nil", fileID: fileID, line: line)
+        }
+        if got != expected {
+            var detail = describe(got)
+            if let offset = zip(got, expected).enumerated().first(where: { $0.element.0 != $0.element.1 })?.offset {
+                detail += ", first difference at byte \(offset)"
+            }
+            throw failure(message(), key: key, expected: describe(expected), got: detail, fileID: fileID, line: line)
+        }
+    }
+
+    /// Fails unless the store keeps values, which every check but the key-validation ones needs.
+    func requireRetention() throws(ConformanceFailure) {
+        try expect(capabilities.contains(.retention),
+                   "this check needs a store that keeps values (capability retention)",
+                   expected: "retention among the capabilities", got: capabilities.description)
+    }
+
+    /// Fails unless the store holds no key, since checks count and list what they wrote.
+    func requireEmpty() async throws {
+        let names = try await names(.all, pageSize: 10, limit: 10)
+        try expect(names.isEmpty,
+                   "the store under test must be empty: give each check a fresh store or namespace",
+                   expected: "no keys", got: names.joined(separator: ", "))
+    }
+
+    /// Fails unless the environment has a clock, and returns it.
+    func requireClock() throws(ConformanceFailure) -> ManualWallClock {
+        guard let clock = environment.clock else {
+            throw failure("this store claims expiration, so the check needs ConformanceEnvironment.clock, "
+                          + "the ManualWallClock whose wallClock the store was built with",
+                          expected: "a clock", got: "nil")
+        }
+        return clock
+    }
+
+    /// The same check working on another store (a sub-store view, a second instance).
+    func with(store other: any KeyValueStore) -> CheckContext {
+        CheckContext(check: check, store: other, environment: environment)
+    }
+
+    /// The lower and upper bounds of "now", from the environment's clock and the system clock
+    /// (a store may read either), for judging reported dates.
+    func now() -> (earliest: Date, latest: Date) {
+        let system = Date()
+        guard let clock = environment.clock else { return (system, system) }
+        let manual = clock.now
+        return (min(system, manual), max(system, manual))
+    }
+
+    /// Throws unless `date` lies within `interval`, widened by the environment's tolerance.
+    func expectPlausible(
+        _ date: Date?,
+        within interval: (earliest: Date, latest: Date),
+        _ message: @autoclosure () -> String,
+        key: StoreKey? = nil,
+        fileID: String = #fileID,
+        line: Int = #line
+    ) throws(ConformanceFailure) {
+        let tolerance = environment.timestampTolerance.seconds
+        let earliest = interval.earliest.addingTimeInterval(-tolerance)
+        let latest = interval.latest.addingTimeInterval(tolerance)
+        guard let date, date >= earliest, date <= latest else {
+            throw failure(message(), key: key, expected: "a date between \(earliest) and \(latest)",
+                          got: date.map { "\($0)" } ?? "nil", fileID: fileID, line: line)
+        }
+    }
+
+    /// Throws unless `error` names `key` (as given, or as a layer's inner key ending with it)
+    /// and a store, as every Trove error must.
+    func expectNames(_ error: StoreError, key: StoreKey, fileID: String = #fileID, line: Int = #line) throws(ConformanceFailure) {
+        let named = error.key.map { $0 == key || $0.rawValue.hasSuffix("/" + key.rawValue) } ?? false
+        try expect(named, "the error does not say which key it is about", key: key,
+                   expected: "error.key '\(key)'", got: error.key.map { "'\($0)'" } ?? "nil", fileID: fileID, line: line)
+        try expect(!error.store.isEmpty, "the error does not say which store it comes from", key: key,
+                   expected: "a store description", got: "an empty string", fileID: fileID, line: line)
+    }
+
+    // MARK: Listing helpers
+
+    /// The number of keys under `prefix`, through the store's own listing sequence.
+    func count(withPrefix prefix: String = "") async throws -> Int {
+        try await names(ListQuery(prefix: prefix)).count
+    }
+
+    /// The names of what `query` lists, through the store's own listing sequence.
+    func names(_ query: ListQuery, pageSize: Int = 1000, limit: Int = .max) async throws -> [String] {
+        var result: [String] = []
+        for try await element in store.list(query, pageSize: pageSize) {
+            result.append(element.name)
+            if result.count >= limit { break }
+        }
+        return result
+    }
+
+    /// Every element `query` lists, through the store's own listing sequence.
+    func elements(_ query: ListQuery, pageSize: Int = 1000) async throws -> [ListElement] {
+        var result: [ListElement] = []
+        for try await element in store.list(query, pageSize: pageSize) { result.append(element) }
+        return result
+    }
+
+    /// Every key under `prefix`, through the store's own listing sequence.
+    func keys(withPrefix prefix: String = "") async throws -> [StoreKey] {
+        try await elements(ListQuery(prefix: prefix)).compactMap(\.key)
+    }
+
+    /// Every element `query` lists, by calling `listPage` directly with `limit`, checking that
+    /// no page is longer than `limit` and that the listing ends.
+    func pagedElements(_ query: ListQuery, limit: Int, expectedCount: Int) async throws -> (elements: [ListElement], pages: Int) {
+        var elements: [ListElement] = []
+        var cursor: ListCursor?
+        var pages = 0
+        repeat {
+            let page = try await store.listPage(query, after: cursor, limit: limit)
+            pages += 1
+            try expect(page.elements.count <= limit, "listPage returned more elements than its limit",
+                       expected: "at most \(limit)", got: "\(page.elements.count)")
+            elements += page.elements
+            try expect(pages <= expectedCount + 2 && elements.count <= expectedCount + limit,
+                       "paging does not end: the store keeps returning a next cursor",
+                       expected: "\(expectedCount) elements", got: "\(elements.count) elements in \(pages) pages")
+            cursor = page.nextCursor
+        } while cursor != nil
+        return (elements, pages)
+    }
+
+    // MARK: Writing helpers
+
+    /// Writes `value(key)` under every key, `width` writes at a time.
+    func writeAll(_ keys: [StoreKey], width: Int = 16, value: @escaping @Sendable (StoreKey) -> Data) async throws {
+        let store = self.store
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            var next = keys.startIndex
+            while next < keys.endIndex, next - keys.startIndex < width {
+                let key = keys[next]
+                group.addTask { try await store.set(value(key), for: key) }
+                next += 1
+            }
+            while try await group.next() != nil {
+                if next < keys.endIndex {
+                    let key = keys[next]
+                    group.addTask { try await store.set(value(key), for: key) }
+                    next += 1
+                }
+            }
+        }
+    }
+
+    /// Validates `string`, which the check knows to be a valid key; a rejection is a failure.
+    func key(_ string: String, fileID: String = #fileID, line: Int = #line) throws(ConformanceFailure) -> StoreKey {
+        do {
+            return try StoreKey(validating: string)
+        } catch {
+            throw failure("StoreKey(validating:) rejected a valid key", expected: "'\(ConformanceFailure.escape(string))' accepted",
+                          got: error.description, underlying: error, fileID: fileID, line: line)
+        }
+    }
+
+    /// The bytes of `string` in UTF-8.
+    static func bytes(_ string: String) -> Data { Data(string.utf8) }
+}
+
+/// A short description of a value for failure messages: sizes and a few bytes for `Data`.
+func describe<T>(_ value: T) -> String {
+    let any: Any = value
+    if let data = any as? Data {
+        let head = data.prefix(16).map { String($0, radix: 16).count == 1 ? "0" + String($0, radix: 16) : String($0, radix: 16) }
+        return "\(data.count) bytes [\(head.joined(separator: " "))\(data.count > 16 ? " …" : "")]"
+    }
+    if let keys = any as? [StoreKey] {
+        return "[" + keys.map { "'\(ConformanceFailure.escape($0.rawValue))'" }.joined(separator: ", ") + "]"
+    }
+    if let names = any as? [String] {
+        return "[" + names.map { "'\(ConformanceFailure.escape($0))'" }.joined(separator: ", ") + "]"
+    }
+    return ConformanceFailure.escape(String(describing: value))
+}
+
+/// Whether `lhs` comes before `rhs` in byte-wise UTF-8 order, computed here rather than taken
+/// from ``StoreKey``'s `<`, so that the checks do not trust the code they check.
+func bytewisePrecedes(_ lhs: String, _ rhs: String) -> Bool {
+    Array(lhs.utf8).lexicographicallyPrecedes(Array(rhs.utf8))
+}
+
+extension Duration {
+    /// The duration in seconds.
+    var seconds: Double {
+        let (seconds, attoseconds) = components
+        return Double(seconds) + Double(attoseconds) / 1e18
+    }
+}
+
+/// Opens `store`'s sub-store view of `prefix` (a generic hop, since the view's type names the
+/// concrete store).
+func makeSubStore<Store: KeyValueStore>(_ store: Store, _ prefix: StoreKey) -> any KeyValueStore {
+    store.subStore(prefix)
+}
