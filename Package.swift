@@ -48,7 +48,7 @@ let package = Package(
         ),
         .testTarget(
             name: "TroveTests",
-            dependencies: ["Trove", "TroveConformance", "TroveTestHelper"],
+            dependencies: ["Trove", "TroveConformance", "TroveTestHelper", "TroveCLI"],
             swiftSettings: swiftSettings
         ),
     ]

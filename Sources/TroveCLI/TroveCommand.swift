@@ -1,0 +1,102 @@
+import ArgumentParser
+import Foundation
+import Trove
+
+/// `trove`: the root command, which only holds the subcommands and the help text.
+struct TroveCommand: AsyncParsableCommand {
+    static var configuration: CommandConfiguration {
+        CommandConfiguration(
+            commandName: "trove",
+            abstract: "Put, get, list and delete values in a Trove store.",
+            discussion: helpText,
+            subcommands: [
+                PutCommand.self, GetCommand.self, DeleteCommand.self, ListCommand.self,
+                StatCommand.self, BenchCommand.self,
+            ])
+    }
+
+    @OptionGroup var global: GlobalOptions
+
+    /// The part of `trove --help` after the options: where the store is, store URLs, exit codes.
+    private static var helpText: String {
+        let environment = ProcessInfo.processInfo.environment
+        let schemes = StoreOpener.standard.schemes.map { "  \($0.usage)\n      \($0.summary)" }
+        return """
+            The store is the URL given with --store, else the one in the TROVE_STORE \
+            environment variable, else a directory store on this machine, created on first use:
+              \(StoreLocation.defaultStoreURL(environment: environment))
+              ($XDG_DATA_HOME/trove, or ~/.local/share/trove when XDG_DATA_HOME is unset)
+
+            Store URLs:
+            \(schemes.joined(separator: "\n"))
+
+            Exit codes:
+              0  success
+              1  key not found
+              2  invalid input or usage: arguments, key, store URL, unsupported option
+              3  condition failed: --if-absent, --if-match, bench prefix holding keys
+              4  storage failure: the store or a local file could not be read or written
+            Errors go to standard error, as one line starting with 'trove:'.
+            """
+    }
+}
+
+/// Options every command takes.
+struct GlobalOptions: ParsableArguments {
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "The store URL, such as file:///var/data or memory: (default: $TROVE_STORE, else the local store).",
+            valueName: "url"))
+    var store: String?
+
+    /// Opens the chosen store, runs `body` with it, and closes it.
+    func withStore<Value>(_ body: (any KeyValueStore) async throws -> Value) async throws -> Value {
+        let environment = ProcessInfo.processInfo.environment
+        let url: String
+        if let store {
+            url = store
+        } else if let fromEnvironment = environment["TROVE_STORE"], !fromEnvironment.isEmpty {
+            url = fromEnvironment
+        } else {
+            url = StoreLocation.defaultStoreURL(environment: environment)
+        }
+        return try await StoreOpener.standard.withStore(url, body)
+    }
+}
+
+/// A command that works on the chosen store.
+protocol StoreCommand: AsyncParsableCommand {
+    /// The options that choose the store.
+    var global: GlobalOptions { get }
+
+    /// Does the command's work on `store`.
+    func run(on store: any KeyValueStore) async throws
+}
+
+extension StoreCommand {
+    func run() async throws {
+        try await global.withStore { store in try await run(on: store) }
+    }
+}
+
+/// Where the default store lives.
+enum StoreLocation {
+    /// `$XDG_DATA_HOME/trove`, or `~/.local/share/trove` when XDG_DATA_HOME is unset (or, as the
+    /// XDG specification asks, not an absolute path).
+    static func defaultDirectory(environment: [String: String]) -> URL {
+        if let dataHome = environment["XDG_DATA_HOME"], dataHome.hasPrefix("/") {
+            return URL(fileURLWithPath: dataHome, isDirectory: true).appendingPathComponent("trove", isDirectory: true)
+        }
+        let home = environment["HOME"].flatMap { $0.isEmpty ? nil : URL(fileURLWithPath: $0, isDirectory: true) }
+            ?? FileManager.default.homeDirectoryForCurrentUser
+        return home.appendingPathComponent(".local/share/trove", isDirectory: true)
+    }
+
+    /// The default store as a `file:` URL.
+    static func defaultStoreURL(environment: [String: String]) -> String {
+        let path = defaultDirectory(environment: environment).path
+        let allowed = CharacterSet.urlPathAllowed.subtracting(CharacterSet(charactersIn: "%?#;"))
+        return "file://" + (path.addingPercentEncoding(withAllowedCharacters: allowed) ?? path)
+    }
+}
