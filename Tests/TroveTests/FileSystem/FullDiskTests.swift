@@ -1,0 +1,69 @@
+import Foundation
+import Testing
+import Trove
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A small tmpfs mounted for one test, so that the disk fills up for real.
+///
+/// Mounting needs root. Under CI (`CI` set) a failed mount fails the test; elsewhere the test is
+/// reported as skipped.
+enum SmallFileSystem {
+    static var isMountable: Bool { geteuid() == 0 || ProcessInfo.processInfo.environment["CI"] != nil }
+
+    static func withMounted<T>(sizeInKiB: Int, _ body: (URL) async throws -> T) async throws -> T {
+        try await withTemporaryDirectory { directory in
+            let mountPoint = directory.appendingPathComponent("small", isDirectory: true)
+            try FileManager.default.createDirectory(at: mountPoint, withIntermediateDirectories: true)
+            try run("/bin/mount", ["-t", "tmpfs", "-o", "size=\(sizeInKiB)k", "tmpfs", mountPoint.path])
+            defer { try? run("/bin/umount", [mountPoint.path]) }
+            return try await body(mountPoint)
+        }
+    }
+
+    private static func run(_ tool: String, _ arguments: [String]) throws {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: tool)
+        process.arguments = arguments
+        try process.run()
+        process.waitUntilExit()
+        guard process.terminationStatus == 0 else {
+            throw UnexpectedOutcome("\(tool) \(arguments.joined(separator: " ")) exited with \(process.terminationStatus)")
+        }
+    }
+}
+
+@Suite("FileSystemStore on a full disk", .serialized)
+struct FullDiskTests {
+    @Test(.enabled(if: SmallFileSystem.isMountable, "mounting a small tmpfs needs root"))
+    func aFullDiskIsATypedErrorAndLosesNothing() async throws {
+        try await SmallFileSystem.withMounted(sizeInKiB: 512) { mountPoint in
+            let store = try FileSystemStore(root: mountPoint)
+            let kept = Data((0..<4096).map { UInt8($0 % 251) })
+            for index in 0..<8 { try await store.set(kept, for: try StoreKey(validating: "kept/\(index)")) }
+            let before = try await store.metadata(for: "kept/3")
+
+            let tooBig = Data(repeating: 1, count: 1 << 20)
+            let error = try await expectStoreError(.outOfSpace) { try await store.set(tooBig, for: "kept/3") }
+            #expect(error.key == "kept/3")
+            #expect(error.isRetryable)
+            try await expectStoreError(.outOfSpace) {
+                let chunks = AsyncStream<Data> { continuation in
+                    for _ in 0..<16 { continuation.yield(Data(repeating: 2, count: 64 << 10)) }
+                    continuation.finish()
+                }
+                try await store.set(contentsOf: chunks, for: "streamed")
+            }
+
+            for index in 0..<8 { #expect(try await store[try StoreKey(validating: "kept/\(index)")] == kept) }
+            #expect(try await store.metadata(for: "kept/3")?.etag == before?.etag)
+            #expect(try await store["streamed"] == nil)
+            let scratch = try FileManager.default.contentsOfDirectory(atPath: mountPoint.appendingPathComponent(".trove/tmp").path)
+            #expect(scratch.isEmpty, "failed writes leave no scratch files behind")
+            // Space comes back once something is deleted.
+            for index in 0..<8 { try await store.delete(try StoreKey(validating: "kept/\(index)")) }
+            try await store.set(Data(repeating: 3, count: 256 << 10), for: "fits-now")
+        }
+    }
+}
