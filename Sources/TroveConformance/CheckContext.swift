@@ -160,10 +160,10 @@ struct CheckContext: Sendable {
         }
     }
 
-    /// Throws unless `error` names `key` (as given, or as a layer's inner key ending with it)
-    /// and a store, as every Trove error must.
+    /// Throws unless `error` names `key` exactly as the caller gave it (a layer reports keys in
+    /// its own terms, never its base store's) and a store, as every Trove error must.
     func expectNames(_ error: StoreError, key: StoreKey, fileID: String = #fileID, line: Int = #line) throws(ConformanceFailure) {
-        let named = error.key.map { $0 == key || $0.rawValue.hasSuffix("/" + key.rawValue) } ?? false
+        let named = error.key == key
         try expect(named, "the error does not say which key it is about", key: key,
                    expected: "error.key '\(key)'", got: error.key.map { "'\($0)'" } ?? "nil", fileID: fileID, line: line)
         try expect(!error.store.isEmpty, "the error does not say which store it comes from", key: key,

@@ -33,7 +33,10 @@ public struct PrefixedStore<Base: KeyValueStore>: KeyValueStore {
         do {
             return try prefix.appending(key)
         } catch {
-            throw error.inStore(description, key: key)
+            var relabeled = error.inStore(description, key: key)
+            relabeled.message = "'\(key.escapedDescription)' is too long for namespace '\(keyPrefix)': "
+                + "with the prefix it exceeds \(StoreKey.maximumByteCount) UTF-8 bytes"
+            throw relabeled
         }
     }
 
@@ -47,39 +50,62 @@ public struct PrefixedStore<Base: KeyValueStore>: KeyValueStore {
         return copy
     }
 
+    /// Runs `body` on the base store, reporting its errors in this namespace's terms: the key
+    /// without the prefix, and this store's description.
+    private func forwarding<T>(_ key: StoreKey?, _ body: () async throws -> T) async throws -> T {
+        do {
+            return try await body()
+        } catch var error as StoreError {
+            if let inner = error.key, inner.hasPrefix(keyPrefix) { error.key = outer(inner) }
+            else if error.key == nil { error.key = key }
+            error.store = description
+            throw error
+        }
+    }
+
     public func read(_ key: StoreKey) async throws -> StoreEntry? {
-        guard var entry = try await base.read(try inner(key)) else { return nil }
-        entry.metadata.key = key
-        return entry
+        try await forwarding(key) {
+            guard var entry = try await base.read(try inner(key)) else { return nil }
+            entry.metadata.key = key
+            return entry
+        }
     }
 
     public func readStream(_ key: StoreKey, chunkSize: Int) async throws -> StreamedEntry? {
-        guard let entry = try await base.readStream(try inner(key), chunkSize: chunkSize) else { return nil }
-        var metadata = entry.metadata
-        metadata.key = key
-        return StreamedEntry(metadata: metadata, chunks: entry.chunks)
+        try await forwarding(key) {
+            guard let entry = try await base.readStream(try inner(key), chunkSize: chunkSize) else { return nil }
+            var metadata = entry.metadata
+            metadata.key = key
+            return StreamedEntry(metadata: metadata, chunks: entry.chunks)
+        }
     }
 
     public func metadata(for key: StoreKey) async throws -> EntryMetadata? {
-        try await base.metadata(for: try inner(key)).map { var copy = $0; copy.key = key; return copy }
+        try await forwarding(key) {
+            try await base.metadata(for: try inner(key)).map { var copy = $0; copy.key = key; return copy }
+        }
     }
 
     public func write(_ value: Data, for key: StoreKey, options: WriteOptions) async throws -> EntryMetadata {
-        var metadata = try await base.write(value, for: try inner(key), options: options)
-        metadata.key = key
-        return metadata
+        try await forwarding(key) {
+            var metadata = try await base.write(value, for: try inner(key), options: options)
+            metadata.key = key
+            return metadata
+        }
     }
 
     public func write<Chunks: AsyncSequence>(
         contentsOf chunks: Chunks, for key: StoreKey, options: WriteOptions
     ) async throws -> EntryMetadata where Chunks.Element == Data {
-        var metadata = try await base.write(contentsOf: chunks, for: try inner(key), options: options)
-        metadata.key = key
-        return metadata
+        try await forwarding(key) {
+            var metadata = try await base.write(contentsOf: chunks, for: try inner(key), options: options)
+            metadata.key = key
+            return metadata
+        }
     }
 
     public func delete(_ key: StoreKey, condition: DeleteCondition) async throws -> Bool {
-        try await base.delete(try inner(key), condition: condition)
+        try await forwarding(key) { try await base.delete(try inner(key), condition: condition) }
     }
 
     public func listPage(_ query: ListQuery, after cursor: ListCursor?, limit: Int) async throws -> ListPage {
@@ -87,8 +113,10 @@ public struct PrefixedStore<Base: KeyValueStore>: KeyValueStore {
         guard innerPrefix.utf8.count <= StoreKey.maximumByteCount else {
             return ListPage(elements: [], nextCursor: nil)
         }
-        let page = try await base.listPage(query.replacingPrefix(innerPrefix), after: cursor, limit: limit)
-        return ListPage(elements: page.elements.map(outer), nextCursor: page.nextCursor)
+        return try await forwarding(nil) {
+            let page = try await base.listPage(query.replacingPrefix(innerPrefix), after: cursor, limit: limit)
+            return ListPage(elements: page.elements.map(outer), nextCursor: page.nextCursor)
+        }
     }
 
     public func list(_ query: ListQuery, pageSize: Int) -> StoreListing {
@@ -113,6 +141,6 @@ public struct PrefixedStore<Base: KeyValueStore>: KeyValueStore {
     /// Reclaims expired entries of the whole base store (expiry is a property of the medium, not
     /// of a namespace).
     public func reclaimExpired() async throws -> Int {
-        try await base.reclaimExpired()
+        try await forwarding(nil) { try await base.reclaimExpired() }
     }
 }

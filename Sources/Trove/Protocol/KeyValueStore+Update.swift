@@ -30,7 +30,8 @@ extension KeyValueStore {
     ///     }
     ///
     /// `transform` may run several times under contention; it must not have side effects that
-    /// matter. Requires ``StoreCapabilities/conditionalWrites``.
+    /// matter. Requires ``StoreCapabilities/conditionalWrites``, and
+    /// ``StoreCapabilities/conditionalDeletes`` when `transform` returns ``UpdateAction/delete``.
     ///
     /// - Parameters:
     ///   - key: The key to update.
@@ -38,7 +39,7 @@ extension KeyValueStore {
     ///   - transform: Receives the current value (`nil` if absent) and returns what to do.
     /// - Returns: What was done.
     /// - Throws: ``StoreError/Code/conditionFailed`` if every attempt lost a race;
-    ///   ``StoreError/Code/notSupported`` if the store has no conditional writes; whatever
+    ///   ``StoreError/Code/notSupported`` if the store lacks the conditions it needs; whatever
     ///   `transform` throws.
     @discardableResult
     public func update(
@@ -63,6 +64,10 @@ extension KeyValueStore {
                     return .stored(try await write(value, for: key, options: WriteOptions(condition: condition, expiry: expiry)))
                 case .delete:
                     guard let current else { return .deleted }
+                    guard capabilities.contains(.conditionalDeletes) else {
+                        throw StoreError(.notSupported, operation: .update, key: key, store: description,
+                                         message: "deleting in an update needs conditional deletes, which this store does not have")
+                    }
                     _ = try await delete(key, condition: .ifMatches(current.metadata.etag))
                     return .deleted
                 }

@@ -64,7 +64,7 @@ public final class FileSystemStore: KeyValueStore {
     }
 
     /// Options of a file store.
-    public struct Configuration: Sendable {
+    public struct Configuration: Hashable, Sendable {
         /// How hard writes try to survive a power loss. Defaults to ``Durability/buffered``.
         public var durability: Durability
         /// Whether to create the root directory (and its parents) if missing. Defaults to `true`.
@@ -116,15 +116,22 @@ public final class FileSystemStore: KeyValueStore {
         }
         let path = root.standardizedFileURL.path
         let name = "file \(path)"
+        func fail(_ error: SystemCallError) -> StoreError { error.storeError(.open, key: nil, store: name) }
         if configuration.createsRoot {
-            do {
-                try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-            } catch {
-                throw StoreError(.io, operation: .open, store: name,
-                                 message: "cannot create the root directory", underlying: error)
+            // mkdir one level at a time, so that the failure names its errno.
+            var prefix = ""
+            for component in path.split(separator: "/") {
+                prefix += "/" + component
+                if mkdir(prefix, 0o755) != 0, errno != EEXIST {
+                    let error = SystemCallError.last("mkdir", prefix)
+                    if error.errno == ENOTDIR {
+                        throw StoreError(.invalidArgument, operation: .open, store: name,
+                                         message: "'\(prefix)' lies on the root's path but is not a directory", underlying: error)
+                    }
+                    throw fail(error)
+                }
             }
         }
-        func fail(_ error: SystemCallError) -> StoreError { error.storeError(.open, key: nil, store: name) }
         let rootFD = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         guard rootFD >= 0 else {
             let error = SystemCallError.last("open", path)

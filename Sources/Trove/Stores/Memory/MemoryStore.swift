@@ -89,10 +89,9 @@ public final class MemoryStore: KeyValueStore {
         let result: Result<EntryMetadata, StoreError> = state.withLock { state in
             let current = Self.live(key, in: &state, now: now)
             guard options.condition.isSatisfied(by: current.map { Self.metadata(key, $0) }) else {
-                return .failure(StoreError(
-                    .conditionFailed, operation: .write, key: key, store: description,
-                    message: current == nil ? "condition \(options.condition) failed: the key holds no value"
-                                            : "condition \(options.condition) failed: the key holds version \(current!.etag)"))
+                let holding = current.map { "holds version \($0.etag)" } ?? "holds no value"
+                return .failure(StoreError(.conditionFailed, operation: .write, key: key, store: description,
+                                           message: "condition \(options.condition) failed: the key \(holding)"))
             }
             state.version += 1
             let stored = Stored(value: value, etag: ETag("m\(String(state.version, radix: 36))"),

@@ -31,7 +31,7 @@ public struct NullStore: KeyValueStore {
         }
         let now = clock.now
         return EntryMetadata(key: key, size: Int64(value.count), etag: ETag("null"), modificationDate: now,
-                             creationDate: now, expirationDate: options.expiry.expirationDate(writtenAt: now))
+                             expirationDate: options.expiry.expirationDate(writtenAt: now))
     }
 
     public func write<Chunks: AsyncSequence>(
