@@ -3,15 +3,28 @@
 //     TroveTestHelper cas-increment <root-directory> <key> <count>
 //
 // opens a FileSystemStore at <root-directory> and adds one to the decimal counter stored under
-// <key>, <count> times, each by compare-and-swap (`update`). It exits 0 when every increment
-// was stored, 1 with a one-line message on standard error when the store fails, and 2 for a
-// usage error.
+// <key>, <count> times, each by compare-and-swap (`update`).
+//
+//     TroveTestHelper write-loop <root-directory> <first-serial> <count>
+//
+// writes <count> values, numbered from <first-serial>, with fsync durability to the keys `crash/0` … `crash/15` in turn and
+// prints the serial number of each write on standard output once the write has returned (an
+// acknowledged write). Value n is `crashTestValue(n)`. Crash tests kill it at random moments.
+//
+//     TroveTestHelper stream-roundtrip <root-directory> <mebibytes>
+//
+// streams a value of <mebibytes> MiB into the store and back, checks every byte, and prints
+// the growth of the process's peak resident memory in KiB.
+//
+// The helper exits 0 on success, 1 with a one-line message on standard error when the store
+// fails, and 2 for a usage error.
 
 import Foundation
 import Trove
 
 /// How to call the helper.
-let usage = "usage: TroveTestHelper cas-increment <root-directory> <key> <count>"
+let usage = "usage: TroveTestHelper cas-increment <root-directory> <key> <count> | "
+    + "write-loop <root-directory> <first-serial> <count> | stream-roundtrip <root-directory> <mebibytes>"
 
 /// Writes `message` as one line on standard error and exits with `status`.
 func exit(with message: String, status: Int32) -> Never {
@@ -59,6 +72,26 @@ case "cas-increment":
         try await incrementCounter(in: store, key: key, count: count)
     } catch {
         exit(with: "cas-increment failed: \(error)", status: 1)
+    }
+case "write-loop":
+    guard arguments.count == 4, let first = Int(arguments[2]), first >= 0, let count = Int(arguments[3]), count >= 0 else {
+        exit(with: usage, status: 2)
+    }
+    do {
+        let store = try FileSystemStore(root: URL(fileURLWithPath: arguments[1], isDirectory: true),
+                                        configuration: .init(durability: .fsync))
+        try await writeLoop(in: store, serials: first..<(first + count))
+    } catch {
+        exit(with: "write-loop failed: \(error)", status: 1)
+    }
+case "stream-roundtrip":
+    guard arguments.count == 3, let mebibytes = Int(arguments[2]), mebibytes > 0 else { exit(with: usage, status: 2) }
+    do {
+        let store = try FileSystemStore(root: URL(fileURLWithPath: arguments[1], isDirectory: true))
+        let growth = try await streamRoundTrip(in: store, mebibytes: mebibytes)
+        print("peak-growth-kib \(growth)")
+    } catch {
+        exit(with: "stream-roundtrip failed: \(error)", status: 1)
     }
 case let command?:
     exit(with: "unknown command '\(command)'; \(usage)", status: 2)

@@ -1,0 +1,91 @@
+import Foundation
+import Trove
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The value of write number `serial` in the crash test: 8 bytes of the serial, then a length
+/// that varies with it (4 KiB to 36 KiB) of one byte derived from it, so that any mix of two
+/// writes, or a cut, is detectable.
+func crashTestValue(_ serial: Int) -> Data {
+    var value = Data(count: 8)
+    value.withUnsafeMutableBytes { $0.storeBytes(of: UInt64(serial).littleEndian, as: UInt64.self) }
+    value.append(Data(repeating: UInt8(truncatingIfNeeded: serial % 251), count: (serial % 9 + 1) * 4096))
+    return value
+}
+
+/// Writes the values of `serials` to `crash/0` … `crash/15` in turn, printing each serial once
+/// written.
+func writeLoop(in store: some KeyValueStore, serials: Range<Int>) async throws {
+    for serial in serials {
+        try await store.set(crashTestValue(serial), for: try StoreKey(validating: "crash/\(serial % 16)"))
+        // One line per acknowledged write, flushed at once so the killer sees it.
+        let line = Data("\(serial)\n".utf8)
+        line.withUnsafeBytes { _ = Glibc.write(1, $0.baseAddress, $0.count) }
+    }
+}
+
+/// A failure of the streamed round trip.
+struct StreamMismatch: Error, CustomStringConvertible {
+    let description: String
+}
+
+/// Streams `mebibytes` MiB in and back out, checking every byte; returns the growth of the
+/// peak resident set, in KiB.
+func streamRoundTrip(in store: some KeyValueStore, mebibytes: Int) async throws -> Int {
+    let before = peakResidentKiB()
+    let chunkSize = 1 << 20
+    let chunks = GeneratedChunks(count: mebibytes, size: chunkSize)
+    let written = try await store.set(contentsOf: chunks, for: "streamed")
+    guard written.size == Int64(mebibytes * chunkSize) else {
+        throw StreamMismatch(description: "wrote \(written.size) bytes, expected \(mebibytes * chunkSize)")
+    }
+    guard let entry = try await store.readStream("streamed", chunkSize: chunkSize) else {
+        throw StreamMismatch(description: "the streamed value is missing")
+    }
+    var offset = 0
+    for try await chunk in entry.chunks {
+        let index = offset / chunkSize
+        guard offset % chunkSize == 0, chunk == GeneratedChunks.chunk(index, size: chunk.count) else {
+            throw StreamMismatch(description: "the chunk at byte \(offset) differs from what was written")
+        }
+        offset += chunk.count
+    }
+    guard offset == mebibytes * chunkSize else {
+        throw StreamMismatch(description: "read \(offset) bytes, expected \(mebibytes * chunkSize)")
+    }
+    return peakResidentKiB() - before
+}
+
+/// The process's peak resident set size (VmHWM), in KiB.
+func peakResidentKiB() -> Int {
+    guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
+          let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }) else { return 0 }
+    return Int(line.split(separator: " ").dropFirst().first ?? "") ?? 0
+}
+
+/// Chunks made one at a time as they are asked for, so that the writer never holds the whole
+/// value: chunk `i` is `size` bytes of `i % 251`.
+struct GeneratedChunks: AsyncSequence {
+    typealias Element = Data
+    let count: Int
+    let size: Int
+
+    static func chunk(_ index: Int, size: Int) -> Data {
+        Data(repeating: UInt8(index % 251), count: size)
+    }
+
+    struct AsyncIterator: AsyncIteratorProtocol {
+        let count: Int
+        let size: Int
+        var index = 0
+
+        mutating func next() async -> Data? {
+            guard index < count else { return nil }
+            defer { index += 1 }
+            return GeneratedChunks.chunk(index, size: size)
+        }
+    }
+
+    func makeAsyncIterator() -> AsyncIterator { AsyncIterator(count: count, size: size) }
+}
