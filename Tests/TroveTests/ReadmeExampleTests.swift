@@ -1,0 +1,56 @@
+import Foundation
+import Testing
+import Trove
+
+/// The README's quick start, as a program that runs: if this test changes, change the README.
+@Suite("README example")
+struct ReadmeExampleTests {
+    @Test func quickStartRuns() async throws {
+        try await withTemporaryDirectory { directory in
+            let store = try FileSystemStore(root: directory.appending(path: "data"))
+
+            // Write, read, delete. A missing key is nil.
+            try await store.set(Data("hello".utf8), for: "greetings/en")
+            if let bytes = try await store["greetings/en"] {
+                #expect(String(decoding: bytes, as: UTF8.self) == "hello")
+            }
+
+            // Conditional writes: create only if absent, or replace only the version you read.
+            let first = try await store.set(Data("v1".utf8), for: "docs/readme", condition: .ifAbsent)
+            try await store.set(Data("v2".utf8), for: "docs/readme", condition: .ifMatches(first.etag))
+
+            // Compare-and-swap in a loop; safe across tasks and processes.
+            try await store.update("counters/visits") { current in
+                let count = current.flatMap { Int(String(decoding: $0, as: UTF8.self)) } ?? 0
+                return .set(Data(String(count + 1).utf8))
+            }
+
+            // Expiry, listing (paged under the hood, byte-wise order), one level of a hierarchy.
+            try await store.set(Data("token".utf8), for: "sessions/abc", expiry: .after(.seconds(3600)))
+            var keys: [StoreKey] = []
+            for try await key in try store.keys(withPrefix: "docs/") { keys.append(key) }
+            #expect(keys == ["docs/readme"])
+            var names: [String] = []
+            for try await element in store.list(try ListQuery(prefix: "", delimiter: "/")) { names.append(element.name) }
+            #expect(names == ["counters/", "docs/", "greetings/", "sessions/"])
+
+            // A namespace, and large values in chunks without holding them in memory.
+            let alice = store.subStore("users/alice")
+            try await alice.set(Data("avatar bytes".utf8), for: "avatar")     // users/alice/avatar
+            var total = 0
+            if let stream = try await store.readStream("users/alice/avatar") {
+                for try await chunk in stream.chunks { total += chunk.count }
+            }
+            #expect(total == 12)
+
+            let draft = Data("draft".utf8)
+            do {
+                try await store.set(draft, for: "docs/readme", condition: .ifAbsent)
+                Issue.record("a second ifAbsent write must fail")
+            } catch let error as StoreError where error.code == .conditionFailed {
+                // someone else wrote it first; nothing was changed
+                #expect(try await store["docs/readme"] == Data("v2".utf8))
+            }
+        }
+    }
+}
