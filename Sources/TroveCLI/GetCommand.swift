@@ -26,21 +26,16 @@ struct GetCommand: StoreCommand {
 
     func run(on store: any KeyValueStore) async throws {
         let key = try StoreKey(validating: self.key)
+        if let output, output != "-" {
+            guard try await store.read(key, intoFile: URL(fileURLWithPath: output)) != nil else {
+                throw CommandFailure.notFound(key, in: store)
+            }
+            return
+        }
         guard let entry = try await store.readStream(key, chunkSize: 256 * 1024) else {
             throw CommandFailure.notFound(key, in: store)
         }
-        if let output, output != "-" {
-            let file = try OutputFile(creating: output)
-            do {
-                for try await chunk in entry.chunks { try file.write(chunk) }
-                try file.commit()
-            } catch {
-                file.discard()
-                throw error
-            }
-        } else {
-            var standardOutput = StandardOutput()
-            for try await chunk in entry.chunks { try standardOutput.bytes(chunk) }
-        }
+        var standardOutput = StandardOutput()
+        for try await chunk in entry.chunks { try standardOutput.bytes(chunk) }
     }
 }

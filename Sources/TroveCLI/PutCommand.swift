@@ -1,5 +1,8 @@
 import ArgumentParser
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 import Trove
 
 /// `trove put KEY [FILE|-]`: stores a file or standard input under a key.
@@ -44,8 +47,13 @@ struct PutCommand: StoreCommand {
 
     func run(on store: any KeyValueStore) async throws {
         let key = try StoreKey(validating: self.key)
-        let input = try file.flatMap { $0 == "-" ? nil : try InputChunks.opening($0) } ?? .standardInput
-        if input.isInteractive {
+        let input: FileChunks
+        if let file, file != "-" {
+            input = try FileChunks(contentsOf: URL(fileURLWithPath: file))
+        } else {
+            input = FileChunks(reading: .standardInput, name: "standard input")
+        }
+        if file == nil || file == "-", isatty(STDIN_FILENO) == 1 {
             Terminal.note("reading the value of '\(key)' from standard input; end it with Ctrl-D")
         }
         let condition: WriteCondition = ifAbsent ? .ifAbsent : ifMatch.map { .ifMatches(ETag($0)) } ?? .always
