@@ -37,7 +37,7 @@ struct EntryFileHeader: Equatable {
 
     var writtenAt: Date { Self.date(writtenAtNanoseconds) ?? Date(timeIntervalSince1970: 0) }
 
-    var etagValue: ETag { ETag(Self.hex(etagHigh, etagLow)) }
+    var etagValue: ETag { ETag(high: etagHigh, low: etagLow) }
 
     func isExpired(at now: Date) -> Bool {
         expiresAtNanoseconds != 0 && expiresAtNanoseconds <= Self.nanoseconds(now)
@@ -84,18 +84,5 @@ struct EntryFileHeader: Equatable {
 
     private static func date(_ nanoseconds: Int64) -> Date? {
         nanoseconds == 0 ? nil : Date(timeIntervalSince1970: TimeInterval(nanoseconds) / 1e9)
-    }
-
-    private static func hex(_ high: UInt64, _ low: UInt64) -> String {
-        String(unsafeUninitializedCapacity: 32) { buffer in
-            let digits: StaticString = "0123456789abcdef"
-            digits.withUTF8Buffer { table in
-                for index in 0..<16 {
-                    buffer[index] = table[Int((high >> UInt64(60 - index * 4)) & 0xF)]
-                    buffer[16 + index] = table[Int((low >> UInt64(60 - index * 4)) & 0xF)]
-                }
-            }
-            return 32
-        }
     }
 }

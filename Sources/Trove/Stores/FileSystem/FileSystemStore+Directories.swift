@@ -22,8 +22,13 @@ extension FileSystemStore {
     ///
     /// - Returns: The descriptor, or -1 with `errno` set.
     func openBeneath(_ path: String, flags: Int32, mode: mode_t = 0) -> Int32 {
+        // One component (no `/`; stored names are never `.` or `..`) cannot leave the root:
+        // O_NOFOLLOW alone keeps it from following a link, and costs less than openat2.
+        if !path.utf8.contains(UInt8(ascii: "/")), path != ".", path != ".." {
+            return path.withCString { openat(rootFD, $0, flags | O_NOFOLLOW | O_CLOEXEC, mode) }
+        }
         if resolvesBeneath {
-            return trove_open_beneath(rootFD, path, flags | O_CLOEXEC, mode)
+            return path.withCString { trove_open_beneath(rootFD, $0, flags | O_CLOEXEC, mode) }
         }
         var components = path.split(separator: "/", omittingEmptySubsequences: true)
         guard let last = components.popLast() else { return openat(rootFD, ".", flags | O_CLOEXEC) }

@@ -119,7 +119,7 @@ extension FileSystemStore {
             return try lock.withLock(for: key) { () throws -> Bool in
                 let name = location.file.name
                 var status = trove_stat_t()
-                guard trove_statx(directory.fd, name, AT_SYMLINK_NOFOLLOW, &status) == 0 else {
+                guard name.withCString({ trove_statx(directory.fd, $0, AT_SYMLINK_NOFOLLOW, &status) }) == 0 else {
                     let error = SystemCallError.last("statx", location.relativePath)
                     guard error.errno == ENOENT else { throw error }
                     if condition.expectedETag != nil { throw deleteConditionFailed(condition, key, holds: nil) }
@@ -135,7 +135,7 @@ extension FileSystemStore {
                         throw deleteConditionFailed(condition, key, holds: header?.etagValue)
                     }
                 }
-                guard unlinkat(directory.fd, name, 0) == 0 else {
+                guard name.withCString({ unlinkat(directory.fd, $0, 0) }) == 0 else {
                     let error = SystemCallError.last("unlinkat", location.relativePath)
                     if error.errno == ENOENT { return false }
                     throw error

@@ -14,18 +14,28 @@ struct ScratchFile {
 
 extension FileSystemStore {
     /// Creates a new, empty scratch file with a fresh ETag.
+    ///
+    /// The name is `w` and the base-36 sum of the instance's random number and the write's serial:
+    /// at most 14 bytes, so Swift keeps it without a heap allocation. `O_EXCL` turns the unlikely
+    /// clash with another instance's scratch file into a retry with the next serial.
     func makeScratchFile(expiring: Bool) throws -> ScratchFile {
-        let serial = writeCounter.add(1, ordering: .relaxed).newValue
-        let name = "w-\(instanceTag)-\(String(serial, radix: 36))"
-        let fd = openat(temporaryFD, name, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, expiring ? 0o744 : 0o644)
-        guard fd >= 0 else { throw SystemCallError.last("openat", ".trove/tmp/" + name) }
-        // The owner-execute bit marks files with an expiry; set it whatever the umask says.
-        if expiring, fchmod(fd, 0o744) != 0 {
-            let error = SystemCallError.last("fchmod", ".trove/tmp/" + name)
-            discard(ScratchFile(name: name, fd: fd, etag: (0, 0)))
-            throw error
+        while true {
+            let serial = writeCounter.add(1, ordering: .relaxed).newValue
+            let name = "w" + String(instanceID &+ serial, radix: 36)
+            let fd = name.withCString { openat(temporaryFD, $0, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, expiring ? 0o744 : 0o644) }
+            guard fd >= 0 else {
+                let error = SystemCallError.last("openat", ".trove/tmp/" + name)
+                if error.errno == EEXIST { continue }
+                throw error
+            }
+            // The owner-execute bit marks files with an expiry; set it whatever the umask says.
+            if expiring, fchmod(fd, 0o744) != 0 {
+                let error = SystemCallError.last("fchmod", ".trove/tmp/" + name)
+                discard(ScratchFile(name: name, fd: fd, etag: (0, 0)))
+                throw error
+            }
+            return ScratchFile(name: name, fd: fd, etag: (instanceID, serial))
         }
-        return ScratchFile(name: name, fd: fd, etag: (instanceID, serial))
     }
 
     /// Closes and removes a scratch file that will not be installed.
@@ -85,7 +95,7 @@ extension FileSystemStore {
     ) throws -> Bool {
         let name = location.file.name
         if condition.requiresAbsence {
-            if trove_renameat2(temporaryFD, scratch.name, directory, name, UInt32(TROVE_RENAME_NOREPLACE)) == 0 { return true }
+            if Self.rename(temporaryFD, scratch.name, directory, name, flags: UInt32(TROVE_RENAME_NOREPLACE)) == 0 { return true }
             let error = SystemCallError.last("renameat2", location.relativePath)
             switch error.errno {
             case ENOENT:
@@ -106,10 +116,17 @@ extension FileSystemStore {
                 throw conditionFailed(condition, location.key, holds: live?.etagValue)
             }
         }
-        if renameat(temporaryFD, scratch.name, directory, name) == 0 { return true }
+        if Self.rename(temporaryFD, scratch.name, directory, name, flags: 0) == 0 { return true }
         let error = SystemCallError.last("renameat", location.relativePath)
         if error.errno == ENOENT { return false }
         throw error
+    }
+
+    /// renameat2(2), passing the names without copying them to the heap.
+    static func rename(_ fromDirectory: Int32, _ from: String, _ toDirectory: Int32, _ to: String, flags: UInt32) -> Int32 {
+        from.withCString { source in
+            to.withCString { target in trove_renameat2(fromDirectory, source, toDirectory, target, flags) }
+        }
     }
 
     func conditionFailed(_ condition: WriteCondition, _ key: StoreKey, holds etag: ETag?) -> StoreError {

@@ -94,7 +94,6 @@ public final class FileSystemStore: KeyValueStore {
     let resolvesBeneath: Bool
     let hasBirthTimes: Bool
     let instanceID: UInt64
-    let instanceTag: String
     let writeCounter = Atomic<UInt64>(0)
 
     /// Opens (and by default creates) a file store rooted at `root`.
@@ -169,7 +168,6 @@ public final class FileSystemStore: KeyValueStore {
             self.lock = StripedLock(fileDescriptor: lockFD)
             var generator = SystemRandomNumberGenerator()
             self.instanceID = generator.next()
-            self.instanceTag = String(instanceID, radix: 36)
         } catch let error as SystemCallError {
             for fd in opened { _ = Glibc.close(fd) }
             throw fail(error)
