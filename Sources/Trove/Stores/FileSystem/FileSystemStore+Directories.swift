@@ -22,9 +22,10 @@ extension FileSystemStore {
     ///
     /// - Returns: The descriptor, or -1 with `errno` set.
     func openBeneath(_ path: String, flags: Int32, mode: mode_t = 0) -> Int32 {
-        // One component (no `/`; stored names are never `.` or `..`) cannot leave the root:
-        // O_NOFOLLOW alone keeps it from following a link, and costs less than openat2.
-        if !path.utf8.contains(UInt8(ascii: "/")), path != ".", path != ".." {
+        // A file of one component (no `/`; stored names are never `.` or `..`) cannot leave the
+        // root: O_NOFOLLOW alone refuses a link there (ELOOP), and costs less than openat2.
+        // Directories take openat2, which reports a planted link as ELOOP rather than ENOTDIR.
+        if flags & O_DIRECTORY == 0, !path.utf8.contains(UInt8(ascii: "/")), path != ".", path != ".." {
             return path.withCString { openat(rootFD, $0, flags | O_NOFOLLOW | O_CLOEXEC, mode) }
         }
         if resolvesBeneath {
@@ -79,6 +80,12 @@ extension FileSystemStore {
             if next < 0 {
                 let error = SystemCallError.last("openat", path)
                 current.close()
+                if error.errno == ENOTDIR || error.errno == ELOOP {
+                    // Trove never makes anything but directories with these names.
+                    throw StoreError(.permissionDenied, operation: .write, store: description,
+                                     message: "'\(path)' is not a directory but a link or file planted in the store; "
+                                        + "file stores never follow links", underlying: error)
+                }
                 throw error
             }
             if created, configuration.durability.syncsToDisk { _ = fsync(current.fd) }
