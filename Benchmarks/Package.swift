@@ -1,0 +1,60 @@
+// swift-tools-version: 6.1
+//
+// Trove's benchmarks: a package of their own, so that the library's users never download
+// the benchmark framework. Run from this directory:
+//
+//     swift package benchmark                 # ordo-one/benchmark suite (TroveBenchmarks)
+//     swift run -c release TroveWorkloads raw /dev/shm
+//
+// and from the repository root, `bash Benchmarks/compare.sh` for the comparison with
+// Python's persistent dictionaries.
+import PackageDescription
+
+let swiftSettings: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("MemberImportVisibility"),
+]
+
+let package = Package(
+    name: "TroveBenchmarks",
+    platforms: [.macOS(.v15)],
+    dependencies: [
+        .package(name: "Trove", path: ".."),
+        .package(url: "https://github.com/ordo-one/benchmark", from: "1.38.1", traits: ["MallocInterposer"]),
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    ],
+    targets: [
+        // The workloads, the raw system-call loop and the phases, shared by both executables.
+        .target(
+            name: "WorkloadKit",
+            dependencies: [.product(name: "Trove", package: "Trove")],
+            path: "WorkloadKit",
+            swiftSettings: swiftSettings
+        ),
+        // The ordo-one/benchmark suite: `swift package benchmark`.
+        .executableTarget(
+            name: "TroveBenchmarks",
+            dependencies: [
+                "WorkloadKit",
+                .product(name: "Trove", package: "Trove"),
+                .product(name: "Benchmark", package: "benchmark"),
+            ],
+            path: "TroveBenchmarks",
+            swiftSettings: swiftSettings,
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
+        ),
+        // One pass of W1 and W2 for one subject, printed as JSON; compare.sh drives it.
+        // Its sources sit one level down, in TroveWorkloads/Sources: the benchmark plugin runs
+        // every executable whose folder sits directly in Benchmarks/ as a benchmark suite.
+        .executableTarget(
+            name: "TroveWorkloads",
+            dependencies: [
+                "WorkloadKit",
+                .product(name: "Trove", package: "Trove"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            path: "TroveWorkloads/Sources",
+            swiftSettings: swiftSettings
+        ),
+    ]
+)

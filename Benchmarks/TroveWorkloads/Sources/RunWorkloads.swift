@@ -1,0 +1,95 @@
+import ArgumentParser
+import Foundation
+import Trove
+import WorkloadKit
+
+/// Runs W1 and W2 once for one subject in one directory and prints one JSON object with the
+/// key operations per second of each phase. `compare.sh` runs it beside Python's stores.
+@main
+struct RunWorkloads: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "TroveWorkloads",
+        abstract: "Run the W1 and W2 workloads once and print ops/s per phase as JSON.",
+        discussion: """
+            W1: TROVE_W1_KEYS keys (10000) of TROVE_W1_VALUE_BYTES bytes (100): put, get in a \
+            seeded random order, list, delete. W2: TROVE_W2_KEYS keys (1000) of \
+            TROVE_W2_VALUE_BYTES bytes (102400): put, get. The work happens in a new trove-* \
+            directory inside DIRECTORY, removed at the end.
+            """
+    )
+
+    enum Subject: String, ExpressibleByArgument, CaseIterable {
+        case raw, file, memory
+    }
+
+    @Argument(help: "What to run: raw (the system-call loop), file (FileSystemStore) or memory (MemoryStore).")
+    var subject: Subject
+
+    @Argument(help: "An existing directory to work in, such as /dev/shm.")
+    var directory: String
+
+    mutating func run() async throws {
+        let workloads = [try Workload.w1(), try Workload.w2()]
+        let scratch = try ScratchDirectory.make(in: directory, label: "workloads-\(subject.rawValue)")
+        var results: [(String, Double)] = []
+        do {
+            for workload in workloads {
+                let root = scratch.appending(workload.name)
+                let timings = switch subject {
+                case .raw: try Self.run(workload, on: try RawDirectory(path: root))
+                case .file: try await Self.run(workload, on: try FileSystemStore(
+                    root: URL(fileURLWithPath: root, isDirectory: true),
+                    configuration: .init(durability: .buffered), clock: .system))
+                case .memory: try await Self.run(workload, on: MemoryStore())
+                }
+                for (phase, elapsed) in timings {
+                    results.append(("\(workload.name) \(phase.rawValue)", Double(workload.keyCount) / elapsed.seconds))
+                }
+            }
+        } catch {
+            try? scratch.remove() // best effort: the error below is what matters
+            throw error
+        }
+        try scratch.remove()
+
+        let phases = results.map { "\"\($0.0)\": \(String(format: "%.1f", $0.1))" }.joined(separator: ", ")
+        let sizes = workloads.map { "\"\($0.name)\": \"\($0.keyCount) x \($0.valueSizeDescription)\"" }
+            .joined(separator: ", ")
+        print("{\"subject\": \"\(subject.rawValue)\", \"workloads\": {\(sizes)}, \"ops_per_second\": {\(phases)}}")
+    }
+
+    static func run(_ workload: Workload, on directory: RawDirectory) throws -> [(Workload.Phase, Duration)] {
+        let clock = ContinuousClock()
+        return try workload.phases.map { phase in
+            let elapsed = try clock.measure {
+                switch phase {
+                case .put: try RawPhases.put(workload, into: directory)
+                case .get: try RawPhases.get(workload, from: directory)
+                case .list: try RawPhases.list(workload, in: directory)
+                case .delete: try RawPhases.delete(workload, from: directory)
+                }
+            }
+            return (phase, elapsed)
+        }
+    }
+
+    static func run(_ workload: Workload, on store: some KeyValueStore) async throws -> [(Workload.Phase, Duration)] {
+        let clock = ContinuousClock()
+        var timings: [(Workload.Phase, Duration)] = []
+        for phase in workload.phases {
+            let start = clock.now
+            switch phase {
+            case .put: try await StorePhases.put(workload, into: store)
+            case .get: try await StorePhases.get(workload, from: store)
+            case .list: try await StorePhases.list(workload, in: store)
+            case .delete: try await StorePhases.delete(workload, from: store)
+            }
+            timings.append((phase, start.duration(to: clock.now)))
+        }
+        return timings
+    }
+}
+
+extension Duration {
+    var seconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
+}
