@@ -35,6 +35,7 @@ public struct StoreError: Error, Sendable, CustomStringConvertible, CustomDebugS
             case readOnly
             case valueTooLarge
             case alreadyExists
+            case decodingFailed
         }
 
         private let base: Base
@@ -67,6 +68,8 @@ public struct StoreError: Error, Sendable, CustomStringConvertible, CustomDebugS
         public static var valueTooLarge: Self { Self(.valueTooLarge) }
         /// A key that may be written only once already holds a different value.
         public static var alreadyExists: Self { Self(.alreadyExists) }
+        /// A stored value could not be decoded into the type a typed view expects.
+        public static var decodingFailed: Self { Self(.decodingFailed) }
 
         /// The code's name, such as `conditionFailed`.
         public var description: String { base.rawValue }

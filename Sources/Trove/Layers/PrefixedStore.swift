@@ -108,6 +108,10 @@ public struct PrefixedStore<Base: KeyValueStore>: KeyValueStore {
         try await forwarding(key) { try await base.delete(try inner(key), condition: condition) }
     }
 
+    public func url(for key: StoreKey) async throws -> URL? {
+        try await forwarding(key) { try await base.url(for: try inner(key)) }
+    }
+
     public func listPage(_ query: ListQuery, after cursor: ListCursor?, limit: Int) async throws -> ListPage {
         let innerPrefix = keyPrefix + query.prefix
         guard innerPrefix.utf8.count <= StoreKey.maximumByteCount else {

@@ -76,6 +76,14 @@ public protocol KeyValueStore: Sendable, CustomStringConvertible {
     /// keeps state between batches (a directory walk) provide their own.
     func list(_ query: ListQuery, pageSize: Int) -> StoreListing
 
+    /// A URL from which the value under `key` can be fetched directly, bypassing the store, where
+    /// the store has one (an object store's presigned URL, say).
+    ///
+    /// The URL says nothing about whether the key holds a value. A default implementation
+    /// returns `nil`, which is right for stores whose values cannot be fetched by URL, and for
+    /// layers that transform values (signing, encryption, typed envelopes).
+    func url(for key: StoreKey) async throws -> URL?
+
     /// Deletes every expired entry and frees its space.
     ///
     /// - Returns: The number of entries deleted. Stores without expiry return 0.
@@ -83,6 +91,9 @@ public protocol KeyValueStore: Sendable, CustomStringConvertible {
 }
 
 extension KeyValueStore {
+    /// No URL: the value can be fetched only through the store.
+    public func url(for key: StoreKey) async throws -> URL? { nil }
+
     /// Reads the whole value and yields it in chunks (for stores that cannot stream).
     public func readStream(_ key: StoreKey, chunkSize: Int) async throws -> StreamedEntry? {
         guard let entry = try await read(key) else { return nil }

@@ -181,3 +181,10 @@ extension FileSystemStore {
         return try await performingOnPool(.reclaim, nil) { [self] in try reclaim(now: now) }
     }
 }
+
+extension FileSystemStore {
+    /// Always `nil`: each value file starts with Trove's 40-byte header (ETag, expiry, time of
+    /// the write), so no file holds exactly the value. Read values through the store, or copy
+    /// one into a file of its own with ``KeyValueStore/read(_:intoFile:)``.
+    public func url(for key: StoreKey) async throws -> URL? { nil }
+}
