@@ -1,5 +1,5 @@
 import Foundation
-import Trove
+@testable import Trove
 import TroveConformance
 
 /// A kind of store the contract is checked against, able to build a fresh one for each test.
@@ -39,13 +39,20 @@ struct StoreFixture: Sendable, CustomStringConvertible {
         try FileSystemStore(root: try requireRoot(root), configuration: .init(durability: .fsync), clock: clock.wallClock)
     }
 
+    /// A file store that walks paths one component at a time, as on kernels without openat2.
+    static let fileSystemWithoutOpenat2 = StoreFixture(name: "file(no openat2)", maximumKeyByteCount: 1024, usesDirectory: true) { clock, root in
+        try FileSystemStore(root: try requireRoot(root), configuration: .init(), clock: clock.wallClock, usesOpenat2: false)
+    }
+
     /// A namespace `p` inside a file store.
     static let fileSystemSubStore = StoreFixture(name: "file.subStore(p)", maximumKeyByteCount: 1022, usesDirectory: true) { clock, root in
         try FileSystemStore(root: try requireRoot(root), clock: clock.wallClock).subStore("p")
     }
 
     /// Every fixture.
-    static let all: [StoreFixture] = [.memory, .memorySubStore, .fileSystem, .fileSystemFsync, .fileSystemSubStore]
+    static let all: [StoreFixture] = [
+        .memory, .memorySubStore, .fileSystem, .fileSystemFsync, .fileSystemWithoutOpenat2, .fileSystemSubStore,
+    ]
 
     /// Runs `body` with a fresh, empty store of this kind and the environment that goes with it
     /// (its clock, its key length, a way to open a second instance and to measure its files).

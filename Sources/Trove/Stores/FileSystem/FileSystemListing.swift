@@ -110,25 +110,19 @@ final class FileSystemListing: @unchecked Sendable {
             stack.append(Frame(fd: store.rootFD, path: "", items: try items(in: store.rootFD, path: "", prefix: "")))
             return
         }
-        let fd = store.openBeneath(path, flags: O_RDONLY | O_DIRECTORY)
-        guard fd >= 0 else {
-            let error = SystemCallError.last("openat2", path)
-            if error.errno == ENOENT || error.errno == ENOTDIR { return }
-            throw error
-        }
-        do {
-            stack.append(Frame(fd: fd, path: path, items: try items(in: fd, path: path, prefix: prefix)))
-        } catch {
-            _ = Glibc.close(fd)
-            throw error
-        }
+        try push(store.openBeneath(path, flags: O_RDONLY | O_DIRECTORY), call: "openat2", path: path, prefix: prefix)
     }
 
     private func push(parent: Int32, name: String, path: String, prefix: String) throws {
-        let fd = openat(parent, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+        try push(openat(parent, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC), call: "openat", path: path, prefix: prefix)
+    }
+
+    /// Reads the directory just opened as `fd` (or failed to open, -1) onto the stack; a
+    /// directory that is gone (removed since its parent was read) is skipped.
+    private func push(_ fd: Int32, call: String, path: String, prefix: String) throws {
         guard fd >= 0 else {
-            let error = SystemCallError.last("openat", path)
-            if error.errno == ENOENT { return }  // removed since it was read
+            let error = SystemCallError.last(call, path)
+            if error.errno == ENOENT || error.errno == ENOTDIR { return }
             throw error
         }
         do {

@@ -36,8 +36,10 @@ extension FileSystemStore {
         var directory = rootFD
         for component in components {
             let next = openat(directory, String(component), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
-            let saved = trove_errno()
+            var saved = trove_errno()
             if directory != rootFD { _ = Glibc.close(directory) }
+            // Trove's directories are never links or files: report one as openat2 would.
+            if saved == ENOTDIR { saved = ELOOP }
             guard next >= 0 else { errno = saved; return -1 }
             directory = next
         }

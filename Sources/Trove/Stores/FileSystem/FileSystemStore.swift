@@ -108,7 +108,13 @@ public final class FileSystemStore: KeyValueStore {
     /// - Throws: ``StoreError`` with operation `open`: ``StoreError/Code/invalidArgument`` when
     ///   `root` is not a file URL or not a directory, ``StoreError/Code/permissionDenied`` or
     ///   ``StoreError/Code/readOnly`` when it cannot be used.
-    public init(root: URL, configuration: Configuration = Configuration(), clock: WallClock = .system) throws {
+    public convenience init(root: URL, configuration: Configuration = Configuration(), clock: WallClock = .system) throws {
+        try self.init(root: root, configuration: configuration, clock: clock, usesOpenat2: nil)
+    }
+
+    /// Opens a store; `usesOpenat2: false` forces the component-by-component path walk that
+    /// kernels without openat2 get (for tests), `nil` probes the kernel.
+    init(root: URL, configuration: Configuration, clock: WallClock, usesOpenat2: Bool?) throws {
         guard root.isFileURL else {
             throw StoreError(.invalidArgument, operation: .open, store: "file \(root)",
                              message: "the root of a file store must be a file URL, not '\(root)'")
@@ -153,7 +159,7 @@ public final class FileSystemStore: KeyValueStore {
             opened.append(lockFD)
 
             let probe = trove_open_beneath(rootFD, ".trove", O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0)
-            self.resolvesBeneath = probe >= 0
+            self.resolvesBeneath = probe >= 0 && usesOpenat2 != false
             if probe >= 0 { _ = Glibc.close(probe) }
 
             var rootStatus = trove_stat_t()

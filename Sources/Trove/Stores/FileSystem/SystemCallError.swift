@@ -31,7 +31,7 @@ public struct SystemCallError: Error, Sendable, CustomStringConvertible {
         case ENOSPC, EDQUOT: (.outOfSpace, "the file system is full; free space and retry", true)
         case EACCES, EPERM: (.permissionDenied, "the process may not access this path", false)
         case EROFS: (.readOnly, "the file system is mounted read-only", false)
-        case ELOOP, EXDEV: (.permissionDenied, "a symbolic link or mount point lies on the path; file stores never follow links", false)
+        case ELOOP, EXDEV: (.permissionDenied, "a symbolic link, a mount point or a foreign file lies on the path; file stores never follow links", false)
         case EMFILE, ENFILE: (.unavailable, "too many open files", true)
         case ENOMEM: (.unavailable, "the kernel is out of memory", true)
         case EIO: (.io, "the device reported an input/output error", false)
