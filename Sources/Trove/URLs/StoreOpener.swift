@@ -4,8 +4,8 @@
 /// global registry to mutate. ``standard`` knows the schemes of this module; backends in other
 /// modules add theirs:
 ///
-///     let opener = StoreOpener.standard.adding(.sqlite).adding(.redis)
-///     try await opener.withStore("redis://127.0.0.1:6379/0?prefix=app:") { store in
+///     let opener = StoreOpener.standard.adding(myBackendScheme)   // a StoreScheme of another module
+///     try await opener.withStore("file:///var/data?durability=fsync") { store in
 ///         try await store.set(Data("hi".utf8), for: "greeting")
 ///     }
 ///
