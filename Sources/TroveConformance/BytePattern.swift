@@ -51,23 +51,27 @@ struct PatternChunks: AsyncSequence, Sendable {
     let pattern: BytePattern
     let size: Int
     let chunkSize: Int
+    /// Counts the bytes produced, when given, to see how far a store read the source.
+    var produced: Box<Int>? = nil
 
     struct AsyncIterator: AsyncIteratorProtocol {
         let pattern: BytePattern
         let size: Int
         let chunkSize: Int
+        let produced: Box<Int>?
         var offset = 0
 
         mutating func next() async throws -> Data? {
             guard offset < size else { return nil }
             let count = Swift.min(chunkSize, size - offset)
             defer { offset += count }
+            produced?.update { $0 += count }
             return pattern.bytes(at: offset, count: count)
         }
     }
 
     func makeAsyncIterator() -> AsyncIterator {
-        AsyncIterator(pattern: pattern, size: size, chunkSize: Swift.max(1, chunkSize))
+        AsyncIterator(pattern: pattern, size: size, chunkSize: Swift.max(1, chunkSize), produced: produced)
     }
 }
 

@@ -219,6 +219,52 @@ struct CheckContext: Sendable {
         return (elements, pages)
     }
 
+    // MARK: Value size limit
+
+    /// The largest value the store accepts: ``ConformanceEnvironment/maximumValueSize``, or
+    /// `Int.max` without a limit.
+    var maximumValueSize: Int { environment.maximumValueSize ?? .max }
+
+    /// The size a check gives a value that only needs to be large: `preferred`, or the store's
+    /// largest value when that is smaller.
+    func valueSize(_ preferred: Int) -> Int { Swift.min(preferred, maximumValueSize) }
+
+    /// When `size` is over the store's value limit, checks that a value of that size written under
+    /// `key` is refused with ``StoreError/Code/valueTooLarge`` naming the key and the store, whole
+    /// (unless `whole` is `false`, for sizes not worth building in memory) and streamed; that the
+    /// streamed source is not read far past the limit; and that the key holds what it held
+    /// before. Does nothing for a size within the limit.
+    func expectRefusedIfTooLarge(size: Int, key: StoreKey, whole: Bool = true,
+                                 fileID: String = #fileID, line: Int = #line) async throws {
+        let maximum = maximumValueSize
+        guard size > maximum else { return }
+        let before = try await store.read(key)
+        let pattern = BytePattern(seed: 0x7E_5123)
+        if whole {
+            let error = try await expectError(.valueTooLarge, "a value of \(size) bytes, over the store's limit of \(maximum), "
+                                              + "must be refused with valueTooLarge", key: key, fileID: fileID, line: line) {
+                try await store.set(pattern.bytes(at: 0, count: size), for: key)
+            }
+            try expectNames(error, key: key, fileID: fileID, line: line)
+        }
+        let chunkSize = Swift.max(1024, Swift.min(1 << 20, maximum / 8))
+        let produced = Box(0)
+        let error = try await expectError(.valueTooLarge, "a streamed value of \(size) bytes, over the store's limit of \(maximum), "
+                                          + "must be refused with valueTooLarge", key: key, fileID: fileID, line: line) {
+            try await store.set(contentsOf: PatternChunks(pattern: pattern, size: size, chunkSize: chunkSize, produced: produced),
+                                for: key)
+        }
+        try expectNames(error, key: key, fileID: fileID, line: line)
+        let allowance = maximum + 2 * chunkSize
+        try expect(produced.value <= allowance, "a streamed value over the limit must be refused without reading the source far past it",
+                   key: key, expected: "at most \(allowance) bytes read", got: "\(produced.value) bytes read", fileID: fileID, line: line)
+        let after = try await store.read(key)
+        try expectEqual(after?.value, before?.value, "a value refused as too large changed what the key holds", key: key,
+                        fileID: fileID, line: line)
+        try expectEqual(after?.metadata.etag, before?.metadata.etag, "a value refused as too large changed the key's ETag", key: key,
+                        fileID: fileID, line: line)
+    }
+
     // MARK: Writing helpers
 
     /// Writes `value(key)` under every key, `width` writes at a time.

@@ -29,6 +29,19 @@ public struct ConformanceEnvironment: Sendable {
     /// round-trip and one byte more to be refused with ``StoreError/Code/invalidKey``.
     public var maximumKeyByteCount: Int
 
+    /// The largest value, in bytes, that the store under test accepts, or `nil` when it has no
+    /// limit of its own. Defaults to `nil`.
+    ///
+    /// With a limit, ``ContractCheck/valueSizeLimit`` requires values of exactly this size to
+    /// round-trip and one byte more to be refused with ``StoreError/Code/valueTooLarge``, whole or
+    /// streamed, changing nothing and without the streamed source being read far past the limit.
+    /// The other checks shrink the values they only need to be large (the 1 MiB binary value,
+    /// the 64 MiB streamed one, …) to fit, and check that the sizes they would have used are
+    /// refused with ``StoreError/Code/valueTooLarge``, so that a store never passes by ignoring
+    /// its own limit. The checks write a few small values (up to about 1 KiB) whatever the limit,
+    /// so it must be at least 4 KiB.
+    public var maximumValueSize: Int?
+
     /// How far a reported date (modification, creation) may lie outside the interval in which
     /// the write happened, to allow for coarse file-system timestamps and for a store that reads
     /// the system clock rather than ``clock``. Defaults to 60 seconds.
@@ -56,6 +69,7 @@ public struct ConformanceEnvironment: Sendable {
     ///   - clock: The clock the store was built with. Defaults to `nil`.
     ///   - largeValueSize: The size of the large streamed value. Defaults to 64 MiB.
     ///   - maximumKeyByteCount: The longest key the store accepts. Defaults to 1,024.
+    ///   - maximumValueSize: The largest value the store accepts. Defaults to `nil`, no limit.
     ///   - timestampTolerance: The slack allowed on reported dates. Defaults to 60 seconds.
     ///   - reopen: Opens a second instance over the same data. Defaults to `nil`.
     ///   - storageFootprint: Measures the bytes the store occupies. Defaults to `nil`.
@@ -63,6 +77,7 @@ public struct ConformanceEnvironment: Sendable {
         clock: ManualWallClock? = nil,
         largeValueSize: Int = 64 << 20,
         maximumKeyByteCount: Int = StoreKey.maximumByteCount,
+        maximumValueSize: Int? = nil,
         timestampTolerance: Duration = .seconds(60),
         reopen: (@Sendable () async throws -> any KeyValueStore)? = nil,
         storageFootprint: (@Sendable () async throws -> Int64)? = nil
@@ -70,6 +85,7 @@ public struct ConformanceEnvironment: Sendable {
         self.clock = clock
         self.largeValueSize = largeValueSize
         self.maximumKeyByteCount = maximumKeyByteCount
+        self.maximumValueSize = maximumValueSize
         self.timestampTolerance = timestampTolerance
         self.reopen = reopen
         self.storageFootprint = storageFootprint

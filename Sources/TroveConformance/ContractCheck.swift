@@ -48,7 +48,7 @@ public struct ContractCheck: CaseIterable, Hashable, Identifiable, Sendable, Cus
         .validKeysRoundTrip, .invalidKeysRejected, .keyLengthLimit,
         // Values and metadata
         .missingKeyReadsNil, .emptyValue, .binaryValues, .overwriteReplacesValue,
-        .metadataIsAccurate, .etagChangesOnEveryWrite,
+        .metadataIsAccurate, .etagChangesOnEveryWrite, .valueSizeLimit,
         // Conditions
         .writeIfAbsent, .writeIfMatches, .conditionalDelete,
         // Expiry

@@ -21,6 +21,10 @@ extension ContractCheck {
 
     /// While one task overwrites a key with two values of different sizes, concurrent whole and
     /// streamed reads always see one of the two whole, never a mix, a truncation or nothing.
+    ///
+    /// Under a value size limit (``ConformanceEnvironment/maximumValueSize``) the large values
+    /// shrink to fit, and the sizes the check would have used must be refused with
+    /// ``StoreError/Code/valueTooLarge``, changing nothing.
     public static let readersNeverSeeTornValues = ContractCheck(
         "readersNeverSeeTornValues",
         "readers during overwrites see the old or the new value, never a torn one"
@@ -95,9 +99,11 @@ enum ConcurrencyChecks {
 
     static func readersNeverSeeTornValues(_ c: CheckContext) async throws {
         let key: StoreKey = "torn/value"
-        let first = Data(repeating: 0xAA, count: 256 << 10)
-        let second = Data(repeating: 0xBB, count: 96 << 10)
+        let first = Data(repeating: 0xAA, count: c.valueSize(256 << 10))
+        let second = Data(repeating: 0xBB, count: first.count * 3 / 8)
         try await c.store.set(first, for: key)
+        // With a value size limit below 256 KiB, the values were shrunk; 256 KiB are refused.
+        try await c.expectRefusedIfTooLarge(size: 256 << 10, key: key)
 
         func judge(_ value: Data?, size: Int64?, _ how: String) throws(ConformanceFailure) {
             guard let value else { throw c.failure("\(how) during overwrites found no value", key: key) }

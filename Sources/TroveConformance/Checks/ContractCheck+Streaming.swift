@@ -6,6 +6,10 @@ extension ContractCheck {
     /// with `write(contentsOf:)` from chunks produced on the fly, reads back through
     /// `readStream` byte for byte, each chunk compared with the generator at its offset and no
     /// chunk far larger than asked for; the check never holds the whole value.
+    ///
+    /// Under a value size limit (``ConformanceEnvironment/maximumValueSize``) the large values
+    /// shrink to fit, and the sizes the check would have used must be refused with
+    /// ``StoreError/Code/valueTooLarge``, changing nothing.
     public static let largeStreamedValue = ContractCheck(
         "largeStreamedValue",
         "a 64 MiB value streams in and out in chunks, byte for byte"
@@ -15,6 +19,10 @@ extension ContractCheck {
     /// previous value; a chunk source that fails midway leaves the previous value (or the
     /// absence of one) untouched and the error surfaces; a read stream abandoned after one
     /// chunk does not keep the key from being overwritten or deleted.
+    ///
+    /// Under a value size limit (``ConformanceEnvironment/maximumValueSize``) the large values
+    /// shrink to fit, and the sizes the check would have used must be refused with
+    /// ``StoreError/Code/valueTooLarge``, changing nothing.
     public static let streamedWriteAtomicity = ContractCheck(
         "streamedWriteAtomicity",
         "a streamed write is atomic: readers see the old value until it commits; a failed source changes nothing"
@@ -25,7 +33,9 @@ extension ContractCheck {
 enum StreamingChecks {
     static func largeStreamedValue(_ c: CheckContext) async throws {
         let key: StoreKey = "large/value"
-        let size = c.environment.largeValueSize
+        // With a value size limit below the large size, that size is refused and the limit streamed instead.
+        try await c.expectRefusedIfTooLarge(size: c.environment.largeValueSize, key: "large/refused", whole: false)
+        let size = c.valueSize(c.environment.largeValueSize)
         let pattern = BytePattern(seed: 0x64_4D69_42)
         let source = PatternChunks(pattern: pattern, size: size, chunkSize: 1_000_003)
 
@@ -69,7 +79,10 @@ enum StreamingChecks {
         let old = CheckContext.bytes("the old value")
         let oldMetadata = try await c.store.set(old, for: key)
         let pattern = BytePattern(seed: 3)
-        let chunks = (0..<4).map { pattern.bytes(at: $0 * 65_536, count: 65_536) }
+        // With a value size limit below 256 KiB, 256 KiB are refused and the chunks shrunk to fit.
+        try await c.expectRefusedIfTooLarge(size: 4 * 65_536, key: key)
+        let chunkSize = Swift.min(65_536, c.maximumValueSize / 4)
+        let chunks = (0..<4).map { pattern.bytes(at: $0 * chunkSize, count: chunkSize) }
         let whole = chunks.reduce(Data(), +)
 
         // While the chunks come, readers see the old value.

@@ -19,6 +19,10 @@ extension ContractCheck {
 
     /// Values holding every byte from 0 to 255, bytes that are not valid UTF-8, line endings and
     /// a 1 MiB pseudo-random value come back exactly, whole and streamed in odd-sized chunks.
+    ///
+    /// Under a value size limit (``ConformanceEnvironment/maximumValueSize``) the large values
+    /// shrink to fit, and the sizes the check would have used must be refused with
+    /// ``StoreError/Code/valueTooLarge``, changing nothing.
     public static let binaryValues = ContractCheck(
         "binaryValues",
         "values are bytes: all 256 byte values, invalid UTF-8 and CR LF round-trip exactly"
@@ -26,6 +30,10 @@ extension ContractCheck {
 
     /// An overwrite replaces the whole value: a shorter value leaves no stale tail, a longer
     /// one is complete, and the key is still listed once.
+    ///
+    /// Under a value size limit (``ConformanceEnvironment/maximumValueSize``) the large values
+    /// shrink to fit, and the sizes the check would have used must be refused with
+    /// ``StoreError/Code/valueTooLarge``, changing nothing.
     public static let overwriteReplacesValue = ContractCheck(
         "overwriteReplacesValue",
         "an overwrite replaces the whole value (no stale tail) and the key stays listed once"
@@ -92,7 +100,7 @@ enum ValueChecks {
             ("bytes/nul", Data([0])),
             ("bytes/invalid-utf8", Data([0xC3, 0x28, 0xA0, 0xA1, 0xE2, 0x28, 0xA1, 0xF0, 0x28, 0x8C, 0xBC, 0xFE, 0xFF])),
             ("bytes/bom-and-line-endings", Data([0xEF, 0xBB, 0xBF]) + CheckContext.bytes("one\r\ntwo\rthree\nfour\r\n")),
-            ("bytes/random-1MiB", pattern.bytes(at: 0, count: 1 << 20)),
+            ("bytes/random-1MiB", pattern.bytes(at: 0, count: c.valueSize(1 << 20))),
         ]
         for (key, value) in values {
             let written = try await c.store.set(value, for: key)
@@ -106,19 +114,24 @@ enum ValueChecks {
             }
             try c.expectValue(try await stream.chunks.collect(), value, "a binary value streamed in 97-byte chunks", key: key)
         }
+        // With a value size limit below 1 MiB, the random value above was shrunk; the full one is refused.
+        try await c.expectRefusedIfTooLarge(size: 1 << 20, key: "bytes/random-1MiB")
     }
 
     static func overwriteReplacesValue(_ c: CheckContext) async throws {
         let key: StoreKey = "overwritten"
         let pattern = BytePattern(seed: 7)
-        for value in [pattern.bytes(at: 0, count: 100_000), CheckContext.bytes("short"),
-                      pattern.bytes(at: 5, count: 200_000), Data([1])] {
+        let limit = c.maximumValueSize
+        for value in [pattern.bytes(at: 0, count: Swift.min(100_000, limit / 2)), CheckContext.bytes("short"),
+                      pattern.bytes(at: 5, count: Swift.min(200_000, limit)), Data([1])] {
             let written = try await c.store.set(value, for: key)
             try c.expectEqual(written.size, Int64(value.count), "write reported the wrong size", key: key)
             try c.expectValue(try await c.store.read(key)?.value, value, "an overwrite must replace the whole value", key: key)
             try c.expectEqual(try await c.store.metadata(for: key)?.size, Int64(value.count),
                               "metadata size after an overwrite", key: key)
         }
+        // With a value size limit, an overwrite with a value over it leaves the last value whole.
+        try await c.expectRefusedIfTooLarge(size: 200_000, key: key)
         try c.expectEqual(try await c.names(.all), ["overwritten"], "an overwritten key must be listed exactly once")
     }
 }
