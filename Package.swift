@@ -13,10 +13,12 @@ let package = Package(
     products: [
         .library(name: "Trove", targets: ["Trove"]),
         .library(name: "TroveConformance", targets: ["TroveConformance"]),
+        .library(name: "TroveCrypto", targets: ["TroveCrypto"]),
         .executable(name: "trove", targets: ["TroveCLI"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
     ],
     targets: [
         // Thin C wrappers for Linux system calls that Swift cannot call directly
@@ -30,6 +32,16 @@ let package = Package(
         .target(
             name: "TroveConformance",
             dependencies: ["Trove"],
+            swiftSettings: swiftSettings
+        ),
+        // SignedStore and EncryptedStore: a target of their own, so that only apps that sign or
+        // encrypt build swift-crypto (and BoringSSL beneath it on Linux).
+        .target(
+            name: "TroveCrypto",
+            dependencies: [
+                "Trove",
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
             swiftSettings: swiftSettings
         ),
         .executableTarget(
@@ -49,6 +61,14 @@ let package = Package(
         .testTarget(
             name: "TroveTests",
             dependencies: ["Trove", "TroveConformance", "TroveTestHelper", "TroveCLI"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "TroveCryptoTests",
+            dependencies: [
+                "TroveCrypto", "Trove", "TroveConformance",
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
             swiftSettings: swiftSettings
         ),
     ]
