@@ -53,4 +53,27 @@ struct ReadmeExampleTests {
             }
         }
     }
+
+    struct User: Codable { var name: String; var visits: Int }
+
+    @Test func layersComposeInOneExpression() async throws {
+        try await withTemporaryDirectory { directory in
+            let users = try FileSystemStore(root: directory.appending(path: "data"))
+                .prefixed("app")
+                .cached(in: BoundedMemoryStore(maximumBytes: 64 << 20, maximumEntries: 10_000), mode: .mutable)
+                .typed(as: User.self)
+
+            try await users.set(User(name: "Alice", visits: 0), for: "alice")
+            try await users.update("alice") { user in
+                guard var user else { return .keep }
+                user.visits += 1
+                return .set(user)
+            }
+            let alice = try await users["alice"]
+            #expect(alice?.name == "Alice")
+            #expect(alice?.visits == 1)
+            let raw = try await FileSystemStore(root: directory.appending(path: "data"))["app/alice"]
+            #expect(raw.map { String(decoding: $0, as: UTF8.self).contains("\"visits\":1") } == true)
+        }
+    }
 }

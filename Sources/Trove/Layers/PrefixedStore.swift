@@ -30,6 +30,10 @@ public struct PrefixedStore<Base: KeyValueStore>: KeyValueStore {
     public var capabilities: StoreCapabilities { base.capabilities }
 
     private func inner(_ key: StoreKey) throws -> StoreKey {
+        // Two valid keys joined by `/` form a valid key whenever the result is short enough.
+        if keyPrefix.utf8.count + key.byteCount <= StoreKey.maximumByteCount {
+            return StoreKey(unchecked: keyPrefix + key.rawValue)
+        }
         do {
             return try prefix.appending(key)
         } catch {

@@ -64,8 +64,12 @@ enum CacheEnvelope {
 
     /// Parses the header at the start of `bytes`, naming `key` in the metadata.
     static func header(of bytes: Data, key: StoreKey) -> Header {
-        let base = bytes.startIndex
-        func byte(_ offset: Int) -> UInt8 { bytes[base + offset] }
+        bytes.withUnsafeBytes { header(of: $0, key: key) }
+    }
+
+    private static func header(of bytes: UnsafeRawBufferPointer, key: StoreKey) -> Header {
+        let base = 0
+        func byte(_ offset: Int) -> UInt8 { bytes[offset] }
         func integer(_ offset: Int, _ width: Int) -> UInt64 {
             var result: UInt64 = 0
             for index in 0..<width { result = result << 8 | UInt64(byte(offset + index)) }
@@ -104,7 +108,8 @@ enum CacheEnvelope {
         guard available >= offset + etagLength else { return .needsBytes(offset + etagLength) }
         let etagStart = base + offset
         guard etagLength > 0,
-              let etag = String(validating: bytes[etagStart..<etagStart + etagLength], as: UTF8.self),
+              let etag = String(validating: UnsafeRawBufferPointer(rebasing: bytes[etagStart..<etagStart + etagLength]),
+                                as: UTF8.self),
               size <= UInt64(Int64.max) else { return .malformed }
         offset += etagLength
         let metadata = EntryMetadata(key: key, size: Int64(size), etag: ETag(etag), modificationDate: modified,

@@ -7,6 +7,8 @@ struct EntryLocation {
     let file: FileNameCodec.Name
     /// The directories joined by `/`, or `""` for a key of one segment.
     let directoryPath: String
+    /// The value file's path relative to the root.
+    let relativePath: String
 
     init(_ key: StoreKey) {
         self.key = key
@@ -14,6 +16,7 @@ struct EntryLocation {
             self.directories = []
             self.file = FileNameCodec.fileName(for: key.rawValue)
             self.directoryPath = ""
+            self.relativePath = file.name
             return
         }
         var segments = key.segments
@@ -21,11 +24,7 @@ struct EntryLocation {
         self.directories = segments.map { ($0, FileNameCodec.directoryName(for: $0)) }
         self.file = FileNameCodec.fileName(for: last)
         self.directoryPath = directories.map(\.name.name).joined(separator: "/")
-    }
-
-    /// The value file's path relative to the root.
-    var relativePath: String {
-        directoryPath.isEmpty ? file.name : directoryPath + "/" + file.name
+        self.relativePath = directoryPath + "/" + file.name
     }
 
     /// Bytes after the value: the key trailer of a shortened file name.
