@@ -22,6 +22,7 @@ let package = Package(
         .package(name: "Trove", path: ".."),
         .package(url: "https://github.com/ordo-one/benchmark", from: "1.38.1", traits: ["MallocInterposer"]),
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
     ],
     targets: [
         // The workloads, the raw system-call loop and the phases, shared by both executables.
@@ -37,6 +38,8 @@ let package = Package(
             dependencies: [
                 "WorkloadKit",
                 .product(name: "Trove", package: "Trove"),
+                .product(name: "TroveCrypto", package: "Trove"),
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Benchmark", package: "benchmark"),
             ],
             path: "TroveBenchmarks",

@@ -63,12 +63,13 @@ func registerRaw(_ workload: Workload, _ phase: Workload.Phase, base: String) {
 
 /// Registers `phase` of `workload` on a Trove store that `open` creates at a root directory.
 func registerStore<Store: KeyValueStore>(
-    _ workload: Workload, _ phase: Workload.Phase, name subject: String, base: String,
+    _ workload: Workload, _ phase: Workload.Phase, name subject: String, base: String, prefix: String = "",
     open: @escaping (URL) throws -> Store
 ) {
     let fixture = Fixture<Store>()
-    let name = benchmarkName(workload, phase, subject)
-    let label = "\(subject)-\(workload.name)-\(phase.rawValue)"
+    let name = prefix + benchmarkName(workload, phase, subject)
+    let label = String("\(prefix)\(subject)-\(workload.name)-\(phase.rawValue)"
+        .map { $0.isLetter || $0.isNumber || $0 == "-" ? $0 : "_" })
     switch phase {
     case .put:
         Benchmark(name) { benchmark in

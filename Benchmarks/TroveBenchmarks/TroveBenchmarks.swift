@@ -49,4 +49,5 @@ let benchmarks: @Sendable () -> Void = {
             registerStore(workload, phase, name: "MemoryStore", base: base) { _ in MemoryStore() }
         }
     }
+    registerLayers(workloads[0], base: base)
 }
