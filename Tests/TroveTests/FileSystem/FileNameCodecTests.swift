@@ -74,3 +74,33 @@ struct SHA256Tests {
         #expect(SHA256.hexDigest(input) == "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0")
     }
 }
+
+@Suite("Paths of keys in a file store")
+struct EntryLocationTests {
+    /// The path built segment by segment with the codec, as the slow path does.
+    static func expectedPath(_ key: StoreKey) -> String {
+        let segments = key.segments
+        let directories = segments.dropLast().map { FileNameCodec.directoryName(for: $0).name }
+        return (directories + [FileNameCodec.fileName(for: segments[segments.count - 1]).name]).joined(separator: "/")
+    }
+
+    @Test(arguments: [
+        "a", "a/b", "a/b/c", "d/x", "a/d/x", "x.d/y", "x/y.d", "a/.b/c", "a/%/c", "é/ü/中", "a.b/c.e",
+        "dd/d", "a/b.dd", ".d/x",
+    ])
+    func fastAndSlowPathsAgree(_ raw: String) throws {
+        let key = try StoreKey(validating: raw)
+        let location = EntryLocation(key)
+        #expect(location.relativePath == Self.expectedPath(key))
+        let directories = location.directories.map(\.name.name).joined(separator: "/")
+        #expect(location.directoryPath == directories)
+    }
+
+    @Test func longSegmentsTakeTheShortenedPath() throws {
+        let long = String(repeating: "z", count: 254)
+        for raw in [long + "/x", "x/" + long + "zz", long + "z/y"] {
+            let key = try StoreKey(validating: raw)
+            #expect(EntryLocation(key).relativePath == Self.expectedPath(key))
+        }
+    }
+}

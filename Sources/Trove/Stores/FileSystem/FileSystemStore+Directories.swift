@@ -56,7 +56,7 @@ extension FileSystemStore {
     ///   shortened ones).
     /// - Returns: The directory, or `nil` when it does not exist and `create` is `false`.
     func openParent(of location: EntryLocation, create: Bool) throws -> DirectoryHandle? {
-        if location.directories.isEmpty { return DirectoryHandle(fd: rootFD, isOwned: false) }
+        if location.directoryPath.isEmpty { return DirectoryHandle(fd: rootFD, isOwned: false) }
         let fd = openBeneath(location.directoryPath, flags: O_RDONLY | O_DIRECTORY)
         if fd >= 0 { return DirectoryHandle(fd: fd, isOwned: true) }
         let error = SystemCallError.last("openat2", location.directoryPath)

@@ -144,7 +144,7 @@ extension FileSystemStore {
                 return live
             }
         }
-        if !location.directories.isEmpty { removeEmptyDirectories(of: location) }
+        if !location.directoryPath.isEmpty { removeEmptyDirectories(of: location) }
         return deleted
     }
 
