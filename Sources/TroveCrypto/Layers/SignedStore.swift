@@ -62,7 +62,7 @@ public struct SignedStore<Base: KeyValueStore>: KeyValueStore {
     /// The keys this layer signs and checks with.
     public let keyring: Keyring
 
-    private let engine: EnvelopeEngine<SignedEnvelope>
+    private let layer: EnvelopeLayer<Base, SignedEnvelope>
 
     /// Signs the values of `base` with the keys of `keyring`.
     ///
@@ -74,11 +74,12 @@ public struct SignedStore<Base: KeyValueStore>: KeyValueStore {
         self.base = base
         self.keyring = keyring
         let description = "\(base.description) signed (HMAC-SHA256, key \(keyring.currentKeyID))"
-        self.engine = EnvelopeEngine(format: SignedEnvelope(keyring: keyring), storeDescription: description)
+        let engine = EnvelopeEngine(format: SignedEnvelope(keyring: keyring), storeDescription: description)
+        self.layer = EnvelopeLayer(base: base, engine: engine)
     }
 
     /// The base store's description, then `signed (HMAC-SHA256, key <current id>)`.
-    public var description: String { engine.storeDescription }
+    public var description: String { layer.engine.storeDescription }
 
     /// The base store's capabilities: everything passes through.
     public var capabilities: StoreCapabilities { base.capabilities }
@@ -87,23 +88,13 @@ public struct SignedStore<Base: KeyValueStore>: KeyValueStore {
     ///
     /// - Throws: ``StoreError/Code/integrity`` when the envelope fails its check.
     public func read(_ key: StoreKey) async throws -> StoreEntry? {
-        try await engine.forwarding(key) {
-            guard let entry = try await base.read(key) else { return nil }
-            let value = try engine.open(entry.value, for: key, operation: .read)
-            var metadata = entry.metadata
-            metadata.size = Int64(value.count)
-            return StoreEntry(value: value, metadata: metadata)
-        }
+        try await layer.read(key)
     }
 
     /// Opens the envelope under `key` as a stream; each segment is checked before its bytes are
     /// handed out, and a segment that fails ends the stream with ``StoreError/Code/integrity``.
     public func readStream(_ key: StoreKey, chunkSize: Int) async throws -> StreamedEntry? {
-        try await engine.forwarding(key) {
-            guard let entry = try await base.readStream(key, chunkSize: EnvelopeLayout.segmentSize) else { return nil }
-            let metadata = try engine.outer(entry.metadata, operation: .read)
-            return StreamedEntry(metadata: metadata, chunks: engine.opening(entry.chunks, for: key, chunkSize: chunkSize))
-        }
+        try await layer.readStream(key, chunkSize: chunkSize)
     }
 
     /// The base store's metadata, with the value's size computed from the stored size (without
@@ -111,20 +102,12 @@ public struct SignedStore<Base: KeyValueStore>: KeyValueStore {
     ///
     /// - Throws: ``StoreError/Code/integrity`` when no envelope has the stored size.
     public func metadata(for key: StoreKey) async throws -> EntryMetadata? {
-        try await engine.forwarding(key) {
-            try await base.metadata(for: key).map { metadata throws(StoreError) in
-                try engine.outer(metadata, operation: .metadata)
-            }
-        }
+        try await layer.metadata(for: key)
     }
 
     /// Signs `value` with the current key and writes the envelope under `options`.
     public func write(_ value: Data, for key: StoreKey, options: WriteOptions) async throws -> EntryMetadata {
-        try await engine.forwarding(key) {
-            let sealed = try engine.seal(value, for: key)
-            let metadata = try await base.write(sealed, for: key, options: options)
-            return try engine.outer(metadata, operation: .write)
-        }
+        try await layer.write(value, for: key, options: options)
     }
 
     /// Signs the chunks segment by segment as they come and streams the envelope to the base
@@ -132,31 +115,22 @@ public struct SignedStore<Base: KeyValueStore>: KeyValueStore {
     public func write<Chunks: AsyncSequence>(
         contentsOf chunks: Chunks, for key: StoreKey, options: WriteOptions
     ) async throws -> EntryMetadata where Chunks.Element == Data {
-        try await engine.forwarding(key) {
-            let metadata = try await base.write(contentsOf: engine.sealing(chunks, for: key), for: key, options: options)
-            return try engine.outer(metadata, operation: .write)
-        }
+        try await layer.write(contentsOf: chunks, for: key, options: options)
     }
 
     /// Deletes through the base store; ETag conditions are the base store's ETags.
     public func delete(_ key: StoreKey, condition: DeleteCondition) async throws -> Bool {
-        try await engine.forwarding(key) { try await base.delete(key, condition: condition) }
+        try await layer.delete(key, condition: condition)
     }
 
     /// The base store's page, with each value's size in place of its envelope's.
     public func listPage(_ query: ListQuery, after cursor: ListCursor?, limit: Int) async throws -> ListPage {
-        try await engine.forwarding(nil) {
-            let page = try await base.listPage(query, after: cursor, limit: limit)
-            var elements: [ListElement] = []
-            elements.reserveCapacity(page.elements.count)
-            for element in page.elements { elements.append(try engine.outer(element)) }
-            return ListPage(elements: elements, nextCursor: page.nextCursor)
-        }
+        try await layer.listPage(query, after: cursor, limit: limit)
     }
 
     /// The base store's listing, with each value's size in place of its envelope's.
     public func list(_ query: ListQuery, pageSize: Int) -> StoreListing {
-        engine.outer(base.list(query, pageSize: pageSize), pageSize: pageSize)
+        layer.list(query, pageSize: pageSize)
     }
 
     /// Always `nil`: the bytes behind a base store's URL are the envelope, not the value.
@@ -164,7 +138,7 @@ public struct SignedStore<Base: KeyValueStore>: KeyValueStore {
 
     /// Reclaims the base store's expired entries.
     public func reclaimExpired() async throws -> Int {
-        try await engine.forwarding(nil) { try await base.reclaimExpired() }
+        try await layer.reclaimExpired()
     }
 }
 
