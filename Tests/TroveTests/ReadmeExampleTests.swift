@@ -59,7 +59,7 @@ struct ReadmeExampleTests {
     @Test func layersComposeInOneExpression() async throws {
         try await withTemporaryDirectory { directory in
             let users = try FileSystemStore(root: directory.appending(path: "data"))
-                .prefixed("app")
+                .prefixed("app/")
                 .cached(in: BoundedMemoryStore(maximumBytes: 64 << 20, maximumEntries: 10_000), mode: .mutable)
                 .typed(as: User.self)
 
