@@ -155,4 +155,29 @@ public struct StoreError: Error, Sendable, CustomStringConvertible, CustomDebugS
         if copy.key == nil { copy.key = key }
         return copy
     }
+
+    /// Returns a copy reported as `store`'s, naming `key` when it named no key: how a layer
+    /// reports an error of the store beneath it in its own terms.
+    public func relabeled(store: String, key: StoreKey?) -> StoreError {
+        var copy = self
+        if copy.key == nil { copy.key = key }
+        copy.store = store
+        return copy
+    }
+
+    /// Runs `body`, reporting any ``StoreError`` it throws as `store`'s (see
+    /// ``relabeled(store:key:)``); other errors pass through unchanged.
+    ///
+    ///     public func read(_ key: StoreKey) async throws -> StoreEntry? {
+    ///         try await StoreError.relabeling(store: description, key: key) { try await base.read(key) }
+    ///     }
+    public static func relabeling<T>(
+        store: String, key: StoreKey?, _ body: () async throws -> T
+    ) async throws -> T {
+        do {
+            return try await body()
+        } catch let error as StoreError {
+            throw error.relabeled(store: store, key: key)
+        }
+    }
 }

@@ -61,9 +61,7 @@ public struct PrefixedStore<Base: KeyValueStore>: KeyValueStore {
             return try await body()
         } catch var error as StoreError {
             if let inner = error.key, inner.hasPrefix(keyPrefix) { error.key = outer(inner) }
-            else if error.key == nil { error.key = key }
-            error.store = description
-            throw error
+            throw error.relabeled(store: description, key: key)
         }
     }
 

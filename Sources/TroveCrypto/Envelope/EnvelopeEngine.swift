@@ -129,13 +129,7 @@ struct EnvelopeEngine<Format: EnvelopeFormat>: Sendable {
     /// Runs `body` on the base store, reporting its errors as the layer's: with the layer's
     /// description and, when missing, `key`. Cancellation passes through unchanged.
     func forwarding<T>(_ key: StoreKey?, _ body: () async throws -> T) async throws -> T {
-        do {
-            return try await body()
-        } catch var error as StoreError {
-            if error.key == nil { error.key = key }
-            error.store = storeDescription
-            throw error
-        }
+        try await StoreError.relabeling(store: storeDescription, key: key, body)
     }
 
     /// The error that reports `failure` for `key`, with code ``StoreError/Code/integrity`` for
@@ -201,11 +195,9 @@ private struct OpeningReader<Format: EnvelopeFormat> {
         } catch let failure as EnvelopeFailure {
             failed = true
             throw engine.failure(failure, key: key, operation: .read)
-        } catch var error as StoreError {
+        } catch let error as StoreError {
             failed = true
-            error.store = engine.storeDescription
-            if error.key == nil { error.key = key }
-            throw error
+            throw error.relabeled(store: engine.storeDescription, key: key)
         } catch {
             failed = true
             throw error

@@ -233,13 +233,7 @@ public struct ExpiringStore<Base: KeyValueStore>: KeyValueStore {
     /// Runs `body`, reporting its errors in this layer's terms: this store's description, and
     /// `key` where the error names none.
     func forwarding<T>(_ key: StoreKey?, _ body: () async throws -> T) async throws -> T {
-        do {
-            return try await body()
-        } catch var error as StoreError {
-            if error.key == nil { error.key = key }
-            error.store = description
-            throw error
-        }
+        try await StoreError.relabeling(store: description, key: key, body)
     }
 
     /// The expiry a write gets: its own, or the default lifetime for a write that gives none.

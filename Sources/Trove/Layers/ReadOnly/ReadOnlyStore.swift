@@ -98,12 +98,6 @@ public struct ReadOnlyStore<Base: KeyValueStore>: KeyValueStore {
 
     /// Runs `body` on the base, reporting its errors in this layer's terms.
     private func forwarding<T>(_ key: StoreKey?, _ body: () async throws -> T) async throws -> T {
-        do {
-            return try await body()
-        } catch var error as StoreError {
-            if error.key == nil { error.key = key }
-            error.store = description
-            throw error
-        }
+        try await StoreError.relabeling(store: description, key: key, body)
     }
 }
