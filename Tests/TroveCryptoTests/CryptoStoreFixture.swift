@@ -61,31 +61,9 @@ struct CryptoStoreFixture: Sendable, CustomStringConvertible {
             try await body(try open(clock, nil, keys), ConformanceEnvironment(clock: clock))
             return
         }
-        let directory = FileManager.default.temporaryDirectory
-            .appendingPathComponent("trove-crypto-conformance-\(UUID().uuidString)", isDirectory: true)
-        defer { try? FileManager.default.removeItem(at: directory) }
-        let root = directory.appendingPathComponent("store", isDirectory: true)
         let open = self.open
-        let environment = ConformanceEnvironment(
-            clock: clock,
-            reopen: { try open(clock, root, keys) },
-            storageFootprint: { try CryptoStoreFixture.bytesOfFiles(under: root) }
-        )
-        try await body(try open(clock, root, keys), environment)
-    }
-
-    /// The total size of the regular files under `directory`, hidden ones included.
-    static func bytesOfFiles(under directory: URL) throws -> Int64 {
-        let keys: [URLResourceKey] = [.isRegularFileKey, .fileSizeKey]
-        guard let enumerator = FileManager.default.enumerator(at: directory, includingPropertiesForKeys: keys) else {
-            throw FixtureError("cannot walk \(directory.path)")
-        }
-        var total: Int64 = 0
-        for case let url as URL in enumerator {
-            let values = try url.resourceValues(forKeys: Set(keys))
-            if values.isRegularFile == true { total += Int64(values.fileSize ?? 0) }
-        }
-        return total
+        try await ConformanceEnvironment.withStoreInTemporaryDirectory(
+            clock: clock, open: { root in try open(clock, root, keys) }, body)
     }
 
     private static func requireRoot(_ root: URL?) throws -> URL {

@@ -63,32 +63,9 @@ struct StoreFixture: Sendable, CustomStringConvertible {
             try await body(try open(clock, nil), environment)
             return
         }
-        let directory = FileManager.default.temporaryDirectory
-            .appendingPathComponent("trove-conformance-\(UUID().uuidString)", isDirectory: true)
-        defer { try? FileManager.default.removeItem(at: directory) }
-        let root = directory.appendingPathComponent("store", isDirectory: true)
         let open = self.open
-        let environment = ConformanceEnvironment(
-            clock: clock,
-            maximumKeyByteCount: maximumKeyByteCount,
-            reopen: { try open(clock, root) },
-            storageFootprint: { try StoreFixture.bytesOfFiles(under: root) }
-        )
-        try await body(try open(clock, root), environment)
-    }
-
-    /// The total size of the regular files under `directory`, hidden ones included.
-    static func bytesOfFiles(under directory: URL) throws -> Int64 {
-        let keys: [URLResourceKey] = [.isRegularFileKey, .fileSizeKey]
-        guard let enumerator = FileManager.default.enumerator(at: directory, includingPropertiesForKeys: keys) else {
-            throw StoreFixtureError("cannot walk \(directory.path)")
-        }
-        var total: Int64 = 0
-        for case let url as URL in enumerator {
-            let values = try url.resourceValues(forKeys: Set(keys))
-            if values.isRegularFile == true { total += Int64(values.fileSize ?? 0) }
-        }
-        return total
+        try await ConformanceEnvironment.withStoreInTemporaryDirectory(
+            clock: clock, maximumKeyByteCount: maximumKeyByteCount, open: { root in try open(clock, root) }, body)
     }
 
     private static func requireRoot(_ root: URL?) throws -> URL {

@@ -68,16 +68,7 @@ struct CachingFixture: Sendable, CustomStringConvertible {
             try await body(try open(clock, nil), ConformanceEnvironment(clock: clock))
             return
         }
-        let directory = FileManager.default.temporaryDirectory
-            .appendingPathComponent("trove-caching-conformance-\(UUID().uuidString)", isDirectory: true)
-        defer { try? FileManager.default.removeItem(at: directory) }
-        let root = directory.appendingPathComponent("store", isDirectory: true)
         let open = self.open
-        let environment = ConformanceEnvironment(
-            clock: clock,
-            reopen: { try open(clock, root) },
-            storageFootprint: { try StoreFixture.bytesOfFiles(under: root) }
-        )
-        try await body(try open(clock, root), environment)
+        try await ConformanceEnvironment.withStoreInTemporaryDirectory(clock: clock, open: { root in try open(clock, root) }, body)
     }
 }

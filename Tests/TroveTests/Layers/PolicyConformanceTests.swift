@@ -109,16 +109,10 @@ struct PolicyFixture: Sendable, CustomStringConvertible {
                 maximumValueSize: maximumValueSize))
             return
         }
-        try await withTemporaryDirectory { directory in
-            let root = directory.appendingPathComponent("store", isDirectory: true)
-            let open = self.open
-            let environment = ConformanceEnvironment(
-                clock: clock, largeValueSize: 16 << 20, maximumKeyByteCount: maximumKeyByteCount,
-                maximumValueSize: maximumValueSize,
-                reopen: { try open(clock, root) },
-                storageFootprint: { try StoreFixture.bytesOfFiles(under: root) })
-            try await body(try open(clock, root), environment)
-        }
+        let open = self.open
+        try await ConformanceEnvironment.withStoreInTemporaryDirectory(
+            clock: clock, largeValueSize: 16 << 20, maximumKeyByteCount: maximumKeyByteCount,
+            maximumValueSize: maximumValueSize, open: { root in try open(clock, root) }, body)
     }
 
     private static func directory(_ root: URL?) throws -> URL {
