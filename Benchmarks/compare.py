@@ -131,10 +131,8 @@ class RawLoop:
         os.close(self.root)
 
 
-class Persidict:
-    def __init__(self, path):
-        from persidict import FileDirDict
-        self.store = FileDirDict(base_dir=path)
+class MappingStore:
+    """A store used through its dict-like interface: `store[key] = value`, `store[key]`, `del`."""
 
     def put(self, key, value):
         self.store[key] = value
@@ -149,7 +147,15 @@ class Persidict:
         del self.store[key]
 
     def close(self):
-        pass
+        close = getattr(self.store, "close", None)
+        if close is not None:
+            close()
+
+
+class Persidict(MappingStore):
+    def __init__(self, path):
+        from persidict import FileDirDict
+        self.store = FileDirDict(base_dir=path)
 
 
 class Simplekv:
@@ -173,47 +179,20 @@ class Simplekv:
         pass
 
 
-class Sqlitedict:
+class Sqlitedict(MappingStore):
     def __init__(self, path):
         from sqlitedict import SqliteDict
         os.makedirs(path)
         self.store = SqliteDict(os.path.join(path, "store.sqlite"), autocommit=True)
 
-    def put(self, key, value):
-        self.store[key] = value
 
-    def get(self, key):
-        return self.store[key]
-
-    def list(self):
-        return list(self.store.keys())
-
-    def delete(self, key):
-        del self.store[key]
-
-    def close(self):
-        self.store.close()
-
-
-class Diskcache:
+class Diskcache(MappingStore):
     def __init__(self, path):
         import diskcache
         self.store = diskcache.Cache(path)
 
-    def put(self, key, value):
-        self.store[key] = value
-
-    def get(self, key):
-        return self.store[key]
-
     def list(self):
         return list(self.store.iterkeys())
-
-    def delete(self, key):
-        del self.store[key]
-
-    def close(self):
-        self.store.close()
 
 
 PYTHON_SUBJECTS = {
