@@ -1,3 +1,5 @@
+import Foundation
+
 /// A validated key: one or more non-empty segments joined by `/`.
 ///
 /// The rules, checked before any I/O:
@@ -93,8 +95,17 @@ public struct StoreKey: Sendable, Hashable, Comparable, CustomStringConvertible,
     /// The key with control and non-printing characters escaped, for messages.
     var escapedDescription: String { StoreKey.escape(rawValue) }
 
+    /// Whether the two keys have the same UTF-8 bytes (not Unicode canonical equivalence, which
+    /// `String`'s `==` uses).
     public static func == (lhs: StoreKey, rhs: StoreKey) -> Bool {
-        lhs.rawValue.utf8.elementsEqual(rhs.rawValue.utf8)
+        let left = lhs.rawValue.utf8, right = rhs.rawValue.utf8
+        guard left.count == right.count else { return false }
+        let same = left.withContiguousStorageIfAvailable { leftBytes in
+            right.withContiguousStorageIfAvailable { rightBytes in
+                leftBytes.count == 0 || memcmp(leftBytes.baseAddress!, rightBytes.baseAddress!, leftBytes.count) == 0
+            }
+        }
+        return (same ?? nil) ?? left.elementsEqual(right)
     }
 
     public func hash(into hasher: inout Hasher) {
@@ -111,7 +122,14 @@ public struct StoreKey: Sendable, Hashable, Comparable, CustomStringConvertible,
 extension StoreKey {
     /// Whether `lhs` comes before `rhs` in byte-wise UTF-8 order.
     static func utf8Precedes(_ lhs: some StringProtocol, _ rhs: some StringProtocol) -> Bool {
-        lhs.utf8.lexicographicallyPrecedes(rhs.utf8)
+        let order = lhs.utf8.withContiguousStorageIfAvailable { left in
+            rhs.utf8.withContiguousStorageIfAvailable { right in
+                let common = min(left.count, right.count)
+                let compared = common == 0 ? 0 : memcmp(left.baseAddress!, right.baseAddress!, common)
+                return compared != 0 ? compared < 0 : left.count < right.count
+            }
+        }
+        return (order ?? nil) ?? lhs.utf8.lexicographicallyPrecedes(rhs.utf8)
     }
 
     /// The first rule that `string` breaks, or `nil` if it is a valid key.
