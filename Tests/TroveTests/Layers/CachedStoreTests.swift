@@ -148,6 +148,44 @@ struct CachedStoreTests {
         #expect(cache.usage.byteCount < 100)
     }
 
+    @Test("a bounded cache's copy is read afresh after every change: rewrites, foreign bytes, eviction, expiry")
+    func boundedCacheCopiesFollowChanges() async throws {
+        let log = TierProbeStore.Log()
+        let base = TierProbeStore(MemoryStore(clock: clock.wallClock), name: "base", log: log)
+        let cache = BoundedMemoryStore(maximumBytes: 1 << 20, maximumEntries: 2, clock: clock.wallClock)
+        let store = base.cached(in: cache, mode: .appendOnly)
+
+        let first = try await store.set(Data("one".utf8), for: "k")
+        for _ in 0..<2 { #expect(try await store.read("k") == StoreEntry(value: Data("one".utf8), metadata: first)) }
+        let second = try await store.set(Data("two, longer".utf8), for: "k")
+        let hit = try #require(try await store.read("k"))
+        #expect(hit.value == Data("two, longer".utf8))
+        #expect(hit.metadata == second)
+        #expect(hit.value.startIndex == 0, "a hit's value is Data of its own, not a slice of the envelope")
+
+        // Another program writes bytes that are not an envelope into the cache: the layer reads
+        // the backing store and puts its copy back.
+        try await cache.set(Data("not an envelope".utf8), for: "k")
+        log.clear()
+        #expect(try await store.read("k")?.value == Data("two, longer".utf8))
+        #expect(log.count("read") == 1)
+        #expect(try await store.read("k")?.value == Data("two, longer".utf8))
+        #expect(log.count("read") == 1, "the copy was put back")
+
+        // Evicted by two other keys, then read again from the backing store.
+        try await store.set(Data("a".utf8), for: "a")
+        try await store.set(Data("b".utf8), for: "b")
+        log.clear()
+        #expect(try await store.read("k")?.value == Data("two, longer".utf8))
+        #expect(log.count("read") == 1)
+
+        // A copy that expires with its durable entry is not served after the expiry.
+        try await store.set(Data("brief".utf8), for: "k", expiry: .after(.seconds(10)))
+        #expect(try await store.read("k")?.value == Data("brief".utf8))
+        clock.advance(by: .seconds(11))
+        #expect(try await store.read("k") == nil)
+    }
+
     @Test("capabilities and description")
     func capabilities() throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("trove-cached-\(UUID().uuidString)")

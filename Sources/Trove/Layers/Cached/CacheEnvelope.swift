@@ -124,10 +124,17 @@ enum CacheEnvelope {
         case malformed
     }
 
-    /// Decodes a whole entry of a faster tier, naming `key` in the metadata.
-    ///
-    /// - Complexity: Copies the value out of the envelope once, O(n).
-    static func decode(_ bytes: Data, key: StoreKey) -> Contents {
+    /// A faster tier's whole entry, parsed without copying the value out.
+    enum Parsed {
+        case placeholder
+        /// A copy: the durable metadata, and where the value starts (it runs to the end).
+        case copy(EntryMetadata, valueOffset: Int)
+        case malformed
+    }
+
+    /// Parses a whole entry of a faster tier, naming `key` in the metadata, and checks that the
+    /// value is exactly as long as the header says.
+    static func parse(_ bytes: Data, key: StoreKey) -> Parsed {
         switch header(of: bytes, key: key) {
         case .placeholder:
             return .placeholder
@@ -135,9 +142,28 @@ enum CacheEnvelope {
             return .malformed
         case .copy(let metadata, let valueOffset):
             guard Int64(bytes.count - valueOffset) == metadata.size else { return .malformed }
-            let value = Data(bytes[(bytes.startIndex + valueOffset)...])
-            return .copy(StoreEntry(value: value, metadata: metadata))
+            return .copy(metadata, valueOffset: valueOffset)
         }
+    }
+
+    /// Decodes a whole entry of a faster tier, naming `key` in the metadata.
+    ///
+    /// - Complexity: Copies the value out of the envelope once, O(n).
+    static func decode(_ bytes: Data, key: StoreKey) -> Contents {
+        switch parse(bytes, key: key) {
+        case .placeholder:
+            return .placeholder
+        case .malformed:
+            return .malformed
+        case .copy(let metadata, let valueOffset):
+            return .copy(StoreEntry(value: value(in: bytes, at: valueOffset), metadata: metadata))
+        }
+    }
+
+    /// The value of an envelope whose value starts at `valueOffset`, copied into `Data` of its
+    /// own (indices from 0), so that it does not keep the envelope alive.
+    static func value(in bytes: Data, at valueOffset: Int) -> Data {
+        Data(bytes[(bytes.startIndex + valueOffset)...])
     }
 
     private static func append(_ value: UInt64, to bytes: inout [UInt8]) {

@@ -76,7 +76,9 @@ public struct CachedStore<Base: KeyValueStore, Cache: KeyValueStore>: KeyValueSt
     /// - Returns: The entry with the base store's metadata, or `nil` if the key holds no value.
     /// - Throws: ``StoreError`` from the cache or the base store, naming this store and `key`.
     public func read(_ key: StoreKey) async throws -> StoreEntry? {
-        let slot = try await stack.onTier(0, key) { try await tier.look(key) }
+        let slot = if let slot = tier.lookImmediately(key) { slot } else {
+            try await stack.onTier(0, key) { try await tier.look(key) }
+        }
         if case .copy(let copy, let tierETag) = slot {
             guard mode.confirmsHits else { return copy }
             guard let current = try await stack.onDurable(key, { try await base.metadata(for: key) }) else {

@@ -27,6 +27,14 @@ import Foundation
 struct CopyTier: Sendable {
     /// The store holding the copies.
     let store: any KeyValueStore
+    /// `store`, when it is a ``BoundedMemoryStore``: one that can be read without suspending.
+    private let memory: BoundedMemoryStore?
+
+    /// A tier keeping its copies in `store`.
+    init(store: any KeyValueStore) {
+        self.store = store
+        self.memory = store as? BoundedMemoryStore
+    }
 
     /// How long a placeholder lives in a tier that keeps expiry, so that placeholders of keys
     /// that are never read again do not pile up.
@@ -54,8 +62,15 @@ struct CopyTier: Sendable {
         }
     }
 
+    /// What the tier holds for `key` when it can tell without suspending (a
+    /// ``BoundedMemoryStore`` tier, which cannot fail either); `nil` when ``look(_:)`` must ask.
+    func lookImmediately(_ key: StoreKey) -> Slot? {
+        memory?.lookCopy(key)
+    }
+
     /// Reads what the tier holds for `key`.
     func look(_ key: StoreKey) async throws -> Slot {
+        if let slot = lookImmediately(key) { return slot }
         guard let entry = try await holding(else: nil, { try await store.read(key) }) else { return .absent }
         switch CacheEnvelope.decode(entry.value, key: key) {
         case .copy(let copy): return .copy(copy, entry.metadata.etag)

@@ -89,7 +89,9 @@ public struct TieredStore<Durable: KeyValueStore>: KeyValueStore {
         var reservations: [(index: Int, condition: WriteCondition)] = []
         var found: StoreEntry?
         for (index, tier) in stack.tiers.enumerated() {
-            let slot = try await stack.onTier(index, key) { try await tier.look(key) }
+            let slot = if let slot = tier.lookImmediately(key) { slot } else {
+                try await stack.onTier(index, key) { try await tier.look(key) }
+            }
             if case .copy(let copy, _) = slot {
                 found = copy
                 break

@@ -13,6 +13,9 @@ extension BoundedMemoryStore {
         var older: Int
         /// The next more recently used slot, or -1.
         var newer: Int
+        /// The value parsed as a copy tier's envelope (see ``CopyTier``), kept from the first
+        /// lookup of a copy tier until the value changes.
+        var envelope: CacheEnvelope.Parsed? = nil
 
         func metadata() -> EntryMetadata {
             EntryMetadata(key: key, size: Int64(value.count), etag: etag, modificationDate: modificationDate,
@@ -55,11 +58,30 @@ extension BoundedMemoryStore {
             return slot
         }
 
+        /// The slot of the live entry under `key`, reading `clock` only when the entry has an
+        /// expiration date, and removing the entry if it has expired.
+        mutating func live(_ key: StoreKey, clock: WallClock) -> Int? {
+            guard let slot = index[key] else { return nil }
+            if let expires = slots[slot].expirationDate, expires <= clock.now {
+                remove(slot)
+                return nil
+            }
+            return slot
+        }
+
         /// Makes `slot` the most recently used.
         mutating func touch(_ slot: Int) {
             guard slot != newest else { return }
             unlink(slot)
             pushNewest(slot)
+        }
+
+        /// The value in `slot` parsed as a copy tier's envelope, parsed once per write.
+        mutating func envelope(_ slot: Int) -> CacheEnvelope.Parsed {
+            if let parsed = slots[slot].envelope { return parsed }
+            let parsed = CacheEnvelope.parse(slots[slot].value, key: slots[slot].key)
+            slots[slot].envelope = parsed
+            return parsed
         }
 
         /// A fresh ETag, never given before by this store.
@@ -80,6 +102,7 @@ extension BoundedMemoryStore {
                 slots[slot].modificationDate = now
                 slots[slot].creationDate = creationDate
                 slots[slot].expirationDate = expirationDate
+                slots[slot].envelope = nil
                 touch(slot)
                 return slot
             }
@@ -107,6 +130,7 @@ extension BoundedMemoryStore {
             byteCount -= Self.cost(of: key, slots[slot].value)
             index[key] = nil
             slots[slot].value = Data()
+            slots[slot].envelope = nil
             freeSlots.append(slot)
             isSorted = false
         }

@@ -68,12 +68,29 @@ public final class BoundedMemoryStore: KeyValueStore {
     /// - Returns: The entry, or `nil` if the key holds no live value (never held one, expired,
     ///   deleted or evicted).
     public func read(_ key: StoreKey) async throws -> StoreEntry? {
-        let now = clock.now
-        return state.withLock { contents in
-            guard let slot = contents.live(key, now: now) else { return nil }
+        state.withLock { contents in
+            guard let slot = contents.live(key, clock: clock) else { return nil }
             contents.touch(slot)
             let entry = contents.slots[slot]
             return StoreEntry(value: entry.value, metadata: entry.metadata())
+        }
+    }
+
+    /// What a ``CopyTier`` keeps under `key`, read without suspending: its envelope's header is
+    /// parsed once after each write rather than on every hit. Makes the entry the most recently
+    /// used, as ``read(_:)`` does.
+    func lookCopy(_ key: StoreKey) -> CopyTier.Slot {
+        state.withLock { contents in
+            guard let slot = contents.live(key, clock: clock) else { return .absent }
+            contents.touch(slot)
+            let etag = contents.slots[slot].etag
+            switch contents.envelope(slot) {
+            case .copy(let metadata, let valueOffset):
+                let value = CacheEnvelope.value(in: contents.slots[slot].value, at: valueOffset)
+                return .copy(StoreEntry(value: value, metadata: metadata), etag)
+            case .placeholder, .malformed:
+                return .placeholder(etag)
+            }
         }
     }
 
