@@ -7,7 +7,8 @@ import WorkloadKit
 
 // The overhead of each layer over the store beneath it, on W1 (10,000 keys x 100 B), in one run:
 // `swift package benchmark --filter "Layers.*" --grouping metric`. Every stack stands on a
-// FileSystemStore in its own directory; "Layers W1 get (file)" is the bare store in the same run.
+// FileSystemStore in its own directory; "Layers W1 get (file)" is the bare store in the same run,
+// and "file, keys under app/" the bare store holding the keys that the prefixed stack writes.
 
 /// A small Codable record of about the size of a W1 value, for the typed view.
 struct Record: Codable, Sendable {
@@ -25,6 +26,10 @@ func registerLayers(_ workload: Workload, base: String) {
             registerStore(workload, phase, name: name, base: base, prefix: "Layers ", open: open)
         }
         stack("file") { root in try FileSystemStore(root: root) }
+        // The bare store with the keys the prefixed stack writes (`app/key-0000042`), which the
+        // file store keeps one directory deeper: the prefix's own cost, apart from the layer's.
+        registerStore(workload.keyed(under: "app/"), phase, name: "file, keys under app/", base: base,
+                      prefix: "Layers ") { root in try FileSystemStore(root: root) }
         stack("prefixed(file)") { root in try FileSystemStore(root: root).prefixed("app") }
         stack("cached append-only(file)") { root in try FileSystemStore(root: root).cached(in: cache(), mode: .appendOnly) }
         stack("cached mutable(file)") { root in try FileSystemStore(root: root).cached(in: cache(), mode: .mutable) }

@@ -46,8 +46,10 @@ public struct Workload: Sendable {
     /// ``value`` as `Data`, for Trove.
     public let valueData: Data
 
-    /// Creates a workload of `keyCount` keys of `valueByteCount` bytes each.
-    public init(name: String, keyCount: Int, valueByteCount: Int, phases: [Phase], seed: UInt64 = 42) {
+    /// Creates a workload of `keyCount` keys of `valueByteCount` bytes each, named
+    /// `keyPrefix` followed by `key-0000042` and so on.
+    public init(name: String, keyCount: Int, valueByteCount: Int, phases: [Phase], seed: UInt64 = 42,
+                keyPrefix: String = "") {
         precondition(keyCount > 0 && keyCount <= 10_000_000, "a workload has 1 to 10,000,000 keys")
         precondition(valueByteCount >= 0, "a value has a size of at least 0 bytes")
         self.name = name
@@ -55,7 +57,7 @@ public struct Workload: Sendable {
         self.valueByteCount = valueByteCount
         self.phases = phases
         self.seed = seed
-        let names = (0..<keyCount).map(Workload.keyName)
+        let names = (0..<keyCount).map { keyPrefix + Workload.keyName($0) }
         self.keyNames = names
         self.keys = names.map { StoreKey(stringLiteral: $0) }
         var generator = SplitMix64(seed: seed)
@@ -69,6 +71,13 @@ public struct Workload: Sendable {
     public static func keyName(_ index: Int) -> String {
         let digits = String(index)
         return "key-" + String(repeating: "0", count: max(0, 7 - digits.count)) + digits
+    }
+
+    /// The same workload with every key under `prefix` (such as `app/`), for comparing a store
+    /// against a namespace layer that adds the prefix itself.
+    public func keyed(under prefix: String) -> Workload {
+        Workload(name: name, keyCount: keyCount, valueByteCount: valueByteCount, phases: phases, seed: seed,
+                 keyPrefix: prefix)
     }
 
     /// The value size as people write it: `100 B`, `100 KiB`.
