@@ -47,6 +47,20 @@ int trove_lock_byte(int fd, off_t offset, int lock) {
     return result;
 }
 
+int trove_try_lock_byte(int fd, off_t offset, int kind) {
+    struct flock fl;
+    memset(&fl, 0, sizeof fl);
+    fl.l_type = kind == 2 ? F_WRLCK : (kind == 1 ? F_RDLCK : F_UNLCK);
+    fl.l_whence = SEEK_SET;
+    fl.l_start = offset;
+    fl.l_len = 1;
+    int result;
+    do {
+        result = fcntl(fd, F_OFD_SETLK, &fl);
+    } while (result < 0 && errno == EINTR);
+    return result;
+}
+
 int trove_statx(int dirfd, const char *path, int flags, trove_stat_t *out) {
     struct statx sx;
     if (statx(dirfd, path, flags, STATX_BASIC_STATS | STATX_BTIME, &sx) != 0) return -1;

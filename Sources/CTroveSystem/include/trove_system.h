@@ -33,6 +33,11 @@ int trove_renameat2(int olddirfd, const char *oldpath, int newdirfd, const char 
 /// waiting for it. Returns 0 or -1 with errno set.
 int trove_lock_byte(int fd, off_t offset, int lock);
 
+/// Tries to take an open-file-description lock on one byte of `fd` at `offset` without waiting:
+/// `kind` 1 shared, 2 exclusive, 0 releases. Returns 0, or -1 with errno EAGAIN when another open
+/// file description holds a conflicting lock.
+int trove_try_lock_byte(int fd, off_t offset, int kind);
+
 /// statx(2) of `path` relative to `dirfd` (an empty path with AT_EMPTY_PATH in `flags` for the
 /// descriptor itself). Returns 0 or -1 with errno set.
 int trove_statx(int dirfd, const char *path, int flags, trove_stat_t *out);

@@ -7,9 +7,9 @@ import Synchronization
 ///
 /// The threads start on first use and live as long as the process: the pool is shared by every
 /// store in the process, and its threads sleep while there is no work.
-final class BlockingPool: Sendable {
+package final class BlockingPool: Sendable {
     /// The pool shared by the file-based stores of this process.
-    static let shared = BlockingPool(threadCount: 4)
+    package static let shared = BlockingPool(threadCount: 4)
 
     private struct State: ~Copyable {
         var queue: [@Sendable () -> Void] = []
@@ -30,7 +30,7 @@ final class BlockingPool: Sendable {
     /// The calling task is suspended, not blocked. Once submitted, `body` always runs to its end,
     /// even if the task is cancelled meanwhile, so it may own resources (file descriptors) that
     /// it must release; callers check for cancellation before submitting.
-    func run<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+    package func run<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
             enqueue {
                 continuation.resume(with: Result { try body() })

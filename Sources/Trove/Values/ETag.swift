@@ -18,8 +18,25 @@ public struct ETag: Hashable, Sendable, CustomStringConvertible {
     /// Wraps a token produced by a store.
     public init(_ rawValue: String) { self.storage = .text(rawValue) }
 
-    /// A token of 128 bits, written as 32 lowercase hexadecimal digits.
-    init(high: UInt64, low: UInt64) { self.storage = .words(high, low) }
+    /// A token of 128 bits, written as 32 lowercase hexadecimal digits: a compact ETag for
+    /// stores that make their own (a random instance identifier and a counter, say). It equals
+    /// the text ETag of the same 32 digits.
+    public init(high: UInt64, low: UInt64) { self.storage = .words(high, low) }
+
+    /// The two 64-bit words of an ETag made by ``init(high:low:)``, or of a text ETag of exactly
+    /// 32 lowercase hexadecimal digits (as ``rawValue`` writes them); `nil` for any other ETag.
+    public var words: (high: UInt64, low: UInt64)? {
+        switch storage {
+        case .words(let high, let low):
+            return (high, low)
+        case .text(let text):
+            let digits = text.utf8
+            let isLowercaseHex = digits.allSatisfy { (0x30...0x39).contains($0) || (0x61...0x66).contains($0) }
+            guard digits.count == 32, isLowercaseHex, let high = UInt64(text.prefix(16), radix: 16),
+                  let low = UInt64(text.suffix(16), radix: 16) else { return nil }
+            return (high, low)
+        }
+    }
 
     /// The token as text.
     public var rawValue: String {
