@@ -14,6 +14,7 @@ let package = Package(
         .library(name: "Trove", targets: ["Trove"]),
         .library(name: "TroveConformance", targets: ["TroveConformance"]),
         .library(name: "TroveCrypto", targets: ["TroveCrypto"]),
+        .library(name: "TroveSQLite", targets: ["TroveSQLite"]),
         .executable(name: "trove", targets: ["TroveCLI"]),
     ],
     dependencies: [
@@ -44,10 +45,22 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // The system SQLite library (Debian's libsqlite3-dev), called directly.
+        .systemLibrary(
+            name: "CTroveSQLite",
+            providers: [.apt(["libsqlite3-dev"])]
+        ),
+        // SQLiteStore: a target of its own, so that apps that need files only do not link SQLite.
+        .target(
+            name: "TroveSQLite",
+            dependencies: ["Trove", "CTroveSQLite", "CTroveSystem"],
+            swiftSettings: swiftSettings
+        ),
         .executableTarget(
             name: "TroveCLI",
             dependencies: [
                 "Trove",
+                "TroveSQLite",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings
@@ -55,12 +68,17 @@ let package = Package(
         // A second process for cross-process tests (compare-and-swap races, crashes).
         .executableTarget(
             name: "TroveTestHelper",
-            dependencies: ["Trove"],
+            dependencies: ["Trove", "TroveSQLite"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "TroveTests",
             dependencies: ["Trove", "TroveConformance", "TroveTestHelper", "TroveCLI"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "TroveSQLiteTests",
+            dependencies: ["TroveSQLite", "Trove", "TroveConformance", "TroveTestHelper", "CTroveSQLite"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

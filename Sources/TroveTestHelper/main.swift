@@ -16,11 +16,28 @@
 // streams a value of <mebibytes> MiB into the store and back, checks every byte, and prints
 // the growth of the process's peak resident memory in KiB.
 //
+// In each command, <root-directory> may instead be a store URL (any scheme with a colon, such as
+// `sqlite:///tmp/x/store.db?synchronous=full`), opened as `trove` opens it; write-loop then
+// uses the URL's own durability options.
+//
 // The helper exits 0 on success, 1 with a one-line message on standard error when the store
 // fails, and 2 for a usage error.
 
 import Foundation
 import Trove
+import TroveSQLite
+
+/// Runs `body` on the store that `location` names: a store URL when it has a colon, else a
+/// FileSystemStore rooted there (with fsync durability when `durable`).
+func withStore(at location: String, durable: Bool = false, _ body: (any KeyValueStore) async throws -> Void) async throws {
+    if location.contains(":") {
+        try await StoreOpener.withSQLite.withStore(location) { store in try await body(store) }
+        return
+    }
+    let store = try FileSystemStore(root: URL(fileURLWithPath: location, isDirectory: true),
+                                    configuration: .init(durability: durable ? .fsync : .buffered))
+    try await body(store)
+}
 
 /// How to call the helper.
 let usage = "usage: TroveTestHelper cas-increment <root-directory> <key> <count> | "
@@ -68,8 +85,7 @@ case "cas-increment":
         exit(with: error.description, status: 2)
     }
     do {
-        let store = try FileSystemStore(root: URL(fileURLWithPath: arguments[1], isDirectory: true))
-        try await incrementCounter(in: store, key: key, count: count)
+        try await withStore(at: arguments[1]) { store in try await incrementCounter(in: store, key: key, count: count) }
     } catch {
         exit(with: "cas-increment failed: \(error)", status: 1)
     }
@@ -78,18 +94,19 @@ case "write-loop":
         exit(with: usage, status: 2)
     }
     do {
-        let store = try FileSystemStore(root: URL(fileURLWithPath: arguments[1], isDirectory: true),
-                                        configuration: .init(durability: .fsync))
-        try await writeLoop(in: store, serials: first..<(first + count))
+        try await withStore(at: arguments[1], durable: true) { store in
+            try await writeLoop(in: store, serials: first..<(first + count))
+        }
     } catch {
         exit(with: "write-loop failed: \(error)", status: 1)
     }
 case "stream-roundtrip":
     guard arguments.count == 3, let mebibytes = Int(arguments[2]), mebibytes > 0 else { exit(with: usage, status: 2) }
     do {
-        let store = try FileSystemStore(root: URL(fileURLWithPath: arguments[1], isDirectory: true))
-        let growth = try await streamRoundTrip(in: store, mebibytes: mebibytes)
-        print("peak-growth-kib \(growth)")
+        try await withStore(at: arguments[1]) { store in
+            let growth = try await streamRoundTrip(in: store, mebibytes: mebibytes)
+            print("peak-growth-kib \(growth)")
+        }
     } catch {
         exit(with: "stream-roundtrip failed: \(error)", status: 1)
     }

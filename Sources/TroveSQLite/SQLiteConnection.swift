@@ -1,0 +1,227 @@
+import CTroveSQLite
+import Foundation
+
+/// A result code other than success from SQLite, with the connection's message.
+struct SQLiteFailure: Error, CustomStringConvertible {
+    /// The primary result code, such as `SQLITE_BUSY`.
+    let code: Int32
+    /// The extended result code, such as `SQLITE_BUSY_SNAPSHOT`.
+    let extendedCode: Int32
+    /// SQLite's message.
+    let message: String
+
+    init(_ extendedCode: Int32, message: String) {
+        self.code = extendedCode & 0xff
+        self.extendedCode = extendedCode
+        self.message = message
+    }
+
+    /// Another connection holds a lock that this one needs.
+    var isBusy: Bool { code == SQLITE_BUSY || code == SQLITE_LOCKED }
+
+    var description: String { "\(message) (SQLite code \(extendedCode))" }
+}
+
+/// One SQLite connection and the statements prepared on it.
+///
+/// A connection is not thread-safe: every use holds ``lock``. It is opened with
+/// `SQLITE_OPEN_NOMUTEX`, since that lock already serializes its users.
+final class SQLiteConnection: @unchecked Sendable {
+    let handle: OpaquePointer
+    /// Held by whoever uses the connection.
+    let lock = NSLock()
+    private var statements: [String: OpaquePointer] = [:]
+    /// The monotonic time, in nanoseconds, until which the busy handler waits for another
+    /// connection's lock; 0 makes a busy database fail at once with `SQLITE_BUSY`.
+    var waitDeadline: UInt64 = 0
+
+    /// Opens the database at `path`, creating it when `creates` is set.
+    init(path: String, creates: Bool) throws(SQLiteFailure) {
+        var opened: OpaquePointer?
+        let flags = SQLITE_OPEN_READWRITE | (creates ? SQLITE_OPEN_CREATE : 0) | SQLITE_OPEN_NOMUTEX
+            | SQLITE_OPEN_EXRESCODE
+        let status = sqlite3_open_v2(path, &opened, flags, nil)
+        guard status == SQLITE_OK, let opened else {
+            let message = opened.map { String(cString: sqlite3_errmsg($0)) } ?? "out of memory"
+            sqlite3_close_v2(opened)
+            throw SQLiteFailure(status, message: message)
+        }
+        handle = opened
+        sqlite3_busy_handler(opened, sqliteBusyHandler, Unmanaged.passUnretained(self).toOpaque())
+    }
+
+    deinit {
+        for statement in statements.values { sqlite3_finalize(statement) }
+        sqlite3_close_v2(handle)
+    }
+
+    /// The failure for `status`, with the connection's current message.
+    func failure(_ status: Int32) -> SQLiteFailure {
+        SQLiteFailure(status, message: String(cString: sqlite3_errmsg(handle)))
+    }
+
+    /// Runs one or more statements that return no rows.
+    func execute(_ sql: String) throws(SQLiteFailure) {
+        let status = sqlite3_exec(handle, sql, nil, nil, nil)
+        guard status == SQLITE_OK else { throw failure(status) }
+    }
+
+    /// The statement for `sql`, prepared once per connection and reset for reuse.
+    func statement(_ sql: String) throws(SQLiteFailure) -> SQLiteStatement {
+        if let prepared = statements[sql] { return SQLiteStatement(pointer: prepared, connection: self) }
+        var prepared: OpaquePointer?
+        let status = sqlite3_prepare_v3(handle, sql, -1, UInt32(SQLITE_PREPARE_PERSISTENT), &prepared, nil)
+        guard status == SQLITE_OK, let prepared else { throw failure(status) }
+        statements[sql] = prepared
+        return SQLiteStatement(pointer: prepared, connection: self)
+    }
+
+    /// Runs `body` in a write transaction (`BEGIN IMMEDIATE`), committing when it returns and
+    /// rolling back when it throws.
+    func writeTransaction<T>(_ body: () throws -> T) throws -> T {
+        try execute("BEGIN IMMEDIATE")
+        do {
+            let result = try body()
+            try execute("COMMIT")
+            return result
+        } catch {
+            if sqlite3_get_autocommit(handle) == 0 { _ = sqlite3_exec(handle, "ROLLBACK", nil, nil, nil) }
+            throw error
+        }
+    }
+
+    /// Runs `body` in a read transaction, so that every statement in it sees one snapshot.
+    func readTransaction<T>(_ body: () throws -> T) throws -> T {
+        try execute("BEGIN")
+        defer { if sqlite3_get_autocommit(handle) == 0 { _ = sqlite3_exec(handle, "COMMIT", nil, nil, nil) } }
+        return try body()
+    }
+
+    /// The number of rows the last statement changed.
+    var changes: Int { Int(sqlite3_changes64(handle)) }
+}
+
+/// Waits for another connection's lock while the connection's ``SQLiteConnection/waitDeadline``
+/// has not passed: a pause that grows from 1 ms to 20 ms per attempt.
+private let sqliteBusyHandler: @convention(c) (UnsafeMutableRawPointer?, Int32) -> Int32 = { context, attempts in
+    guard let context else { return 0 }
+    let connection = Unmanaged<SQLiteConnection>.fromOpaque(context).takeUnretainedValue()
+    let deadline = connection.waitDeadline
+    let now = monotonicNanoseconds()
+    guard deadline != 0, now < deadline else { return 0 }
+    let pause = min(UInt64(1_000_000) << UInt64(min(max(attempts, 0), 4)), 20_000_000, deadline - now)
+    usleep(useconds_t(pause / 1000))
+    return 1
+}
+
+/// Nanoseconds of a monotonic clock.
+func monotonicNanoseconds() -> UInt64 {
+    var time = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &time)
+    return UInt64(time.tv_sec) * 1_000_000_000 + UInt64(time.tv_nsec)
+}
+
+/// A prepared statement, used under its connection's lock: bind, step, read columns, reset.
+struct SQLiteStatement {
+    let pointer: OpaquePointer
+    let connection: SQLiteConnection
+
+    private func check(_ status: Int32) throws(SQLiteFailure) {
+        guard status == SQLITE_OK else { throw connection.failure(status) }
+    }
+
+    func bind(_ index: Int32, _ value: Int64) throws(SQLiteFailure) {
+        try check(sqlite3_bind_int64(pointer, index, value))
+    }
+
+    func bind(_ index: Int32, _ value: Double) throws(SQLiteFailure) {
+        try check(sqlite3_bind_double(pointer, index, value))
+    }
+
+    func bind(_ index: Int32, _ value: Double?) throws(SQLiteFailure) {
+        if let value { try bind(index, value) } else { try bindNull(index) }
+    }
+
+    /// Binds text that SQLite copies: a key, a prefix.
+    func bind(_ index: Int32, text: String) throws(SQLiteFailure) {
+        var text = text
+        let status = text.withUTF8 { bytes in
+            bytes.withMemoryRebound(to: CChar.self) { characters in
+                bindText(index, characters)
+            }
+        }
+        try check(status)
+    }
+
+    /// Binds `characters` as text that SQLite copies (an empty text for an empty buffer).
+    private func bindText(_ index: Int32, _ characters: UnsafeBufferPointer<CChar>) -> Int32 {
+        guard let start = characters.baseAddress, !characters.isEmpty else {
+            return trove_sqlite_bind_text_copy(pointer, index, "", 0)
+        }
+        return trove_sqlite_bind_text_copy(pointer, index, start, Int32(characters.count))
+    }
+
+    /// Binds SQL `NULL`.
+    func bindNull(_ index: Int32) throws(SQLiteFailure) {
+        try check(sqlite3_bind_null(pointer, index))
+    }
+
+    /// Binds UTF-8 bytes as text that SQLite copies; they need not be valid UTF-8 (a bound past
+    /// every key, say), since keys compare byte by byte.
+    func bind(_ index: Int32, textBytes bytes: [UInt8]) throws(SQLiteFailure) {
+        let status = bytes.withUnsafeBufferPointer { buffer in
+            buffer.withMemoryRebound(to: CChar.self) { characters in bindText(index, characters) }
+        }
+        try check(status)
+    }
+
+    /// Binds `bytes` in place for the duration of `body`, then resets the statement.
+    func withBlob<T>(_ index: Int32, _ bytes: Data, _ body: () throws -> T) throws -> T {
+        defer { reset() }
+        return try bytes.withUnsafeBytes { buffer in
+            if buffer.isEmpty {
+                try check(sqlite3_bind_zeroblob(pointer, index, 0))
+            } else {
+                try check(trove_sqlite_bind_blob_borrowed(pointer, index, buffer.baseAddress, Int32(buffer.count)))
+            }
+            return try body()
+        }
+    }
+
+    /// Steps once: `true` when a row is ready, `false` when the statement is done.
+    func step() throws(SQLiteFailure) -> Bool {
+        let status = sqlite3_step(pointer)
+        if status == SQLITE_ROW { return true }
+        if status == SQLITE_DONE { return false }
+        throw connection.failure(status)
+    }
+
+    /// Resets the statement for its next use.
+    func reset() {
+        sqlite3_reset(pointer)
+    }
+
+    func int64(_ column: Int32) -> Int64 { sqlite3_column_int64(pointer, column) }
+
+    func double(_ column: Int32) -> Double { sqlite3_column_double(pointer, column) }
+
+    func isNull(_ column: Int32) -> Bool { sqlite3_column_type(pointer, column) == SQLITE_NULL }
+
+    func optionalDouble(_ column: Int32) -> Double? { isNull(column) ? nil : double(column) }
+
+    func optionalInt64(_ column: Int32) -> Int64? { isNull(column) ? nil : int64(column) }
+
+    /// The column's bytes, copied.
+    func data(_ column: Int32) -> Data {
+        let count = Int(sqlite3_column_bytes(pointer, column))
+        guard count > 0, let bytes = sqlite3_column_blob(pointer, column) else { return Data() }
+        return Data(bytes: bytes, count: count)
+    }
+
+    /// The column's text, copied.
+    func text(_ column: Int32) -> String {
+        let count = Int(sqlite3_column_bytes(pointer, column))
+        guard count > 0, let bytes = sqlite3_column_text(pointer, column) else { return "" }
+        return String(decoding: UnsafeBufferPointer(start: bytes, count: count), as: UTF8.self)
+    }
+}

@@ -1,0 +1,122 @@
+/// The SQL of one store's table, written once per store.
+///
+/// Columns of the key table, in the order every row query selects them after `key` or `value`:
+/// `size, etag_high, etag_low, created_at, modified_at, expires_at`. Dates are seconds since
+/// 2001-01-01 (Foundation's reference date) as `REAL`, which round-trips a `Date` exactly.
+struct SQLiteStatements: Sendable {
+    let table: String
+    let segments: String
+
+    let schema: String
+    let expectedColumns: [(String, [String])]
+
+    let selectEntry: String
+    let selectMetadata: String
+    let selectSegments: String
+    let writeAlways: String
+    let writeIfAbsent: String
+    let writeIfMatches: String
+    let deleteAlways: String
+    let deleteIfMatches: String
+    let listPage: String
+    let insertSegment: String
+    let insertPendingSegment: String
+    let settleSegments: String
+    let segmentTotals: String
+    let deleteSegments: String
+    let purgeExpired: String
+    let purgeSomeExpired: String
+    let purgePendingSegments: String
+    let countLive: String
+
+    init(table: String) {
+        self.table = table
+        self.segments = table + "$segments"
+        let t = "\"\(table)\""
+        let s = "\"\(segments)\""
+        /// Whether the row is live at the time bound to parameter `now`.
+        func live(_ now: String) -> String { "(expires_at IS NULL OR expires_at > \(now))" }
+        schema = """
+            CREATE TABLE IF NOT EXISTS \(t) (
+                key TEXT PRIMARY KEY NOT NULL,
+                value BLOB NOT NULL,
+                segments INTEGER,
+                size INTEGER NOT NULL,
+                etag_high INTEGER NOT NULL,
+                etag_low INTEGER NOT NULL,
+                created_at REAL NOT NULL,
+                modified_at REAL NOT NULL,
+                expires_at REAL
+            ) WITHOUT ROWID;
+            CREATE INDEX IF NOT EXISTS "\(table)$expiry" ON \(t)(expires_at) WHERE expires_at IS NOT NULL;
+            CREATE TABLE IF NOT EXISTS \(s) (
+                id INTEGER PRIMARY KEY,
+                value_id INTEGER NOT NULL,
+                pending_since REAL,
+                data BLOB NOT NULL
+            );
+            CREATE INDEX IF NOT EXISTS "\(segments)$by_value" ON \(s)(value_id, id);
+            CREATE TRIGGER IF NOT EXISTS "\(table)$replace_segments" AFTER UPDATE OF segments ON \(t)
+                WHEN OLD.segments IS NOT NULL AND OLD.segments IS NOT NEW.segments
+                BEGIN DELETE FROM \(s) WHERE value_id = OLD.segments; END;
+            CREATE TRIGGER IF NOT EXISTS "\(table)$delete_segments" AFTER DELETE ON \(t)
+                WHEN OLD.segments IS NOT NULL
+                BEGIN DELETE FROM \(s) WHERE value_id = OLD.segments; END;
+            """
+        expectedColumns = [
+            (table, ["key TEXT", "value BLOB", "segments INTEGER", "size INTEGER", "etag_high INTEGER",
+                     "etag_low INTEGER", "created_at REAL", "modified_at REAL", "expires_at REAL"]),
+            (segments, ["id INTEGER", "value_id INTEGER", "pending_since REAL", "data BLOB"]),
+        ]
+        let columns = "size, etag_high, etag_low, created_at, modified_at, expires_at"
+        selectEntry = "SELECT value, segments, \(columns) FROM \(t) WHERE key = ?1 AND \(live("?2"))"
+        selectMetadata = "SELECT key, segments, \(columns) FROM \(t) WHERE key = ?1 AND \(live("?2"))"
+        selectSegments = "SELECT id, length(data) FROM \(s) WHERE value_id = ?1 ORDER BY id"
+        // ?1 key, ?2 value, ?3 segments, ?4 size, ?5 etag_high, ?6 etag_low, ?7 now, ?8 expires_at,
+        // ?9 and ?10 the expected ETag.
+        let insert = """
+            INSERT INTO \(t) (key, value, segments, size, etag_high, etag_low, created_at, modified_at, expires_at)
+            VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7, ?8)
+            ON CONFLICT (key) DO UPDATE SET value = excluded.value, segments = excluded.segments,
+                size = excluded.size, etag_high = excluded.etag_high, etag_low = excluded.etag_low,
+                created_at = CASE WHEN expires_at IS NOT NULL AND expires_at <= ?7 THEN ?7 ELSE created_at END,
+                modified_at = ?7, expires_at = excluded.expires_at
+            """
+        writeAlways = insert + " RETURNING created_at"
+        writeIfAbsent = insert + " WHERE expires_at IS NOT NULL AND expires_at <= ?7 RETURNING created_at"
+        writeIfMatches = """
+            UPDATE \(t) SET value = ?2, segments = ?3, size = ?4, etag_high = ?5, etag_low = ?6, modified_at = ?7,
+                expires_at = ?8
+            WHERE key = ?1 AND etag_high = ?9 AND etag_low = ?10 AND \(live("?7"))
+            RETURNING created_at
+            """
+        // ?1 key, ?2 now, ?3 and ?4 the expected ETag. (An expression over the deleted row's columns in
+        // RETURNING reads them after the delete in SQLite 3.40, so liveness is decided by the caller.)
+        deleteAlways = "DELETE FROM \(t) WHERE key = ?1 RETURNING expires_at"
+        deleteIfMatches = "DELETE FROM \(t) WHERE key = ?1 AND etag_high = ?3 AND etag_low = ?4 AND \(live("?2"))"
+        // ?1 exclusive lower bound, ?2 prefix, ?3 exclusive upper bound, ?4 now, ?5 limit.
+        listPage = """
+            SELECT key, segments, \(columns) FROM \(t)
+            WHERE key > ?1 AND key >= ?2 AND key < ?3 AND \(live("?4"))
+            ORDER BY key LIMIT ?5
+            """
+        insertSegment = "INSERT INTO \(s) (id, value_id, pending_since, data) VALUES (NULL, coalesce(?1, (SELECT coalesce(max(id), 0) + 1 FROM \(s))), NULL, ?2)"
+        insertPendingSegment = "INSERT INTO \(s) (id, value_id, pending_since, data) VALUES (NULL, coalesce(?1, (SELECT coalesce(max(id), 0) + 1 FROM \(s))), ?3, ?2)"
+        settleSegments = "UPDATE \(s) SET pending_since = NULL WHERE value_id = ?1"
+        segmentTotals = "SELECT count(*), coalesce(sum(length(data)), 0) FROM \(s) WHERE value_id = ?1"
+        deleteSegments = "DELETE FROM \(s) WHERE value_id = ?1"
+        purgeExpired = "DELETE FROM \(t) WHERE expires_at <= ?1"
+        purgeSomeExpired = "DELETE FROM \(t) WHERE key IN (SELECT key FROM \(t) WHERE expires_at <= ?1 LIMIT 64)"
+        purgePendingSegments = "DELETE FROM \(s) WHERE pending_since IS NOT NULL AND pending_since < ?1"
+        countLive = "SELECT count(*) FROM \(t) WHERE key >= ?1 AND key < ?2 AND (expires_at IS NULL OR expires_at > ?3)"
+    }
+
+    /// Whether `name` can name a store's table: a letter or `_`, then up to 63 ASCII letters,
+    /// digits or `_`.
+    static func isValidTableName(_ name: String) -> Bool {
+        let bytes = Array(name.utf8)
+        guard let first = bytes.first, bytes.count <= 64 else { return false }
+        func isLetter(_ byte: UInt8) -> Bool { (0x41...0x5A).contains(byte) || (0x61...0x7A).contains(byte) || byte == 0x5F }
+        return isLetter(first) && bytes.dropFirst().allSatisfy { isLetter($0) || (0x30...0x39).contains($0) }
+    }
+}

@@ -1,0 +1,95 @@
+import CTroveSQLite
+public import Foundation
+public import Trove
+
+extension SQLiteStore {
+    /// The live entry under `key`, or `nil`.
+    public func read(_ key: StoreKey) async throws -> StoreEntry? {
+        let now = clock.now
+        let found = try await perform(.read, key, writes: false) { [self] connection -> Lookup in
+            guard let row = try row(connection, key, now: now) else { return .found(nil) }
+            if let value = row.value { return .found(StoreEntry(value: value, metadata: row.metadata)) }
+            if row.metadata.size > Self.inlineIOLimit { return .large }
+            return .found(try entry(connection, key, now: now))
+        }
+        switch found {
+        case .found(let entry):
+            return entry
+        case .large:
+            return try await perform(.read, key, writes: false, heavy: true) { [self] connection in
+                try entry(connection, key, now: now)
+            }
+        }
+    }
+
+    /// The live metadata of `key`, without reading the value.
+    public func metadata(for key: StoreKey) async throws -> EntryMetadata? {
+        let now = clock.now
+        return try await perform(.metadata, key, writes: false) { [self] connection in
+            try metadataRow(connection, key, now: now)
+        }
+    }
+
+    /// Stores `value` under `key` if `options.condition` holds, in one transaction.
+    public func write(_ value: Data, for key: StoreKey, options: WriteOptions) async throws -> EntryMetadata {
+        let now = clock.now
+        return try await perform(.write, key, writes: true, heavy: value.count > Self.inlineIOLimit) { [self] connection in
+            try write(connection, value, key, options: options, now: now)
+        }
+    }
+
+    /// Deletes `key` if `condition` holds.
+    public func delete(_ key: StoreKey, condition: DeleteCondition) async throws -> Bool {
+        let now = clock.now
+        return try await perform(.delete, key, writes: true) { [self] connection in
+            try deleteRow(connection, key, condition: condition, now: now)
+        }
+    }
+
+    /// Deletes every expired entry, and the parts of streamed writes that were never finished
+    /// (a process died while writing) and are older than an hour.
+    ///
+    /// - Returns: The number of expired entries deleted.
+    public func reclaimExpired() async throws -> Int {
+        let now = clock.now
+        return try await perform(.reclaim, nil, writes: true, heavy: true) { [self] connection in
+            let expired = try connection.statement(sql.purgeExpired)
+            defer { expired.reset() }
+            try expired.bind(1, Self.seconds(now))
+            _ = try expired.step()
+            let count = connection.changes
+            let pending = try connection.statement(sql.purgePendingSegments)
+            defer { pending.reset() }
+            try pending.bind(1, Self.seconds(now.addingTimeInterval(-Self.pendingLifetime)))
+            _ = try pending.step()
+            return count
+        }
+    }
+
+    /// What a read found on the calling task.
+    private enum Lookup: Sendable {
+        /// The entry, or `nil` for none.
+        case found(StoreEntry?)
+        /// A value too large to read on the calling task.
+        case large
+    }
+
+    /// How long the parts of an unfinished streamed write are kept, in seconds.
+    static let pendingLifetime: TimeInterval = 3600
+
+    /// The number of live entries whose keys start with `prefix`, counted by SQLite without
+    /// reading any value.
+    public func count(withPrefix prefix: String = "") async throws -> Int {
+        let query = try ListQuery(prefix: prefix)
+        let now = clock.now
+        return try await perform(.list, nil, writes: false) { [self] connection in
+            let statement = try connection.statement(sql.countLive)
+            defer { statement.reset() }
+            try statement.bind(1, text: query.prefix)
+            try statement.bind(2, textBytes: Self.upperBound(of: query.prefix))
+            try statement.bind(3, Self.seconds(now))
+            _ = try statement.step()
+            return Int(statement.int64(0))
+        }
+    }
+}

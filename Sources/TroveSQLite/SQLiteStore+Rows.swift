@@ -1,0 +1,232 @@
+import CTroveSQLite
+import Foundation
+import Trove
+
+/// The store's operations on one connection, synchronous: what every async call and every
+/// transaction runs.
+extension SQLiteStore {
+    /// A date as stored: seconds since the reference date.
+    static func seconds(_ date: Date) -> Double { date.timeIntervalSinceReferenceDate }
+
+    /// A stored date.
+    static func date(_ seconds: Double) -> Date { Date(timeIntervalSinceReferenceDate: seconds) }
+
+    /// The metadata in columns `first` to `first + 5` of a row (size, ETag, dates).
+    static func metadata(_ statement: SQLiteStatement, key: StoreKey, from first: Int32) -> EntryMetadata {
+        EntryMetadata(
+            key: key, size: statement.int64(first),
+            etag: ETag(high: UInt64(bitPattern: statement.int64(first + 1)), low: UInt64(bitPattern: statement.int64(first + 2))),
+            modificationDate: date(statement.double(first + 4)), creationDate: date(statement.double(first + 3)),
+            expirationDate: statement.optionalDouble(first + 5).map(date))
+    }
+
+    /// What a row says about a value: its metadata and where its bytes are.
+    struct Row: Sendable {
+        var metadata: EntryMetadata
+        /// The value, when it is kept in the row.
+        var value: Data?
+        /// The value's parts, when it is kept in parts.
+        var segments: Int64?
+    }
+
+    /// The live row of `key`, with the value when the row holds it.
+    func row(_ connection: SQLiteConnection, _ key: StoreKey, now: Date) throws -> Row? {
+        let statement = try connection.statement(sql.selectEntry)
+        defer { statement.reset() }
+        try statement.bind(1, text: key.rawValue)
+        try statement.bind(2, Self.seconds(now))
+        guard try statement.step() else { return nil }
+        let segments = statement.optionalInt64(1)
+        return Row(metadata: Self.metadata(statement, key: key, from: 2),
+                   value: segments == nil ? statement.data(0) : nil, segments: segments)
+    }
+
+    /// The live entry of `key`, its parts read in the same snapshot as its row.
+    func entry(_ connection: SQLiteConnection, _ key: StoreKey, now: Date) throws -> StoreEntry? {
+        guard let row = try row(connection, key, now: now) else { return nil }
+        if let value = row.value { return StoreEntry(value: value, metadata: row.metadata) }
+        return try connection.readTransaction {
+            guard let row = try self.row(connection, key, now: now) else { return nil }
+            if let value = row.value { return StoreEntry(value: value, metadata: row.metadata) }
+            let value = try segmentedValue(connection, row)
+            return StoreEntry(value: value, metadata: row.metadata)
+        }
+    }
+
+    /// The bytes of a value kept in parts, checked against the row's size.
+    private func segmentedValue(_ connection: SQLiteConnection, _ row: Row) throws -> Data {
+        let parts = try segmentList(connection, row)
+        var value = Data(capacity: Int(row.metadata.size))
+        let select = try connection.statement("SELECT data FROM \"\(sql.segments)\" WHERE id = ?1")
+        for part in parts {
+            defer { select.reset() }
+            try select.bind(1, part.id)
+            guard try select.step() else { throw damaged(row.metadata.key, "a part of its value is missing") }
+            value.append(select.data(0))
+        }
+        return value
+    }
+
+    /// The parts of a value kept in parts (row ids and lengths), checked against its size.
+    func segmentList(_ connection: SQLiteConnection, _ row: Row) throws -> [(id: Int64, length: Int)] {
+        guard let segments = row.segments else { return [] }
+        let statement = try connection.statement(sql.selectSegments)
+        defer { statement.reset() }
+        try statement.bind(1, segments)
+        var parts: [(id: Int64, length: Int)] = []
+        var total: Int64 = 0
+        while try statement.step() {
+            let length = statement.int64(1)
+            parts.append((statement.int64(0), Int(length)))
+            total += length
+        }
+        guard total == row.metadata.size else {
+            throw damaged(row.metadata.key, "its parts hold \(total) bytes, not \(row.metadata.size)")
+        }
+        return parts
+    }
+
+    func damaged(_ key: StoreKey, _ reason: String) -> StoreError {
+        StoreError(.integrity, operation: .read, key: key, store: description,
+                   message: "the entry of '\(key)' in '\(path.path)' is damaged: \(reason)")
+    }
+
+    /// The live metadata of `key`.
+    func metadataRow(_ connection: SQLiteConnection, _ key: StoreKey, now: Date) throws -> EntryMetadata? {
+        let statement = try connection.statement(sql.selectMetadata)
+        defer { statement.reset() }
+        try statement.bind(1, text: key.rawValue)
+        try statement.bind(2, Self.seconds(now))
+        guard try statement.step() else { return nil }
+        return Self.metadata(statement, key: key, from: 2)
+    }
+
+    /// Writes the row of `key` under `options`, with the value in the row (`value`) or in the
+    /// parts of `segments` (of `size` bytes), and returns its metadata.
+    ///
+    /// - Throws: ``StoreError/Code/conditionFailed`` when the condition does not hold; nothing
+    ///   is written then.
+    func writeRow(
+        _ connection: SQLiteConnection, _ key: StoreKey, value: Data, segments: Int64?, size: Int64,
+        options: WriteOptions, now: Date
+    ) throws -> EntryMetadata {
+        let etag = nextETag()
+        let expiration = options.expiry.expirationDate(writtenAt: now)
+        let condition = options.condition
+        let text: String
+        if condition.requiresAbsence {
+            text = sql.writeIfAbsent
+        } else if let expected = condition.expectedETag {
+            guard expected.words != nil else { throw conditionFailed(key, condition, .write) }
+            text = sql.writeIfMatches
+        } else {
+            text = sql.writeAlways
+        }
+        let statement = try connection.statement(text)
+        let (high, low) = etag.words!
+        try statement.bind(1, text: key.rawValue)
+        if let segments { try statement.bind(3, segments) } else { try statement.bindNull(3) }
+        try statement.bind(4, size)
+        try statement.bind(5, Int64(bitPattern: high))
+        try statement.bind(6, Int64(bitPattern: low))
+        try statement.bind(7, Self.seconds(now))
+        try statement.bind(8, expiration.map(Self.seconds))
+        if let expected = condition.expectedETag?.words {
+            try statement.bind(9, Int64(bitPattern: expected.high))
+            try statement.bind(10, Int64(bitPattern: expected.low))
+        }
+        let created: Double? = try statement.withBlob(2, segments == nil ? value : Data()) {
+            guard try statement.step() else { return nil }
+            return statement.double(0)
+        }
+        guard let created else { throw conditionFailed(key, condition, .write) }
+        return EntryMetadata(key: key, size: size, etag: etag, modificationDate: now,
+                             creationDate: Self.date(created), expirationDate: expiration)
+    }
+
+    func conditionFailed(_ key: StoreKey, _ condition: some CustomStringConvertible, _ operation: StoreOperation) -> StoreError {
+        StoreError(.conditionFailed, operation: operation, key: key, store: description,
+                   message: "condition \(condition) failed")
+    }
+
+    /// Writes `value` under `key`: in the row when it is small, else in parts written in the same
+    /// transaction as the row.
+    func write(_ connection: SQLiteConnection, _ value: Data, _ key: StoreKey, options: WriteOptions, now: Date) throws -> EntryMetadata {
+        let metadata: EntryMetadata
+        if value.count <= Self.inlineLimit {
+            metadata = try writeRow(connection, key, value: value, segments: nil, size: Int64(value.count),
+                                    options: options, now: now)
+        } else {
+            metadata = try atomically(connection) {
+                var segments: Int64?
+                var offset = 0
+                while offset < value.count {
+                    let end = min(offset + Self.segmentSize, value.count)
+                    let id = try insertSegment(connection, value[offset..<end], valueID: segments, pendingSince: nil)
+                    if segments == nil { segments = id }
+                    offset = end
+                }
+                return try writeRow(connection, key, value: Data(), segments: segments, size: Int64(value.count),
+                                    options: options, now: now)
+            }
+        }
+        if shouldPurge() { try purgeSomeExpired(connection, now: now) }
+        return metadata
+    }
+
+    /// Inserts one part of the value `valueID` (a new value when `nil`); returns the part's row
+    /// id, which is the value's identifier for its first part.
+    func insertSegment(_ connection: SQLiteConnection, _ bytes: Data, valueID: Int64?, pendingSince: Date?) throws -> Int64 {
+        let statement = try connection.statement(pendingSince == nil ? sql.insertSegment : sql.insertPendingSegment)
+        if let valueID { try statement.bind(1, valueID) } else { try statement.bindNull(1) }
+        if let pendingSince { try statement.bind(3, Self.seconds(pendingSince)) }
+        try statement.withBlob(2, Data(bytes)) { _ = try statement.step() }
+        return sqlite3_last_insert_rowid(connection.handle)
+    }
+
+    /// Runs `body` atomically: in a write transaction of its own, or in a savepoint inside the
+    /// transaction already open on `connection`.
+    func atomically<T>(_ connection: SQLiteConnection, _ body: () throws -> T) throws -> T {
+        guard sqlite3_get_autocommit(connection.handle) == 0 else { return try connection.writeTransaction(body) }
+        try connection.execute("SAVEPOINT trove_write")
+        do {
+            let result = try body()
+            try connection.execute("RELEASE trove_write")
+            return result
+        } catch {
+            _ = sqlite3_exec(connection.handle, "ROLLBACK TO trove_write; RELEASE trove_write", nil, nil, nil)
+            throw error
+        }
+    }
+
+    /// Deletes the row of `key` if `condition` holds; returns whether it held a live value.
+    func deleteRow(_ connection: SQLiteConnection, _ key: StoreKey, condition: DeleteCondition, now: Date) throws -> Bool {
+        if let expected = condition.expectedETag {
+            guard let words = expected.words else { throw conditionFailed(key, condition, .delete) }
+            let statement = try connection.statement(sql.deleteIfMatches)
+            defer { statement.reset() }
+            try statement.bind(1, text: key.rawValue)
+            try statement.bind(2, Self.seconds(now))
+            try statement.bind(3, Int64(bitPattern: words.high))
+            try statement.bind(4, Int64(bitPattern: words.low))
+            _ = try statement.step()
+            guard connection.changes > 0 else { throw conditionFailed(key, condition, .delete) }
+            return true
+        }
+        let statement = try connection.statement(sql.deleteAlways)
+        defer { statement.reset() }
+        try statement.bind(1, text: key.rawValue)
+        guard try statement.step() else { return false }
+        let expiration = statement.optionalDouble(0)
+        while try statement.step() {}
+        return expiration.map { $0 > Self.seconds(now) } ?? true
+    }
+
+    /// Deletes up to 64 expired rows.
+    func purgeSomeExpired(_ connection: SQLiteConnection, now: Date) throws {
+        let statement = try connection.statement(sql.purgeSomeExpired)
+        defer { statement.reset() }
+        try statement.bind(1, Self.seconds(now))
+        _ = try statement.step()
+    }
+}
