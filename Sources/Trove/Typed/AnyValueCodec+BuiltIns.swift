@@ -10,7 +10,7 @@ extension AnyValueCodec where Value: Codable {
     ///   - encoder: Defaults to a `JSONEncoder` with `.sortedKeys`.
     ///   - decoder: Defaults to a plain `JSONDecoder`.
     public static func json(
-        encoder: JSONEncoder = JSONCodec<Value>.makeDefaultEncoder(), decoder: JSONDecoder = JSONDecoder()
+        encoder: JSONEncoder = JSONCodec<Value>.makeDefaultEncoder(), decoder: JSONDecoder = defaultJSONDecoder
     ) -> AnyValueCodec<Value> {
         AnyValueCodec(JSONCodec<Value>(encoder: encoder, decoder: decoder))
     }

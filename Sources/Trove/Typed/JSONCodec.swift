@@ -14,18 +14,25 @@ public import Foundation
 ///
 /// The codec keeps references to the encoder and decoder: configure them before handing them
 /// over and do not change them afterwards. Top-level numbers, strings and Booleans are allowed.
+///
+/// A codec created without a decoder reads values with a faster decoder of its own that gives
+/// exactly the values (and accepts exactly the texts) Foundation's default `JSONDecoder` does; it
+/// hands anything it is not sure about to Foundation.
 public struct JSONCodec<Value: Codable>: ValueCodec {
     private let encoder: JSONEncoder
     private let decoder: JSONDecoder
+    /// Whether `decoder` is the default one, so the fast decoder may stand in for it.
+    private let decodesWithFastDecoder: Bool
 
     /// Creates a JSON codec.
     ///
     /// - Parameters:
     ///   - encoder: The encoder to use. Defaults to a `JSONEncoder` with `.sortedKeys`.
     ///   - decoder: The decoder to use. Defaults to a plain `JSONDecoder`.
-    public init(encoder: JSONEncoder = JSONCodec.makeDefaultEncoder(), decoder: JSONDecoder = JSONDecoder()) {
+    public init(encoder: JSONEncoder = JSONCodec.makeDefaultEncoder(), decoder: JSONDecoder = defaultJSONDecoder) {
         self.encoder = encoder
         self.decoder = decoder
+        decodesWithFastDecoder = decoder === defaultJSONDecoder
     }
 
     /// A `JSONEncoder` that sorts object keys, so that equal values give equal bytes.
@@ -50,6 +57,14 @@ public struct JSONCodec<Value: Codable>: ValueCodec {
     ///
     /// - Throws: `DecodingError` when `data` is not JSON or does not match `Value`.
     public func decode(_ data: Data) throws -> Value {
-        try decoder.decode(Value.self, from: data)
+        if decodesWithFastDecoder, let value = try? FastJSONDecoder.decode(Value.self, from: data) {
+            return value
+        }
+        return try decoder.decode(Value.self, from: data)
     }
 }
+
+/// The decoder of every ``JSONCodec`` created without one: a plain `JSONDecoder` that nothing
+/// configures, so such a codec may decode with ``FastJSONDecoder`` instead. Foundation's decoder
+/// is safe to use from many threads at once.
+@usableFromInline let defaultJSONDecoder = JSONDecoder()
