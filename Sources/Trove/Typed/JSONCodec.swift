@@ -15,9 +15,10 @@ public import Foundation
 /// The codec keeps references to the encoder and decoder: configure them before handing them
 /// over and do not change them afterwards. Top-level numbers, strings and Booleans are allowed.
 ///
-/// A codec created without a decoder reads values with a faster decoder of its own that gives
-/// exactly the values (and accepts exactly the texts) Foundation's default `JSONDecoder` does; it
-/// hands anything it is not sure about to Foundation.
+/// A codec created without a decoder reads values with a faster decoder of its own, which gives
+/// exactly the values and errors a default `JSONDecoder` gives: whatever it is not sure to decode
+/// as Foundation would, it hands to Foundation. A type's `init(from:)` may then run twice for one
+/// value, so it should not have side effects.
 public struct JSONCodec<Value: Codable>: ValueCodec {
     private let encoder: JSONEncoder
     private let decoder: JSONDecoder

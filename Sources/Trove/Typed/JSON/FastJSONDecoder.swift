@@ -140,17 +140,17 @@ final class FastJSONDecoding: Decoder, SingleValueDecodingContainer {
     /// through `URL(string:)`; `Decimal` is rejected) and reads common scalars directly; for any
     /// other type calls its `init(from:)` with this decoder pointed at the value.
     func decodeValue<T: Decodable>(_ type: T.Type, at node: Int, path: @autoclosure () -> FastJSONCodingPath) throws -> T {
-        if T.self == String.self { return try document.string(at: node) as! T }
-        if T.self == Int.self { return try document.integer(at: node, as: Int.self) as! T }
-        if T.self == Double.self { return try document.double(at: node) as! T }
-        if T.self == Bool.self { return try document.bool(at: node) as! T }
-        if T.self == Data.self { return try document.base64Data(at: node) as! T }
+        if T.self == String.self { return Self.cast(try document.string(at: node), to: T.self) }
+        if T.self == Int.self { return Self.cast(try document.integer(at: node, as: Int.self), to: T.self) }
+        if T.self == Double.self { return Self.cast(try document.double(at: node), to: T.self) }
+        if T.self == Bool.self { return Self.cast(try document.bool(at: node), to: T.self) }
+        if T.self == Data.self { return Self.cast(try document.base64Data(at: node), to: T.self) }
         if T.self == Date.self {
             // Foundation's `.deferredToDate` strategy calls `Date(from:)`, which reads a `Double`
             // of seconds since the reference date.
-            return Date(timeIntervalSinceReferenceDate: try document.double(at: node)) as! T
+            return Self.cast(Date(timeIntervalSinceReferenceDate: try document.double(at: node)), to: T.self)
         }
-        if T.self == URL.self { return try document.url(at: node) as! T }
+        if T.self == URL.self { return Self.cast(try document.url(at: node), to: T.self) }
         if T.self == Decimal.self { throw document.reject("Decimal") }
 
         let outerNode = self.node
@@ -170,6 +170,14 @@ final class FastJSONDecoding: Decoder, SingleValueDecodingContainer {
             document.markRejected()
             throw error
         }
+    }
+
+    /// `value` as a `T`, for a `T` the caller has checked is `Value` (cheaper than `as!` in
+    /// unspecialized generic code).
+    @inline(__always)
+    private static func cast<Value, T>(_ value: Value, to type: T.Type) -> T {
+        precondition(Value.self == T.self)
+        return unsafeBitCast(value, to: T.self)
     }
 
     // MARK: SingleValueDecodingContainer

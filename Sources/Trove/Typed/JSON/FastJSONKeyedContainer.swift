@@ -15,8 +15,8 @@ struct FastJSONKeyedContainer<Key: CodingKey>: KeyedDecodingContainerProtocol {
     private let object: Int
     /// The object's path.
     private let path: FastJSONCodingPath
-    /// The value node of each key (the first, for duplicates), for large objects only.
-    private let index: [String: Int]?
+    /// The object's keys, for large objects only.
+    private let table: FastJSONMemberTable?
 
     /// A container for the object at `object`, whose path is `path`.
     init(decoder: FastJSONDecoding, object: Int, path: FastJSONCodingPath) {
@@ -24,20 +24,9 @@ struct FastJSONKeyedContainer<Key: CodingKey>: KeyedDecodingContainerProtocol {
         document = decoder.document
         self.object = object
         self.path = path
-        let members = Int(document.nodes[object].length)
-        if members > Self.linearSearchLimit {
-            var index: [String: Int] = [:]
-            index.reserveCapacity(members)
-            var member = object + 1
-            for _ in 0..<members {
-                let key = document.unescapedString(document.nodes[member])
-                if index[key] == nil { index[key] = member + 1 }
-                member = Int(document.nodes[member + 1].next)
-            }
-            self.index = index
-        } else {
-            index = nil
-        }
+        table = document.nodes[object].length > Self.linearSearchLimit
+            ? FastJSONMemberTable(object: object, in: document)
+            : nil
     }
 
     var codingPath: [any CodingKey] { path.keys }
@@ -46,19 +35,27 @@ struct FastJSONKeyedContainer<Key: CodingKey>: KeyedDecodingContainerProtocol {
     /// order is that of a dictionary, which is unspecified).
     var allKeys: [Key] {
         var keys: [Key] = []
-        var seen = Set<String>()
         var integers = Set<Int>()
-        var member = object + 1
-        for _ in 0..<document.nodes[object].length {
-            let name = document.unescapedString(document.nodes[member])
-            member = Int(document.nodes[member + 1].next)
-            guard seen.insert(name).inserted, let key = Key(stringValue: name) else { continue }
+        /// Appends the key for `name`, if `Key` has one.
+        func add(_ name: String) {
+            guard let key = Key(stringValue: name) else { return }
             // Two keys such as "1" and "01" with one integer value make the result of decoding
             // an integer-keyed dictionary depend on the order of the keys; let Foundation decide.
             if let integer = key.intValue, !integers.insert(integer).inserted {
                 document.markRejected()
             }
             keys.append(key)
+        }
+        if let table {
+            table.names.forEach(add)
+            return keys
+        }
+        var seen = Set<String>()
+        var member = object + 1
+        for _ in 0..<document.nodes[object].length {
+            let name = document.unescapedString(document.nodes[member])
+            member = Int(document.nodes[member + 1].next)
+            if seen.insert(name).inserted { add(name) }
         }
         return keys
     }
@@ -70,7 +67,7 @@ struct FastJSONKeyedContainer<Key: CodingKey>: KeyedDecodingContainerProtocol {
     /// The node of the value for `key`, or `nil` when the object does not have the key.
     private func valueNode(for key: some CodingKey) -> Int? {
         var name = key.stringValue
-        if let index { return index[name] }
+        if let table { return table.valueNode(for: name) }
         let target = name
         let nodes = document.nodes
         return name.withUTF8 { nameUTF8 -> Int? in
@@ -200,5 +197,57 @@ struct FastJSONKeyedContainer<Key: CodingKey>: KeyedDecodingContainerProtocol {
         FastJSONDecoding(
             document: document, node: valueNode(for: key) ?? document.nullNode, path: .key(key, parent: path)
         )
+    }
+}
+
+/// The distinct keys of a large object, for lookups without a linear search.
+///
+/// Keys are compared with Swift string equality and the first of duplicates wins, as in
+/// Foundation's dictionary of keys. Lookups usually come in the order of ``names`` (a
+/// dictionary's `init(from:)` asks for each of `allKeys` in turn), so each first tries the key
+/// after the previous match before hashing.
+final class FastJSONMemberTable {
+    /// The distinct keys in the order of the text.
+    let names: [String]
+    /// The value node of each of ``names``.
+    private let valueNodes: [Int]
+    /// The position in ``names`` of each key.
+    private let positions: [String: Int]
+    /// The position after the previous match.
+    private var cursor = 0
+
+    /// The table of the object at `object` in `document`.
+    init(object: Int, in document: FastJSONDocument) {
+        let members = Int(document.nodes[object].length)
+        var names: [String] = []
+        var valueNodes: [Int] = []
+        var positions: [String: Int] = [:]
+        names.reserveCapacity(members)
+        valueNodes.reserveCapacity(members)
+        positions.reserveCapacity(members)
+        var member = object + 1
+        for _ in 0..<members {
+            let name = document.unescapedString(document.nodes[member])
+            if positions[name] == nil {
+                positions[name] = names.count
+                names.append(name)
+                valueNodes.append(member + 1)
+            }
+            member = Int(document.nodes[member + 1].next)
+        }
+        self.names = names
+        self.valueNodes = valueNodes
+        self.positions = positions
+    }
+
+    /// The value node for the key `name`, or `nil` when the object does not have it.
+    func valueNode(for name: String) -> Int? {
+        if cursor < names.count, names[cursor] == name {
+            cursor += 1
+            return valueNodes[cursor - 1]
+        }
+        guard let position = positions[name] else { return nil }
+        cursor = position + 1
+        return valueNodes[position]
     }
 }
