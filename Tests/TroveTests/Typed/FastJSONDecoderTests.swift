@@ -59,7 +59,9 @@ struct FastJSONDecoderTests {
         for text in ["0", "-0.0", "0.1", "1.5", "3.4028235e38", "1.4e-45", "16777217"] {
             expectFastDecodingAgrees(Float.self, text, mustBeFast: true)
         }
-        for text in ["NaN", "\"NaN\"", "Infinity", "-Infinity", "\"Infinity\"", "nan", "inf", "1.", ".5", "-", "+1", "1e", "1e+", "01", "-01", "00", "1.5.2", "0x10", "1_000"] {
+        let invalid = ["NaN", "\"NaN\"", "Infinity", "-Infinity", "\"Infinity\"", "nan", "inf", "1.", ".5", "-", "+1", "1e", "1e+",
+                       "01", "-01", "00", "1.5.2", "0x10", "1_000"]
+        for text in invalid {
             expectFastDecodingAgrees(Double.self, text)
             expectFastDecodingAgrees(Float.self, text)
             expectFastDecoderRejects(Double.self, text)
@@ -118,7 +120,8 @@ struct FastJSONDecoderTests {
     @Test func stringsWithEscapesAndUnicode() {
         let strings = [
             "", "plain", "quote \" backslash \\ slash /", "tab\tnewline\ncarriage\rback\u{8}feed\u{C}", "nul \u{0} bell \u{7} esc \u{1B}",
-            "del \u{7F}", "naïve café", "日本語テキスト", "emoji 🚀👩‍👩‍👧‍👦🇫🇷", "combining e\u{301} and é", "kelvin \u{212A}", "\u{FFFF}\u{10FFFF}",
+            "del \u{7F}", "naïve café", "日本語テキスト", "emoji 🚀👩‍👩‍👧‍👦🇫🇷", "combining e\u{301} and é", "kelvin \u{212A}",
+            "\u{FFFF}\u{10FFFF}",
             "</script>", String(repeating: "long ascii text ", count: 40), String(repeating: "ü", count: 300),
         ]
         for string in strings {
@@ -408,9 +411,20 @@ private func checkIntegers<T: FixedWidthInteger & Codable>(_ type: T.Type, sourc
 struct FJAnyKey: CodingKey, ExpressibleByStringLiteral {
     let stringValue: String
     let intValue: Int?
-    init(stringValue: String) { self.stringValue = stringValue; intValue = nil }
-    init?(intValue: Int) { stringValue = "\(intValue)"; self.intValue = intValue }
-    init(stringLiteral value: String) { self.init(stringValue: value) }
+
+    init(stringValue: String) {
+        self.stringValue = stringValue
+        intValue = nil
+    }
+
+    init?(intValue: Int) {
+        stringValue = "\(intValue)"
+        self.intValue = intValue
+    }
+
+    init(stringLiteral value: String) {
+        self.init(stringValue: value)
+    }
 }
 
 /// A coding path as text: each key's string value and integer value.
@@ -426,8 +440,11 @@ struct FJIntegers: Codable, Equatable {
     var uint8: UInt8, uint16: UInt16, uint32: UInt32, uint64: UInt64, uint: UInt
 
     static func extremes(max: Bool) -> FJIntegers {
-        max ? FJIntegers(int8: .max, int16: .max, int32: .max, int64: .max, int: .max, uint8: .max, uint16: .max, uint32: .max, uint64: .max, uint: .max)
-            : FJIntegers(int8: .min, int16: .min, int32: .min, int64: .min, int: .min, uint8: .min, uint16: .min, uint32: .min, uint64: .min, uint: .min)
+        max
+            ? FJIntegers(int8: .max, int16: .max, int32: .max, int64: .max, int: .max,
+                         uint8: .max, uint16: .max, uint32: .max, uint64: .max, uint: .max)
+            : FJIntegers(int8: .min, int16: .min, int32: .min, int64: .min, int: .min,
+                         uint8: .min, uint16: .min, uint32: .min, uint64: .min, uint: .min)
     }
 }
 

@@ -90,8 +90,18 @@ struct FJRandomRecord: Codable, Equatable {
             flags: (0..<Int.random(in: 0...3, using: &random)).map { _ in Bool.random(using: &random) },
             blob: Data((0..<Int.random(in: 0...12, using: &random)).map { _ in UInt8.random(in: 0...255, using: &random) }),
             when: Date(timeIntervalSinceReferenceDate: randomDouble(using: &random) / 1e5),
-            tags: Dictionary((0..<Int.random(in: 0...4, using: &random)).map { _ in (randomString(using: &random), Int.random(in: -1000...1000, using: &random)) }, uniquingKeysWith: { first, _ in first }),
-            byNumber: Dictionary((0..<Int.random(in: 0...3, using: &random)).map { _ in (Int.random(in: -50...50, using: &random), randomString(using: &random)) }, uniquingKeysWith: { first, _ in first }),
+            tags: Dictionary(
+                (0..<Int.random(in: 0...4, using: &random)).map { _ in
+                    (randomString(using: &random), Int.random(in: -1000...1000, using: &random))
+                },
+                uniquingKeysWith: { first, _ in first }
+            ),
+            byNumber: Dictionary(
+                (0..<Int.random(in: 0...3, using: &random)).map { _ in
+                    (Int.random(in: -50...50, using: &random), randomString(using: &random))
+                },
+                uniquingKeysWith: { first, _ in first }
+            ),
             shape: [nil, .point, .circle(radius: randomDouble(using: &random)), .rectangle(width: 1, height: -2),
                     .labelled(randomString(using: &random), FJInner(id: 3, payload: randomString(using: &random)))].randomElement(using: &random)!,
             children: depth < 2 ? (0..<Int.random(in: 0...2, using: &random)).map { _ in .random(using: &random, depth: depth + 1) } : []
@@ -154,9 +164,11 @@ private func randomJSON(using random: inout SplitMix64, depth: Int) -> String {
                        "9223372036854775808", "-9223372036854775809", "18446744073709551616", "127", "128", "-128", "-129", "255", "256",
                        "0.1", "3.4028235e38", "3.5e38", "1e-46", "4.9e-324", "1.", ".5", "+1", "1e", "--1", "0x1F", "NaN", "Infinity"]
         if Bool.random(using: &random) { return numbers.randomElement(using: &random)! }
-        return String(Int.random(in: -300...300, using: &random)) + (Bool.random(using: &random) ? "" : "." + String(Int.random(in: 0...999, using: &random)))
+        let integer = String(Int.random(in: -300...300, using: &random))
+        return Bool.random(using: &random) ? integer : integer + "." + String(Int.random(in: 0...999, using: &random))
     case 3, 4:
-        let pieces = ["a", "id", "payload", "number", "text", "list", "inner", "é", "e\\u0301", "\\n", "\\\"", "\\\\", "\\/", "\\u00e9", "\\ud83d\\ude80",
+        let pieces = ["a", "id", "payload", "number", "text", "list", "inner", "é", "e\\u0301", "\\n", "\\\"", "\\\\", "\\/", "\\u00e9",
+                      "\\ud83d\\ude80",
                       "\\ud83d", "\\ude80", "\\x", "\\u12", "\t", "🚀", "AQ==", "AR==", "AQID", "1", "K", "\\u212a"]
         return "\"" + (0..<Int.random(in: 0...3, using: &random)).map { _ in pieces.randomElement(using: &random)! }.joined() + "\""
     case 5:
