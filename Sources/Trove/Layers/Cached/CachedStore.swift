@@ -41,6 +41,8 @@ public struct CachedStore<Base: KeyValueStore, Cache: KeyValueStore>: KeyValueSt
 
     private let stack: CopyTiers
     private var tier: CopyTier { stack.tiers[0] }
+    /// The cache, when it is a ``BoundedMemoryStore``: read without suspending.
+    private let memoryCache: BoundedMemoryStore?
 
     /// Creates a cached store.
     ///
@@ -53,6 +55,7 @@ public struct CachedStore<Base: KeyValueStore, Cache: KeyValueStore>: KeyValueSt
         self.base = base
         self.cache = cache
         self.mode = mode
+        self.memoryCache = cache as? BoundedMemoryStore
         self.stack = CopyTiers(tiers: [cache], layer: "\(base.description) cached in \(cache.description) (\(mode))") { _, cache in
             "the cache (\(cache.description))"
         }
@@ -76,7 +79,7 @@ public struct CachedStore<Base: KeyValueStore, Cache: KeyValueStore>: KeyValueSt
     /// - Returns: The entry with the base store's metadata, or `nil` if the key holds no value.
     /// - Throws: ``StoreError`` from the cache or the base store, naming this store and `key`.
     public func read(_ key: StoreKey) async throws -> StoreEntry? {
-        let slot = if let slot = tier.lookImmediately(key) { slot } else {
+        let slot = if let memoryCache { memoryCache.lookCopy(key) } else {
             try await stack.onTier(0, key) { try await tier.look(key) }
         }
         if case .copy(let copy, let tierETag) = slot {
