@@ -170,7 +170,9 @@ extension SQLiteStore {
                                     options: options, now: now)
             }
         }
-        if shouldPurge() { try purgeSomeExpired(connection, now: now) }
+        // Best effort, after the write has committed: a failure here must not report the write
+        // as failed.
+        if shouldPurge() { try? purgeSomeExpired(connection, now: now) }
         return metadata
     }
 

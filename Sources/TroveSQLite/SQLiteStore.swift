@@ -167,9 +167,9 @@ public final class SQLiteStore: KeyValueStore {
 
     // MARK: Running calls
 
-    /// Runs `body` on a connection: on the calling task first, without waiting for locks; on the
-    /// blocking pool, waiting up to the busy timeout, when the database was busy or `heavy` is
-    /// set. SQLite failures become ``StoreError``s naming `operation` and `key`.
+    /// Runs `body` on a connection: on the calling task first, when the connection is free and
+    /// without waiting for the database's locks; on the blocking pool, waiting up to the busy
+    /// timeout, when the connection was in use, the database was busy, or `heavy` is set. SQLite failures become ``StoreError``s naming `operation` and `key`.
     func perform<T: Sendable>(
         _ operation: StoreOperation, _ key: StoreKey?, writes: Bool, heavy: Bool = false,
         _ body: @escaping @Sendable (SQLiteConnection) throws -> T
@@ -178,13 +178,15 @@ public final class SQLiteStore: KeyValueStore {
         let connection = writes ? writer : reader()
         if !heavy {
             do {
-                return try Self.using(connection, waitingUntil: 0, body)
+                if let result = try Self.usingIfFree(connection, body) { return result }
             } catch let failure as SQLiteFailure where failure.isBusy {
                 // Wait for the lock on a thread of the pool, below.
             } catch {
                 throw storeError(error, operation, key)
             }
         }
+        // The connection is in use (perhaps by a call waiting for another process's lock), the
+        // database is busy, or the call is heavy: wait on a thread of the pool, not here.
         let timeout = options.busyTimeout
         do {
             return try await BlockingPool.shared.run {
@@ -194,6 +196,14 @@ public final class SQLiteStore: KeyValueStore {
         } catch {
             throw storeError(error, operation, key)
         }
+    }
+
+    /// `body`'s result on `connection` if no one else is using it, without waiting for the
+    /// database's locks; `nil` when the connection is in use.
+    private static func usingIfFree<T>(_ connection: SQLiteConnection, _ body: (SQLiteConnection) throws -> T) throws -> T? {
+        guard connection.lock.try() else { return nil }
+        defer { connection.lock.unlock() }
+        return try body(connection)
     }
 
     private static func using<T>(
