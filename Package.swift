@@ -73,7 +73,7 @@ let package = Package(
         ),
         .testTarget(
             name: "TroveTests",
-            dependencies: ["Trove", "TroveConformance", "TroveTestHelper", "TroveCLI"],
+            dependencies: ["Trove", "TroveConformance", "TroveTestHelper", "TroveCLI", "TroveSQLite"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -89,3 +89,32 @@ struct GeneratedChunks: AsyncSequence {
 
     func makeAsyncIterator() -> AsyncIterator { AsyncIterator(count: count, size: size) }
 }
+
+/// Writes one line on standard output at once (no buffering), so that a parent process sees
+/// every line written before this process is killed.
+func emit(_ line: String) {
+    FileHandle.standardOutput.write(Data((line + "\n").utf8))
+}
+
+/// Enqueues the numbers `numbers`, in order, into the queue `namespace` of `store`.
+func produce(into store: any KeyValueStore, namespace: KeyNamespace, numbers: Range<Int>) async throws {
+    let queue = try DurableQueue<Int>(store: store, namespace: namespace)
+    for number in numbers { try await queue.enqueue(number) }
+}
+
+/// Dequeues and acknowledges elements of the queue `namespace` of `store` until the queue is
+/// empty and `doneKey` exists (the producers have finished). Prints `acking N` before each
+/// acknowledgement and `acked N` once it returned.
+func consume(from store: any KeyValueStore, namespace: KeyNamespace, lease: Duration, doneKey: StoreKey) async throws {
+    let queue = try DurableQueue<Int>(store: store, namespace: namespace,
+                                      configuration: .init(leaseDuration: lease))
+    while true {
+        if let delivery = try await queue.dequeue(waitingUpTo: .milliseconds(200)) {
+            emit("acking \(delivery.element)")
+            try await queue.acknowledge(delivery.receipt)
+            emit("acked \(delivery.element)")
+        } else if try await store.contains(doneKey), try await queue.isEmpty() {
+            return
+        }
+    }
+}

@@ -16,6 +16,15 @@
 // streams a value of <mebibytes> MiB into the store and back, checks every byte, and prints
 // the growth of the process's peak resident memory in KiB.
 //
+//     TroveTestHelper queue-produce <root-directory> <namespace> <first> <count>
+//
+// enqueues the numbers <first> ..< <first> + <count> into the DurableQueue<Int> <namespace>.
+//
+//     TroveTestHelper queue-consume <root-directory> <namespace> <lease-milliseconds> <done-key>
+//
+// dequeues and acknowledges until the queue is empty and <done-key> exists, printing
+// `acking N` before each acknowledgement and `acked N` after it.
+//
 // In each command, <root-directory> may instead be a store URL (any scheme with a colon, such as
 // `sqlite:///tmp/x/store.db?synchronous=full`), opened as `trove` opens it; write-loop then
 // uses the URL's own durability options.
@@ -41,7 +50,9 @@ func withStore(at location: String, durable: Bool = false, _ body: (any KeyValue
 
 /// How to call the helper.
 let usage = "usage: TroveTestHelper cas-increment <root-directory> <key> <count> | "
-    + "write-loop <root-directory> <first-serial> <count> | stream-roundtrip <root-directory> <mebibytes>"
+    + "write-loop <root-directory> <first-serial> <count> | stream-roundtrip <root-directory> <mebibytes> | "
+    + "queue-produce <root-directory> <namespace> <first> <count> | "
+    + "queue-consume <root-directory> <namespace> <lease-milliseconds> <done-key>"
 
 /// Writes `message` as one line on standard error and exits with `status`.
 func exit(with message: String, status: Int32) -> Never {
@@ -109,6 +120,27 @@ case "stream-roundtrip":
         }
     } catch {
         exit(with: "stream-roundtrip failed: \(error)", status: 1)
+    }
+case "queue-produce":
+    guard arguments.count == 5, let first = Int(arguments[3]), let count = Int(arguments[4]), count >= 0,
+          let namespace = try? KeyNamespace(validating: arguments[2]) else { exit(with: usage, status: 2) }
+    do {
+        try await withStore(at: arguments[1]) { store in
+            try await produce(into: store, namespace: namespace, numbers: first..<(first + count))
+        }
+    } catch {
+        exit(with: "queue-produce failed: \(error)", status: 1)
+    }
+case "queue-consume":
+    guard arguments.count == 5, let milliseconds = Int(arguments[3]), milliseconds > 0,
+          let namespace = try? KeyNamespace(validating: arguments[2]),
+          let doneKey = try? StoreKey(validating: arguments[4]) else { exit(with: usage, status: 2) }
+    do {
+        try await withStore(at: arguments[1]) { store in
+            try await consume(from: store, namespace: namespace, lease: .milliseconds(milliseconds), doneKey: doneKey)
+        }
+    } catch {
+        exit(with: "queue-consume failed: \(error)", status: 1)
     }
 case let command?:
     exit(with: "unknown command '\(command)'; \(usage)", status: 2)
