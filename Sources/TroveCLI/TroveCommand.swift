@@ -12,7 +12,7 @@ struct TroveCommand: AsyncParsableCommand {
             discussion: helpText,
             subcommands: [
                 PutCommand.self, GetCommand.self, DeleteCommand.self, ListCommand.self,
-                StatCommand.self, BenchCommand.self,
+                StatCommand.self, BenchCommand.self, QueueCommand.self,
             ])
     }
 
