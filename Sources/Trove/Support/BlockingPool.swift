@@ -62,6 +62,9 @@ package final class BlockingPool: Sendable {
         state.withLock { state in
             guard state.head < state.queue.count else { return nil }
             let work = state.queue[state.head]
+            // The queue keeps its slot until it is compacted: empty it now, or it would keep
+            // what the work captured (values, stores, file descriptors) alive until then.
+            state.queue[state.head] = {}
             state.head += 1
             if state.head > 1024, state.head * 2 > state.queue.count {
                 state.queue.removeFirst(state.head)
