@@ -102,12 +102,15 @@ struct SQLiteStatements: Sendable {
             """
         insertSegment = "INSERT INTO \(s) (id, value_id, pending_since, data) VALUES (NULL, coalesce(?1, (SELECT coalesce(max(id), 0) + 1 FROM \(s))), NULL, ?2)"
         insertPendingSegment = "INSERT INTO \(s) (id, value_id, pending_since, data) VALUES (NULL, coalesce(?1, (SELECT coalesce(max(id), 0) + 1 FROM \(s))), ?3, ?2)"
-        settleSegments = "UPDATE \(s) SET pending_since = NULL WHERE value_id = ?1"
+        // A streamed value is pending while its first row, an empty marker whose id is the
+        // value's, has a `pending_since`: settling updates that row alone (updating a row rewrites
+        // all of it, a part of 1 MiB included), and purging deletes every part of the value.
+        settleSegments = "UPDATE \(s) SET pending_since = NULL WHERE id = ?1"
         segmentTotals = "SELECT count(*), coalesce(sum(length(data)), 0) FROM \(s) WHERE value_id = ?1"
         deleteSegments = "DELETE FROM \(s) WHERE value_id = ?1"
         purgeExpired = "DELETE FROM \(t) WHERE expires_at <= ?1"
         purgeSomeExpired = "DELETE FROM \(t) WHERE key IN (SELECT key FROM \(t) WHERE expires_at <= ?1 LIMIT 64)"
-        purgePendingSegments = "DELETE FROM \(s) WHERE pending_since IS NOT NULL AND pending_since < ?1"
+        purgePendingSegments = "DELETE FROM \(s) WHERE value_id IN (SELECT value_id FROM \(s) WHERE pending_since IS NOT NULL AND pending_since < ?1)"
         countLive = "SELECT count(*) FROM \(t) WHERE key >= ?1 AND key < ?2 AND (expires_at IS NULL OR expires_at > ?3)"
     }
 

@@ -53,9 +53,13 @@ extension SQLiteStore {
         return StreamedEntry(metadata: metadata, chunks: chunks)
     }
 
-    /// Streams `chunks` into parts of up to 1 MiB, each committed on its own as *pending*, then
-    /// links them to `key` under `options` in one transaction. Memory holds at most about two
-    /// parts. A value that ends up no larger than ``inlineLimit`` is written into its row.
+    /// Streams `chunks` into parts of up to 1 MiB, each committed on its own, then links them to
+    /// `key` under `options` in one transaction. Memory holds at most about two parts. A value
+    /// that ends up no larger than ``inlineLimit`` is written into its row.
+    ///
+    /// Until it is linked, the value is *pending*: its first row in the parts table is an empty
+    /// marker stamped with the time the write began, and linking clears that stamp alone, so
+    /// that no part is written twice.
     ///
     /// Parts of a write that fails are deleted; those of a process that died while writing are
     /// deleted by ``reclaimExpired()`` after an hour.
@@ -75,10 +79,13 @@ extension SQLiteStore {
                     let part = Data(buffer.prefix(Self.segmentSize))
                     buffer = Data(buffer.dropFirst(Self.segmentSize))
                     let first = valueID
-                    let id = try await perform(.write, key, writes: true, heavy: true) { [self] connection in
-                        try insertSegment(connection, part, valueID: first, pendingSince: started)
+                    valueID = try await perform(.write, key, writes: true, heavy: true) { [self] connection in
+                        try atomically(connection) {
+                            let marker = try first ?? insertSegment(connection, Data(), valueID: nil, pendingSince: started)
+                            _ = try insertSegment(connection, part, valueID: marker, pendingSince: nil)
+                            return marker
+                        }
                     }
-                    if valueID == nil { valueID = id }
                 }
             }
             guard let linked = valueID else {
