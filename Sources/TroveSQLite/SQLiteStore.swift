@@ -303,6 +303,9 @@ private struct Setup {
         defer { connection.waitDeadline = 0 }
         try connection.execute("PRAGMA journal_mode=WAL")
         try connection.writeTransaction {
+            // Tables of another program first: the schema's indexes and triggers name a
+            // store's columns, and would fail on other ones with a bare SQL error.
+            try checkShape(connection, sql: sql, allowingMissing: true)
             try connection.execute(sql.schema)
             try checkShape(connection, sql: sql)
         }
@@ -323,15 +326,16 @@ private struct Setup {
             """)
     }
 
-    /// Throws when the store's table exists with columns other than a store's.
-    private func checkShape(_ connection: SQLiteConnection, sql: SQLiteStatements) throws {
+    /// Throws when the store's tables have columns other than a store's, or when one is missing
+    /// and `allowingMissing` is not set.
+    private func checkShape(_ connection: SQLiteConnection, sql: SQLiteStatements, allowingMissing: Bool = false) throws {
         for (table, expected) in sql.expectedColumns {
             let statement = try connection.statement("SELECT name, type FROM pragma_table_info(?1) ORDER BY cid")
             defer { statement.reset() }
             try statement.bind(1, text: table)
             var found: [String] = []
             while try statement.step() { found.append("\(statement.text(0)) \(statement.text(1))") }
-            guard found == expected else {
+            guard found == expected || (allowingMissing && found.isEmpty) else {
                 throw StoreError(.invalidArgument, operation: .open, store: description,
                                  message: "table '\(table)' in '\(path)' has columns (\(found.joined(separator: ", "))), "
                                     + "not those of a Trove store (\(expected.joined(separator: ", "))); "
