@@ -90,8 +90,11 @@ final class SQLiteConnection: @unchecked Sendable {
         }
     }
 
-    /// Runs `body` in a read transaction, so that every statement in it sees one snapshot.
+    /// Runs `body` in a read transaction, so that every statement in it sees one snapshot: a
+    /// new one, or the transaction already open on the connection (a batch, a write
+    /// transaction), whose snapshot it shares.
     func readTransaction<T>(_ body: () throws -> T) throws -> T {
+        guard sqlite3_get_autocommit(handle) != 0 else { return try body() }
         try execute("BEGIN")
         defer { if sqlite3_get_autocommit(handle) == 0 { _ = sqlite3_exec(handle, "COMMIT", nil, nil, nil) } }
         return try body()
