@@ -63,14 +63,32 @@ extension SQLiteStore {
     ///
     /// `body` is synchronous and holds the database's write lock: keep it short. It may run on
     /// another thread than the caller's. Do not keep the transaction beyond `body`.
+    ///
+    /// - Throws: ``StoreError`` when the transaction cannot run or commit, or when an operation
+    ///   of `body` fails and `body` throws that error on; any other error that `body` throws,
+    ///   as it is.
     public func transaction<T: Sendable>(_ body: @escaping @Sendable (SQLiteTransaction) throws -> T) async throws -> T {
         let now = clock.now
         return try await perform(.write, nil, writes: true) { [self] connection in
             try connection.writeTransaction {
-                try body(SQLiteTransaction(store: self, connection: connection, now: now))
+                do {
+                    return try body(SQLiteTransaction(store: self, connection: connection, now: now))
+                } catch let error as StoreError {
+                    throw error
+                } catch let failure as SQLiteFailure {
+                    throw failure
+                } catch {
+                    throw CallerError(error: error)
+                }
             }
         }
     }
+}
+
+/// An error thrown by the caller's own code (the body of a transaction), which the store
+/// throws on as it is rather than as a ``StoreError``.
+struct CallerError: Error {
+    let error: any Error
 }
 
 /// The operations of an ``SQLiteStore`` inside ``SQLiteStore/transaction(_:)``: synchronous,

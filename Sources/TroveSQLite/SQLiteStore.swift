@@ -169,7 +169,9 @@ public final class SQLiteStore: KeyValueStore {
 
     /// Runs `body` on a connection: on the calling task first, when the connection is free and
     /// without waiting for the database's locks; on the blocking pool, waiting up to the busy
-    /// timeout, when the connection was in use, the database was busy, or `heavy` is set. SQLite failures become ``StoreError``s naming `operation` and `key`.
+    /// timeout, when the connection was in use, the database was busy, or `heavy` is set.
+    /// SQLite failures become ``StoreError``s naming `operation` and `key`; a ``CallerError`` is
+    /// unwrapped and its error thrown as it is.
     func perform<T: Sendable>(
         _ operation: StoreOperation, _ key: StoreKey?, writes: Bool, heavy: Bool = false,
         _ body: @escaping @Sendable (SQLiteConnection) throws -> T
@@ -181,6 +183,8 @@ public final class SQLiteStore: KeyValueStore {
                 if let result = try Self.usingIfFree(connection, body) { return result }
             } catch let failure as SQLiteFailure where failure.isBusy {
                 // Wait for the lock on a thread of the pool, below.
+            } catch let caller as CallerError {
+                throw caller.error
             } catch {
                 throw storeError(error, operation, key)
             }
@@ -193,6 +197,8 @@ public final class SQLiteStore: KeyValueStore {
                 let deadline = monotonicNanoseconds() + UInt64(max(0, timeout.nanoseconds))
                 return try Self.using(connection, waitingUntil: deadline, body)
             }
+        } catch let caller as CallerError {
+            throw caller.error
         } catch {
             throw storeError(error, operation, key)
         }
