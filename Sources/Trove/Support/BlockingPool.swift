@@ -29,12 +29,35 @@ package final class BlockingPool: Sendable {
     ///
     /// The calling task is suspended, not blocked. Once submitted, `body` always runs to its end,
     /// even if the task is cancelled meanwhile, so it may own resources (file descriptors) that
-    /// it must release; callers check for cancellation before submitting.
+    /// it must release; callers check for cancellation before submitting. The pool releases
+    /// `body`, and what it captured, before the caller resumes.
     package func run<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
-        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
+        let job = Job(body)
+        return try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
             enqueue {
-                continuation.resume(with: Result { try body() })
+                let result = job.run()
+                continuation.resume(with: result)
             }
+        }
+    }
+
+    /// A body that runs once and is released as soon as it returns: the closure that the queue
+    /// holds lives on in the worker thread for a moment after the caller resumed, and must not
+    /// keep what the body captured (a store, a connection, a buffer) alive meanwhile.
+    private final class Job<T: Sendable>: Sendable {
+        private let body: Mutex<(@Sendable () throws -> T)?>
+
+        init(_ body: @escaping @Sendable () throws -> T) {
+            self.body = Mutex(body)
+        }
+
+        func run() -> Result<T, any Error> {
+            let taken = body.withLock { body in
+                defer { body = nil }
+                return body
+            }
+            guard let taken else { return .failure(CancellationError()) }  // never: a job runs once
+            return Result { try taken() }
         }
     }
 
