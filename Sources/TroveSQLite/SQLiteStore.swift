@@ -260,7 +260,7 @@ public final class SQLiteStore: KeyValueStore {
         }
         switch failure.code {
         case SQLITE_BUSY, SQLITE_LOCKED:
-            return error(.timedOut, "'\(path)' stayed locked by another connection for \(busyTimeout): \(failure.message)",
+            return error(.timedOut, "'\(path)' stayed locked by another connection for \(busyTimeout): \(failure.description)",
                          retryable: true)
         case SQLITE_FULL:
             return error(.outOfSpace, "the disk holding '\(path)' is full: \(failure.message); nothing was written")
@@ -303,23 +303,38 @@ private struct Setup {
 
     func openWriter(sql: SQLiteStatements) throws -> SQLiteConnection {
         let connection = try SQLiteConnection(path: path, creates: options.createsFile)
+        let deadline = monotonicNanoseconds() + UInt64(max(0, options.busyTimeout.nanoseconds))
+        connection.waitDeadline = deadline
         try configure(connection)
         // Creates the tables and checks their shape under the write lock.
-        connection.waitDeadline = monotonicNanoseconds() + UInt64(max(0, options.busyTimeout.nanoseconds))
         defer { connection.waitDeadline = 0 }
-        try connection.execute("PRAGMA journal_mode=WAL")
-        try connection.writeTransaction {
-            // Tables of another program first: the schema's indexes and triggers name a
-            // store's columns, and would fail on other ones with a bare SQL error.
-            try checkShape(connection, sql: sql, allowingMissing: true)
-            try connection.execute(sql.schema)
-            try checkShape(connection, sql: sql)
+        // Several processes opening a new file at once meet while it switches to WAL, and can
+        // hold each other's locks while they wait: each attempt waits at most 100 ms, lets go of
+        // every lock, and tries again after a random pause, until the busy timeout.
+        while true {
+            connection.waitDeadline = min(deadline, monotonicNanoseconds() + 100_000_000)
+            do {
+                try connection.execute("PRAGMA journal_mode=WAL")
+                try connection.writeTransaction {
+                    // Tables of another program first: the schema's indexes and triggers name a
+                    // store's columns, and would fail on other ones with a bare SQL error.
+                    try checkShape(connection, sql: sql, allowingMissing: true)
+                    try connection.execute(sql.schema)
+                    try checkShape(connection, sql: sql)
+                }
+                return connection
+            } catch let failure as SQLiteFailure where failure.isBusy && monotonicNanoseconds() < deadline {
+                usleep(useconds_t.random(in: 1_000...10_000))
+            }
         }
-        return connection
     }
 
     func openReader() throws -> SQLiteConnection {
         let connection = try SQLiteConnection(path: path, creates: false)
+        // Its settings may need to read the file, which another process may hold locked for a
+        // moment (switching it to WAL, or recovering its log).
+        connection.waitDeadline = monotonicNanoseconds() + UInt64(max(0, options.busyTimeout.nanoseconds))
+        defer { connection.waitDeadline = 0 }
         try configure(connection)
         return connection
     }
