@@ -78,7 +78,7 @@ let package = Package(
         ),
         .testTarget(
             name: "TroveSQLiteTests",
-            dependencies: ["TroveSQLite", "Trove", "TroveConformance", "TroveTestHelper", "CTroveSQLite"],
+            dependencies: ["TroveSQLite", "Trove", "TroveConformance", "TroveTestHelper", "TroveCLI", "CTroveSQLite"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -1,0 +1,191 @@
+import Foundation
+import Testing
+import Trove
+import TroveSQLite
+
+/// `writeAll`, `readAll`, `deleteAll` and `transaction`: all or nothing, with values kept in the
+/// row, in parts, and in several parts.
+@Suite("SQLiteStore: batches and transactions")
+struct SQLiteBatchTests {
+    /// Runs `body` with a store over a new database file.
+    func withStore(_ body: (SQLiteStore, URL) async throws -> Void) async throws {
+        try await withScratchDirectory { directory in
+            let file = directory.appendingPathComponent("store.db")
+            try await body(try SQLiteStore(path: file), file)
+        }
+    }
+
+    @Test func aThousandEntriesAreWrittenReadCountedAndDeletedInOneCallEach() async throws {
+        try await withStore { store, _ in
+            let entries = try (0..<1000).map { index in
+                (key: try key("batch/" + String(String(index + 10000).dropFirst())), value: Data("value \(index)".utf8))
+            }
+            let written = try await store.writeAll(entries)
+            #expect(written.map(\.key) == entries.map(\.key))
+            #expect(written.map(\.size) == entries.map { Int64($0.value.count) })
+            #expect(Set(written.map(\.etag)).count == 1000, "ETags repeat within a batch")
+
+            let read = try await store.readAll(entries.map(\.key) + ["batch/missing"])
+            #expect(read.count == 1000)
+            let wrong = entries.filter { read[$0.key]?.value != $0.value }.map(\.key)
+            #expect(wrong.isEmpty, "readAll returned other values for \(wrong.prefix(5))")
+            #expect(read[entries[500].key]?.metadata.etag == written[500].etag)
+
+            #expect(try await store.count(withPrefix: "batch/") == 1000)
+            #expect(try await store.count(withPrefix: "batch/00") == 100)
+            #expect(try await store.count(withPrefix: "batch/0999") == 1)
+            #expect(try await store.count(withPrefix: "batch0") == 0)
+            #expect(try await store.count() == 1000)
+
+            #expect(try await store.deleteAll(entries.map(\.key) + ["batch/missing"]) == 1000)
+            #expect(try await store.count(withPrefix: "batch/") == 0)
+            #expect(try await store.readAll(entries.map(\.key)).isEmpty)
+        }
+    }
+
+    @Test func aBatchWithAFailingConditionWritesNothing() async throws {
+        try await withStore { store, file in
+            let before = try await store.set(Data("old".utf8), for: "exists")
+            let error = await expectStoreError(.conditionFailed) {
+                try await store.writeAll([
+                    ("new/1", Data("one".utf8)), ("exists", Data("two".utf8)), ("new/3", patterned(2 << 20, seed: 3)),
+                ], options: WriteOptions(condition: .ifAbsent))
+            }
+            #expect(error?.key == "exists")
+            await expectStoreError(.conditionFailed) {
+                try await store.writeAll([
+                    ("new/3", patterned(2 << 20, seed: 3)), ("exists", Data("two".utf8)),
+                ], options: WriteOptions(condition: .ifAbsent))
+            }
+
+            #expect(try await store.readAll(["new/1", "new/3"]).isEmpty, "a failed batch wrote some of its values")
+            #expect(try await store["exists"] == Data("old".utf8))
+            #expect(try await store.metadata(for: "exists")?.etag == before.etag)
+            #expect(try await store.count() == 1)
+            #expect(try RawDatabase(file).integer(#"SELECT count(*) FROM "kv$segments""#) == 0,
+                    "a failed batch left the parts of its large value")
+        }
+    }
+
+    /// What a transaction saw before it threw, carried out by its error.
+    struct Abort: Error {
+        var seen: [String] = []
+    }
+
+    @Test func aTransactionThatThrowsLeavesEverythingAsBefore() async throws {
+        try await withStore { store, file in
+            let a = try await store.set(Data("1".utf8), for: "t/a")
+            let b = try await store.set(Data("2".utf8), for: "t/b")
+            let large = patterned((1 << 20) + 100, seed: 4)
+            let c = try await store.set(large, for: "t/large")
+            let partsBefore = try RawDatabase(file).integer(#"SELECT count(*) FROM "kv$segments""#)
+
+            do {
+                _ = try await store.transaction { transaction in
+                    var seen: [String] = []
+                    seen.append(try transaction.read("t/a").map { String(decoding: $0.value, as: UTF8.self) } ?? "nil")
+                    try transaction.write(Data("changed".utf8), for: "t/a")
+                    try transaction.write(patterned(3 << 20, seed: 5), for: "t/new")
+                    seen.append(String(try transaction.delete("t/b")))
+                    try transaction.write(Data("small now".utf8), for: "t/large")
+                    seen.append(try transaction.read("t/a").map { String(decoding: $0.value, as: UTF8.self) } ?? "nil")
+                    seen.append(try transaction.read("t/b") == nil ? "gone" : "there")
+                    seen.append(String(try transaction.metadata(for: "t/new")?.size ?? -1))
+                    throw Abort(seen: seen)
+                }
+                Issue.record("the transaction did not throw")
+            } catch let abort as Abort {
+                #expect(abort.seen == ["1", "true", "changed", "gone", String(3 << 20)])
+            } catch {
+                Issue.record("the transaction's own error came back as \(type(of: error)): \(error)")
+            }
+
+            #expect(try await store.metadata(for: "t/a")?.etag == a.etag)
+            #expect(try await store["t/a"] == Data("1".utf8))
+            #expect(try await store.metadata(for: "t/b")?.etag == b.etag)
+            #expect(try await store["t/large"] == large)
+            #expect(try await store.metadata(for: "t/large")?.etag == c.etag)
+            #expect(try await store["t/new"] == nil)
+            #expect(try await store.count(withPrefix: "t/") == 3)
+            #expect(try RawDatabase(file).integer(#"SELECT count(*) FROM "kv$segments""#) == partsBefore)
+        }
+    }
+
+    @Test func aFailedConditionInATransactionUndoesItsEarlierWrites() async throws {
+        try await withStore { store, _ in
+            try await store.set(Data("1".utf8), for: "t/a")
+            let error = await expectStoreError(.conditionFailed) {
+                _ = try await store.transaction { transaction in
+                    try transaction.write(Data("x".utf8), for: "t/x")
+                    try transaction.delete("t/a")
+                    try transaction.write(Data("y".utf8), for: "t/x", condition: .ifAbsent)
+                }
+            }
+            #expect(error?.key == "t/x")
+            #expect(try await store["t/a"] == Data("1".utf8))
+            #expect(try await store["t/x"] == nil)
+        }
+    }
+
+    @Test func aTransactionThatReturnsCommits() async throws {
+        try await withStore { store, _ in
+            let a = try await store.set(Data("1".utf8), for: "t/a")
+            try await store.set(Data("2".utf8), for: "t/b")
+            let large = patterned(5 << 20, seed: 6)
+            let result = try await store.transaction { transaction -> Int in
+                guard let current = try transaction.read("t/a"),
+                      let count = Int(String(decoding: current.value, as: UTF8.self)) else { return -1 }
+                try transaction.write(Data(String(count + 1).utf8), for: "t/a", condition: .ifMatches(current.metadata.etag))
+                try transaction.delete("t/b", condition: .ifMatches(try transaction.metadata(for: "t/b")?.etag ?? a.etag))
+                try transaction.write(large, for: "t/large", condition: .ifAbsent)
+                return count + 1
+            }
+            #expect(result == 2)
+            #expect(try await store["t/a"] == Data("2".utf8))
+            #expect(try await store.metadata(for: "t/a")?.etag != a.etag)
+            #expect(try await store["t/b"] == nil)
+            #expect(try await store["t/large"] == large)
+        }
+    }
+
+    /// Sizes around the limits of the layout: empty, small, at and past ``SQLiteStore/inlineLimit``,
+    /// at and past one part of 1 MiB, and several parts.
+    static let sizes = [0, 1, 100, SQLiteStore.inlineLimit, SQLiteStore.inlineLimit + 1, 1 << 20, (1 << 20) + 1, (3 << 20) + 5]
+
+    @Test func valuesInTheRowAndInPartsMixInBatchesAndTransactions() async throws {
+        try await withStore { store, file in
+            let entries = try Self.sizes.enumerated().map { index, size in
+                (key: try key("mixed/\(index)"), value: patterned(size, seed: UInt8(index)))
+            }
+            try await store.writeAll(entries)
+            let read = try await store.readAll(entries.map(\.key))
+            for (name, value) in entries {
+                #expect(read[name]?.value == value, "readAll of \(value.count) bytes")
+                #expect(try await store[name] == value, "read of \(value.count) bytes")
+                #expect(try await store.metadata(for: name)?.size == Int64(value.count))
+                let streamed = try #require(try await store.readStream(name, chunkSize: 100_000))
+                var whole = Data()
+                for try await chunk in streamed.chunks { whole.append(chunk) }
+                #expect(whole == value, "readStream of \(value.count) bytes")
+            }
+            let raw = try RawDatabase(file)
+            let inline = Self.sizes.filter { $0 <= SQLiteStore.inlineLimit }.count
+            #expect(try raw.integer("SELECT count(*) FROM kv WHERE segments IS NULL") == inline,
+                    "values up to inlineLimit are kept in their row, larger ones in parts")
+            let parts = Self.sizes.filter { $0 > SQLiteStore.inlineLimit }.reduce(0) { $0 + ($1 + (1 << 20) - 1) >> 20 }
+            #expect(try raw.integer(#"SELECT count(*) FROM "kv$segments""#) == parts, "parts of up to 1 MiB")
+
+            // The same values through a transaction, which reads each back before committing.
+            let seen = try await store.transaction { transaction -> [Int] in
+                try entries.map { name, value in
+                    try transaction.write(value, for: try key("again/" + name.rawValue))
+                    return try transaction.read(try key("again/" + name.rawValue))?.value == value ? value.count : -1
+                }
+            }
+            #expect(seen == Self.sizes)
+            for (name, value) in entries { #expect(try await store[try key("again/" + name.rawValue)] == value) }
+            #expect(try await store.deleteAll(entries.map(\.key)) == entries.count)
+            #expect(try raw.integer(#"SELECT count(*) FROM "kv$segments""#) == parts, "deleting a value deletes its parts")
+        }
+    }
+}
