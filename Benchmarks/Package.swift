@@ -5,6 +5,7 @@
 //
 //     swift package benchmark                 # ordo-one/benchmark suite (TroveBenchmarks)
 //     swift run -c release TroveWorkloads raw /dev/shm
+//     swift run -c release TroveWorkloads sqlite /dev/shm
 //
 // and from the repository root, `bash Benchmarks/compare.sh` for the comparison with
 // Python's persistent dictionaries.
@@ -25,10 +26,22 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
     ],
     targets: [
-        // The workloads, the raw system-call loop and the phases, shared by both executables.
+        // The system SQLite library, for the raw SQLite loop: the same header and library as the
+        // root package's CTroveSQLite, which is a target of that package, not a product.
+        .systemLibrary(
+            name: "CSQLiteBench",
+            path: "CSQLiteBench",
+            providers: [.apt(["libsqlite3-dev"])]
+        ),
+        // The workloads, the raw loops (system calls, SQLite) and the phases, shared by both
+        // executables.
         .target(
             name: "WorkloadKit",
-            dependencies: [.product(name: "Trove", package: "Trove")],
+            dependencies: [
+                "CSQLiteBench",
+                .product(name: "Trove", package: "Trove"),
+                .product(name: "TroveSQLite", package: "Trove"),
+            ],
             path: "WorkloadKit",
             swiftSettings: swiftSettings
         ),
@@ -39,6 +52,7 @@ let package = Package(
                 "WorkloadKit",
                 .product(name: "Trove", package: "Trove"),
                 .product(name: "TroveCrypto", package: "Trove"),
+                .product(name: "TroveSQLite", package: "Trove"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Benchmark", package: "benchmark"),
             ],
@@ -54,6 +68,7 @@ let package = Package(
             dependencies: [
                 "WorkloadKit",
                 .product(name: "Trove", package: "Trove"),
+                .product(name: "TroveSQLite", package: "Trove"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "TroveWorkloads/Sources",

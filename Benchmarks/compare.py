@@ -207,6 +207,8 @@ PYTHON_SUBJECTS = {
 SUBJECTS = [
     ("trove-file", "Trove FileSystemStore", "trove file"),
     ("trove-raw", "Swift raw loop", "trove raw"),
+    ("trove-sqlite", "Trove SQLiteStore", "trove sqlite"),
+    ("trove-sqlite-raw", "Swift raw SQLite loop", "trove sqlite-raw"),
     ("python-raw", "Python raw loop", "python"),
     ("persidict", "persidict FileDirDict", "python"),
     ("simplekv", "simplekv FilesystemStore", "python"),
@@ -353,22 +355,33 @@ def print_table(rows, runs):
 
 
 def print_targets(medians, kinds):
-    """The targets: on tmpfs, FileSystemStore put and get >= 0.8x the raw loop and >= 5x persidict."""
+    """The targets on tmpfs: FileSystemStore put and get >= 0.8x the Swift raw loop and >= 5x
+    persidict; SQLiteStore put and get >= 0.8x the Swift raw SQLite loop, and every phase >= 3x
+    sqlitedict and diskcache."""
     if "tmpfs" not in kinds:
         return
     print()
-    file = medians.get(("tmpfs", "trove-file"), {})
-    for peer, label, target in [("trove-raw", "the Swift raw loop", 0.8), ("persidict", "persidict", 5.0)]:
+    targets = [
+        ("trove-file", "FileSystemStore", "trove-raw", "the Swift raw loop", 0.8, ["put", "get"]),
+        ("trove-file", "FileSystemStore", "persidict", "persidict", 5.0, ["put", "get"]),
+        ("trove-sqlite", "SQLiteStore", "trove-sqlite-raw", "the Swift raw SQLite loop", 0.8, ["put", "get"]),
+        ("trove-sqlite", "SQLiteStore", "sqlitedict", "sqlitedict", 3.0, ["put", "get", "list", "delete"]),
+        ("trove-sqlite", "SQLiteStore", "diskcache", "diskcache", 3.0, ["put", "get", "list", "delete"]),
+    ]
+    for subject, label, peer, peer_label, target, phases in targets:
+        mine = medians.get(("tmpfs", subject), {})
         other = medians.get(("tmpfs", peer), {})
-        for phase in ["put", "get"]:
+        if not mine or not other:
+            continue
+        for phase in phases:
             parts = []
-            for column in [f"W1 {phase}", f"W2 {phase}"]:
-                if column in file and column in other and other[column] > 0:
-                    ratio = file[column] / other[column]
+            for column in [f"{w} {phase}" for w in PHASES if phase in PHASES[w]]:
+                if column in mine and column in other and other[column] > 0:
+                    ratio = mine[column] / other[column]
                     parts.append(f"{column.split()[0]} {ratio:.2f}x {'met' if ratio >= target else 'MISSED'}")
                 else:
                     parts.append(f"{column.split()[0]} n/a")
-            print(f"Target on tmpfs: FileSystemStore {phase} >= {target:g}x {label}: " + ", ".join(parts))
+            print(f"Target on tmpfs: {label} {phase} >= {target:g}x {peer_label}: " + ", ".join(parts))
 
 
 def main():

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Runs the W1 and W2 workloads on Trove (FileSystemStore and the raw system-call loop, through
-# TroveWorkloads), on a raw Python loop and on Python's persistent dictionaries (persidict,
-# simplekv, sqlitedict, diskcache), on tmpfs and on disk, and prints one table.
+# Runs the W1 and W2 workloads on Trove (FileSystemStore and the raw system-call loop,
+# SQLiteStore and the raw SQLite loop, through TroveWorkloads), on a raw Python loop and on
+# Python's persistent dictionaries (persidict, simplekv, sqlitedict, diskcache), on tmpfs and on
+# disk, and prints one table.
 #
 #     bash Benchmarks/compare.sh
 #
@@ -11,7 +12,8 @@
 #   TROVE_COMPARE_RUNS                    runs per subject, interleaved; the table shows the
 #                                         median (3)
 #   TROVE_COMPARE_SUBJECTS                comma-separated subset: trove-file, trove-raw,
-#                                         python-raw, persidict, simplekv, sqlitedict, diskcache
+#                                         trove-sqlite, trove-sqlite-raw, python-raw,
+#                                         persidict, simplekv, sqlitedict, diskcache
 #   TROVE_COMPARE_TMPFS_DIR               where the tmpfs directory is made (/dev/shm)
 #   TROVE_COMPARE_DISK_DIR                where the disk directory is made ($TMPDIR or /tmp,
 #                                         else /var/tmp, whichever is not tmpfs)

@@ -74,9 +74,11 @@ func registerStore<Store: KeyValueStore>(
     case .put:
         Benchmark(name) { benchmark in
             let scratch = try fixture.directory()
-            let store = try open(scratch.url.appendingPathComponent(dataDirectory, isDirectory: true))
-            try await measure(benchmark, operations: workload.keyCount) {
-                try await StorePhases.put(workload, into: store)
+            do { // the store is closed before its files are removed
+                let store = try open(scratch.url.appendingPathComponent(dataDirectory, isDirectory: true))
+                try await measure(benchmark, operations: workload.keyCount) {
+                    try await StorePhases.put(workload, into: store)
+                }
             }
             try scratch.removeItem(dataDirectory)
         } setup: {
@@ -87,10 +89,12 @@ func registerStore<Store: KeyValueStore>(
     case .delete:
         Benchmark(name) { benchmark in
             let scratch = try fixture.directory()
-            let store = try open(scratch.url.appendingPathComponent(dataDirectory, isDirectory: true))
-            try await StorePhases.put(workload, into: store)
-            try await measure(benchmark, operations: workload.keyCount) {
-                try await StorePhases.delete(workload, from: store)
+            do { // the store is closed before its files are removed
+                let store = try open(scratch.url.appendingPathComponent(dataDirectory, isDirectory: true))
+                try await StorePhases.put(workload, into: store)
+                try await measure(benchmark, operations: workload.keyCount) {
+                    try await StorePhases.delete(workload, from: store)
+                }
             }
             try scratch.removeItem(dataDirectory)
         } setup: {

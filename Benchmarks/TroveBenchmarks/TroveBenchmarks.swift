@@ -14,6 +14,9 @@ import WorkloadKit
 // Directories: `$TROVE_BENCH_DIR`, else /dev/shm, else the temporary directory; each benchmark
 // makes its own `trove-*` directory there and removes it in its teardown.
 // Sizes: TROVE_W1_KEYS, TROVE_W1_VALUE_BYTES, TROVE_W2_KEYS, TROVE_W2_VALUE_BYTES.
+//
+// Also registered: the layer stacks (LayerBenchmarks.swift, "Layers ...") and SQLiteStore beside
+// a raw loop over SQLite's C API (SQLiteBenchmarks.swift, "SQLite ...").
 
 extension BenchmarkMetric {
     /// Key operations per second within the measured phase (the phase's keys / its wall clock).
@@ -50,4 +53,5 @@ let benchmarks: @Sendable () -> Void = {
         }
     }
     registerLayers(workloads[0], base: base)
+    registerSQLite(workloads, base: base)
 }

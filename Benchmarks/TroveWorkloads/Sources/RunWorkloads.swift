@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Trove
+import TroveSQLite
 import WorkloadKit
 
 /// Runs W1 and W2 once for one subject in one directory and prints one JSON object with the
@@ -19,10 +20,14 @@ struct RunWorkloads: AsyncParsableCommand {
     )
 
     enum Subject: String, ExpressibleByArgument, CaseIterable {
-        case raw, file, memory
+        case raw, file, memory, sqlite
+        case sqliteRaw = "sqlite-raw"
     }
 
-    @Argument(help: "What to run: raw (the system-call loop), file (FileSystemStore) or memory (MemoryStore).")
+    @Argument(help: """
+        What to run: raw (the system-call loop), file (FileSystemStore), memory (MemoryStore), \
+        sqlite (SQLiteStore) or sqlite-raw (the raw SQLite loop).
+        """)
     var subject: Subject
 
     @Argument(help: "An existing directory to work in, such as /dev/shm.")
@@ -41,6 +46,9 @@ struct RunWorkloads: AsyncParsableCommand {
                     root: URL(fileURLWithPath: root, isDirectory: true),
                     configuration: .init(durability: .buffered), clock: .system))
                 case .memory: try await Self.run(workload, on: MemoryStore())
+                case .sqlite: try await Self.run(workload, on: try SQLitePhases.openStore(
+                    in: URL(fileURLWithPath: root, isDirectory: true)))
+                case .sqliteRaw: try Self.run(workload, on: try Self.openRawSQLite(workload, in: root))
                 }
                 for (phase, elapsed) in timings {
                     results.append(("\(workload.name) \(phase.rawValue)", Double(workload.keyCount) / elapsed.seconds))
@@ -67,6 +75,26 @@ struct RunWorkloads: AsyncParsableCommand {
                 case .get: try RawPhases.get(workload, from: directory)
                 case .list: try RawPhases.list(workload, in: directory)
                 case .delete: try RawPhases.delete(workload, from: directory)
+                }
+            }
+            return (phase, elapsed)
+        }
+    }
+
+    static func openRawSQLite(_ workload: Workload, in root: String) throws -> RawSQLite {
+        try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
+        return try RawSQLite(path: root + "/" + SQLitePhases.databaseName, layout: RawPhases.sqliteLayout(for: workload))
+    }
+
+    static func run(_ workload: Workload, on database: RawSQLite) throws -> [(Workload.Phase, Duration)] {
+        let clock = ContinuousClock()
+        return try workload.phases.map { phase in
+            let elapsed = try clock.measure {
+                switch phase {
+                case .put: try RawPhases.put(workload, into: database)
+                case .get: try RawPhases.get(workload, from: database)
+                case .list: try RawPhases.list(workload, in: database)
+                case .delete: try RawPhases.delete(workload, from: database)
                 }
             }
             return (phase, elapsed)
