@@ -31,6 +31,8 @@ final class SQLiteConnection: @unchecked Sendable {
     /// Held by whoever uses the connection.
     let lock = NSLock()
     private var statements: [String: OpaquePointer] = [:]
+    /// The store's statements by slot (``SQLText/slot``), with their text.
+    private var slots: [(text: String, pointer: OpaquePointer)?] = Array(repeating: nil, count: SQLiteStatements.slotCount)
     /// The monotonic time, in nanoseconds, until which the busy handler waits for another
     /// connection's lock; 0 makes a busy database fail at once with `SQLITE_BUSY`.
     var waitDeadline: UInt64 = 0
@@ -76,13 +78,33 @@ final class SQLiteConnection: @unchecked Sendable {
         return SQLiteStatement(pointer: prepared, connection: self)
     }
 
+    /// One of the store's statements, prepared once per connection and found by its slot, then
+    /// reset for reuse.
+    func statement(_ sql: SQLText) throws(SQLiteFailure) -> SQLiteStatement {
+        // The texts are the store's own strings: comparing them usually compares their storage only.
+        if sql.slot < slots.count, let cached = slots[sql.slot], cached.text == sql.text {
+            return SQLiteStatement(pointer: cached.pointer, connection: self)
+        }
+        let statement = try statement(sql.text)
+        if sql.slot >= slots.count { slots += Array(repeating: nil, count: sql.slot + 1 - slots.count) }
+        slots[sql.slot] = (sql.text, statement.pointer)
+        return statement
+    }
+
+    /// Runs a statement without parameters or rows, such as `BEGIN` or `COMMIT`, prepared once.
+    func run(_ sql: String) throws(SQLiteFailure) {
+        let statement = try statement(sql)
+        defer { statement.reset() }
+        _ = try statement.step()
+    }
+
     /// Runs `body` in a write transaction (`BEGIN IMMEDIATE`), committing when it returns and
     /// rolling back when it throws.
     func writeTransaction<T>(_ body: () throws -> T) throws -> T {
-        try execute("BEGIN IMMEDIATE")
+        try run("BEGIN IMMEDIATE")
         do {
             let result = try body()
-            try execute("COMMIT")
+            try run("COMMIT")
             return result
         } catch {
             if sqlite3_get_autocommit(handle) == 0 { _ = sqlite3_exec(handle, "ROLLBACK", nil, nil, nil) }
@@ -95,8 +117,8 @@ final class SQLiteConnection: @unchecked Sendable {
     /// transaction), whose snapshot it shares.
     func readTransaction<T>(_ body: () throws -> T) throws -> T {
         guard sqlite3_get_autocommit(handle) != 0 else { return try body() }
-        try execute("BEGIN")
-        defer { if sqlite3_get_autocommit(handle) == 0 { _ = sqlite3_exec(handle, "COMMIT", nil, nil, nil) } }
+        try run("BEGIN")
+        defer { if sqlite3_get_autocommit(handle) == 0 { _ = try? run("COMMIT") } }
         return try body()
     }
 
@@ -219,6 +241,16 @@ struct SQLiteStatement {
         let count = Int(sqlite3_column_bytes(pointer, column))
         guard count > 0, let bytes = sqlite3_column_blob(pointer, column) else { return Data() }
         return Data(bytes: bytes, count: count)
+    }
+
+    /// The size of the column's bytes.
+    func length(_ column: Int32) -> Int { Int(sqlite3_column_bytes(pointer, column)) }
+
+    /// Appends the column's bytes to `data`.
+    func append(_ column: Int32, to data: inout Data) {
+        let count = Int(sqlite3_column_bytes(pointer, column))
+        guard count > 0, let bytes = sqlite3_column_blob(pointer, column) else { return }
+        data.append(bytes.assumingMemoryBound(to: UInt8.self), count: count)
     }
 
     /// The column's text, copied.

@@ -1,3 +1,10 @@
+/// The text of one statement of a store, with its slot in each connection's table of prepared
+/// statements, so that finding the prepared statement takes no hashing of the text.
+struct SQLText: Sendable {
+    let text: String
+    let slot: Int
+}
+
 /// The SQL of one store's table, written once per store.
 ///
 /// Columns of the key table, in the order every row query selects them after `key` or `value`:
@@ -10,24 +17,28 @@ struct SQLiteStatements: Sendable {
     let schema: String
     let expectedColumns: [(String, [String])]
 
-    let selectEntry: String
-    let selectMetadata: String
-    let selectSegments: String
-    let writeAlways: String
-    let writeIfAbsent: String
-    let writeIfMatches: String
-    let deleteAlways: String
-    let deleteIfMatches: String
-    let listPage: String
-    let insertSegment: String
-    let insertPendingSegment: String
-    let settleSegments: String
-    let segmentTotals: String
-    let deleteSegments: String
-    let purgeExpired: String
-    let purgeSomeExpired: String
-    let purgePendingSegments: String
-    let countLive: String
+    let selectEntry: SQLText
+    let selectMetadata: SQLText
+    let selectSegments: SQLText
+    let selectEntryWithSegments: SQLText
+    let writeAlways: SQLText
+    let writeIfAbsent: SQLText
+    let writeIfMatches: SQLText
+    let deleteAlways: SQLText
+    let deleteIfMatches: SQLText
+    let listPage: SQLText
+    let insertSegment: SQLText
+    let insertPendingSegment: SQLText
+    let settleSegments: SQLText
+    let segmentTotals: SQLText
+    let deleteSegments: SQLText
+    let purgeExpired: SQLText
+    let purgeSomeExpired: SQLText
+    let purgePendingSegments: SQLText
+    let countLive: SQLText
+
+    /// How many statements have a slot.
+    static let slotCount = 19
 
     init(table: String) {
         self.table = table
@@ -69,9 +80,17 @@ struct SQLiteStatements: Sendable {
             (segments, ["id INTEGER", "value_id INTEGER", "pending_since REAL", "data BLOB"]),
         ]
         let columns = "size, etag_high, etag_low, created_at, modified_at, expires_at"
-        selectEntry = "SELECT value, segments, \(columns) FROM \(t) WHERE key = ?1 AND \(live("?2"))"
-        selectMetadata = "SELECT key, segments, \(columns) FROM \(t) WHERE key = ?1 AND \(live("?2"))"
-        selectSegments = "SELECT id, length(data) FROM \(s) WHERE value_id = ?1 ORDER BY id"
+        selectEntry = SQLText(text: "SELECT value, segments, \(columns) FROM \(t) WHERE key = ?1 AND \(live("?2"))", slot: 0)
+        selectMetadata = SQLText(text: "SELECT key, segments, \(columns) FROM \(t) WHERE key = ?1 AND \(live("?2"))", slot: 1)
+        selectSegments = SQLText(text: "SELECT id, length(data) FROM \(s) WHERE value_id = ?1 ORDER BY id", slot: 2)
+        // A row and its parts in one statement, so in one snapshot: the row's columns as in
+        // selectEntry, then each part's data in order (NULL when the row has no parts).
+        selectEntryWithSegments = SQLText(text: """
+            SELECT k.value, k.segments, k.size, k.etag_high, k.etag_low, k.created_at, k.modified_at, k.expires_at, p.data
+            FROM \(t) AS k LEFT JOIN \(s) AS p ON p.value_id = k.segments
+            WHERE k.key = ?1 AND (k.expires_at IS NULL OR k.expires_at > ?2)
+            ORDER BY p.id
+            """, slot: 3)
         // ?1 key, ?2 value, ?3 segments, ?4 size, ?5 etag_high, ?6 etag_low, ?7 now, ?8 expires_at,
         // ?9 and ?10 the expected ETag.
         let insert = """
@@ -82,36 +101,36 @@ struct SQLiteStatements: Sendable {
                 created_at = CASE WHEN expires_at IS NOT NULL AND expires_at <= ?7 THEN ?7 ELSE created_at END,
                 modified_at = ?7, expires_at = excluded.expires_at
             """
-        writeAlways = insert + " RETURNING created_at"
-        writeIfAbsent = insert + " WHERE expires_at IS NOT NULL AND expires_at <= ?7 RETURNING created_at"
-        writeIfMatches = """
+        writeAlways = SQLText(text: insert + " RETURNING created_at", slot: 4)
+        writeIfAbsent = SQLText(text: insert + " WHERE expires_at IS NOT NULL AND expires_at <= ?7 RETURNING created_at", slot: 5)
+        writeIfMatches = SQLText(text: """
             UPDATE \(t) SET value = ?2, segments = ?3, size = ?4, etag_high = ?5, etag_low = ?6, modified_at = ?7,
                 expires_at = ?8
             WHERE key = ?1 AND etag_high = ?9 AND etag_low = ?10 AND \(live("?7"))
             RETURNING created_at
-            """
+            """, slot: 6)
         // ?1 key, ?2 now, ?3 and ?4 the expected ETag. (An expression over the deleted row's columns in
         // RETURNING reads them after the delete in SQLite 3.40, so liveness is decided by the caller.)
-        deleteAlways = "DELETE FROM \(t) WHERE key = ?1 RETURNING expires_at"
-        deleteIfMatches = "DELETE FROM \(t) WHERE key = ?1 AND etag_high = ?3 AND etag_low = ?4 AND \(live("?2"))"
+        deleteAlways = SQLText(text: "DELETE FROM \(t) WHERE key = ?1 RETURNING expires_at", slot: 7)
+        deleteIfMatches = SQLText(text: "DELETE FROM \(t) WHERE key = ?1 AND etag_high = ?3 AND etag_low = ?4 AND \(live("?2"))", slot: 8)
         // ?1 exclusive lower bound, ?2 prefix, ?3 exclusive upper bound, ?4 now, ?5 limit.
-        listPage = """
+        listPage = SQLText(text: """
             SELECT key, segments, \(columns) FROM \(t)
             WHERE key > ?1 AND key >= ?2 AND key < ?3 AND \(live("?4"))
             ORDER BY key LIMIT ?5
-            """
-        insertSegment = "INSERT INTO \(s) (id, value_id, pending_since, data) VALUES (NULL, coalesce(?1, (SELECT coalesce(max(id), 0) + 1 FROM \(s))), NULL, ?2)"
-        insertPendingSegment = "INSERT INTO \(s) (id, value_id, pending_since, data) VALUES (NULL, coalesce(?1, (SELECT coalesce(max(id), 0) + 1 FROM \(s))), ?3, ?2)"
+            """, slot: 9)
+        insertSegment = SQLText(text: "INSERT INTO \(s) (id, value_id, pending_since, data) VALUES (NULL, coalesce(?1, (SELECT coalesce(max(id), 0) + 1 FROM \(s))), NULL, ?2)", slot: 10)
+        insertPendingSegment = SQLText(text: "INSERT INTO \(s) (id, value_id, pending_since, data) VALUES (NULL, coalesce(?1, (SELECT coalesce(max(id), 0) + 1 FROM \(s))), ?3, ?2)", slot: 11)
         // A streamed value is pending while its first row, an empty marker whose id is the
         // value's, has a `pending_since`: settling updates that row alone (updating a row rewrites
         // all of it, a part of 1 MiB included), and purging deletes every part of the value.
-        settleSegments = "UPDATE \(s) SET pending_since = NULL WHERE id = ?1"
-        segmentTotals = "SELECT count(*), coalesce(sum(length(data)), 0) FROM \(s) WHERE value_id = ?1"
-        deleteSegments = "DELETE FROM \(s) WHERE value_id = ?1"
-        purgeExpired = "DELETE FROM \(t) WHERE expires_at <= ?1"
-        purgeSomeExpired = "DELETE FROM \(t) WHERE key IN (SELECT key FROM \(t) WHERE expires_at <= ?1 LIMIT 64)"
-        purgePendingSegments = "DELETE FROM \(s) WHERE value_id IN (SELECT value_id FROM \(s) WHERE pending_since IS NOT NULL AND pending_since < ?1)"
-        countLive = "SELECT count(*) FROM \(t) WHERE key >= ?1 AND key < ?2 AND (expires_at IS NULL OR expires_at > ?3)"
+        settleSegments = SQLText(text: "UPDATE \(s) SET pending_since = NULL WHERE id = ?1", slot: 12)
+        segmentTotals = SQLText(text: "SELECT count(*), coalesce(sum(length(data)), 0) FROM \(s) WHERE value_id = ?1", slot: 13)
+        deleteSegments = SQLText(text: "DELETE FROM \(s) WHERE value_id = ?1", slot: 14)
+        purgeExpired = SQLText(text: "DELETE FROM \(t) WHERE expires_at <= ?1", slot: 15)
+        purgeSomeExpired = SQLText(text: "DELETE FROM \(t) WHERE key IN (SELECT key FROM \(t) WHERE expires_at <= ?1 LIMIT 64)", slot: 16)
+        purgePendingSegments = SQLText(text: "DELETE FROM \(s) WHERE value_id IN (SELECT value_id FROM \(s) WHERE pending_since IS NOT NULL AND pending_since < ?1)", slot: 17)
+        countLive = SQLText(text: "SELECT count(*) FROM \(t) WHERE key >= ?1 AND key < ?2 AND (expires_at IS NULL OR expires_at > ?3)", slot: 18)
     }
 
     /// Whether `name` can name a store's table: a letter or `_`, then up to 63 ASCII letters,

@@ -10,7 +10,7 @@ extension SQLiteStore {
             guard let row = try row(connection, key, now: now) else { return .found(nil) }
             if let value = row.value { return .found(StoreEntry(value: value, metadata: row.metadata)) }
             if row.metadata.size > Self.inlineIOLimit { return .large }
-            return .found(try entry(connection, key, now: now))
+            return .found(try segmentedEntry(connection, key, now: now))
         }
         switch found {
         case .found(let entry):

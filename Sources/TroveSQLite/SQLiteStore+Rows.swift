@@ -45,26 +45,32 @@ extension SQLiteStore {
     func entry(_ connection: SQLiteConnection, _ key: StoreKey, now: Date) throws -> StoreEntry? {
         guard let row = try row(connection, key, now: now) else { return nil }
         if let value = row.value { return StoreEntry(value: value, metadata: row.metadata) }
-        return try connection.readTransaction {
-            guard let row = try self.row(connection, key, now: now) else { return nil }
-            if let value = row.value { return StoreEntry(value: value, metadata: row.metadata) }
-            let value = try segmentedValue(connection, row)
-            return StoreEntry(value: value, metadata: row.metadata)
-        }
+        return try segmentedEntry(connection, key, now: now)
     }
 
-    /// The bytes of a value kept in parts, checked against the row's size.
-    private func segmentedValue(_ connection: SQLiteConnection, _ row: Row) throws -> Data {
-        let parts = try segmentList(connection, row)
-        var value = Data(capacity: Int(row.metadata.size))
-        let select = try connection.statement("SELECT data FROM \"\(sql.segments)\" WHERE id = ?1")
-        for part in parts {
-            defer { select.reset() }
-            try select.bind(1, part.id)
-            guard try select.step() else { throw damaged(row.metadata.key, "a part of its value is missing") }
-            value.append(select.data(0))
-        }
-        return value
+    /// The live entry of `key` whose row was found to keep its value in parts: the row read
+    /// again with every part, in one statement and so in one snapshot, each part copied once,
+    /// straight into the value, and checked against the row's size.
+    func segmentedEntry(_ connection: SQLiteConnection, _ key: StoreKey, now: Date) throws -> StoreEntry? {
+        let statement = try connection.statement(sql.selectEntryWithSegments)
+        defer { statement.reset() }
+        try statement.bind(1, text: key.rawValue)
+        try statement.bind(2, Self.seconds(now))
+        guard try statement.step() else { return nil }
+        let metadata = Self.metadata(statement, key: key, from: 2)
+        // The value may have been replaced by a small one since the caller looked.
+        guard !statement.isNull(1) else { return StoreEntry(value: statement.data(0), metadata: metadata) }
+        let size = Int(metadata.size)
+        var value = Data(capacity: size)
+        repeat {
+            guard !statement.isNull(8) else { throw damaged(key, "a part of its value is missing") }
+            guard value.count + statement.length(8) <= size else {
+                throw damaged(key, "its parts hold more than \(size) bytes")
+            }
+            statement.append(8, to: &value)
+        } while try statement.step()
+        guard value.count == size else { throw damaged(key, "its parts hold \(value.count) bytes, not \(size)") }
+        return StoreEntry(value: value, metadata: metadata)
     }
 
     /// The parts of a value kept in parts (row ids and lengths), checked against its size.
@@ -113,7 +119,7 @@ extension SQLiteStore {
         let etag = nextETag()
         let expiration = options.expiry.expirationDate(writtenAt: now)
         let condition = options.condition
-        let text: String
+        let text: SQLText
         if condition.requiresAbsence {
             text = sql.writeIfAbsent
         } else if let expected = condition.expectedETag {
@@ -182,7 +188,7 @@ extension SQLiteStore {
         let statement = try connection.statement(pendingSince == nil ? sql.insertSegment : sql.insertPendingSegment)
         if let valueID { try statement.bind(1, valueID) } else { try statement.bindNull(1) }
         if let pendingSince { try statement.bind(3, Self.seconds(pendingSince)) }
-        try statement.withBlob(2, Data(bytes)) { _ = try statement.step() }
+        try statement.withBlob(2, bytes) { _ = try statement.step() }
         return sqlite3_last_insert_rowid(connection.handle)
     }
 
