@@ -83,11 +83,12 @@ struct SQLiteStatements: Sendable {
         selectEntry = SQLText(text: "SELECT value, segments, \(columns) FROM \(t) WHERE key = ?1 AND \(live("?2"))", slot: 0)
         selectMetadata = SQLText(text: "SELECT key, segments, \(columns) FROM \(t) WHERE key = ?1 AND \(live("?2"))", slot: 1)
         selectSegments = SQLText(text: "SELECT id, length(data) FROM \(s) WHERE value_id = ?1 ORDER BY id", slot: 2)
-        // A row and its parts in one statement, so in one snapshot: the row's columns as in
-        // selectEntry, then each part's data in order (NULL when the row has no parts).
+        // ?1 key, ?2 now, ?3 the largest value whose parts to read. A row and its parts in one
+        // statement, so in one snapshot: the row's columns as in selectEntry, then each part's
+        // data in order (one row with NULL for a value in the row, or one over ?3 bytes).
         selectEntryWithSegments = SQLText(text: """
             SELECT k.value, k.segments, k.size, k.etag_high, k.etag_low, k.created_at, k.modified_at, k.expires_at, p.data
-            FROM \(t) AS k LEFT JOIN \(s) AS p ON p.value_id = k.segments
+            FROM \(t) AS k LEFT JOIN \(s) AS p ON p.value_id = k.segments AND k.size <= ?3
             WHERE k.key = ?1 AND (k.expires_at IS NULL OR k.expires_at > ?2)
             ORDER BY p.id
             """, slot: 3)

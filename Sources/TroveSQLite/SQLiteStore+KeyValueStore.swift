@@ -6,11 +6,8 @@ extension SQLiteStore {
     /// The live entry under `key`, or `nil`.
     public func read(_ key: StoreKey) async throws -> StoreEntry? {
         let now = clock.now
-        let found = try await perform(.read, key, writes: false) { [self] connection -> Lookup in
-            guard let row = try row(connection, key, now: now) else { return .found(nil) }
-            if let value = row.value { return .found(StoreEntry(value: value, metadata: row.metadata)) }
-            if row.metadata.size > Self.inlineIOLimit { return .large }
-            return .found(try segmentedEntry(connection, key, now: now))
+        let found = try await perform(.read, key, writes: false) { [self] connection in
+            try lookup(connection, key, now: now, partsUpTo: Int64(Self.inlineIOLimit))
         }
         switch found {
         case .found(let entry):
@@ -64,14 +61,6 @@ extension SQLiteStore {
             _ = try pending.step()
             return count
         }
-    }
-
-    /// What a read found on the calling task.
-    private enum Lookup: Sendable {
-        /// The entry, or `nil` for none.
-        case found(StoreEntry?)
-        /// A value too large to read on the calling task.
-        case large
     }
 
     /// How long the parts of an unfinished streamed write are kept, in seconds.

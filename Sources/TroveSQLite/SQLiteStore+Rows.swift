@@ -41,25 +41,35 @@ extension SQLiteStore {
                    value: segments == nil ? statement.data(0) : nil, segments: segments)
     }
 
-    /// The live entry of `key`, its parts read in the same snapshot as its row.
-    func entry(_ connection: SQLiteConnection, _ key: StoreKey, now: Date) throws -> StoreEntry? {
-        guard let row = try row(connection, key, now: now) else { return nil }
-        if let value = row.value { return StoreEntry(value: value, metadata: row.metadata) }
-        return try segmentedEntry(connection, key, now: now)
+    /// What a read of a key found.
+    enum Lookup: Sendable {
+        /// The live entry, or `nil` for none.
+        case found(StoreEntry?)
+        /// A value kept in parts and larger than the read was to take: read it again without a
+        /// limit, on a thread that may block.
+        case large
     }
 
-    /// The live entry of `key` whose row was found to keep its value in parts: the row read
-    /// again with every part, in one statement and so in one snapshot, each part copied once,
-    /// straight into the value, and checked against the row's size.
-    func segmentedEntry(_ connection: SQLiteConnection, _ key: StoreKey, now: Date) throws -> StoreEntry? {
+    /// The live entry of `key`, its parts (if any) read in the same snapshot as its row.
+    func entry(_ connection: SQLiteConnection, _ key: StoreKey, now: Date) throws -> StoreEntry? {
+        guard case .found(let entry) = try lookup(connection, key, now: now, partsUpTo: .max) else { return nil }
+        return entry
+    }
+
+    /// The live entry of `key` in one statement, and so in one snapshot: its row and, for a value
+    /// kept in parts of at most `limit` bytes in all, every part in order, each copied once,
+    /// straight into the value, and checked against the row's size. ``Lookup/large`` for a value
+    /// kept in parts over `limit` bytes.
+    func lookup(_ connection: SQLiteConnection, _ key: StoreKey, now: Date, partsUpTo limit: Int64) throws -> Lookup {
         let statement = try connection.statement(sql.selectEntryWithSegments)
         defer { statement.reset() }
         try statement.bind(1, text: key.rawValue)
         try statement.bind(2, Self.seconds(now))
-        guard try statement.step() else { return nil }
+        try statement.bind(3, limit)
+        guard try statement.step() else { return .found(nil) }
         let metadata = Self.metadata(statement, key: key, from: 2)
-        // The value may have been replaced by a small one since the caller looked.
-        guard !statement.isNull(1) else { return StoreEntry(value: statement.data(0), metadata: metadata) }
+        guard !statement.isNull(1) else { return .found(StoreEntry(value: statement.data(0), metadata: metadata)) }
+        guard metadata.size <= limit else { return .large }
         let size = Int(metadata.size)
         var value = Data(capacity: size)
         repeat {
@@ -70,7 +80,7 @@ extension SQLiteStore {
             statement.append(8, to: &value)
         } while try statement.step()
         guard value.count == size else { throw damaged(key, "its parts hold \(value.count) bytes, not \(size)") }
-        return StoreEntry(value: value, metadata: metadata)
+        return .found(StoreEntry(value: value, metadata: metadata))
     }
 
     /// The parts of a value kept in parts (row ids and lengths), checked against its size.
