@@ -15,7 +15,8 @@ import WorkloadKit
 // makes its own `trove-*` directory there and removes it in its teardown.
 // Sizes: TROVE_W1_KEYS, TROVE_W1_VALUE_BYTES, TROVE_W2_KEYS, TROVE_W2_VALUE_BYTES.
 //
-// Also registered: the layer stacks (LayerBenchmarks.swift, "Layers ...") and SQLiteStore beside
+// Also registered: the durable queue (QueueBenchmarks.swift, "Queue ..."), the layer stacks
+// (LayerBenchmarks.swift, "Layers ...") and SQLiteStore beside
 // a raw loop over SQLite's C API (SQLiteBenchmarks.swift, "SQLite ...").
 
 extension BenchmarkMetric {
@@ -54,4 +55,5 @@ let benchmarks: @Sendable () -> Void = {
     }
     registerLayers(workloads[0], base: base)
     registerSQLite(workloads, base: base)
+    registerQueues(base: base)
 }
