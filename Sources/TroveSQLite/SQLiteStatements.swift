@@ -20,7 +20,7 @@ struct SQLiteStatements: Sendable {
     let selectEntry: SQLText
     let selectMetadata: SQLText
     let selectSegments: SQLText
-    let selectEntryWithSegments: SQLText
+    let selectEntryThenSegments: SQLText
     let writeAlways: SQLText
     let writeIfAbsent: SQLText
     let writeIfMatches: SQLText
@@ -83,14 +83,16 @@ struct SQLiteStatements: Sendable {
         selectEntry = SQLText(text: "SELECT value, segments, \(columns) FROM \(t) WHERE key = ?1 AND \(live("?2"))", slot: 0)
         selectMetadata = SQLText(text: "SELECT key, segments, \(columns) FROM \(t) WHERE key = ?1 AND \(live("?2"))", slot: 1)
         selectSegments = SQLText(text: "SELECT id, length(data) FROM \(s) WHERE value_id = ?1 ORDER BY id", slot: 2)
-        // ?1 key, ?2 now, ?3 the largest value whose parts to read. A row and its parts in one
-        // statement, so in one snapshot: the row's columns as in selectEntry, then each part's
-        // data in order (one row with NULL for a value in the row, or one over ?3 bytes).
-        selectEntryWithSegments = SQLText(text: """
-            SELECT k.value, k.segments, k.size, k.etag_high, k.etag_low, k.created_at, k.modified_at, k.expires_at, p.data
-            FROM \(t) AS k LEFT JOIN \(s) AS p ON p.value_id = k.segments AND k.size <= ?3
-            WHERE k.key = ?1 AND (k.expires_at IS NULL OR k.expires_at > ?2)
-            ORDER BY p.id
+        // ?1 key, ?2 now, ?3 the largest value whose parts to read. The row as in selectEntry (and
+        // NULL), then, for a value in parts of at most ?3 bytes, one row per part: its data and its
+        // id, in the order of the index on (value_id, id). One statement, so one snapshot; and the
+        // parts' cursors open only when a step goes past the row, which a read of a value kept in
+        // the row never does.
+        selectEntryThenSegments = SQLText(text: """
+            SELECT value, segments, \(columns), NULL FROM \(t) WHERE key = ?1 AND \(live("?2"))
+            UNION ALL
+            SELECT data, NULL, NULL, NULL, NULL, NULL, NULL, NULL, id FROM \(s)
+            WHERE value_id = (SELECT segments FROM \(t) WHERE key = ?1 AND \(live("?2")) AND size <= ?3)
             """, slot: 3)
         // ?1 key, ?2 value, ?3 segments, ?4 size, ?5 etag_high, ?6 etag_low, ?7 now, ?8 expires_at,
         // ?9 and ?10 the expected ETag.

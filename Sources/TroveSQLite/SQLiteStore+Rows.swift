@@ -56,12 +56,12 @@ extension SQLiteStore {
         return entry
     }
 
-    /// The live entry of `key` in one statement, and so in one snapshot: its row and, for a value
-    /// kept in parts of at most `limit` bytes in all, every part in order, each copied once,
-    /// straight into the value, and checked against the row's size. ``Lookup/large`` for a value
-    /// kept in parts over `limit` bytes.
+    /// The live entry of `key`, read in one statement and so in one snapshot: its row and, for a
+    /// value kept in parts of at most `limit` bytes in all, its parts, each copied once, straight
+    /// into the value, and checked against the row's size. ``Lookup/large`` for a value kept in
+    /// parts over `limit` bytes. A value kept in the row is read without a step past its row.
     func lookup(_ connection: SQLiteConnection, _ key: StoreKey, now: Date, partsUpTo limit: Int64) throws -> Lookup {
-        let statement = try connection.statement(sql.selectEntryWithSegments)
+        let statement = try connection.statement(sql.selectEntryThenSegments)
         defer { statement.reset() }
         try statement.bind(1, text: key.rawValue)
         try statement.bind(2, Self.seconds(now))
@@ -72,13 +72,16 @@ extension SQLiteStore {
         guard metadata.size <= limit else { return .large }
         let size = Int(metadata.size)
         var value = Data(capacity: size)
-        repeat {
-            guard !statement.isNull(8) else { throw damaged(key, "a part of its value is missing") }
-            guard value.count + statement.length(8) <= size else {
+        var previous = Int64.min
+        while try statement.step() {
+            let id = statement.int64(8)
+            guard id > previous else { throw damaged(key, "its parts came out of order") }
+            previous = id
+            guard value.count + statement.length(0) <= size else {
                 throw damaged(key, "its parts hold more than \(size) bytes")
             }
-            statement.append(8, to: &value)
-        } while try statement.step()
+            statement.append(0, to: &value)
+        }
         guard value.count == size else { throw damaged(key, "its parts hold \(value.count) bytes, not \(size)") }
         return .found(StoreEntry(value: value, metadata: metadata))
     }
