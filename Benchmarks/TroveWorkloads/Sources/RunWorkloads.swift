@@ -22,18 +22,27 @@ struct RunWorkloads: AsyncParsableCommand {
     enum Subject: String, ExpressibleByArgument, CaseIterable {
         case raw, file, memory, sqlite
         case sqliteRaw = "sqlite-raw"
+        case sqlitePair = "sqlite-pair"
     }
 
     @Argument(help: """
         What to run: raw (the system-call loop), file (FileSystemStore), memory (MemoryStore), \
-        sqlite (SQLiteStore) or sqlite-raw (the raw SQLite loop).
+        sqlite (SQLiteStore), sqlite-raw (the raw SQLite loop), or sqlite-pair (both in \
+        alternating rounds, printed as a table).
         """)
     var subject: Subject
 
     @Argument(help: "An existing directory to work in, such as /dev/shm.")
     var directory: String
 
+    @Option(help: "Rounds of every phase for sqlite-pair.")
+    var rounds: Int = 15
+
     mutating func run() async throws {
+        if subject == .sqlitePair {
+            try await SQLitePairs.run(in: directory, rounds: max(1, rounds))
+            return
+        }
         let workloads = [try Workload.w1(), try Workload.w2()]
         let scratch = try ScratchDirectory.make(in: directory, label: "workloads-\(subject.rawValue)")
         var results: [(String, Double)] = []
@@ -49,6 +58,7 @@ struct RunWorkloads: AsyncParsableCommand {
                 case .sqlite: try await Self.run(workload, on: try SQLitePhases.openStore(
                     in: URL(fileURLWithPath: root, isDirectory: true)))
                 case .sqliteRaw: try Self.run(workload, on: try Self.openRawSQLite(workload, in: root))
+                case .sqlitePair: [(Workload.Phase, Duration)]()
                 }
                 for (phase, elapsed) in timings {
                     results.append(("\(workload.name) \(phase.rawValue)", Double(workload.keyCount) / elapsed.seconds))
