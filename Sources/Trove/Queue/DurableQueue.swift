@@ -216,6 +216,7 @@ public final class DurableQueue<Element: Sendable>: Sendable, CustomStringConver
 
     /// The deliveries of a queue, as an asynchronous sequence; see ``DurableQueue/deliveries()``.
     public struct Deliveries: AsyncSequence, Sendable {
+        /// A delivery of the queue.
         public typealias Element = Delivery
         let queue: DurableQueue
 
