@@ -156,7 +156,12 @@ extension SQLiteStore {
         }
         let created: Double? = try statement.withBlob(2, segments == nil ? value : Data()) {
             guard try statement.step() else { return nil }
-            return statement.double(0)
+            let created = statement.double(0)
+            // Stepping to the end, not just resetting, lets SQLite run its automatic WAL
+            // checkpoint after the commit; without it the log grows until some other statement
+            // completes.
+            while try statement.step() {}
+            return created
         }
         guard let created else { throw conditionFailed(key, condition, .write) }
         return EntryMetadata(key: key, size: size, etag: etag, modificationDate: now,
