@@ -139,6 +139,11 @@ private let sqliteBusyHandler: @convention(c) (UnsafeMutableRawPointer?, Int32) 
     return 1
 }
 
+/// The monotonic time, in nanoseconds, `timeout` from now: a ``SQLiteConnection/waitDeadline``.
+func deadline(after timeout: Duration) -> UInt64 {
+    monotonicNanoseconds() + UInt64(max(0, timeout.nanoseconds))
+}
+
 /// Nanoseconds of a monotonic clock.
 func monotonicNanoseconds() -> UInt64 {
     var time = timespec()

@@ -148,7 +148,7 @@ final class SegmentReader: @unchecked Sendable {
     init?(store: SQLiteStore, key: StoreKey, now: Date) throws {
         connection = try SQLiteConnection(path: store.path.path, creates: false)
         table = store.sql.segments
-        connection.waitDeadline = monotonicNanoseconds() + UInt64(max(0, store.options.busyTimeout.nanoseconds))
+        connection.waitDeadline = deadline(after: store.options.busyTimeout)
         try connection.execute("BEGIN")
         guard let row = try store.row(connection, key, now: now) else {
             _ = sqlite3_exec(connection.handle, "COMMIT", nil, nil, nil)

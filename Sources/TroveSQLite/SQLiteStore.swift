@@ -194,8 +194,7 @@ public final class SQLiteStore: KeyValueStore {
         let timeout = options.busyTimeout
         do {
             return try await BlockingPool.shared.run {
-                let deadline = monotonicNanoseconds() + UInt64(max(0, timeout.nanoseconds))
-                return try Self.using(connection, waitingUntil: deadline, body)
+                return try Self.using(connection, waitingUntil: deadline(after: timeout), body)
             }
         } catch let caller as CallerError {
             throw caller.error
@@ -303,8 +302,8 @@ private struct Setup {
 
     func openWriter(sql: SQLiteStatements) throws -> SQLiteConnection {
         let connection = try SQLiteConnection(path: path, creates: options.createsFile)
-        let deadline = monotonicNanoseconds() + UInt64(max(0, options.busyTimeout.nanoseconds))
-        connection.waitDeadline = deadline
+        let giveUpAt = deadline(after: options.busyTimeout)
+        connection.waitDeadline = giveUpAt
         try configure(connection)
         // Creates the tables and checks their shape under the write lock.
         defer { connection.waitDeadline = 0 }
@@ -312,7 +311,7 @@ private struct Setup {
         // hold each other's locks while they wait: each attempt waits at most 100 ms, lets go of
         // every lock, and tries again after a random pause, until the busy timeout.
         while true {
-            connection.waitDeadline = min(deadline, monotonicNanoseconds() + 100_000_000)
+            connection.waitDeadline = min(giveUpAt, monotonicNanoseconds() + 100_000_000)
             do {
                 try connection.execute("PRAGMA journal_mode=WAL")
                 try connection.writeTransaction {
@@ -323,7 +322,7 @@ private struct Setup {
                     try checkShape(connection, sql: sql)
                 }
                 return connection
-            } catch let failure as SQLiteFailure where failure.isBusy && monotonicNanoseconds() < deadline {
+            } catch let failure as SQLiteFailure where failure.isBusy && monotonicNanoseconds() < giveUpAt {
                 usleep(useconds_t.random(in: 1_000...10_000))
             }
         }
@@ -333,7 +332,7 @@ private struct Setup {
         let connection = try SQLiteConnection(path: path, creates: false)
         // Its settings may need to read the file, which another process may hold locked for a
         // moment (switching it to WAL, or recovering its log).
-        connection.waitDeadline = monotonicNanoseconds() + UInt64(max(0, options.busyTimeout.nanoseconds))
+        connection.waitDeadline = deadline(after: options.busyTimeout)
         defer { connection.waitDeadline = 0 }
         try configure(connection)
         return connection
