@@ -334,5 +334,5 @@ extension Duration {
 /// Opens `store`'s sub-store view of `prefix` (a generic hop, since the view's type names the
 /// concrete store).
 func makeSubStore<Store: KeyValueStore>(_ store: Store, _ prefix: StoreKey) -> any KeyValueStore {
-    store.subStore(prefix)
+    store.prefixed(KeyNamespace(prefix))
 }

@@ -3,7 +3,7 @@ public import Trove
 /// What a ``ContractCheck`` needs to know beyond the store under test.
 ///
 /// Give each check a fresh, empty store (or a fresh namespace of a shared one, such as
-/// `store.subStore(uniqueName)`), built with the environment's ``clock``:
+/// `store.prefixed(uniqueName)`), built with the environment's ``clock``:
 ///
 ///     let clock = ManualWallClock()
 ///     let store = MemoryStore(clock: clock.wallClock)
@@ -24,7 +24,7 @@ public struct ConformanceEnvironment: Sendable {
     /// The longest key, in UTF-8 bytes, that the store under test accepts. Defaults to
     /// ``StoreKey/maximumByteCount`` (1,024).
     ///
-    /// A namespace inside another store has less room: keys of `store.subStore("p")` can be at
+    /// A namespace inside another store has less room: keys of `store.prefixed("p")` can be at
     /// most 1,022 bytes, since `p/` takes two. The key checks require keys up to this length to
     /// round-trip and one byte more to be refused with ``StoreError/Code/invalidKey``.
     public var maximumKeyByteCount: Int

@@ -33,7 +33,7 @@ struct CountingStore: KeyValueStore {
         try await base.write(value, for: key, options: options)
     }
 
-    func write<Chunks: AsyncSequence>(
+    func write<Chunks: AsyncSequence & Sendable>(
         contentsOf chunks: Chunks, for key: StoreKey, options: WriteOptions
     ) async throws -> EntryMetadata where Chunks.Element == Data {
         try await base.write(contentsOf: chunks, for: key, options: options)
@@ -50,6 +50,36 @@ struct CountingStore: KeyValueStore {
             counters.largestPage = max(counters.largestPage, page.elements.count)
         }
         return page
+    }
+
+    func read(_ key: StoreKey, options: ReadOptions) async throws -> ReadOutcome<StoreEntry>? {
+        try await base.read(key, options: options)
+    }
+
+    func readStream(_ key: StoreKey, chunkSize: Int, options: ReadOptions) async throws -> ReadOutcome<StreamedEntry>? {
+        try await base.readStream(key, chunkSize: chunkSize, options: options)
+    }
+
+    func metadata(for key: StoreKey, options: ReadOptions) async throws -> EntryMetadata? {
+        try await base.metadata(for: key, options: options)
+    }
+
+    func discard(_ key: StoreKey) async throws { try await base.discard(key) }
+
+    func count(withPrefix prefix: String) async throws -> Int { try await base.count(withPrefix: prefix) }
+
+    func readBatch(_ keys: [StoreKey]) async throws -> [StoreEntry?] { try await base.readBatch(keys) }
+
+    func writeBatch(_ writes: [BatchWrite]) async throws -> [Result<EntryMetadata, StoreError>] {
+        try await base.writeBatch(writes)
+    }
+
+    func deleteBatch(_ deletes: [BatchDelete]) async throws -> [Result<Void, StoreError>] {
+        try await base.deleteBatch(deletes)
+    }
+
+    func url(for key: StoreKey, validFor lifetime: Duration) async throws -> URL? {
+        try await base.url(for: key, validFor: lifetime)
     }
 
     func reclaimExpired() async throws -> Int { try await base.reclaimExpired() }

@@ -63,7 +63,7 @@ extension SQLiteStore {
     ///
     /// Parts of a write that fails are deleted; those of a process that died while writing are
     /// deleted by ``reclaimExpired()`` after an hour.
-    public func write<Chunks: AsyncSequence>(
+    public func write<Chunks: AsyncSequence & Sendable>(
         contentsOf chunks: Chunks, for key: StoreKey, options: WriteOptions
     ) async throws -> EntryMetadata where Chunks.Element == Data {
         let started = clock.now

@@ -66,7 +66,7 @@ func peakResidentKiB() -> Int {
 
 /// Chunks made one at a time as they are asked for, so that the writer never holds the whole
 /// value: chunk `i` is `size` bytes of `i % 251`.
-struct GeneratedChunks: AsyncSequence {
+struct GeneratedChunks: AsyncSequence, Sendable {
     typealias Element = Data
     let count: Int
     let size: Int

@@ -173,7 +173,7 @@ struct EnvelopeFormatTests {
             #expect(try await harness.store.metadata(for: key)?.size == Int64(size))
             await harness.expectIntegrityFailure(key)
         }
-        let listed = try await collect(harness.store.entries(withPrefix: "size/"))
+        let listed = try await collect(harness.store.metadata(withPrefix: "size/"))
         #expect(Set(listed.map(\.size)) == Set(Self.sizes.map(Int64.init)))
         let page = try await harness.store.listPage(try ListQuery(prefix: "size/", includesMetadata: true), after: nil, limit: 100)
         #expect(Set(page.elements.compactMap(\.metadata?.size)) == Set(Self.sizes.map(Int64.init)))

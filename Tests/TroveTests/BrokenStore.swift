@@ -132,7 +132,7 @@ struct BrokenStore: KeyValueStore {
         return damaged(try await base.write(value, for: try inner(key), options: options))
     }
 
-    func write<Chunks: AsyncSequence>(
+    func write<Chunks: AsyncSequence & Sendable>(
         contentsOf chunks: Chunks, for key: StoreKey, options: WriteOptions
     ) async throws -> EntryMetadata where Chunks.Element == Data {
         var value = Data()

@@ -35,7 +35,7 @@ struct ReadmeExampleTests {
             #expect(names == ["counters/", "docs/", "greetings/", "sessions/"])
 
             // A namespace, and large values in chunks without holding them in memory.
-            let alice = store.subStore("users/alice")
+            let alice = store.prefixed("users/alice")
             try await alice.set(Data("avatar bytes".utf8), for: "avatar")     // users/alice/avatar
             var total = 0
             if let stream = try await store.readStream("users/alice/avatar") {

@@ -25,8 +25,8 @@ struct StoreFixture: Sendable, CustomStringConvertible {
     }
 
     /// A namespace `p` inside a memory store.
-    static let memorySubStore = StoreFixture(name: "memory.subStore(p)", maximumKeyByteCount: 1022, usesDirectory: false) { clock, _ in
-        MemoryStore(clock: clock.wallClock).subStore("p")
+    static let memorySubStore = StoreFixture(name: "memory.prefixed(p)", maximumKeyByteCount: 1022, usesDirectory: false) { clock, _ in
+        MemoryStore(clock: clock.wallClock).prefixed("p")
     }
 
     /// A file store with the default (buffered) durability.
@@ -45,8 +45,8 @@ struct StoreFixture: Sendable, CustomStringConvertible {
     }
 
     /// A namespace `p` inside a file store.
-    static let fileSystemSubStore = StoreFixture(name: "file.subStore(p)", maximumKeyByteCount: 1022, usesDirectory: true) { clock, root in
-        try FileSystemStore(root: try requireRoot(root), clock: clock.wallClock).subStore("p")
+    static let fileSystemSubStore = StoreFixture(name: "file.prefixed(p)", maximumKeyByteCount: 1022, usesDirectory: true) { clock, root in
+        try FileSystemStore(root: try requireRoot(root), clock: clock.wallClock).prefixed("p")
     }
 
     /// Every fixture.

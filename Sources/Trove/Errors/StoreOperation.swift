@@ -25,6 +25,10 @@ public struct StoreOperation: Hashable, Sendable, CustomStringConvertible {
     public static let reclaim = StoreOperation("reclaim")
     /// A compare-and-swap update loop.
     public static let update = StoreOperation("update")
+    /// Counting keys.
+    public static let count = StoreOperation("count")
+    /// Copying entries from one store to another.
+    public static let copy = StoreOperation("copy")
 
     /// The operation's name.
     public var description: String { name }

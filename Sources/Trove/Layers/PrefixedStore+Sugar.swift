@@ -1,6 +1,6 @@
 extension KeyValueStore {
     /// A namespace inside this store: every key is stored under `namespace/`, and listing shows
-    /// only the namespace's keys, without the prefix. The same view as ``subStore(_:)``, under the
+    /// only the namespace's keys, without the prefix. A ``PrefixedStore``, under the
     /// name that reads best at the start of a stack of layers:
     ///
     ///     let users = file.prefixed("app/").typed(as: User.self)   // "alice" is stored as app/alice

@@ -3,7 +3,7 @@ public import Foundation
 /// A namespace inside a shared store: every key is stored under `prefix/`, and listing shows
 /// only this namespace's keys, without the prefix.
 ///
-///     let users = store.subStore("users")          // or PrefixedStore(base: store, prefix: "users")
+///     let users = store.prefixed("users")          // or PrefixedStore(base: store, prefix: "users")
 ///     try await users.set(data, for: "alice")       // stored as users/alice
 ///
 /// Conditions, expiry, streaming and metadata pass through unchanged, so the capabilities are the
@@ -112,7 +112,7 @@ public struct PrefixedStore<Base: KeyValueStore>: KeyValueStore {
         }
     }
 
-    public func write<Chunks: AsyncSequence>(
+    public func write<Chunks: AsyncSequence & Sendable>(
         contentsOf chunks: Chunks, for key: StoreKey, options: WriteOptions
     ) async throws -> EntryMetadata where Chunks.Element == Data {
         try await forwarding(key) {
@@ -130,8 +130,77 @@ public struct PrefixedStore<Base: KeyValueStore>: KeyValueStore {
         }
     }
 
-    public func url(for key: StoreKey) async throws -> URL? {
-        try await forwarding(key) { try await base.url(for: try inner(key)) }
+    public func read(_ key: StoreKey, options: ReadOptions) async throws -> ReadOutcome<StoreEntry>? {
+        try await forwarding(key) {
+            try await base.read(try inner(key), options: options)?.mapMetadata { relabeled($0, key) }
+        }
+    }
+
+    public func readStream(_ key: StoreKey, chunkSize: Int, options: ReadOptions) async throws -> ReadOutcome<StreamedEntry>? {
+        try await forwarding(key) {
+            try await base.readStream(try inner(key), chunkSize: chunkSize, options: options)?.mapMetadata { relabeled($0, key) }
+        }
+    }
+
+    public func metadata(for key: StoreKey, options: ReadOptions) async throws -> EntryMetadata? {
+        try await forwarding(key) {
+            try await base.metadata(for: try inner(key), options: options).map { relabeled($0, key) }
+        }
+    }
+
+    public func discard(_ key: StoreKey) async throws {
+        try await forwarding(key) { try await base.discard(try inner(key)) }
+    }
+
+    /// The base store's count of `prefix/` followed by `prefix`.
+    public func count(withPrefix prefix: String) async throws -> Int {
+        let query = try ListQuery(prefix: prefix)
+        let innerPrefix = keyPrefix + query.prefix
+        guard innerPrefix.utf8.count <= StoreKey.maximumByteCount else { return 0 }
+        return try await forwarding(nil) { try await base.count(withPrefix: innerPrefix) }
+    }
+
+    public func readBatch(_ keys: [StoreKey]) async throws -> [StoreEntry?] {
+        try await forwarding(nil) {
+            let entries = try await base.readBatch(try keys.map(inner))
+            return zip(keys, entries).map { key, entry in
+                entry.map { StoreEntry(value: $0.value, metadata: relabeled($0.metadata, key)) }
+            }
+        }
+    }
+
+    public func writeBatch(_ writes: [BatchWrite]) async throws -> [Result<EntryMetadata, StoreError>] {
+        try await forwarding(nil) {
+            let inners = try writes.map { BatchWrite(try inner($0.key), $0.value, options: $0.options) }
+            return zip(writes, try await base.writeBatch(inners)).map { write, result in
+                result.map { relabeled($0, write.key) }.mapError { relabeledStoreError($0, write.key) }
+            }
+        }
+    }
+
+    public func deleteBatch(_ deletes: [BatchDelete]) async throws -> [Result<Void, StoreError>] {
+        try await forwarding(nil) {
+            let inners = try deletes.map { BatchDelete(try inner($0.key), condition: $0.condition) }
+            return zip(deletes, try await base.deleteBatch(inners)).map { delete, result in
+                result.mapError { relabeledStoreError($0, delete.key) }
+            }
+        }
+    }
+
+    private func relabeled(_ metadata: EntryMetadata, _ key: StoreKey) -> EntryMetadata {
+        var copy = metadata
+        copy.key = key
+        return copy
+    }
+
+    private func relabeledStoreError(_ error: StoreError, _ key: StoreKey) -> StoreError {
+        var error = error
+        error.key = key
+        return error.relabeled(store: description, key: key)
+    }
+
+    public func url(for key: StoreKey, validFor lifetime: Duration) async throws -> URL? {
+        try await forwarding(key) { try await base.url(for: try inner(key), validFor: lifetime) }
     }
 
     public func listPage(_ query: ListQuery, after cursor: ListCursor?, limit: Int) async throws -> ListPage {

@@ -58,7 +58,7 @@ extension KeyValueStore {
             return a.1 < b.1
         }
         var best: [(Date, StoreKey)] = []
-        for try await metadata in try entries(withPrefix: prefix) {
+        for try await metadata in try self.metadata(withPrefix: prefix) {
             let candidate = (timestamp.date(of: metadata), metadata.key)
             if best.count == count, let last = best.last, !better(candidate, last) { continue }
             let index = best.firstIndex { better(candidate, $0) } ?? best.endIndex

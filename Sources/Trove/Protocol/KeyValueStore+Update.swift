@@ -1,6 +1,6 @@
 public import Foundation
 
-/// What an ``KeyValueStore/update(_:maxAttempts:_:)`` closure decides to do with a value.
+/// What an ``KeyValueStore/update(_:maxAttempts:backoff:_:)`` closure decides to do with a value.
 public enum UpdateAction: Sendable {
     /// Store these bytes.
     case set(Data)
@@ -22,7 +22,8 @@ public enum UpdateOutcome: Sendable, Equatable {
 
 extension KeyValueStore {
     /// Changes the value under `key` by compare-and-swap: reads it, asks `transform` what to do,
-    /// and writes only if nobody changed the entry in between, retrying otherwise.
+    /// and writes only if nobody changed the entry in between, retrying otherwise after a
+    /// jittered pause (see ``Backoff``).
     ///
     ///     try await store.update("counters/visits") { current in
     ///         let count = current.flatMap { Int(String(decoding: $0, as: UTF8.self)) } ?? 0
@@ -35,23 +36,28 @@ extension KeyValueStore {
     ///
     /// - Parameters:
     ///   - key: The key to update.
-    ///   - maxAttempts: How many times to try before giving up. Defaults to 10,000.
+    ///   - maxAttempts: How many times to try before giving up. Defaults to 100.
+    ///   - backoff: How long to wait after each lost race. Defaults to ``Backoff/default``
+    ///     (up to 1 ms after the first, doubling up to 100 ms).
     ///   - transform: Receives the current value (`nil` if absent) and returns what to do.
     /// - Returns: What was done.
     /// - Throws: ``StoreError/Code/conditionFailed`` if every attempt lost a race;
+    ///   `CancellationError` if the task is cancelled, between attempts or during a pause;
     ///   ``StoreError/Code/notSupported`` if the store lacks the conditions it needs; whatever
     ///   `transform` throws.
     @discardableResult
     public func update(
         _ key: StoreKey,
-        maxAttempts: Int = 10_000,
+        maxAttempts: Int = 100,
+        backoff: Backoff = .default,
         _ transform: (Data?) async throws -> UpdateAction
     ) async throws -> UpdateOutcome {
         guard capabilities.contains(.conditionalWrites) else {
             throw StoreError(.notSupported, operation: .update, key: key, store: description,
                              message: "update needs conditional writes, which this store does not have")
         }
-        for attempt in 0..<max(1, maxAttempts) {
+        let attempts = max(1, maxAttempts)
+        for attempt in 1...attempts {
             try Task.checkCancellation()
             let current = try await read(key)
             do {
@@ -72,7 +78,7 @@ extension KeyValueStore {
                     return .deleted
                 }
             } catch let error as StoreError where error.code == .conditionFailed {
-                if attempt > 8 { await Task.yield() }
+                if attempt < attempts { try await backoff.pause(afterConflict: attempt) }
                 continue
             }
         }

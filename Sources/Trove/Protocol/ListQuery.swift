@@ -110,7 +110,18 @@ public enum ListElement: Hashable, Sendable {
 }
 
 /// Where the next page of a listing starts; opaque to callers, defined by each store.
-public struct ListCursor: Hashable, Sendable {
+///
+/// A cursor is a position in key order, not a snapshot of the store:
+/// - It stays valid indefinitely: across calls, store instances, processes and restarts of the
+///   same store, so a consumer may keep one between calls (``DurableQueue`` does).
+/// - The page after it holds the live names strictly after its position in byte order, as they
+///   are when that page is read.
+/// - A key written after the cursor was handed out appears in a later page exactly when it
+///   sorts after the cursor's position; a key deleted meanwhile does not appear.
+/// - A cursor is only meaningful with the query that produced it.
+///
+/// ``TroveConformance`` checks these rules on every store.
+public struct ListCursor: Hashable, Sendable, Codable {
     /// The store's own encoding of the position.
     public let rawValue: String
     /// Wraps a store's position.

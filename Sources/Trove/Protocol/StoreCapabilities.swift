@@ -26,11 +26,26 @@ public struct StoreCapabilities: OptionSet, Hashable, Sendable, CustomStringConv
     /// The store keeps values; ``NullStore`` is the one store without it.
     public static let retention = StoreCapabilities(rawValue: 1 << 7)
 
+    /// Every write gives the entry a new ETag, even a write of the same bytes. Without it the
+    /// ETag is a digest of the content (S3's MD5, say): an identical rewrite keeps it, and a
+    /// compare-and-swap cannot tell that rewrite happened. Every store changes the ETag when
+    /// the bytes change.
+    public static let distinctETagPerWrite = StoreCapabilities(rawValue: 1 << 8)
+    /// A batch of writes or deletes (``KeyValueStore/writeBatch(_:)``,
+    /// ``KeyValueStore/deleteBatch(_:)``) is applied whole or not at all: if one entry fails,
+    /// none is applied. Without it each entry succeeds or fails on its own.
+    public static let atomicBatches = StoreCapabilities(rawValue: 1 << 9)
+    /// A read can renew the entry's expiry in the same step, keeping its value and ETag
+    /// (``ReadOptions/refreshingExpiry``): what a sliding expiry needs for one round trip.
+    public static let expiryRefreshOnRead = StoreCapabilities(rawValue: 1 << 10)
+
     private static let names: [(StoreCapabilities, String)] = [
         (.persistence, "persistence"), (.conditionalWrites, "conditionalWrites"),
         (.conditionalDeletes, "conditionalDeletes"), (.expiration, "expiration"),
         (.creationDate, "creationDate"), (.streaming, "streaming"),
         (.sharedAcrossProcesses, "sharedAcrossProcesses"), (.retention, "retention"),
+        (.distinctETagPerWrite, "distinctETagPerWrite"), (.atomicBatches, "atomicBatches"),
+        (.expiryRefreshOnRead, "expiryRefreshOnRead"),
     ]
 
     /// The capabilities' names, such as `[conditionalWrites, expiration]`.

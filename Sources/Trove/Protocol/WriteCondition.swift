@@ -119,17 +119,44 @@ public struct Expiry: Hashable, Sendable, CustomStringConvertible {
     }
 }
 
-/// How a write happens: its condition and its expiry.
+/// How a write happens: its condition, its expiry and, for a streamed write, its length.
 public struct WriteOptions: Hashable, Sendable {
     /// When the write may happen. Defaults to ``WriteCondition/always``.
     public var condition: WriteCondition
     /// When the written entry expires. Defaults to ``Expiry/never``.
     public var expiry: Expiry
+    /// How many bytes a streamed write's chunks add up to, when the caller knows. Defaults to
+    /// `nil`.
+    ///
+    /// A store may use it to choose how to write (an object store sends a value of known size
+    /// in one request instead of a multipart upload). Chunks that add up to another size fail
+    /// the write with ``StoreError/Code/invalidArgument``, and nothing is written.
+    public var expectedSize: Int64?
 
     /// Creates write options.
-    public init(condition: WriteCondition = .always, expiry: Expiry = .never) {
+    ///
+    /// - Parameters:
+    ///   - condition: When the write may happen. Defaults to ``WriteCondition/always``.
+    ///   - expiry: When the entry expires. Defaults to ``Expiry/never``.
+    ///   - expectedSize: The length of a streamed value, if known. Defaults to `nil`.
+    public init(condition: WriteCondition = .always, expiry: Expiry = .never, expectedSize: Int64? = nil) {
         self.condition = condition
         self.expiry = expiry
+        self.expectedSize = expectedSize
+    }
+
+    /// Throws ``StoreError/Code/invalidArgument`` when a streamed value of `soFar` bytes
+    /// (`isComplete` when every chunk has been read) breaks ``expectedSize``.
+    ///
+    /// Streaming stores call it as the chunks come, so that an over-long value is refused
+    /// before it is stored, and once at the end.
+    public func checkSize(soFar: Int64, isComplete: Bool, key: StoreKey, store: String) throws(StoreError) {
+        guard let expectedSize else { return }
+        if soFar > expectedSize || (isComplete && soFar != expectedSize) {
+            throw StoreError(.invalidArgument, operation: .write, key: key, store: store,
+                             message: "the chunks add up to \(isComplete ? "" : "at least ")\(soFar) bytes, "
+                                 + "but the write declared an expected size of \(expectedSize); nothing was written")
+        }
     }
 
     /// An unconditional write that never expires.

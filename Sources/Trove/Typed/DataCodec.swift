@@ -2,7 +2,7 @@ public import Foundation
 
 /// Stores `Data` values as they are: the identity codec.
 ///
-///     let blobs = store.typed(codec: .data, under: "blobs")   // TypedStore<Data>
+///     let blobs = store.prefixed("blobs").typed(codec: .data)   // TypedStore<Data>
 ///
 /// Offered only for views whose value type is `Data`.
 public struct DataCodec: ValueCodec {

@@ -8,7 +8,7 @@ public import Foundation
 /// ``TextCodec`` for those. Dictionary entries are written in the dictionary's own order, which
 /// varies between processes; prefer ``JSONCodec`` when equal values must give equal bytes.
 ///
-///     let settings = store.typed(as: Settings.self, codec: .propertyList, under: "settings")
+///     let settings = store.prefixed("settings").typed(as: Settings.self, codec: .propertyList)
 public struct PropertyListCodec<Value: Codable>: ValueCodec {
     private let format: PropertyListSerialization.PropertyListFormat
 

@@ -2,7 +2,7 @@ public import Foundation
 
 /// Stores `String` values as UTF-8 text, without quotes or escapes.
 ///
-///     let notes = store.typed(codec: .text, under: "notes")   // TypedStore<String>
+///     let notes = store.prefixed("notes").typed(codec: .text)   // TypedStore<String>
 ///     try await notes.set("buy milk", for: "today")             // the bytes "buy milk"
 ///
 /// Offered only for views whose value type is `String`. Reading bytes that are not valid UTF-8

@@ -10,34 +10,35 @@ extension TypedStore {
 
     /// The decoded values of the keys that start with `prefix`, in byte-wise key order.
     ///
-    /// Keys are listed in pages and each value is read when the iteration reaches it; a key
-    /// deleted in between is skipped.
+    /// Keys are listed in pages and their values read in batches of `batchSize` with
+    /// ``KeyValueStore/readBatch(_:)``; a key deleted in between is skipped.
     ///
     ///     for try await user in try users.values() { print(user.name) }
     ///
-    /// - Complexity: One listing plus one read per key.
+    /// - Complexity: One listing plus one batched read per `batchSize` keys.
     /// - Throws: ``StoreError/Code/invalidArgument`` for a bad prefix; iterating throws
     ///   ``StoreError/Code/decodingFailed`` at the first value that does not decode, and the
     ///   store's errors.
-    public func values(withPrefix prefix: String = "") throws -> some AsyncSequence<Value, any Error> {
-        try items(withPrefix: prefix).map(\.value)
+    public func values(withPrefix prefix: String = "", batchSize: Int = 100) throws -> some AsyncSequence<Value, any Error> {
+        try items(withPrefix: prefix, batchSize: batchSize).map(\.value)
     }
 
     /// The keys that start with `prefix` with their decoded values, in byte-wise key order.
     ///
-    /// Keys are listed in pages and each value is read when the iteration reaches it; a key
-    /// deleted in between is skipped.
+    /// Keys are listed in pages and their values read in batches of `batchSize` with
+    /// ``KeyValueStore/readBatch(_:)``; a key deleted in between is skipped.
     ///
     ///     for try await (key, user) in try users.items() { print(key, user.name) }
     ///
-    /// - Complexity: One listing plus one read per key.
+    /// - Complexity: One listing plus one batched read per `batchSize` keys.
     /// - Throws: ``StoreError/Code/invalidArgument`` for a bad prefix; iterating throws
     ///   ``StoreError/Code/decodingFailed`` at the first value that does not decode, and the
     ///   store's errors.
-    public func items(withPrefix prefix: String = "") throws -> some AsyncSequence<(key: StoreKey, value: Value), any Error> {
-        base.list(try ListQuery(prefix: prefix)).compactMap { element -> (key: StoreKey, value: Value)? in
-            guard let key = element.key, let entry = try await base.read(key) else { return nil }
-            return (key: key, value: try decode(entry.value, for: key, during: .read))
+    public func items(
+        withPrefix prefix: String = "", batchSize: Int = 100
+    ) throws -> some AsyncSequence<(key: StoreKey, value: Value), any Error> {
+        try base.entries(withPrefix: prefix, batchSize: batchSize).map { entry -> (key: StoreKey, value: Value) in
+            (key: entry.metadata.key, value: try decode(entry.value, for: entry.metadata.key, during: .read))
         }
     }
 

@@ -8,14 +8,15 @@ extension TypedStore {
     ///         return cart.items.isEmpty ? .delete : .set(cart)
     ///     }
     ///
-    /// Built on ``KeyValueStore/update(_:maxAttempts:_:)``: `transform` may run several times
+    /// Built on ``KeyValueStore/update(_:maxAttempts:backoff:_:)``: `transform` may run several times
     /// under contention and must not have side effects that matter. A stored value keeps its
     /// expiry date. Requires ``StoreCapabilities/conditionalWrites``, and
     /// ``StoreCapabilities/conditionalDeletes`` when `transform` returns ``TypedUpdateAction/delete``.
     ///
     /// - Parameters:
     ///   - key: The key to update.
-    ///   - maxAttempts: How many times to try before giving up. Defaults to 10,000.
+    ///   - maxAttempts: How many times to try before giving up. Defaults to 100.
+    ///   - backoff: How long to wait after each lost race. Defaults to ``Backoff/default``.
     ///   - transform: Receives the current value (`nil` if absent) and returns what to do.
     /// - Returns: What was done, with the value the key holds afterwards.
     /// - Throws: ``StoreError/Code/decodingFailed`` when the current value does not decode
@@ -26,14 +27,15 @@ extension TypedStore {
     @discardableResult
     public func update(
         _ key: StoreKey,
-        maxAttempts: Int = 10_000,
+        maxAttempts: Int = 100,
+        backoff: Backoff = .default,
         _ transform: (Value?) async throws -> TypedUpdateAction<Value>
     ) async throws -> TypedUpdateOutcome<Value> {
         // The closure runs once per attempt, and the store returns right after the attempt
         // that succeeded, so the last decision recorded here is the one that took effect.
         var stored: Value?
         var kept: Value?
-        let outcome = try await base.update(key, maxAttempts: maxAttempts) { bytes in
+        let outcome = try await base.update(key, maxAttempts: maxAttempts, backoff: backoff) { bytes in
             let current = try bytes.map { try decode($0, for: key, during: .update) }
             stored = nil
             kept = nil
@@ -68,23 +70,25 @@ extension TypedStore {
     ///     let visits = try await counters.update("visits", default: 0) { $0 += 1 }
     ///
     /// Always writes, even if `mutate` changes nothing. `mutate` may run several times under
-    /// contention and must not have side effects that matter; see ``update(_:maxAttempts:_:)``.
+    /// contention and must not have side effects that matter; see ``update(_:maxAttempts:backoff:_:)``.
     ///
     /// - Parameters:
     ///   - key: The key to update.
     ///   - defaultValue: The value to start from when `key` holds none; evaluated only then.
-    ///   - maxAttempts: How many times to try before giving up. Defaults to 10,000.
+    ///   - maxAttempts: How many times to try before giving up. Defaults to 100.
+    ///   - backoff: How long to wait after each lost race. Defaults to ``Backoff/default``.
     ///   - mutate: Changes the value.
     /// - Returns: The value stored.
-    /// - Throws: As ``update(_:maxAttempts:_:)``.
+    /// - Throws: As ``update(_:maxAttempts:backoff:_:)``.
     @discardableResult
     public func update(
         _ key: StoreKey,
         default defaultValue: @autoclosure () throws -> Value,
-        maxAttempts: Int = 10_000,
+        maxAttempts: Int = 100,
+        backoff: Backoff = .default,
         _ mutate: (inout Value) async throws -> Void
     ) async throws -> Value {
-        let outcome = try await update(key, maxAttempts: maxAttempts) { current in
+        let outcome = try await update(key, maxAttempts: maxAttempts, backoff: backoff) { current in
             var value = try current ?? defaultValue()
             try await mutate(&value)
             return .set(value)

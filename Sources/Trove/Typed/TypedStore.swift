@@ -3,7 +3,7 @@ public import Foundation
 /// A dictionary of `Value`s over any ``KeyValueStore``: values are encoded with a codec on the
 /// way in and decoded on the way out.
 ///
-///     let users = try FileSystemStore(root: dataDirectory).typed(as: User.self, under: "users")
+///     let users = try FileSystemStore(root: dataDirectory).prefixed("users").typed(as: User.self)
 ///     try await users.set(alice, for: "alice")
 ///     if let alice = try await users["alice"] { print(alice.name) }
 ///     try await users.update("alice") { current in
@@ -15,7 +15,7 @@ public import Foundation
 /// A typed view adds no storage of its own: keys, conditions, expiry, ETags and listing are
 /// the underlying store's, and every call is one call to it (reads, writes and deletes are as
 /// atomic as the store makes them). Several views with different codecs can share one store,
-/// each under its own prefix: `store.typed(as: User.self, codec: .json, under: "users")`.
+/// each under its own prefix: `store.prefixed("users").typed(as: User.self, codec: .json)`.
 ///
 /// A stored value that the codec cannot decode is reported as ``StoreError`` with code
 /// ``StoreError/Code/decodingFailed``, naming the key and the codec, with the codec's error as

@@ -1,4 +1,4 @@
-/// What a ``TypedStore/update(_:maxAttempts:_:)`` closure decides to do with a value.
+/// What a ``TypedStore/update(_:maxAttempts:backoff:_:)`` closure decides to do with a value.
 ///
 ///     try await carts.update("alice") { cart in
 ///         guard var cart else { return .keep }        // nothing to change

@@ -1,4 +1,4 @@
-/// What a ``TypedStore/update(_:maxAttempts:_:)`` did in the end.
+/// What a ``TypedStore/update(_:maxAttempts:backoff:_:)`` did in the end.
 public enum TypedUpdateOutcome<Value> {
     /// This value was stored; its entry's new metadata.
     case stored(Value, EntryMetadata)

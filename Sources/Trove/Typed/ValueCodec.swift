@@ -11,7 +11,7 @@ public import Foundation
 ///         func encode(_ image: Bitmap) throws -> Data { try image.pngData() }
 ///         func decode(_ data: Data) throws -> Bitmap { try Bitmap(png: data) }
 ///     }
-///     let images = store.typed(as: Bitmap.self, codec: PNGCodec(), under: "images")
+///     let images = store.prefixed("images").typed(as: Bitmap.self, codec: PNGCodec())
 ///
 /// A codec must be `Sendable`: one typed view is used from many tasks at once, so `encode` and
 /// `decode` may run concurrently.

@@ -138,7 +138,7 @@ enum ConvenienceChecks {
     /// The dates the store reports for the keys under `k/`, by `timestamp`.
     static func reportedDates(by timestamp: EntryTimestamp, _ c: CheckContext) async throws -> [StoreKey: Date] {
         var dates: [StoreKey: Date] = [:]
-        for try await metadata in try c.store.entries(withPrefix: "k/") {
+        for try await metadata in try c.store.metadata(withPrefix: "k/") {
             dates[metadata.key] = timestamp == .creation ? (metadata.creationDate ?? metadata.modificationDate) : metadata.modificationDate
         }
         return dates

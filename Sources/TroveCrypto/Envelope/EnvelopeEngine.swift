@@ -60,7 +60,7 @@ struct EnvelopeEngine<Format: EnvelopeFormat>: Sendable {
 
     /// `chunks` sealed for `key` as they come: the header first, then each segment as soon as the
     /// next byte after it shows that it is not the last.
-    func sealing<Chunks: AsyncSequence>(_ chunks: Chunks, for key: StoreKey) -> SealedChunks<Chunks, Format>
+    func sealing<Chunks: AsyncSequence & Sendable>(_ chunks: Chunks, for key: StoreKey) -> SealedChunks<Chunks, Format>
     where Chunks.Element == Data {
         SealedChunks(source: chunks, engine: self, key: key)
     }
@@ -239,7 +239,7 @@ private struct OpeningReader<Format: EnvelopeFormat> {
 }
 
 /// The chunks of a streamed write, sealed as they come (see ``EnvelopeEngine/sealing(_:for:)``).
-struct SealedChunks<Source: AsyncSequence, Format: EnvelopeFormat>: AsyncSequence where Source.Element == Data {
+struct SealedChunks<Source: AsyncSequence & Sendable, Format: EnvelopeFormat>: AsyncSequence, Sendable where Source.Element == Data {
     typealias Element = Data
     typealias Failure = any Error
 

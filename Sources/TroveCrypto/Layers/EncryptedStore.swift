@@ -123,10 +123,51 @@ public struct EncryptedStore<Base: KeyValueStore>: KeyValueStore {
 
     /// Encrypts the chunks segment by segment as they come and streams the envelope to the base
     /// store, which commits it atomically.
-    public func write<Chunks: AsyncSequence>(
+    public func write<Chunks: AsyncSequence & Sendable>(
         contentsOf chunks: Chunks, for key: StoreKey, options: WriteOptions
     ) async throws -> EntryMetadata where Chunks.Element == Data {
         try await layer.write(contentsOf: chunks, for: key, options: options)
+    }
+
+    /// Reads under `options`: the ETag comparison and a renewed expiry are the base store's
+    /// (the ETags are its), the range is cut from the checked value.
+    public func read(_ key: StoreKey, options: ReadOptions) async throws -> ReadOutcome<StoreEntry>? {
+        try await layer.read(key, options: options)
+    }
+
+    /// Opens the value under `options` (see ``read(_:options:)``).
+    public func readStream(_ key: StoreKey, chunkSize: Int, options: ReadOptions) async throws -> ReadOutcome<StreamedEntry>? {
+        try await layer.readStream(key, chunkSize: chunkSize, options: options)
+    }
+
+    /// The base store's metadata under `options`, with the value's size.
+    public func metadata(for key: StoreKey, options: ReadOptions) async throws -> EntryMetadata? {
+        try await layer.metadata(for: key, options: options)
+    }
+
+    /// Deletes through the base store without asking whether the key held a value.
+    public func discard(_ key: StoreKey) async throws {
+        try await layer.discard(key)
+    }
+
+    /// The base store's count.
+    public func count(withPrefix prefix: String) async throws -> Int {
+        try await layer.count(withPrefix: prefix)
+    }
+
+    /// The base store's batched read, each value checked.
+    public func readBatch(_ keys: [StoreKey]) async throws -> [StoreEntry?] {
+        try await layer.readBatch(keys)
+    }
+
+    /// Seals every value, then writes them in one base batch.
+    public func writeBatch(_ writes: [BatchWrite]) async throws -> [Result<EntryMetadata, StoreError>] {
+        try await layer.writeBatch(writes)
+    }
+
+    /// The base store's batched delete.
+    public func deleteBatch(_ deletes: [BatchDelete]) async throws -> [Result<Void, StoreError>] {
+        try await layer.deleteBatch(deletes)
     }
 
     /// Deletes through the base store; ETag conditions are the base store's ETags.
@@ -145,7 +186,7 @@ public struct EncryptedStore<Base: KeyValueStore>: KeyValueStore {
     }
 
     /// Always `nil`: the bytes behind a base store's URL are ciphertext, not the value.
-    public func url(for key: StoreKey) async throws -> URL? { nil }
+    public func url(for key: StoreKey, validFor lifetime: Duration) async throws -> URL? { nil }
 
     /// Reclaims the base store's expired entries.
     public func reclaimExpired() async throws -> Int {

@@ -173,7 +173,7 @@ struct BoundedMemoryStoreTests {
             try await group.waitForAll()
         }
         var total = 0, count = 0
-        for try await metadata in try store.entries() {
+        for try await metadata in try store.metadata() {
             total += Int(metadata.size) + metadata.key.byteCount
             count += 1
         }
@@ -185,6 +185,6 @@ struct BoundedMemoryStoreTests {
     func descriptionAndCapabilities() {
         let store = BoundedMemoryStore(maximumBytes: 64 << 20, maximumEntries: 10_000, name: "cache")
         #expect(store.description == "cache (67108864 bytes, 10000 entries)")
-        #expect(store.capabilities == [.conditionalWrites, .conditionalDeletes, .expiration, .creationDate, .retention])
+        #expect(store.capabilities == [.conditionalWrites, .conditionalDeletes, .expiration, .creationDate, .retention, .distinctETagPerWrite])
     }
 }

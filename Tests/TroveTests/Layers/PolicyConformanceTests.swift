@@ -34,7 +34,7 @@ struct ExpiryHidingStore<Base: KeyValueStore>: KeyValueStore {
         return try await base.write(value, for: key, options: options)
     }
 
-    func write<Chunks: AsyncSequence>(
+    func write<Chunks: AsyncSequence & Sendable>(
         contentsOf chunks: Chunks, for key: StoreKey, options: WriteOptions
     ) async throws -> EntryMetadata where Chunks.Element == Data {
         try refusingExpiry(options, key)
@@ -51,7 +51,7 @@ struct ExpiryHidingStore<Base: KeyValueStore>: KeyValueStore {
 
     func list(_ query: ListQuery, pageSize: Int) -> StoreListing { base.list(query, pageSize: pageSize) }
 
-    func url(for key: StoreKey) async throws -> URL? { try await base.url(for: key) }
+    func url(for key: StoreKey, validFor lifetime: Duration) async throws -> URL? { try await base.url(for: key, validFor: lifetime) }
 
     func reclaimExpired() async throws -> Int { try await base.reclaimExpired() }
 }
@@ -184,7 +184,7 @@ private struct StreamSwallowingStore<Base: KeyValueStore>: KeyValueStore {
     func write(_ value: Data, for key: StoreKey, options: WriteOptions) async throws -> EntryMetadata {
         try await base.write(value, for: key, options: options)
     }
-    func write<Chunks: AsyncSequence>(
+    func write<Chunks: AsyncSequence & Sendable>(
         contentsOf chunks: Chunks, for key: StoreKey, options: WriteOptions
     ) async throws -> EntryMetadata where Chunks.Element == Data {
         var whole = Data()
@@ -196,7 +196,7 @@ private struct StreamSwallowingStore<Base: KeyValueStore>: KeyValueStore {
         try await base.listPage(query, after: cursor, limit: limit)
     }
     func list(_ query: ListQuery, pageSize: Int) -> StoreListing { base.list(query, pageSize: pageSize) }
-    func url(for key: StoreKey) async throws -> URL? { try await base.url(for: key) }
+    func url(for key: StoreKey, validFor lifetime: Duration) async throws -> URL? { try await base.url(for: key, validFor: lifetime) }
     func reclaimExpired() async throws -> Int { try await base.reclaimExpired() }
 }
 

@@ -200,7 +200,7 @@ struct TieredStoreTests {
         let store = file.tiered(below: memory("fast"))
         #expect(file.capabilities.contains(.sharedAcrossProcesses))
         #expect(store.capabilities == file.capabilities.subtracting(.sharedAcrossProcesses))
-        #expect(file.tiered(below: file.subStore("copies")).capabilities == file.capabilities)
+        #expect(file.tiered(below: file.prefixed("copies")).capabilities == file.capabilities)
         #expect(store.description == "tiered (memory fast, then \(file.description))")
     }
 
@@ -273,7 +273,7 @@ struct TieredStoreTests {
     @Test("a key a faster tier cannot hold is served by the durable tier alone")
     func keyTooLongForATier() async throws {
         let durable = memory("durable"), copies = memory("copies")
-        let store = durable.tiered(below: copies.subStore("copies"))
+        let store = durable.tiered(below: copies.prefixed("copies"))
         let key = try StoreKey(validating: String(repeating: "k", count: StoreKey.maximumByteCount))
         let written = try await store.set(Data("long".utf8), for: key)
         #expect(try await store.read(key)?.metadata.etag == written.etag)
@@ -374,7 +374,7 @@ struct TierProbeStore: KeyValueStore {
         return try await base.write(value, for: key, options: options)
     }
 
-    func write<Chunks: AsyncSequence>(
+    func write<Chunks: AsyncSequence & Sendable>(
         contentsOf chunks: Chunks, for key: StoreKey, options: WriteOptions
     ) async throws -> EntryMetadata where Chunks.Element == Data {
         try log.record(name, "writeStream", key)
@@ -395,9 +395,9 @@ struct TierProbeStore: KeyValueStore {
         StoreListing(paging: self, query: query, pageSize: pageSize)
     }
 
-    func url(for key: StoreKey) async throws -> URL? {
+    func url(for key: StoreKey, validFor lifetime: Duration) async throws -> URL? {
         try log.record(name, "url", key)
-        return try await base.url(for: key)
+        return try await base.url(for: key, validFor: lifetime)
     }
 
     func reclaimExpired() async throws -> Int {

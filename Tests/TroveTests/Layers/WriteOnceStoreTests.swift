@@ -164,7 +164,7 @@ struct WriteOnceStoreTests {
         let store = base.writeOnce(appendOnly: true)
         #expect(store.isAppendOnly)
         #expect(store.description.hasSuffix("append-only"))
-        #expect(store.capabilities == base.capabilities.subtracting([.conditionalDeletes, .expiration]))
+        #expect(store.capabilities == base.capabilities.subtracting([.conditionalDeletes, .expiration, .expiryRefreshOnRead, .atomicBatches]))
         let first = try await store.set(Self.bytes("v"), for: "k")
         let deletes: [(String, @Sendable () async throws -> Void)] = [
             ("delete", { try await store.delete("k") }),
@@ -249,7 +249,7 @@ private struct ReadCountingStore: KeyValueStore {
     func write(_ value: Data, for key: StoreKey, options: WriteOptions) async throws -> EntryMetadata {
         try await base.write(value, for: key, options: options)
     }
-    func write<Chunks: AsyncSequence>(
+    func write<Chunks: AsyncSequence & Sendable>(
         contentsOf chunks: Chunks, for key: StoreKey, options: WriteOptions
     ) async throws -> EntryMetadata where Chunks.Element == Data {
         try await base.write(contentsOf: chunks, for: key, options: options)
@@ -259,7 +259,7 @@ private struct ReadCountingStore: KeyValueStore {
         try await base.listPage(query, after: cursor, limit: limit)
     }
     func list(_ query: ListQuery, pageSize: Int) -> StoreListing { base.list(query, pageSize: pageSize) }
-    func url(for key: StoreKey) async throws -> URL? { try await base.url(for: key) }
+    func url(for key: StoreKey, validFor lifetime: Duration) async throws -> URL? { try await base.url(for: key, validFor: lifetime) }
     func reclaimExpired() async throws -> Int { try await base.reclaimExpired() }
 }
 

@@ -72,7 +72,7 @@ struct ContentAddressedKeyTests {
 
     @Test func typedValuesAreAddressedByTheirEncoding() async throws {
         let store = MemoryStore()
-        let documents = store.typed(as: Profile.self, under: "documents")
+        let documents = store.prefixed("documents").typed(as: Profile.self)
         let first = try await documents.setContentAddressed(.alice)
         let again = try await documents.setContentAddressed(.alice)
         let other = try await documents.setContentAddressed(.bob)

@@ -357,7 +357,7 @@ struct FastJSONDecoderTests {
         encoder.dateEncodingStrategy = .iso8601
         let decoder = JSONDecoder()
         decoder.dateDecodingStrategy = .iso8601
-        let stamped = store.typed(as: FJStamped.self, codec: .json(encoder: encoder, decoder: decoder), under: "iso")
+        let stamped = store.prefixed("iso").typed(as: FJStamped.self, codec: .json(encoder: encoder, decoder: decoder))
         let stamp = FJStamped(at: Date(timeIntervalSince1970: 1_700_000_000))
         try await checkRoundTrips(stamped, [stamp])
         #expect(try JSONCodec<FJStamped>(decoder: decoder).decode(Data(#"{"at":"2023-11-14T22:13:20Z"}"#.utf8)) == stamp)

@@ -19,7 +19,7 @@ struct TimeOrderedKeyTests {
         #expect(made.allSatisfy { $0.byteCount == 26 && $0.rawValue.utf8.allSatisfy(Self.crockford.contains) })
 
         try await fixture.withFreshStore { store, _ in
-            let events = store.typed(as: Int.self, under: "events")
+            let events = AnyKeyValueStore(store).prefixed("events").typed(as: Int.self)
             // Written in a shuffled order, so only the keys can put them back in order.
             for index in made.indices.shuffled() { try await events.set(index, for: made[index]) }
             // One pass over the listing: each key comes back where it was made, with its value.

@@ -80,18 +80,18 @@ struct TypedStoreCodecTests {
     @Test(arguments: typedFixtures)
     func customCodecsRoundTrip(_ fixture: StoreFixture) async throws {
         try await fixture.withFreshStore { store, _ in
-            let points = store.typed(as: Point.self, codec: PointCodec(), under: "points")
+            let points = AnyKeyValueStore(store).prefixed("points").typed(as: Point.self, codec: PointCodec())
             try await checkRoundTrips(points, [Point(x: 1, y: -2), Point(x: 0, y: 0)])
             try await points.set(Point(x: 3, y: 4), for: "p")
             #expect(try await store["points/p"] == Data("3,4".utf8))
             #expect(points.codec.name == "point-csv")
 
             // The same format through closures.
-            let closures = store.typed(as: Point.self, codec: .custom(named: "xy", encode: { point in
+            let closures = AnyKeyValueStore(store).prefixed("points").typed(as: Point.self, codec: .custom(named: "xy", encode: { point in
                 Data("\(point.x),\(point.y)".utf8)
             }, decode: { data in
                 try PointCodec().decode(data)
-            }), under: "points")
+            }))
             #expect(try await closures["p"] == Point(x: 3, y: 4))
             try await checkRoundTrips(closures, [Point(x: 7, y: 8)])
         }
@@ -103,7 +103,7 @@ struct TypedStoreCodecTests {
             let garbage = Data([0xFF, 0xFE, 0x00, 0x7B, 0x22, 0xC3])
             try await store.set(garbage, for: "users/alice")
 
-            let json = store.typed(as: Profile.self, codec: .json, under: "users")
+            let json = AnyKeyValueStore(store).prefixed("users").typed(as: Profile.self, codec: .json)
             let jsonError = try await expectTypedError(.decodingFailed) { _ = try await json["alice"] }
             #expect(jsonError.key == "alice")
             #expect(jsonError.operation == .read)
@@ -111,19 +111,19 @@ struct TypedStoreCodecTests {
             #expect(jsonError.message.contains("Profile"))
             #expect(jsonError.underlying is DecodingError)
 
-            let plist = store.typed(as: Profile.self, codec: .propertyList, under: "users")
+            let plist = AnyKeyValueStore(store).prefixed("users").typed(as: Profile.self, codec: .propertyList)
             let plistError = try await expectTypedError(.decodingFailed) { _ = try await plist.read("alice") }
             #expect(plistError.key == "alice")
             #expect(plistError.message.contains("'plist-binary'"))
             #expect(plistError.underlying != nil)
 
-            let text = store.typed(as: String.self, codec: .text, under: "users")
+            let text = AnyKeyValueStore(store).prefixed("users").typed(as: String.self, codec: .text)
             let textError = try await expectTypedError(.decodingFailed) { _ = try await text.value(for: "alice") }
             #expect(textError.key == "alice")
             #expect(textError.message.contains("'utf8-text'"))
             #expect(textError.underlying as? InvalidUTF8Error == InvalidUTF8Error(byteCount: garbage.count))
 
-            let points = store.typed(as: Point.self, codec: PointCodec(), under: "users")
+            let points = AnyKeyValueStore(store).prefixed("users").typed(as: Point.self, codec: PointCodec())
             let pointError = try await expectTypedError(.decodingFailed) { _ = try await points["alice"] }
             #expect(pointError.message.contains("'point-csv'"))
             #expect(pointError.underlying is PointCodec.Malformed)
@@ -137,7 +137,7 @@ struct TypedStoreCodecTests {
             // Nothing was repaired or removed, and the raw bytes are still readable.
             #expect(try await store["users/alice"] == garbage)
             #expect(try await json.contains("alice"))
-            #expect(try await store.typed(as: Data.self, codec: .data, under: "users")["alice"] == garbage)
+            #expect(try await AnyKeyValueStore(store).prefixed("users").typed(as: Data.self, codec: .data)["alice"] == garbage)
         }
     }
 

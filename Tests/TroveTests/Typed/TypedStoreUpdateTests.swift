@@ -8,7 +8,7 @@ struct TypedStoreUpdateTests {
     @Test(arguments: typedFixtures)
     func setKeepAndDelete(_ fixture: StoreFixture) async throws {
         try await fixture.withFreshStore { store, _ in
-            let profiles = store.typed(as: Profile.self, under: "profiles")
+            let profiles = AnyKeyValueStore(store).prefixed("profiles").typed(as: Profile.self)
 
             // Set on an empty key: the closure sees nil.
             var seen: [Profile?] = []
@@ -61,7 +61,7 @@ struct TypedStoreUpdateTests {
     @Test(arguments: typedFixtures)
     func concurrentIncrementsAreNeverLost(_ fixture: StoreFixture) async throws {
         try await fixture.withFreshStore { store, _ in
-            let counters = store.typed(as: Int.self, under: "counters")
+            let counters = AnyKeyValueStore(store).prefixed("counters").typed(as: Int.self)
             let stores = try await withThrowingTaskGroup(of: Int.self) { group in
                 for _ in 0..<8 {
                     group.addTask {
@@ -101,7 +101,7 @@ struct TypedStoreUpdateTests {
     @Test func aValueThatDoesNotDecodeStopsTheUpdateAndStaysAsItIs() async throws {
         let store = MemoryStore()
         try await store.set(Data("not json".utf8), for: "counters/hits")
-        let counters = store.typed(as: Int.self, under: "counters")
+        let counters = store.prefixed("counters").typed(as: Int.self)
         var calls = 0
         let error = try await expectTypedError(.decodingFailed) {
             try await counters.update("hits") { _ in

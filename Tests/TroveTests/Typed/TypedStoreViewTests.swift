@@ -8,10 +8,10 @@ struct TypedStoreViewTests {
     @Test(arguments: typedFixtures)
     func viewsWithDifferentCodecsShareOneStore(_ fixture: StoreFixture) async throws {
         try await fixture.withFreshStore { store, _ in
-            let profiles = store.typed(as: Profile.self, codec: .json, under: "profiles")
-            let settings = store.typed(as: Profile.self, codec: .propertyList, under: "settings")
-            let bios = store.typed(as: String.self, codec: .text, under: "bios")
-            let avatars = store.typed(as: Data.self, codec: .data, under: "avatars")
+            let profiles = AnyKeyValueStore(store).prefixed("profiles").typed(as: Profile.self, codec: .json)
+            let settings = AnyKeyValueStore(store).prefixed("settings").typed(as: Profile.self, codec: .propertyList)
+            let bios = AnyKeyValueStore(store).prefixed("bios").typed(as: String.self, codec: .text)
+            let avatars = AnyKeyValueStore(store).prefixed("avatars").typed(as: Data.self, codec: .data)
 
             for name in ["alice", "bob"] as [StoreKey] {
                 try await profiles.set(name == "alice" ? .alice : .bob, for: name)
@@ -55,7 +55,7 @@ struct TypedStoreViewTests {
     @Test(arguments: typedFixtures)
     func keysValuesAndItemsComeInKeyOrder(_ fixture: StoreFixture) async throws {
         try await fixture.withFreshStore { store, _ in
-            let scores = store.typed(as: Int.self, under: "scores")
+            let scores = AnyKeyValueStore(store).prefixed("scores").typed(as: Int.self)
             let names: [StoreKey] = ["b", "a/x", "c", "a", "a/y"]
             for (index, name) in names.enumerated() { try await scores.set(index * 10, for: name) }
 
@@ -118,7 +118,7 @@ struct TypedStoreViewTests {
         #expect(users.description == "Profile values as json in memory prefix app/")
         #expect(users.codec.name == "json")
 
-        let nested = memory.prefixed("app").typed(as: Profile.self, under: "users")
+        let nested = memory.prefixed("app").prefixed("users").typed(as: Profile.self)
         try await nested.set(.bob, for: "bob")
         #expect(try await memory.contains("app/users/bob"))
         #expect(try await nested["bob"] == .bob)
@@ -129,13 +129,13 @@ struct TypedStoreViewTests {
 
     @Test func urlsComeFromTheStoreBeneath() async throws {
         let linked = LinkedStore(base: MemoryStore())
-        let photos = linked.typed(as: Data.self, codec: .data, under: "photos")
+        let photos = linked.prefixed("photos").typed(as: Data.self, codec: .data)
         #expect(try await photos.url(for: "cat") == URL(string: "https://objects.example/photos/cat"))
         #expect(try await linked.typed(as: Profile.self).url(for: "alice") == URL(string: "https://objects.example/alice"))
 
         try await withTemporaryDirectory { directory in
             let files = try FileSystemStore(root: directory)
-            #expect(try await files.typed(as: Profile.self, under: "users").url(for: "alice") == nil)
+            #expect(try await files.prefixed("users").typed(as: Profile.self).url(for: "alice") == nil)
         }
     }
 }
@@ -157,6 +157,6 @@ private struct LinkedStore: KeyValueStore {
     func listPage(_ query: ListQuery, after cursor: ListCursor?, limit: Int) async throws -> ListPage {
         try await base.listPage(query, after: cursor, limit: limit)
     }
-    func url(for key: StoreKey) async throws -> URL? { URL(string: "https://objects.example/\(key.rawValue)") }
+    func url(for key: StoreKey, validFor lifetime: Duration) async throws -> URL? { URL(string: "https://objects.example/\(key.rawValue)") }
     func reclaimExpired() async throws -> Int { try await base.reclaimExpired() }
 }

@@ -68,7 +68,7 @@ public struct CachedStore<Base: KeyValueStore, Cache: KeyValueStore>: KeyValueSt
     /// The base store's capabilities, without ``StoreCapabilities/sharedAcrossProcesses`` in
     /// ``CacheMode/appendOnly`` mode.
     public var capabilities: StoreCapabilities {
-        var capabilities = base.capabilities
+        var capabilities = base.capabilities.subtracting(.expiryRefreshOnRead)
         if !mode.confirmsHits { capabilities.remove(.sharedAcrossProcesses) }
         return capabilities
     }
@@ -109,16 +109,16 @@ public struct CachedStore<Base: KeyValueStore, Cache: KeyValueStore>: KeyValueSt
     public func readStream(_ key: StoreKey, chunkSize: Int) async throws -> StreamedEntry? {
         if let (copy, tierETag) = try await stack.onTier(0, key, { try await tier.lookStream(key, chunkSize: chunkSize) }) {
             let chunks = stack.labeling(copy.chunks, key: key, tier: 0)
-            guard mode.confirmsHits else { return StreamedEntry(metadata: copy.metadata, chunks: chunks) }
+            guard mode.confirmsHits else { return copy.withChunks(chunks) }
             let current = try await stack.onDurable(key) { try await base.metadata(for: key) }
-            if let current, current.etag == copy.metadata.etag { return StreamedEntry(metadata: current, chunks: chunks) }
+            if let current, current.etag == copy.metadata.etag { return copy.withChunks(chunks, metadata: current) }
             try await stack.onTier(0, key) { try await tier.drop(key, ifStill: tierETag) }
             if current == nil { return nil }
         }
         guard let entry = try await stack.onDurable(key, { try await base.readStream(key, chunkSize: chunkSize) }) else {
             return nil
         }
-        return StreamedEntry(metadata: entry.metadata, chunks: stack.labeling(entry.chunks, key: key, tier: nil))
+        return entry.withChunks(stack.labeling(entry.chunks, key: key, tier: nil))
     }
 
     /// The base store's metadata in ``CacheMode/mutable`` mode; in ``CacheMode/appendOnly`` mode,
@@ -143,7 +143,7 @@ public struct CachedStore<Base: KeyValueStore, Cache: KeyValueStore>: KeyValueSt
 
     /// Streams the chunks into the base store, then replaces the cached copy with a placeholder
     /// that the next read fills.
-    public func write<Chunks: AsyncSequence>(
+    public func write<Chunks: AsyncSequence & Sendable>(
         contentsOf chunks: Chunks, for key: StoreKey, options: WriteOptions
     ) async throws -> EntryMetadata where Chunks.Element == Data {
         try await stack.change(key) { try await base.write(contentsOf: chunks, for: key, options: options) }
@@ -154,6 +154,57 @@ public struct CachedStore<Base: KeyValueStore, Cache: KeyValueStore>: KeyValueSt
     /// - Returns: Whether the base store held a live value.
     public func delete(_ key: StoreKey, condition: DeleteCondition) async throws -> Bool {
         try await stack.change(key) { try await base.delete(key, condition: condition) }
+    }
+
+    /// Reads through the layer as ``read(_:)`` does, then applies the range and the ETag
+    /// comparison of `options`.
+    ///
+    /// - Throws: ``StoreError/Code/notSupported`` for ``ReadOptions/refreshingExpiry``: copies in
+    ///   the cache would keep the old expiry.
+    public func read(_ key: StoreKey, options: ReadOptions) async throws -> ReadOutcome<StoreEntry>? {
+        if options.refreshingExpiry != nil { throw stack.refreshRefused(key, .read) }
+        guard let entry = try await read(key) else { return nil }
+        return options.outcome(of: entry)
+    }
+
+    /// Streams through the layer as ``readStream(_:chunkSize:)`` does, then applies `options`.
+    public func readStream(_ key: StoreKey, chunkSize: Int, options: ReadOptions) async throws -> ReadOutcome<StreamedEntry>? {
+        if options.refreshingExpiry != nil { throw stack.refreshRefused(key, .read) }
+        guard let entry = try await readStream(key, chunkSize: chunkSize) else { return nil }
+        return await options.outcome(of: entry)
+    }
+
+    /// The metadata, as ``metadata(for:)`` finds it; renewing an expiry is not supported.
+    public func metadata(for key: StoreKey, options: ReadOptions) async throws -> EntryMetadata? {
+        if options.refreshingExpiry != nil { throw stack.refreshRefused(key, .metadata) }
+        return try await metadata(for: key)
+    }
+
+    /// Deletes from the base store without asking whether the key held a value, then from the
+    /// faster tiers.
+    public func discard(_ key: StoreKey) async throws {
+        try await stack.change(key) { try await base.discard(key) }
+    }
+
+    /// The base store's count.
+    public func count(withPrefix prefix: String) async throws -> Int {
+        try await stack.onDurable(nil) { try await base.count(withPrefix: prefix) }
+    }
+
+    /// The base store's batched read, in one round trip; it installs no copies.
+    public func readBatch(_ keys: [StoreKey]) async throws -> [StoreEntry?] {
+        try await stack.onDurable(nil) { try await base.readBatch(keys) }
+    }
+
+    /// The base store's batched write; then every key's copies are replaced by placeholders
+    /// that the next read fills.
+    public func writeBatch(_ writes: [BatchWrite]) async throws -> [Result<EntryMetadata, StoreError>] {
+        try await stack.changeBatch(writes.map(\.key)) { try await base.writeBatch(writes) }
+    }
+
+    /// The base store's batched delete; then every key's copies are dropped.
+    public func deleteBatch(_ deletes: [BatchDelete]) async throws -> [Result<Void, StoreError>] {
+        try await stack.changeBatch(deletes.map(\.key)) { try await base.deleteBatch(deletes) }
     }
 
     /// The base store's page.
@@ -167,8 +218,8 @@ public struct CachedStore<Base: KeyValueStore, Cache: KeyValueStore>: KeyValueSt
     }
 
     /// The base store's URL for `key`, if it has one.
-    public func url(for key: StoreKey) async throws -> URL? {
-        try await stack.onDurable(key) { try await base.url(for: key) }
+    public func url(for key: StoreKey, validFor lifetime: Duration) async throws -> URL? {
+        try await stack.onDurable(key) { try await base.url(for: key, validFor: lifetime) }
     }
 
     /// Reclaims the base store's expired entries, then the cache's expired copies.

@@ -80,6 +80,34 @@ struct CopyTiers: Sendable {
         return result
     }
 
+    /// Changes many durable entries through `durableChange` (a batch of writes or deletes), then
+    /// replaces every tier's entry of each key with a placeholder, slowest first, whatever each
+    /// entry's result: the next read of a key installs what the durable store holds.
+    func changeBatch<T>(_ keys: [StoreKey], durableChange: () async throws -> T) async throws -> T {
+        let result: T
+        do {
+            result = try await onDurable(nil, durableChange)
+        } catch {
+            for key in keys {
+                for tier in tiers.reversed() { _ = try? await tier.invalidate(key) }
+            }
+            throw error
+        }
+        for key in keys {
+            for index in tiers.indices.reversed() {
+                _ = try await onTier(index, key, committed: true) { try await tiers[index].invalidate(key) }
+            }
+        }
+        return result
+    }
+
+    /// The error for a read that would renew an expiry: the copies in the tiers would keep the
+    /// old one, so a caching layer does not offer it.
+    func refreshRefused(_ key: StoreKey, _ operation: StoreOperation) -> StoreError {
+        StoreError(.notSupported, operation: operation, key: key, store: layer,
+                   message: "renewing an expiry within a read is not supported through a cache: the cached copies would keep the old expiry")
+    }
+
     /// Runs `body` on the durable store; if it fails (a failed condition, or an error after which
     /// the write may or may not have landed), replaces every tier's entry with a placeholder so
     /// that no tier keeps a copy the durable store no longer holds, then rethrows.

@@ -2,7 +2,7 @@ import Foundation
 
 /// The chunks of a value with a header in front: the header first, then every chunk of `chunks`
 /// as it comes, so an enveloped value streams without being held whole.
-struct EnvelopedChunks<Chunks: AsyncSequence>: AsyncSequence where Chunks.Element == Data {
+struct EnvelopedChunks<Chunks: AsyncSequence & Sendable>: AsyncSequence, Sendable where Chunks.Element == Data {
     typealias Element = Data
 
     /// The bytes that go first.

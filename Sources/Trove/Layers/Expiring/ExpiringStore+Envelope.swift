@@ -252,11 +252,12 @@ extension ExpiringStore {
         throw gaveUp(key, .write)
     }
 
-    func envelopeWrite<Chunks: AsyncSequence>(
+    func envelopeWrite<Chunks: AsyncSequence & Sendable>(
         contentsOf chunks: Chunks, for key: StoreKey, options: WriteOptions
     ) async throws -> EntryMetadata where Chunks.Element == Data {
         let envelope = try makeEnvelope(for: options.expiry, key: key)
-        let enveloped = EnvelopedChunks(header: envelope.encoded(), chunks: chunks)
+        let header = envelope.encoded()
+        let enveloped = EnvelopedChunks(header: header, chunks: ValueChunks(chunks, checkedAgainst: options, key: key, store: description))
         let condition = options.condition
         var baseCondition = WriteCondition.always
         if !condition.isAlways {
@@ -278,7 +279,8 @@ extension ExpiringStore {
         }
         do {
             let written = try await base.write(contentsOf: enveloped, for: key,
-                                               options: WriteOptions(condition: baseCondition, expiry: baseExpiry(for: envelope)))
+                                               options: WriteOptions(condition: baseCondition, expiry: baseExpiry(for: envelope),
+                                                                    expectedSize: options.expectedSize.map { $0 + Int64(header.count) }))
             return layerMetadata(written, envelope)
         } catch let error as StoreError where error.code == .conditionFailed && !condition.isAlways {
             throw StoreError(.conditionFailed, operation: .write, key: key, store: description,

@@ -18,7 +18,7 @@ public import Foundation
 /// entry written with `.at(_:)` keeps its fixed deadline. Metadata lookups, `contains` and
 /// listings do not count as reads. A refresh rewrites the whole entry (for a streamed read, the
 /// value is streamed through a second time), so sliding expiry suits small values such as
-/// sessions. ``KeyValueStore/update(_:maxAttempts:_:)`` rewrites an entry with its current
+/// sessions. ``KeyValueStore/update(_:maxAttempts:backoff:_:)`` rewrites an entry with its current
 /// deadline as `.at(_:)`, which makes a sliding entry a fixed one.
 ///
 /// **How expiry is kept.** Two ways, chosen when the layer is made (``delegatesExpiryToBase``):
@@ -62,7 +62,16 @@ public import Foundation
 /// (still invisible), and ``reclaimExpired()`` throws ``StoreError/Code/notSupported`` unless
 /// the base reclaims them natively.
 ///
-/// Capabilities: the base's, plus ``StoreCapabilities/expiration``.
+/// **Read options and batches.** With delegation they go to the base as they are, so a range,
+/// an `ifNoneMatch` revalidation, an expiry renewed within a read and a native batch cost what
+/// they cost there. In envelope mode a read with options reads the entry and applies them,
+/// batches run entry by entry, and renewing an expiry within a read is not offered. Sliding
+/// mode keeps an envelope because each entry slides by its own lifetime, which the entry must
+/// carry; a store-wide sliding lifetime with a single round trip per read is a store's own
+/// option where its server has one.
+///
+/// Capabilities: the base's, plus ``StoreCapabilities/expiration``; in envelope mode without
+/// ``StoreCapabilities/atomicBatches`` and ``StoreCapabilities/expiryRefreshOnRead``.
 public struct ExpiringStore<Base: KeyValueStore>: KeyValueStore {
     /// The store beneath.
     public let base: Base
@@ -110,8 +119,94 @@ public struct ExpiringStore<Base: KeyValueStore>: KeyValueStore {
         return "\(base.description) expiring" + (details.isEmpty ? "" : "(\(details.joined(separator: ", ")))")
     }
 
-    /// The base store's capabilities, plus ``StoreCapabilities/expiration``.
-    public var capabilities: StoreCapabilities { base.capabilities.union(.expiration) }
+    /// The base store's capabilities, plus ``StoreCapabilities/expiration``; in envelope mode
+    /// without atomic batches and renewing an expiry within a read.
+    public var capabilities: StoreCapabilities {
+        let capabilities = base.capabilities.union(.expiration)
+        return delegatesExpiryToBase ? capabilities : capabilities.subtracting([.atomicBatches, .expiryRefreshOnRead])
+    }
+
+    /// Reads `key` under `options`: forwarded with delegation; in envelope mode, the entry is
+    /// read as ``read(_:)`` does and the options applied to it.
+    ///
+    /// - Throws: In envelope mode ``StoreError/Code/notSupported`` for
+    ///   ``ReadOptions/refreshingExpiry``.
+    public func read(_ key: StoreKey, options: ReadOptions) async throws -> ReadOutcome<StoreEntry>? {
+        try await forwarding(key) {
+            if delegatesExpiryToBase { return try await base.read(key, options: options) }
+            try refuseRefreshInEnvelope(options, key)
+            return try await envelopeRead(key).map(options.outcome(of:))
+        }
+    }
+
+    /// Opens `key` under `options`: forwarded with delegation; applied to the opened entry in
+    /// envelope mode.
+    public func readStream(_ key: StoreKey, chunkSize: Int, options: ReadOptions) async throws -> ReadOutcome<StreamedEntry>? {
+        try await forwarding(key) {
+            if delegatesExpiryToBase { return try await base.readStream(key, chunkSize: chunkSize, options: options) }
+            try refuseRefreshInEnvelope(options, key)
+            guard let entry = try await envelopeReadStream(key, chunkSize: chunkSize) else { return nil }
+            return await options.outcome(of: entry)
+        }
+    }
+
+    /// The metadata of `key` under `options`: forwarded with delegation.
+    public func metadata(for key: StoreKey, options: ReadOptions) async throws -> EntryMetadata? {
+        try await forwarding(key) {
+            if delegatesExpiryToBase { return try await base.metadata(for: key, options: options) }
+            try refuseRefreshInEnvelope(options, key)
+            return try await envelopeMetadata(key)
+        }
+    }
+
+    /// Deletes `key` without reporting whether it held a live value.
+    public func discard(_ key: StoreKey) async throws {
+        try await forwarding(key) {
+            if delegatesExpiryToBase { return try await base.discard(key) }
+            _ = try await envelopeDelete(key, condition: .always)
+        }
+    }
+
+    /// The number of live keys under `prefix`: the base's count with delegation; a listing of
+    /// live entries in envelope mode.
+    public func count(withPrefix prefix: String) async throws -> Int {
+        try await forwarding(nil) {
+            delegatesExpiryToBase ? try await base.count(withPrefix: prefix) : try await countByListing(withPrefix: prefix)
+        }
+    }
+
+    /// The base's batched read with delegation; entry by entry in envelope mode.
+    public func readBatch(_ keys: [StoreKey]) async throws -> [StoreEntry?] {
+        try await forwarding(nil) {
+            delegatesExpiryToBase ? try await base.readBatch(keys) : try await readEachInTurn(keys)
+        }
+    }
+
+    /// The base's batched write with delegation (each write given its expiry or the default
+    /// lifetime); entry by entry in envelope mode.
+    public func writeBatch(_ writes: [BatchWrite]) async throws -> [Result<EntryMetadata, StoreError>] {
+        try await forwarding(nil) {
+            guard delegatesExpiryToBase else { return try await writeEachInTurn(writes) }
+            return try await base.writeBatch(writes.map { write in
+                var options = write.options
+                options.expiry = effectiveExpiry(options.expiry)
+                return BatchWrite(write.key, write.value, options: options)
+            })
+        }
+    }
+
+    /// The base's batched delete with delegation; entry by entry in envelope mode.
+    public func deleteBatch(_ deletes: [BatchDelete]) async throws -> [Result<Void, StoreError>] {
+        try await forwarding(nil) {
+            delegatesExpiryToBase ? try await base.deleteBatch(deletes) : try await deleteEachInTurn(deletes)
+        }
+    }
+
+    private func refuseRefreshInEnvelope(_ options: ReadOptions, _ key: StoreKey) throws(StoreError) {
+        guard options.refreshingExpiry != nil else { return }
+        throw StoreError(.notSupported, operation: .read, key: key, store: description,
+                         message: "renewing an expiry within a read is not supported when expiry is kept in an envelope; use sliding mode")
+    }
 
     /// Reads the live value under `key`; in sliding mode, pushes its deadline (see the type's
     /// documentation).
@@ -154,8 +249,9 @@ public struct ExpiringStore<Base: KeyValueStore>: KeyValueStore {
     public func write(_ value: Data, for key: StoreKey, options: WriteOptions) async throws -> EntryMetadata {
         try await forwarding(key) {
             if delegatesExpiryToBase {
-                return try await base.write(value, for: key, options: WriteOptions(
-                    condition: options.condition, expiry: effectiveExpiry(options.expiry)))
+                var options = options
+                options.expiry = effectiveExpiry(options.expiry)
+                return try await base.write(value, for: key, options: options)
             }
             return try await envelopeWrite(value, for: key, options: options)
         }
@@ -167,13 +263,14 @@ public struct ExpiringStore<Base: KeyValueStore>: KeyValueStore {
     /// - Throws: As ``write(_:for:options:)``; in envelope mode also
     ///   ``StoreError/Code/conditionFailed`` when the entry changes while a conditional value
     ///   streams (its chunks cannot be replayed).
-    public func write<Chunks: AsyncSequence>(
+    public func write<Chunks: AsyncSequence & Sendable>(
         contentsOf chunks: Chunks, for key: StoreKey, options: WriteOptions
     ) async throws -> EntryMetadata where Chunks.Element == Data {
         try await forwarding(key) {
             if delegatesExpiryToBase {
-                return try await base.write(contentsOf: chunks, for: key, options: WriteOptions(
-                    condition: options.condition, expiry: effectiveExpiry(options.expiry)))
+                var options = options
+                options.expiry = effectiveExpiry(options.expiry)
+                return try await base.write(contentsOf: chunks, for: key, options: options)
             }
             return try await envelopeWrite(contentsOf: chunks, for: key, options: options)
         }
@@ -208,9 +305,9 @@ public struct ExpiringStore<Base: KeyValueStore>: KeyValueStore {
 
     /// The base's URL for `key` with delegation; `nil` in envelope mode, where stored bytes carry
     /// the envelope.
-    public func url(for key: StoreKey) async throws -> URL? {
+    public func url(for key: StoreKey, validFor lifetime: Duration) async throws -> URL? {
         guard delegatesExpiryToBase else { return nil }
-        return try await forwarding(key) { try await base.url(for: key) }
+        return try await forwarding(key) { try await base.url(for: key, validFor: lifetime) }
     }
 
     /// Deletes every expired entry and frees its space.

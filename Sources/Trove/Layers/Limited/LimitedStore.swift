@@ -103,7 +103,7 @@ public struct LimitedStore<Base: KeyValueStore>: KeyValueStore {
     /// - Throws: ``StoreError/Code/invalidKey`` for a key over the cap (no chunk is read),
     ///   ``StoreError/Code/valueTooLarge`` when the chunks exceed the value cap (the previous
     ///   value stays), and whatever the base or `chunks` throw.
-    public func write<Chunks: AsyncSequence>(
+    public func write<Chunks: AsyncSequence & Sendable>(
         contentsOf chunks: Chunks, for key: StoreKey, options: WriteOptions
     ) async throws -> EntryMetadata where Chunks.Element == Data {
         try check(key, .write)
@@ -144,9 +144,9 @@ public struct LimitedStore<Base: KeyValueStore>: KeyValueStore {
     /// The base's URL for `key`.
     ///
     /// - Throws: ``StoreError/Code/invalidKey`` for a key over the cap.
-    public func url(for key: StoreKey) async throws -> URL? {
+    public func url(for key: StoreKey, validFor lifetime: Duration) async throws -> URL? {
         try check(key, .read)
-        return try await forwarding(key) { try await base.url(for: key) }
+        return try await forwarding(key) { try await base.url(for: key, validFor: lifetime) }
     }
 
     /// Reclaims the base's expired entries.
@@ -154,13 +154,83 @@ public struct LimitedStore<Base: KeyValueStore>: KeyValueStore {
         try await forwarding(nil) { try await base.reclaimExpired() }
     }
 
+    /// The base's entry under `key` under `options`.
+    public func read(_ key: StoreKey, options: ReadOptions) async throws -> ReadOutcome<StoreEntry>? {
+        try check(key, .read)
+        return try await forwarding(key) { try await base.read(key, options: options) }
+    }
+
+    /// The base's stream of `key` under `options`.
+    public func readStream(_ key: StoreKey, chunkSize: Int, options: ReadOptions) async throws -> ReadOutcome<StreamedEntry>? {
+        try check(key, .read)
+        return try await forwarding(key) { try await base.readStream(key, chunkSize: chunkSize, options: options) }
+    }
+
+    /// The base's metadata for `key` under `options`.
+    public func metadata(for key: StoreKey, options: ReadOptions) async throws -> EntryMetadata? {
+        try check(key, .metadata)
+        return try await forwarding(key) { try await base.metadata(for: key, options: options) }
+    }
+
+    /// Deletes `key` in the base, without reporting whether it held a value.
+    public func discard(_ key: StoreKey) async throws {
+        try check(key, .delete)
+        try await forwarding(key) { try await base.discard(key) }
+    }
+
+    /// The base's count.
+    public func count(withPrefix prefix: String) async throws -> Int {
+        try await forwarding(nil) { try await base.count(withPrefix: prefix) }
+    }
+
+    /// The base's batched read.
+    ///
+    /// - Throws: ``StoreError/Code/invalidKey`` for the first key over the cap (nothing is read).
+    public func readBatch(_ keys: [StoreKey]) async throws -> [StoreEntry?] {
+        for key in keys { try check(key, .read) }
+        return try await forwarding(nil) { try await base.readBatch(keys) }
+    }
+
+    /// The base's batched write of the entries within the caps; an entry over a cap fails with
+    /// ``StoreError/Code/invalidKey`` or ``StoreError/Code/valueTooLarge`` (and, on an atomic
+    /// base, fails the whole batch).
+    public func writeBatch(_ writes: [BatchWrite]) async throws -> [Result<EntryMetadata, StoreError>] {
+        try await forwardingBatch(
+            writes, atomic: capabilities.contains(.atomicBatches), store: description, key: \.key,
+            refusal: { write in
+                if let refused = keyRefusal(write.key, .write) { return refused }
+                guard write.value.count <= maximumValueSize else {
+                    return StoreError(.valueTooLarge, operation: .write, key: write.key, store: description,
+                                      message: "the value is \(write.value.count) bytes, over this store's cap of \(maximumValueSize) bytes per value; nothing was written")
+                }
+                return nil
+            },
+            forward: { accepted in try await forwarding(nil) { try await base.writeBatch(accepted) } })
+    }
+
+    /// The base's batched delete of the keys within the cap.
+    public func deleteBatch(_ deletes: [BatchDelete]) async throws -> [Result<Void, StoreError>] {
+        try await forwardingBatch(
+            deletes, atomic: capabilities.contains(.atomicBatches), store: description, key: \.key,
+            refusal: { delete in
+                keyRefusal(delete.key, .delete)
+            },
+            forward: { accepted in try await forwarding(nil) { try await base.deleteBatch(accepted) } })
+    }
+
     /// Throws ``StoreError/Code/invalidKey`` unless `key` is within the cap.
     private func check(_ key: StoreKey, _ operation: StoreOperation) throws(StoreError) {
+        if let refused = keyRefusal(key, operation) { throw refused }
+    }
+
+    /// The error for `key` if it is over the cap.
+    private func keyRefusal(_ key: StoreKey, _ operation: StoreOperation) -> StoreError? {
         guard key.byteCount <= maximumKeyLength else {
-            throw StoreError(.invalidKey, operation: operation, key: key, store: description,
-                             message: "'\(key.escapedDescription)' is \(key.byteCount) UTF-8 bytes long, over this store's cap of "
-                                 + "\(maximumKeyLength) bytes per key")
+            return StoreError(.invalidKey, operation: operation, key: key, store: description,
+                              message: "'\(key.escapedDescription)' is \(key.byteCount) UTF-8 bytes long, over this store's cap of "
+                                  + "\(maximumKeyLength) bytes per key")
         }
+        return nil
     }
 
     /// Runs `body` on the base, reporting its errors in this layer's terms.

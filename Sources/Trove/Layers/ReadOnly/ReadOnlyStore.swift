@@ -26,9 +26,9 @@ public struct ReadOnlyStore<Base: KeyValueStore>: KeyValueStore {
     public var description: String { "\(base.description) read-only" }
 
     /// The base store's capabilities, without the write-related ones (conditional writes and
-    /// deletes, expiration).
+    /// deletes, expiration, renewing an expiry on read).
     public var capabilities: StoreCapabilities {
-        base.capabilities.subtracting([.conditionalWrites, .conditionalDeletes, .expiration])
+        base.capabilities.subtracting([.conditionalWrites, .conditionalDeletes, .expiration, .expiryRefreshOnRead])
     }
 
     /// The base's entry under `key`.
@@ -46,6 +46,63 @@ public struct ReadOnlyStore<Base: KeyValueStore>: KeyValueStore {
         try await forwarding(key) { try await base.metadata(for: key) }
     }
 
+    /// The base's entry under `key` under `options`; renewing an expiry, a write, is refused.
+    ///
+    /// - Throws: ``StoreError/Code/readOnly`` for ``ReadOptions/refreshingExpiry``.
+    public func read(_ key: StoreKey, options: ReadOptions) async throws -> ReadOutcome<StoreEntry>? {
+        try refuseRefresh(options, key)
+        return try await forwarding(key) { try await base.read(key, options: options) }
+    }
+
+    /// The base's stream of `key` under `options`; renewing an expiry is refused.
+    public func readStream(_ key: StoreKey, chunkSize: Int, options: ReadOptions) async throws -> ReadOutcome<StreamedEntry>? {
+        try refuseRefresh(options, key)
+        return try await forwarding(key) { try await base.readStream(key, chunkSize: chunkSize, options: options) }
+    }
+
+    /// The base's metadata for `key`; renewing an expiry is refused.
+    public func metadata(for key: StoreKey, options: ReadOptions) async throws -> EntryMetadata? {
+        try refuseRefresh(options, key)
+        return try await forwarding(key) { try await base.metadata(for: key, options: options) }
+    }
+
+    /// The base's count.
+    public func count(withPrefix prefix: String) async throws -> Int {
+        try await forwarding(nil) { try await base.count(withPrefix: prefix) }
+    }
+
+    /// The base's batched read.
+    public func readBatch(_ keys: [StoreKey]) async throws -> [StoreEntry?] {
+        try await forwarding(nil) { try await base.readBatch(keys) }
+    }
+
+    /// Refuses the whole batch before anything reaches the base.
+    ///
+    /// - Throws: Always ``StoreError/Code/readOnly``.
+    public func writeBatch(_ writes: [BatchWrite]) async throws -> [Result<EntryMetadata, StoreError>] {
+        throw refusal(.write, writes.first?.key, "writes are refused")
+    }
+
+    /// Refuses the whole batch before anything reaches the base.
+    ///
+    /// - Throws: Always ``StoreError/Code/readOnly``.
+    public func deleteBatch(_ deletes: [BatchDelete]) async throws -> [Result<Void, StoreError>] {
+        throw refusal(.delete, deletes.first?.key, "deletes are refused")
+    }
+
+    /// Refuses the delete.
+    ///
+    /// - Throws: Always ``StoreError/Code/readOnly``.
+    public func discard(_ key: StoreKey) async throws {
+        throw refusal(.delete, key, "deletes are refused")
+    }
+
+    private func refuseRefresh(_ options: ReadOptions, _ key: StoreKey) throws(StoreError) {
+        if options.refreshingExpiry != nil {
+            throw refusal(.read, key, "renewing an expiry writes to the entry, and writes are refused")
+        }
+    }
+
     /// Refuses the write.
     ///
     /// - Throws: Always ``StoreError/Code/readOnly``, naming `key` and this store.
@@ -56,7 +113,7 @@ public struct ReadOnlyStore<Base: KeyValueStore>: KeyValueStore {
     /// Refuses the write without reading any of `chunks`.
     ///
     /// - Throws: Always ``StoreError/Code/readOnly``, naming `key` and this store.
-    public func write<Chunks: AsyncSequence>(
+    public func write<Chunks: AsyncSequence & Sendable>(
         contentsOf chunks: Chunks, for key: StoreKey, options: WriteOptions
     ) async throws -> EntryMetadata where Chunks.Element == Data {
         throw refusal(.write, key, "writes are refused")
@@ -80,8 +137,8 @@ public struct ReadOnlyStore<Base: KeyValueStore>: KeyValueStore {
     }
 
     /// The base's URL for `key`: fetching by URL only reads.
-    public func url(for key: StoreKey) async throws -> URL? {
-        try await forwarding(key) { try await base.url(for: key) }
+    public func url(for key: StoreKey, validFor lifetime: Duration) async throws -> URL? {
+        try await forwarding(key) { try await base.url(for: key, validFor: lifetime) }
     }
 
     /// Refuses to reclaim: reclaiming deletes expired entries.

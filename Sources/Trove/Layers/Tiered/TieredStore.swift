@@ -73,7 +73,7 @@ public struct TieredStore<Durable: KeyValueStore>: KeyValueStore {
     /// The durable store's capabilities; ``StoreCapabilities/sharedAcrossProcesses`` only if
     /// every faster tier is shared too.
     public var capabilities: StoreCapabilities {
-        var capabilities = durable.capabilities
+        var capabilities = durable.capabilities.subtracting(.expiryRefreshOnRead)
         if fasterTiers.contains(where: { !$0.capabilities.contains(.sharedAcrossProcesses) }) {
             capabilities.remove(.sharedAcrossProcesses)
         }
@@ -116,13 +116,13 @@ public struct TieredStore<Durable: KeyValueStore>: KeyValueStore {
     public func readStream(_ key: StoreKey, chunkSize: Int) async throws -> StreamedEntry? {
         for (index, tier) in stack.tiers.enumerated() {
             if let copy = try await stack.onTier(index, key, { try await tier.lookStream(key, chunkSize: chunkSize) })?.entry {
-                return StreamedEntry(metadata: copy.metadata, chunks: stack.labeling(copy.chunks, key: key, tier: index))
+                return copy.withChunks(stack.labeling(copy.chunks, key: key, tier: index))
             }
         }
         guard let entry = try await stack.onDurable(key, { try await durable.readStream(key, chunkSize: chunkSize) }) else {
             return nil
         }
-        return StreamedEntry(metadata: entry.metadata, chunks: stack.labeling(entry.chunks, key: key, tier: nil))
+        return entry.withChunks(stack.labeling(entry.chunks, key: key, tier: nil))
     }
 
     /// The durable metadata of the first copy a tier holds (read from its envelope's header),
@@ -148,7 +148,7 @@ public struct TieredStore<Durable: KeyValueStore>: KeyValueStore {
 
     /// Streams the chunks into the durable store, then replaces each faster tier's copy with a
     /// placeholder, so that the next read installs the new value.
-    public func write<Chunks: AsyncSequence>(
+    public func write<Chunks: AsyncSequence & Sendable>(
         contentsOf chunks: Chunks, for key: StoreKey, options: WriteOptions
     ) async throws -> EntryMetadata where Chunks.Element == Data {
         try await stack.change(key) { try await durable.write(contentsOf: chunks, for: key, options: options) }
@@ -159,6 +159,57 @@ public struct TieredStore<Durable: KeyValueStore>: KeyValueStore {
     /// - Returns: Whether the durable store held a live value.
     public func delete(_ key: StoreKey, condition: DeleteCondition) async throws -> Bool {
         try await stack.change(key) { try await durable.delete(key, condition: condition) }
+    }
+
+    /// Reads through the layer as ``read(_:)`` does, then applies the range and the ETag
+    /// comparison of `options`.
+    ///
+    /// - Throws: ``StoreError/Code/notSupported`` for ``ReadOptions/refreshingExpiry``: copies in
+    ///   the cache would keep the old expiry.
+    public func read(_ key: StoreKey, options: ReadOptions) async throws -> ReadOutcome<StoreEntry>? {
+        if options.refreshingExpiry != nil { throw stack.refreshRefused(key, .read) }
+        guard let entry = try await read(key) else { return nil }
+        return options.outcome(of: entry)
+    }
+
+    /// Streams through the layer as ``readStream(_:chunkSize:)`` does, then applies `options`.
+    public func readStream(_ key: StoreKey, chunkSize: Int, options: ReadOptions) async throws -> ReadOutcome<StreamedEntry>? {
+        if options.refreshingExpiry != nil { throw stack.refreshRefused(key, .read) }
+        guard let entry = try await readStream(key, chunkSize: chunkSize) else { return nil }
+        return await options.outcome(of: entry)
+    }
+
+    /// The metadata, as ``metadata(for:)`` finds it; renewing an expiry is not supported.
+    public func metadata(for key: StoreKey, options: ReadOptions) async throws -> EntryMetadata? {
+        if options.refreshingExpiry != nil { throw stack.refreshRefused(key, .metadata) }
+        return try await metadata(for: key)
+    }
+
+    /// Deletes from the durable store without asking whether the key held a value, then from the
+    /// faster tiers.
+    public func discard(_ key: StoreKey) async throws {
+        try await stack.change(key) { try await durable.discard(key) }
+    }
+
+    /// The durable store's count.
+    public func count(withPrefix prefix: String) async throws -> Int {
+        try await stack.onDurable(nil) { try await durable.count(withPrefix: prefix) }
+    }
+
+    /// The durable store's batched read, in one round trip; it installs no copies.
+    public func readBatch(_ keys: [StoreKey]) async throws -> [StoreEntry?] {
+        try await stack.onDurable(nil) { try await durable.readBatch(keys) }
+    }
+
+    /// The durable store's batched write; then every key's copies are replaced by placeholders
+    /// that the next read fills.
+    public func writeBatch(_ writes: [BatchWrite]) async throws -> [Result<EntryMetadata, StoreError>] {
+        try await stack.changeBatch(writes.map(\.key)) { try await durable.writeBatch(writes) }
+    }
+
+    /// The durable store's batched delete; then every key's copies are dropped.
+    public func deleteBatch(_ deletes: [BatchDelete]) async throws -> [Result<Void, StoreError>] {
+        try await stack.changeBatch(deletes.map(\.key)) { try await durable.deleteBatch(deletes) }
     }
 
     /// The durable store's page.
@@ -172,8 +223,8 @@ public struct TieredStore<Durable: KeyValueStore>: KeyValueStore {
     }
 
     /// The durable store's URL for `key`, if it has one.
-    public func url(for key: StoreKey) async throws -> URL? {
-        try await stack.onDurable(key) { try await durable.url(for: key) }
+    public func url(for key: StoreKey, validFor lifetime: Duration) async throws -> URL? {
+        try await stack.onDurable(key) { try await durable.url(for: key, validFor: lifetime) }
     }
 
     /// Reclaims the durable store's expired entries, then the faster tiers' expired copies.

@@ -5,7 +5,7 @@ extension WriteOnceStore {
     ///
     /// Stops at the first difference, and stops reading `chunks` as soon as they hold more bytes
     /// than the stored value, so a different value is never read whole.
-    static func sameBytes<Chunks: AsyncSequence>(
+    static func sameBytes<Chunks: AsyncSequence & Sendable>(
         _ chunks: Chunks, as stored: StreamedEntry
     ) async throws -> Bool where Chunks.Element == Data {
         let storedSize = stored.metadata.size

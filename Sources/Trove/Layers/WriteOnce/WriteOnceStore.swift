@@ -80,9 +80,12 @@ public struct WriteOnceStore<Base: KeyValueStore>: KeyValueStore {
     /// The base store's description followed by `write-once` or `append-only`.
     public var description: String { "\(base.description) \(isAppendOnly ? "append-only" : "write-once")" }
 
-    /// The base store's capabilities; when append-only, without conditional deletes and expiration.
+    /// The base store's capabilities, without ``StoreCapabilities/atomicBatches`` (a batch is
+    /// written entry by entry, each judged as a write of its own); when append-only, also
+    /// without conditional deletes and anything to do with expiry.
     public var capabilities: StoreCapabilities {
-        isAppendOnly ? base.capabilities.subtracting([.conditionalDeletes, .expiration]) : base.capabilities
+        let capabilities = base.capabilities.subtracting(.atomicBatches)
+        return isAppendOnly ? capabilities.subtracting([.conditionalDeletes, .expiration, .expiryRefreshOnRead]) : capabilities
     }
 
     /// The base's entry under `key`.
@@ -98,6 +101,70 @@ public struct WriteOnceStore<Base: KeyValueStore>: KeyValueStore {
     /// The base's metadata for `key`.
     public func metadata(for key: StoreKey) async throws -> EntryMetadata? {
         try await forwarding(key) { try await base.metadata(for: key) }
+    }
+
+    /// The base's entry under `key` under `options`.
+    ///
+    /// - Throws: ``StoreError/Code/notSupported`` for renewing an expiry on an append-only store.
+    public func read(_ key: StoreKey, options: ReadOptions) async throws -> ReadOutcome<StoreEntry>? {
+        try refuseRefreshIfAppendOnly(options, key)
+        return try await forwarding(key) { try await base.read(key, options: options) }
+    }
+
+    /// The base's stream of `key` under `options`.
+    public func readStream(_ key: StoreKey, chunkSize: Int, options: ReadOptions) async throws -> ReadOutcome<StreamedEntry>? {
+        try refuseRefreshIfAppendOnly(options, key)
+        return try await forwarding(key) { try await base.readStream(key, chunkSize: chunkSize, options: options) }
+    }
+
+    /// The base's metadata for `key` under `options`.
+    public func metadata(for key: StoreKey, options: ReadOptions) async throws -> EntryMetadata? {
+        try refuseRefreshIfAppendOnly(options, key)
+        return try await forwarding(key) { try await base.metadata(for: key, options: options) }
+    }
+
+    /// The base's count.
+    public func count(withPrefix prefix: String) async throws -> Int {
+        try await forwarding(nil) { try await base.count(withPrefix: prefix) }
+    }
+
+    /// The base's batched read.
+    public func readBatch(_ keys: [StoreKey]) async throws -> [StoreEntry?] {
+        try await forwarding(nil) { try await base.readBatch(keys) }
+    }
+
+    /// Writes the entries one after the other, each as ``write(_:for:options:)`` would (a
+    /// re-put of a taken key needs its own look at the stored value).
+    public func writeBatch(_ writes: [BatchWrite]) async throws -> [Result<EntryMetadata, StoreError>] {
+        try await writeEachInTurn(writes)
+    }
+
+    /// The base's batched delete.
+    ///
+    /// - Throws: ``StoreError/Code/readOnly`` on an append-only store, before anything is deleted.
+    public func deleteBatch(_ deletes: [BatchDelete]) async throws -> [Result<Void, StoreError>] {
+        try refuseDeleteIfAppendOnly(deletes.first?.key)
+        return try await forwarding(nil) { try await base.deleteBatch(deletes) }
+    }
+
+    /// Deletes `key` in the base without reporting whether it held a value.
+    ///
+    /// - Throws: ``StoreError/Code/readOnly`` on an append-only store.
+    public func discard(_ key: StoreKey) async throws {
+        try refuseDeleteIfAppendOnly(key)
+        try await forwarding(key) { try await base.discard(key) }
+    }
+
+    private func refuseDeleteIfAppendOnly(_ key: StoreKey?) throws(StoreError) {
+        guard isAppendOnly else { return }
+        throw StoreError(.readOnly, operation: .delete, key: key, store: description,
+                         message: "the store is append-only: its entries are never deleted")
+    }
+
+    private func refuseRefreshIfAppendOnly(_ options: ReadOptions, _ key: StoreKey) throws(StoreError) {
+        guard isAppendOnly, options.refreshingExpiry != nil else { return }
+        throw StoreError(.notSupported, operation: .read, key: key, store: description,
+                         message: "renewing an expiry is not supported by an append-only store, whose entries never expire")
     }
 
     /// Stores `value` under `key` if the key holds no value; otherwise treats the write as a
@@ -145,7 +212,7 @@ public struct WriteOnceStore<Base: KeyValueStore>: KeyValueStore {
     ///
     /// - Throws: As ``write(_:for:options:)``; also ``StoreError/Code/alreadyExists`` when another
     ///   writer took the key while the chunks were streaming in.
-    public func write<Chunks: AsyncSequence>(
+    public func write<Chunks: AsyncSequence & Sendable>(
         contentsOf chunks: Chunks, for key: StoreKey, options: WriteOptions
     ) async throws -> EntryMetadata where Chunks.Element == Data {
         try await forwarding(key) {
@@ -186,10 +253,7 @@ public struct WriteOnceStore<Base: KeyValueStore>: KeyValueStore {
     ///
     /// - Throws: ``StoreError/Code/readOnly`` on an append-only store, whatever the key holds.
     public func delete(_ key: StoreKey, condition: DeleteCondition) async throws -> Bool {
-        guard !isAppendOnly else {
-            throw StoreError(.readOnly, operation: .delete, key: key, store: description,
-                             message: "the store is append-only: its entries are never deleted")
-        }
+        try refuseDeleteIfAppendOnly(key)
         return try await forwarding(key) { try await base.delete(key, condition: condition) }
     }
 
@@ -204,8 +268,8 @@ public struct WriteOnceStore<Base: KeyValueStore>: KeyValueStore {
     }
 
     /// The base's URL for `key`.
-    public func url(for key: StoreKey) async throws -> URL? {
-        try await forwarding(key) { try await base.url(for: key) }
+    public func url(for key: StoreKey, validFor lifetime: Duration) async throws -> URL? {
+        try await forwarding(key) { try await base.url(for: key, validFor: lifetime) }
     }
 
     /// Reclaims the base's expired entries (an append-only store writes none, but its base may

@@ -58,7 +58,7 @@ extension FileSystemStore {
         return try performing(.write, key) { try writeValue(value, location: location, options: options, now: now) }
     }
 
-    public func write<Chunks: AsyncSequence>(
+    public func write<Chunks: AsyncSequence & Sendable>(
         contentsOf chunks: Chunks, for key: StoreKey, options: WriteOptions
     ) async throws -> EntryMetadata where Chunks.Element == Data {
         try Task.checkCancellation()
@@ -186,5 +186,5 @@ extension FileSystemStore {
     /// Always `nil`: each value file starts with Trove's 40-byte header (ETag, expiry, time of
     /// the write), so no file holds exactly the value. Read values through the store, or copy
     /// one into a file of its own with ``KeyValueStore/read(_:intoFile:)``.
-    public func url(for key: StoreKey) async throws -> URL? { nil }
+    public func url(for key: StoreKey, validFor lifetime: Duration) async throws -> URL? { nil }
 }

@@ -193,7 +193,7 @@ public final class FileSystemStore: KeyValueStore {
     /// sharing across processes and retention.
     public var capabilities: StoreCapabilities {
         var capabilities: StoreCapabilities = [.persistence, .conditionalWrites, .conditionalDeletes, .expiration,
-                                               .streaming, .sharedAcrossProcesses, .retention]
+                                               .streaming, .sharedAcrossProcesses, .retention, .distinctETagPerWrite]
         if hasBirthTimes { capabilities.insert(.creationDate) }
         return capabilities
     }

@@ -58,9 +58,10 @@ public final class BoundedMemoryStore: KeyValueStore {
     /// The name followed by the bounds, such as `bounded memory (67108864 bytes, 10000 entries)`.
     public var description: String { "\(name) (\(maximumBytes) bytes, \(maximumEntries) entries)" }
 
-    /// Conditional writes and deletes, expiration, creation date and retention.
+    /// Conditional writes and deletes, expiration, creation date, retention and a new ETag on
+    /// every write.
     public var capabilities: StoreCapabilities {
-        [.conditionalWrites, .conditionalDeletes, .expiration, .creationDate, .retention]
+        [.conditionalWrites, .conditionalDeletes, .expiration, .creationDate, .retention, .distinctETagPerWrite]
     }
 
     /// The entry under `key`, made the most recently used.
@@ -142,7 +143,7 @@ public final class BoundedMemoryStore: KeyValueStore {
 
     /// Collects the chunks and stores them in one step, as ``write(_:for:options:)`` does; the
     /// value is held whole, as it will be once stored.
-    public func write<Chunks: AsyncSequence>(
+    public func write<Chunks: AsyncSequence & Sendable>(
         contentsOf chunks: Chunks, for key: StoreKey, options: WriteOptions
     ) async throws -> EntryMetadata where Chunks.Element == Data {
         var value = Data()
@@ -194,7 +195,7 @@ public final class BoundedMemoryStore: KeyValueStore {
     }
 
     /// No URL: the values live in this process only.
-    public func url(for key: StoreKey) async throws -> URL? { nil }
+    public func url(for key: StoreKey, validFor lifetime: Duration) async throws -> URL? { nil }
 
     /// Deletes every expired entry and frees its bytes.
     ///

@@ -10,7 +10,9 @@ import Synchronization
 ///     let store = MemoryStore(clock: clock.wallClock)
 ///
 /// Capabilities: conditional writes and deletes, expiration, creation date (kept across
-/// overwrites), retention. Not persistent, not shared across processes.
+/// overwrites), retention, a new ETag on every write, atomic batches (one lock held for the
+/// whole batch) and renewing an expiry within a read. Not persistent, not shared across
+/// processes.
 ///
 /// - Complexity: Reads and writes are O(1) on average. Listing sorts the keys once after they
 ///   change (O(n log n)), then pages by binary search.
@@ -47,9 +49,11 @@ public final class MemoryStore: KeyValueStore {
     /// `memory` followed by the store's name when it has one of its own.
     public var description: String { name == "memory" ? "memory" : "memory \(name)" }
 
-    /// Conditional writes and deletes, expiration, creation date and retention.
+    /// Conditional writes and deletes, expiration, creation date, retention, a new ETag on every
+    /// write, atomic batches and renewing an expiry within a read.
     public var capabilities: StoreCapabilities {
-        [.conditionalWrites, .conditionalDeletes, .expiration, .creationDate, .retention]
+        [.conditionalWrites, .conditionalDeletes, .expiration, .creationDate, .retention,
+         .distinctETagPerWrite, .atomicBatches, .expiryRefreshOnRead]
     }
 
     private static func metadata(_ key: StoreKey, _ stored: Stored) -> EntryMetadata {
@@ -144,6 +148,121 @@ public final class MemoryStore: KeyValueStore {
             for key in expired { state.entries[key] = nil }
             if !expired.isEmpty { state.isSorted = false }
             return expired.count
+        }
+    }
+
+    /// The live entry under `key`, its expiry renewed first when `options` ask for it.
+    private func liveEntry(_ key: StoreKey, options: ReadOptions) -> Stored? {
+        let now = clock.now
+        return state.withLock { state in
+            guard var stored = Self.live(key, in: &state, now: now) else { return nil }
+            if let renewal = options.refreshingExpiry {
+                stored.expirationDate = renewal.expirationDate(writtenAt: now)
+                state.entries[key] = stored
+            }
+            return stored
+        }
+    }
+
+    public func read(_ key: StoreKey, options: ReadOptions) async throws -> ReadOutcome<StoreEntry>? {
+        guard let stored = liveEntry(key, options: options) else { return nil }
+        return options.outcome(of: StoreEntry(value: stored.value, metadata: Self.metadata(key, stored)))
+    }
+
+    public func readStream(_ key: StoreKey, chunkSize: Int, options: ReadOptions) async throws -> ReadOutcome<StreamedEntry>? {
+        guard let outcome = try await read(key, options: options) else { return nil }
+        return outcome.map { entry in
+            StreamedEntry(metadata: entry.metadata, chunks: ValueChunks(chunksOf: entry.value, chunkSize: chunkSize))
+        }
+    }
+
+    public func metadata(for key: StoreKey, options: ReadOptions) async throws -> EntryMetadata? {
+        liveEntry(key, options: options).map { Self.metadata(key, $0) }
+    }
+
+    public func readBatch(_ keys: [StoreKey]) async throws -> [StoreEntry?] {
+        let now = clock.now
+        return state.withLock { state in
+            keys.map { key in
+                Self.live(key, in: &state, now: now).map { StoreEntry(value: $0.value, metadata: Self.metadata(key, $0)) }
+            }
+        }
+    }
+
+    /// Writes every entry under one lock: all of them, or none when one's condition fails.
+    public func writeBatch(_ writes: [BatchWrite]) async throws -> [Result<EntryMetadata, StoreError>] {
+        let now = clock.now
+        let changes = writes.map { write in
+            Change(key: write.key, condition: write.options.condition, expiry: write.options.expiry, value: write.value)
+        }
+        return applyAtomically(changes, now: now).map { $0.map { $0! } }
+    }
+
+    /// Deletes every key under one lock: all of them, or none when one's condition fails.
+    public func deleteBatch(_ deletes: [BatchDelete]) async throws -> [Result<Void, StoreError>] {
+        let now = clock.now
+        let changes = deletes.map { delete in
+            Change(key: delete.key, deleteCondition: delete.condition)
+        }
+        return applyAtomically(changes, now: now).map { $0.map { _ in () } }
+    }
+
+    /// One change of an atomic batch: a write (with a value) or a delete.
+    private struct Change {
+        var key: StoreKey
+        var condition: WriteCondition = .always
+        var deleteCondition: DeleteCondition = .always
+        var expiry: Expiry = .never
+        var value: Data?
+    }
+
+    /// Applies `changes` in order under one lock, each seeing the ones before it; commits them
+    /// only if every condition holds.
+    private func applyAtomically(_ changes: [Change], now: Date) -> [Result<EntryMetadata?, StoreError>] {
+        state.withLock { state in
+            var pending: [StoreKey: Stored?] = [:]
+            var version = state.version
+            var results: [Result<EntryMetadata?, StoreError>] = []
+            for (index, change) in changes.enumerated() {
+                let current = pending[change.key] ?? Self.live(change.key, in: &state, now: now)
+                let currentMetadata = current.map { Self.metadata(change.key, $0) }
+                if let value = change.value {
+                    guard change.condition.isSatisfied(by: currentMetadata) else {
+                        let holding = current.map { "holds version \($0.etag)" } ?? "holds no value"
+                        return Self.aborted(changes, by: StoreError(
+                            .conditionFailed, operation: .write, key: change.key, store: description,
+                            message: "condition \(change.condition) failed: the key \(holding)"), at: index, store: description)
+                    }
+                    version += 1
+                    let stored = Stored(value: value, etag: ETag("m\(String(version, radix: 36))"), modificationDate: now,
+                                        creationDate: current?.creationDate ?? now,
+                                        expirationDate: change.expiry.expirationDate(writtenAt: now))
+                    pending[change.key] = .some(stored)
+                    results.append(.success(Self.metadata(change.key, stored)))
+                } else {
+                    guard change.deleteCondition.isSatisfied(by: currentMetadata) else {
+                        return Self.aborted(changes, by: StoreError(
+                            .conditionFailed, operation: .delete, key: change.key, store: description,
+                            message: "condition \(change.deleteCondition) failed"), at: index, store: description)
+                    }
+                    pending[change.key] = .some(nil)
+                    results.append(.success(nil))
+                }
+            }
+            for (key, stored) in pending {
+                if (state.entries[key] == nil) != (stored == nil) { state.isSorted = false }
+                state.entries[key] = stored
+            }
+            state.version = version
+            return results
+        }
+    }
+
+    private static func aborted(
+        _ changes: [Change], by cause: StoreError, at failed: Int, store: String
+    ) -> [Result<EntryMetadata?, StoreError>] {
+        changes.enumerated().map { index, change in
+            .failure(index == failed ? cause : StoreError.batchAborted(by: cause, key: change.key, store: store))
         }
     }
 

@@ -34,7 +34,7 @@ public struct NullStore: KeyValueStore {
                              expirationDate: options.expiry.expirationDate(writtenAt: now))
     }
 
-    public func write<Chunks: AsyncSequence>(
+    public func write<Chunks: AsyncSequence & Sendable>(
         contentsOf chunks: Chunks, for key: StoreKey, options: WriteOptions
     ) async throws -> EntryMetadata where Chunks.Element == Data {
         var size: Int64 = 0

@@ -1,0 +1,112 @@
+public import Foundation
+
+/// What ``KeyValueStore/copy(to:withPrefix:replacing:concurrency:chunkSize:)`` did.
+public struct CopyReport: Hashable, Sendable {
+    /// The entries written to the destination.
+    public var copied = 0
+    /// The entries left alone because the destination already held the key (only when not
+    /// replacing), or because they disappeared or expired in the source before they were read.
+    public var skipped = 0
+    /// The bytes of the values copied.
+    public var bytes: Int64 = 0
+
+    /// Creates an empty report.
+    public init() {}
+}
+
+extension KeyValueStore {
+    /// Copies every entry whose key starts with `prefix` into `destination`, under the same
+    /// key, streaming each value and keeping its expiry.
+    ///
+    ///     let report = try await sqlite.copy(to: file, withPrefix: "users/")
+    ///     print("\(report.copied) entries, \(report.bytes) bytes")
+    ///
+    /// Entries are read in key order and copied `concurrency` at a time. Each value goes through
+    /// ``readStream(_:chunkSize:)`` and ``write(contentsOf:for:options:)`` with its size
+    /// declared, so a large value is never held whole where both stores stream. An entry with
+    /// an expiry is written to expire at the same moment. Copying is not one atomic step:
+    /// entries written to the source meanwhile may or may not be copied.
+    ///
+    /// - Parameters:
+    ///   - destination: The store to copy into.
+    ///   - prefix: The bytes keys must start with. Defaults to `""`, every key.
+    ///   - replacing: Whether to overwrite keys the destination already holds. Defaults to
+    ///     `true`; with `false`, keys it holds are skipped (a write conditional on absence), so
+    ///     running the copy again resumes it.
+    ///   - concurrency: How many entries are copied at once. Defaults to 8.
+    ///   - chunkSize: The size of the chunks values stream in. Defaults to 1 MiB.
+    /// - Returns: How many entries were copied and skipped, and how many bytes.
+    /// - Throws: The first ``StoreError`` of either store, naming the key (entries copied before
+    ///   it stay copied); ``StoreError/Code/notSupported`` when an entry expires and
+    ///   `destination` has no ``StoreCapabilities/expiration``, or when not replacing and it has
+    ///   no ``StoreCapabilities/conditionalWrites``.
+    @discardableResult
+    public func copy(
+        to destination: some KeyValueStore,
+        withPrefix prefix: String = "",
+        replacing: Bool = true,
+        concurrency: Int = 8,
+        chunkSize: Int = 1 << 20
+    ) async throws -> CopyReport {
+        if !replacing, !destination.capabilities.contains(.conditionalWrites) {
+            throw StoreError(.notSupported, operation: .copy, store: destination.description,
+                             message: "copying without replacing needs conditional writes, which the destination does not have")
+        }
+        let listing = list(try ListQuery(prefix: prefix), pageSize: 1000)
+        let width = max(1, concurrency)
+        return try await withThrowingTaskGroup(of: CopyReport.self) { group in
+            var report = CopyReport()
+            var inFlight = 0
+            for try await element in listing {
+                guard let key = element.key else { continue }
+                if inFlight == width, let done = try await group.next() {
+                    report.add(done)
+                    inFlight -= 1
+                }
+                group.addTask {
+                    try await copyEntry(key, to: destination, replacing: replacing, chunkSize: chunkSize)
+                }
+                inFlight += 1
+            }
+            while let done = try await group.next() { report.add(done) }
+            return report
+        }
+    }
+
+    private func copyEntry(
+        _ key: StoreKey, to destination: some KeyValueStore, replacing: Bool, chunkSize: Int
+    ) async throws -> CopyReport {
+        var report = CopyReport()
+        try await withReadStream(key, chunkSize: chunkSize) { stream in
+            guard let stream else {
+                report.skipped = 1
+                return
+            }
+            var options = WriteOptions(condition: replacing ? .always : .ifAbsent,
+                                       expectedSize: stream.metadata.size)
+            if let expiration = stream.metadata.expirationDate {
+                guard destination.capabilities.contains(.expiration) else {
+                    throw StoreError(.notSupported, operation: .copy, key: key, store: destination.description,
+                                     message: "the entry expires, and the destination cannot keep an expiry")
+                }
+                options.expiry = .at(expiration)
+            }
+            do {
+                try await destination.write(contentsOf: stream.chunks, for: key, options: options)
+                report.copied = 1
+                report.bytes = stream.metadata.size
+            } catch let error as StoreError where error.code == .conditionFailed && !replacing {
+                report.skipped = 1
+            }
+        }
+        return report
+    }
+}
+
+extension CopyReport {
+    fileprivate mutating func add(_ other: CopyReport) {
+        copied += other.copied
+        skipped += other.skipped
+        bytes += other.bytes
+    }
+}
