@@ -71,20 +71,28 @@ let package = Package(
             dependencies: ["Trove", "TroveSQLite"],
             swiftSettings: swiftSettings
         ),
+        // What every test target shares: running conformance checks under Swift Testing,
+        // scratch directories, child processes.
+        .target(
+            name: "TroveTestSupport",
+            dependencies: ["Trove", "TroveConformance"],
+            path: "Tests/TroveTestSupport",
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "TroveTests",
-            dependencies: ["Trove", "TroveConformance", "TroveTestHelper", "TroveCLI", "TroveSQLite"],
+            dependencies: ["Trove", "TroveConformance", "TroveTestSupport", "TroveTestHelper", "TroveCLI", "TroveSQLite"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "TroveSQLiteTests",
-            dependencies: ["TroveSQLite", "Trove", "TroveConformance", "TroveTestHelper", "TroveCLI", "CTroveSQLite"],
+            dependencies: ["TroveSQLite", "Trove", "TroveConformance", "TroveTestSupport", "TroveTestHelper", "TroveCLI", "CTroveSQLite"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "TroveCryptoTests",
             dependencies: [
-                "TroveCrypto", "Trove", "TroveConformance",
+                "TroveCrypto", "Trove", "TroveConformance", "TroveTestSupport",
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
             swiftSettings: swiftSettings

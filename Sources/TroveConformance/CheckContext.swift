@@ -118,14 +118,19 @@ struct CheckContext: Sendable {
                    expected: "no keys", got: names.joined(separator: ", "))
     }
 
-    /// Fails unless the environment has a clock, and returns it.
-    func requireClock() throws(ConformanceFailure) -> ManualWallClock {
-        guard let clock = environment.clock else {
-            throw failure("this store claims expiration, so the check needs ConformanceEnvironment.clock, "
-                          + "the ManualWallClock whose wallClock the store was built with",
-                          expected: "a clock", got: "nil")
-        }
-        return clock
+    /// Ends the check as skipped: its clause does not apply to this store or environment.
+    func skip(_ reason: String) throws -> Never {
+        throw CheckSkip(reason: reason)
+    }
+
+    /// Fails unless the environment says how to let time pass (a clock, or real-time expiry),
+    /// and returns the timeline to use.
+    func requireTimeline() throws(ConformanceFailure) -> CheckTimeline {
+        if let clock = environment.clock { return CheckTimeline(clock: clock, realTime: nil) }
+        if let realTime = environment.realTimeExpiry { return CheckTimeline(clock: nil, realTime: realTime) }
+        throw failure("this store claims expiration, so the check needs ConformanceEnvironment.clock (the ManualWallClock "
+                      + "whose wallClock the store was built with) or ConformanceEnvironment.realTimeExpiry",
+                      expected: "a clock or real-time expiry", got: "neither")
     }
 
     /// The same check working on another store (a sub-store view, a second instance).
@@ -335,4 +340,50 @@ extension Duration {
 /// concrete store).
 func makeSubStore<Store: KeyValueStore>(_ store: Store, _ prefix: StoreKey) -> any KeyValueStore {
     store.prefixed(KeyNamespace(prefix))
+}
+
+/// Time as an expiry check sees it: a manual clock moved forward, or real time waited out, in
+/// units of one second of the manual clock or ``RealTimeExpiry/unit``.
+struct CheckTimeline: Sendable {
+    let clock: ManualWallClock?
+    let realTime: RealTimeExpiry?
+
+    /// The real length of `units`.
+    func lifetime(_ units: Int) -> Duration {
+        if let realTime { return realTime.unit * units }
+        return .seconds(units)
+    }
+
+    /// Now, by the clock the store reads.
+    var now: Date { clock?.now ?? Date() }
+
+    /// The date `units` after `date`.
+    func date(_ date: Date, plus units: Int) -> Date {
+        date.addingTimeInterval(lifetime(units).seconds)
+    }
+
+    /// How far a reported expiration date may lie from the expected one, in seconds.
+    var tolerance: TimeInterval {
+        realTime.map { $0.grace.seconds + $0.unit.seconds } ?? 1
+    }
+
+    /// Lets `units` pass: moves the clock, or sleeps that long plus the grace.
+    func advance(_ units: Int) async throws {
+        if let clock {
+            clock.advance(by: .seconds(units))
+        } else if let realTime {
+            try await Task.sleep(for: realTime.unit * units + realTime.grace)
+        }
+    }
+
+    /// Lets a long time pass, for checks that something does *not* expire: an hour on a clock,
+    /// 20 units in real time (the check cannot wait an hour).
+    func advanceLong() async throws {
+        try await advance(clock == nil ? 20 : 3600)
+    }
+}
+
+/// Thrown by ``CheckContext/skip(_:)``: the check does not apply.
+struct CheckSkip: Error {
+    let reason: String
 }

@@ -63,6 +63,26 @@ public struct ConformanceEnvironment: Sendable {
     /// their space; without it, that part of the check is left out.
     public var storageFootprint: (@Sendable () async throws -> Int64)?
 
+    /// How the expiry checks let time pass for a store whose clock is not a ``ManualWallClock``
+    /// (a server's TTLs, a database's `now()`). Defaults to `nil`.
+    ///
+    /// When set, and ``clock`` is `nil`, the checks write entries with short real lifetimes and
+    /// wait for them to run out, instead of moving a clock forward.
+    public var realTimeExpiry: RealTimeExpiry?
+
+    /// Whether each check runs in a namespace of its own, under a random prefix, which is
+    /// deleted afterwards. Defaults to `false`.
+    ///
+    /// Use it for a store that shares its medium with others (a server, a bucket): a check
+    /// then needs no empty store, leaves nothing behind (whether it passes or fails), and
+    /// suites can run side by side. The namespace takes ``ConformanceEnvironment/namespaceByteCount``
+    /// bytes of every key, which the key checks allow for.
+    public var isolatesEachCheck: Bool
+
+    /// How many bytes of each key the namespace of ``isolatesEachCheck`` takes: the prefix and
+    /// its `/`.
+    public static let namespaceByteCount = 24
+
     /// Creates an environment.
     ///
     /// - Parameters:
@@ -73,6 +93,8 @@ public struct ConformanceEnvironment: Sendable {
     ///   - timestampTolerance: The slack allowed on reported dates. Defaults to 60 seconds.
     ///   - reopen: Opens a second instance over the same data. Defaults to `nil`.
     ///   - storageFootprint: Measures the bytes the store occupies. Defaults to `nil`.
+    ///   - realTimeExpiry: How to let time pass without a clock. Defaults to `nil`.
+    ///   - isolatesEachCheck: Whether each check runs in a fresh namespace. Defaults to `false`.
     public init(
         clock: ManualWallClock? = nil,
         largeValueSize: Int = 64 << 20,
@@ -80,8 +102,12 @@ public struct ConformanceEnvironment: Sendable {
         maximumValueSize: Int? = nil,
         timestampTolerance: Duration = .seconds(60),
         reopen: (@Sendable () async throws -> any KeyValueStore)? = nil,
-        storageFootprint: (@Sendable () async throws -> Int64)? = nil
+        storageFootprint: (@Sendable () async throws -> Int64)? = nil,
+        realTimeExpiry: RealTimeExpiry? = nil,
+        isolatesEachCheck: Bool = false
     ) {
+        self.realTimeExpiry = realTimeExpiry
+        self.isolatesEachCheck = isolatesEachCheck
         self.clock = clock
         self.largeValueSize = largeValueSize
         self.maximumKeyByteCount = maximumKeyByteCount
@@ -89,5 +115,30 @@ public struct ConformanceEnvironment: Sendable {
         self.timestampTolerance = timestampTolerance
         self.reopen = reopen
         self.storageFootprint = storageFootprint
+    }
+}
+
+/// How the expiry checks wait for real time to pass, for stores whose clock the checks cannot
+/// move (a Redis server's TTLs, PostgreSQL's `now()`).
+///
+/// Each check's lifetimes are written in *units*: an entry that a check gives 10 units expires
+/// `10 × unit` after its write, and the check waits `10 × unit + grace` before it expects the
+/// entry to be gone.
+public struct RealTimeExpiry: Sendable, Hashable {
+    /// The real length of one unit of the checks' lifetimes.
+    public var unit: Duration
+    /// How much longer than a lifetime the checks wait before they expect it to be over, and
+    /// how far a reported expiration date may lie from the expected one.
+    public var grace: Duration
+
+    /// Creates a real-time expiry mode.
+    ///
+    /// - Parameters:
+    ///   - unit: The real length of one unit. Defaults to 100 ms, so the expiry checks wait
+    ///     about 5 seconds in all. Must be at least 1 ms (a server's TTLs in milliseconds).
+    ///   - grace: The slack for a server's clock and the time the calls take. Defaults to 300 ms.
+    public init(unit: Duration = .milliseconds(100), grace: Duration = .milliseconds(300)) {
+        self.unit = max(unit, .milliseconds(1))
+        self.grace = max(grace, .zero)
     }
 }

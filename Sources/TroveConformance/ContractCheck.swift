@@ -48,19 +48,22 @@ public struct ContractCheck: CaseIterable, Hashable, Identifiable, Sendable, Cus
         .validKeysRoundTrip, .invalidKeysRejected, .keyLengthLimit,
         // Values and metadata
         .missingKeyReadsNil, .emptyValue, .binaryValues, .overwriteReplacesValue,
-        .metadataIsAccurate, .etagChangesOnEveryWrite, .valueSizeLimit,
+        .metadataIsAccurate, .etagChangesOnEveryWrite, .valueSizeLimit, .readOptions,
         // Conditions
         .writeIfAbsent, .writeIfMatches, .conditionalDelete,
         // Expiry
-        .expiredEntriesAreInvisible, .writesOverExpiredEntries, .reclaimExpired,
+        .expiredEntriesAreInvisible, .writesOverExpiredEntries, .reclaimExpired, .expiryRefreshOnRead,
         // Listing
-        .listingOrder, .delimiterListing, .paging, .smallPages, .earlyStop,
+        .listingOrder, .delimiterListing, .paging, .smallPages, .earlyStop, .cursorsStayValid,
         // Hierarchy
         .keyAndPrefixCoexist, .subStoreView,
         // Conveniences
         .countAndIsEmpty, .containsAndDiscard, .randomKey, .oldestAndNewestKeys, .updateKeepAndDelete,
+        .dictionaryOperations,
+        // Batches
+        .batches,
         // Streaming
-        .largeStreamedValue, .streamedWriteAtomicity,
+        .largeStreamedValue, .streamedWriteAtomicity, .scopedStreams,
         // Concurrency and sharing
         .concurrentCompareAndSwap, .concurrentCreateIfAbsent, .readersNeverSeeTornValues,
         .sharedAcrossInstances,
@@ -71,11 +74,36 @@ public struct ContractCheck: CaseIterable, Hashable, Identifiable, Sendable, Cus
         allCases.first { $0.name == name }
     }
 
+    /// What running a check found, when the store did not break the clause.
+    public enum Outcome: Hashable, Sendable, CustomStringConvertible {
+        /// The store honours the clause.
+        case passed
+        /// The clause does not apply to this store or environment (a value size limit the
+        /// store does not have, a second instance the environment cannot open); the reason says
+        /// which. A test runner should report it as skipped, never as passed.
+        case skipped(reason: String)
+
+        /// `passed` or `skipped: <reason>`.
+        public var description: String {
+            switch self {
+            case .passed: return "passed"
+            case .skipped(let reason): return "skipped: \(reason)"
+            }
+        }
+    }
+
     /// Runs the check against `store`.
     ///
-    /// `store` must be empty when the check starts (a check lists and counts what it wrote) and
-    /// built with `environment.clock` when it has one. The check leaves data behind; throw the
-    /// store away afterwards.
+    /// Unless ``ConformanceEnvironment/isolatesEachCheck`` is set, `store` must be empty when
+    /// the check starts (a check lists and counts what it wrote) and built with
+    /// `environment.clock` when it has one; the check leaves data behind, so throw the store away
+    /// afterwards. With isolation, the check runs in a namespace of its own under a random
+    /// prefix, which is deleted afterwards whatever the outcome.
+    ///
+    ///     switch try await check.run(against: store, environment: environment) {
+    ///     case .passed: break
+    ///     case .skipped(let reason): try Test.cancel(Comment(rawValue: reason))
+    ///     }
     ///
     /// - Parameters:
     ///   - store: The store under test.
@@ -84,7 +112,34 @@ public struct ContractCheck: CaseIterable, Hashable, Identifiable, Sendable, Cus
     /// - Throws: ``ConformanceFailure`` when the store breaks the clause, including when it
     ///   throws an error the contract does not allow there (kept as
     ///   ``ConformanceFailure/underlying``); `CancellationError` if the task was cancelled.
-    public func run(against store: any KeyValueStore, environment: ConformanceEnvironment = ConformanceEnvironment()) async throws {
+    @discardableResult
+    public func run(against store: any KeyValueStore, environment: ConformanceEnvironment = ConformanceEnvironment()) async throws -> Outcome {
+        guard environment.isolatesEachCheck else {
+            return try await runDirectly(against: store, environment: environment)
+        }
+        var bytes = [UInt8](repeating: 0, count: 8)
+        for index in bytes.indices { bytes[index] = UInt8.random(in: 0...255) }
+        let name = "trove-check-" + bytes.map { String($0 >> 4, radix: 16) + String($0 & 15, radix: 16) }.joined()
+        let namespace = StoreKey(stringLiteral: String(name.prefix(ConformanceEnvironment.namespaceByteCount - 1)))
+        var isolated = environment
+        isolated.isolatesEachCheck = false
+        isolated.maximumKeyByteCount = min(environment.maximumKeyByteCount,
+                                           StoreKey.maximumByteCount - ConformanceEnvironment.namespaceByteCount)
+        if let reopen = environment.reopen {
+            isolated.reopen = { AnyKeyValueStore(try await reopen()).prefixed(KeyNamespace(namespace)) }
+        }
+        let view = AnyKeyValueStore(store).prefixed(KeyNamespace(namespace))
+        do {
+            let outcome = try await runDirectly(against: view, environment: isolated)
+            try await store.removeAll(withPrefix: namespace.rawValue + "/")
+            return outcome
+        } catch {
+            _ = try? await store.removeAll(withPrefix: namespace.rawValue + "/")
+            throw error
+        }
+    }
+
+    private func runDirectly(against store: any KeyValueStore, environment: ConformanceEnvironment) async throws -> Outcome {
         let context = CheckContext(check: name, store: store, environment: environment)
         do {
             if needsRetention {
@@ -92,6 +147,9 @@ public struct ContractCheck: CaseIterable, Hashable, Identifiable, Sendable, Cus
                 try await context.requireEmpty()
             }
             try await body(context)
+            return .passed
+        } catch let skip as CheckSkip {
+            return .skipped(reason: skip.reason)
         } catch let failure as ConformanceFailure {
             throw failure
         } catch let cancellation as CancellationError {

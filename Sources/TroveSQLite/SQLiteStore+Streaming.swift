@@ -71,7 +71,7 @@ extension SQLiteStore {
         var size: Int64 = 0
         var valueID: Int64?
         do {
-            for try await chunk in chunks {
+            for try await chunk in ValueChunks(chunks, checkedAgainst: options, key: key, store: description) {
                 try Task.checkCancellation()
                 buffer.append(chunk)
                 size += Int64(chunk.count)

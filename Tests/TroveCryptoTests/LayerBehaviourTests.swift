@@ -14,7 +14,7 @@ final class ProbeStore: KeyValueStore {
     let failure = Mutex<StoreError?>(nil)
 
     var description: String { "probe" }
-    var capabilities: StoreCapabilities { base.capabilities }
+    var capabilities: StoreCapabilities { base.capabilities.subtracting(.passedOnOnlyByForwarding) }
 
     private func failIfAsked() throws {
         if let error = failure.withLock({ $0 }) { throw error }

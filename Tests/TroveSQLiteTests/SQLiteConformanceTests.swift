@@ -3,6 +3,7 @@ import Foundation
 import Testing
 import Trove
 import TroveConformance
+import TroveTestSupport
 import TroveSQLite
 
 /// An SQLite store over a fresh database for one test.
@@ -78,11 +79,7 @@ struct SQLiteConformanceTests {
     @Test("contract", .timeLimit(.minutes(5)), arguments: SQLiteFixture.all, ContractCheck.allCases)
     func contract(_ fixture: SQLiteFixture, _ check: ContractCheck) async throws {
         try await fixture.withFreshStore { store, environment in
-            do {
-                try await check.run(against: store, environment: environment)
-            } catch let failure as ConformanceFailure {
-                Issue.record("\(failure.debugDescription)")
-            }
+            try await expectConformance(check, of: store, environment: environment)
         }
     }
 }

@@ -64,10 +64,11 @@ struct BrokenStore: KeyValueStore {
     var description: String { "memory broken: \(flaw)" }
 
     var capabilities: StoreCapabilities {
+        let forwarded = base.capabilities.subtracting(.passedOnOnlyByForwarding)
         switch flaw {
-        case .ignoresExpiryInsteadOfRefusing: base.capabilities.subtracting(.expiration)
-        case .claimsSharing: base.capabilities.union(.sharedAcrossProcesses)
-        default: base.capabilities
+        case .ignoresExpiryInsteadOfRefusing: return forwarded.subtracting(.expiration)
+        case .claimsSharing: return forwarded.union(.sharedAcrossProcesses)
+        default: return forwarded
         }
     }
 

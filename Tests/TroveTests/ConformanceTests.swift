@@ -1,6 +1,8 @@
+import Foundation
 import Testing
 import Trove
 import TroveConformance
+import TroveTestSupport
 
 /// The whole contract, every check against every fixture, each on a fresh store.
 @Suite("Contract conformance")
@@ -8,12 +10,42 @@ struct ConformanceTests {
     @Test("contract", .timeLimit(.minutes(5)), arguments: StoreFixture.all, ContractCheck.allCases)
     func contract(_ fixture: StoreFixture, _ check: ContractCheck) async throws {
         try await fixture.withFreshStore { store, environment in
-            do {
-                try await check.run(against: store, environment: environment)
-            } catch let failure as ConformanceFailure {
-                Issue.record("\(failure.debugDescription)")
-            }
+            try await expectConformance(check, of: store, environment: environment)
         }
+    }
+
+    /// The checks that do not apply to a store say so, with a reason, instead of passing.
+    @Test func inapplicableChecksAreSkippedWithAReason() async throws {
+        var skipped: [String: String] = [:]
+        for check in ContractCheck.allCases {
+            let clock = ManualWallClock()
+            let outcome = try await check.run(against: MemoryStore(clock: clock.wallClock),
+                                              environment: ConformanceEnvironment(clock: clock, largeValueSize: 1 << 20))
+            if case .skipped(let reason) = outcome { skipped[check.name] = reason }
+        }
+        #expect(Set(skipped.keys) == ["valueSizeLimit", "sharedAcrossInstances"])
+        #expect(skipped["valueSizeLimit"]?.contains("maximumValueSize") == true)
+        #expect(skipped["sharedAcrossInstances"]?.contains("neither persistent nor shared") == true)
+    }
+
+    /// With isolation, a check runs in a namespace of its own on a store that already holds
+    /// data, and leaves nothing behind, whether it passes or fails.
+    @Test func isolatedChecksShareAStoreAndCleanUp() async throws {
+        let clock = ManualWallClock()
+        let shared = MemoryStore(clock: clock.wallClock)
+        try await shared.set(Data("someone else's".utf8), for: "other/app")
+        let environment = ConformanceEnvironment(clock: clock, largeValueSize: 1 << 20, isolatesEachCheck: true)
+        for check in [ContractCheck.listingOrder, .batches, .validKeysRoundTrip, .expiredEntriesAreInvisible] {
+            #expect(try await check.run(against: shared, environment: environment) == .passed)
+        }
+        #expect(try await shared.keys().reduce(into: []) { $0.append($1) } == ["other/app"])
+
+        let broken = BrokenStore(base: MemoryStore(clock: clock.wallClock), flaw: .reversesListing)
+        try await broken.set(Data("kept".utf8), for: "other/app")
+        await #expect(throws: ConformanceFailure.self) {
+            try await ContractCheck.listingOrder.run(against: broken, environment: environment)
+        }
+        #expect(try await broken.count() == 1)
     }
 
     @Test func checkNamesAreUnique() {

@@ -39,6 +39,15 @@ public struct StoreCapabilities: OptionSet, Hashable, Sendable, CustomStringConv
     /// (``ReadOptions/refreshingExpiry``): what a sliding expiry needs for one round trip.
     public static let expiryRefreshOnRead = StoreCapabilities(rawValue: 1 << 10)
 
+    /// The capabilities that a layer can pass on only if it implements the requirements behind
+    /// them (``KeyValueStore/writeBatch(_:)`` and ``KeyValueStore/deleteBatch(_:)`` for atomic
+    /// batches, ``KeyValueStore/read(_:options:)`` for renewing an expiry) by forwarding to its
+    /// base. A layer that leaves those to the protocol's default loops must report its base's
+    /// capabilities without these:
+    ///
+    ///     var capabilities: StoreCapabilities { base.capabilities.subtracting(.passedOnOnlyByForwarding) }
+    public static let passedOnOnlyByForwarding: StoreCapabilities = [.atomicBatches, .expiryRefreshOnRead]
+
     private static let names: [(StoreCapabilities, String)] = [
         (.persistence, "persistence"), (.conditionalWrites, "conditionalWrites"),
         (.conditionalDeletes, "conditionalDeletes"), (.expiration, "expiration"),

@@ -90,14 +90,15 @@ public struct StoreListing: AsyncSequence, Sendable {
 
         /// The next element, fetching the next batch when the current one is used up.
         public mutating func next() async throws -> ListElement? {
+            if !finished, closer.isClosed {
+                finish()
+                throw StoreError(.invalidArgument, operation: .list,
+                                 message: "the listing was iterated after the withListing scope that opened it had ended")
+            }
             while index == buffer.count {
                 if finished { return nil }
                 do {
                     try Task.checkCancellation()
-                    if closer.isClosed {
-                        throw StoreError(.invalidArgument, operation: .list,
-                                         message: "the listing was iterated after the withListing scope that opened it had ended")
-                    }
                     guard let batch = try await source.next() else {
                         finish()
                         return nil

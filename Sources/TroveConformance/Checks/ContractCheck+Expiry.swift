@@ -9,7 +9,8 @@ extension ContractCheck {
     ///
     /// Without ``StoreCapabilities/expiration`` the store must refuse every expiry with
     /// ``StoreError/Code/notSupported`` and write nothing. With it, the environment needs the
-    /// ``ConformanceEnvironment/clock`` the store was built with.
+    /// ``ConformanceEnvironment/clock`` the store was built with, or
+    /// ``ConformanceEnvironment/realTimeExpiry`` for a store whose clock is a server's.
     public static let expiredEntriesAreInvisible = ContractCheck(
         "expiredEntriesAreInvisible",
         "expired entries are invisible to read, metadata, contains, list and count"
@@ -57,27 +58,27 @@ enum ExpiryChecks {
 
     static func expiredEntriesAreInvisible(_ c: CheckContext) async throws {
         guard c.capabilities.contains(.expiration) else { return try await expectExpiryRefused(c) }
-        let clock = try c.requireClock()
-        let start = clock.now
+        let t = try c.requireTimeline()
+        let start = t.now
         let value = CheckContext.bytes("expiring")
 
-        let short = try await c.store.set(value, for: "e/short", expiry: .after(.seconds(10)))
-        let atDate = start.addingTimeInterval(20)
+        let short = try await c.store.set(value, for: "e/short", expiry: .after(t.lifetime(10)))
+        let atDate = t.date(start, plus: 20)
         let fixed = try await c.store.set(value, for: "e/at", expiry: .at(atDate))
-        try await c.store.set(value, for: "e/long", expiry: .after(.seconds(3600)))
+        try await c.store.set(value, for: "e/long", expiry: .after(t.lifetime(3600)))
         try await c.store.set(value, for: "e/never")
-        try await c.store.set(value, for: "gone/only", expiry: .after(.seconds(10)))
+        try await c.store.set(value, for: "gone/only", expiry: .after(t.lifetime(10)))
 
-        try expectExpiration(short.expirationDate, near: start.addingTimeInterval(10), "the write's result for Expiry.after(10 s)", "e/short", c)
-        try expectExpiration(fixed.expirationDate, near: atDate, "the write's result for Expiry.at", "e/at", c)
-        try expectExpiration(try await c.store.metadata(for: "e/short")?.expirationDate, near: start.addingTimeInterval(10),
-                             "metadata for Expiry.after(10 s)", "e/short", c)
+        try expectExpiration(short.expirationDate, near: t.date(start, plus: 10), "the write's result for Expiry.after(10 units)", "e/short", c, t)
+        try expectExpiration(fixed.expirationDate, near: atDate, "the write's result for Expiry.at", "e/at", c, t)
+        try expectExpiration(try await c.store.metadata(for: "e/short")?.expirationDate, near: t.date(start, plus: 10),
+                             "metadata for Expiry.after(10 units)", "e/short", c, t)
         try c.expect(try await c.store.metadata(for: "e/never")?.expirationDate == nil,
                      "an entry written without expiry reports an expiration date", key: "e/never")
         try c.expectEqual(try await c.names(.all), ["e/at", "e/long", "e/never", "e/short", "gone/only"],
                           "entries that have not expired yet must be listed")
 
-        clock.advance(by: .seconds(11))
+        try await t.advance(11)
 
         // Listings first, the delimiter one leading: a store that deletes expired entries when it
         // meets them must hide them from listings before anything reads them.
@@ -102,24 +103,24 @@ enum ExpiryChecks {
             }
         }
 
-        clock.advance(by: .seconds(10))
+        try await t.advance(10)
         try c.expectEqual(try await c.names(.all), ["e/long", "e/never"], "an Expiry.at entry must vanish after its date")
         try await ValueChecks.expectAbsent("e/at", c)
     }
 
     static func writesOverExpiredEntries(_ c: CheckContext) async throws {
         guard c.capabilities.contains(.expiration) else { return try await expectExpiryRefused(c) }
-        let clock = try c.requireClock()
+        let t = try c.requireTimeline()
         let key: StoreKey = "expiry/over"
-        let old = try await c.store.set(CheckContext.bytes("old"), for: key, expiry: .after(.seconds(10)))
-        try await c.store.set(CheckContext.bytes("41"), for: "expiry/counter", expiry: .after(.seconds(10)))
-        try await c.store.set(CheckContext.bytes("x"), for: "expiry/renewed", expiry: .after(.seconds(10)))
+        let old = try await c.store.set(CheckContext.bytes("old"), for: key, expiry: .after(t.lifetime(10)))
+        try await c.store.set(CheckContext.bytes("41"), for: "expiry/counter", expiry: .after(t.lifetime(10)))
+        try await c.store.set(CheckContext.bytes("x"), for: "expiry/renewed", expiry: .after(t.lifetime(10)))
         try await c.store.set(CheckContext.bytes("y"), for: "expiry/shortened")
-        clock.advance(by: .seconds(5))
+        try await t.advance(5)
         // An overwrite replaces the expiry: with none, or with a new one.
         try await c.store.set(CheckContext.bytes("x2"), for: "expiry/renewed")
-        try await c.store.set(CheckContext.bytes("y2"), for: "expiry/shortened", expiry: .after(.seconds(5)))
-        clock.advance(by: .seconds(6))
+        try await c.store.set(CheckContext.bytes("y2"), for: "expiry/shortened", expiry: .after(t.lifetime(5)))
+        try await t.advance(6)
 
         if c.capabilities.contains(.conditionalWrites) {
             try await c.expectError(.conditionFailed, "ifMatches with an expired entry's ETag must fail: the entry is gone", key: key) {
@@ -143,7 +144,7 @@ enum ExpiryChecks {
                           "an overwrite without expiry must remove the earlier expiry", key: "expiry/renewed")
         try await ValueChecks.expectAbsent("expiry/shortened", c)
 
-        clock.advance(by: .seconds(3600))
+        try await t.advanceLong()
         try c.expectValue(try await c.store.read(key)?.value, CheckContext.bytes("new"),
                           "a value written without expiry over an expired entry must not expire", key: key)
     }
@@ -156,7 +157,7 @@ enum ExpiryChecks {
             try c.expectEqual(try await c.count(), 1, "reclaimExpired deleted a value that cannot expire")
             return
         }
-        let clock = try c.requireClock()
+        let t = try c.requireTimeline()
         let valueSize = c.valueSize(64 << 10)
         try await c.expectRefusedIfTooLarge(size: 64 << 10, key: "reclaim/too-large")
         let pattern = BytePattern(seed: 99)
@@ -164,10 +165,10 @@ enum ExpiryChecks {
 
         for index in 1...3 {
             try await c.store.set(pattern.bytes(at: index, count: valueSize), for: c.key("reclaim/expiring-\(index)"),
-                                  expiry: .after(.seconds(10)))
+                                  expiry: .after(t.lifetime(10)))
         }
         try await c.store.set(CheckContext.bytes("kept"), for: "reclaim/kept")
-        try await c.store.set(CheckContext.bytes("later"), for: "reclaim/later", expiry: .after(.seconds(3600)))
+        try await c.store.set(CheckContext.bytes("later"), for: "reclaim/later", expiry: .after(t.lifetime(3600)))
         let footprintWritten = try await c.environment.storageFootprint?()
         if let footprintBefore, let footprintWritten {
             try c.expect(footprintWritten >= footprintBefore + Int64(3 * valueSize),
@@ -178,7 +179,7 @@ enum ExpiryChecks {
         try c.expectEqual(try await c.store.reclaimExpired(), 0, "reclaimExpired must not delete entries that have not expired")
         try c.expectEqual(try await c.count(), 5, "reclaimExpired deleted live entries")
 
-        clock.advance(by: .seconds(11))
+        try await t.advance(11)
         try c.expectEqual(try await c.store.reclaimExpired(), 3, "reclaimExpired must return the number of expired entries it deleted")
         try c.expectEqual(try await c.store.reclaimExpired(), 0, "a second reclaimExpired must find nothing left")
         try c.expectEqual(try await c.names(.all), ["reclaim/kept", "reclaim/later"], "reclaimExpired must keep live entries")
@@ -194,12 +195,12 @@ enum ExpiryChecks {
     }
 
     static func expectExpiration(_ date: Date?, near expected: Date, _ what: String, _ key: StoreKey, _ c: CheckContext,
-                                 fileID: String = #fileID, line: Int = #line) throws(ConformanceFailure) {
+                                 _ t: CheckTimeline, fileID: String = #fileID, line: Int = #line) throws(ConformanceFailure) {
         guard let date else {
             throw c.failure("\(what) must report the expiration date", key: key, expected: "\(expected)", got: "nil",
                             fileID: fileID, line: line)
         }
-        try c.expect(abs(date.timeIntervalSince(expected)) <= 1, "\(what) reported the wrong expiration date", key: key,
+        try c.expect(abs(date.timeIntervalSince(expected)) <= t.tolerance, "\(what) reported the wrong expiration date", key: key,
                      expected: "\(expected)", got: "\(date)", fileID: fileID, line: line)
     }
 }

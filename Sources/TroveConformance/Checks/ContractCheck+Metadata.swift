@@ -15,7 +15,7 @@ extension ContractCheck {
     /// streaming them, or re-creating a deleted key; reads and writes of other keys leave it alone.
     public static let etagChangesOnEveryWrite = ContractCheck(
         "etagChangesOnEveryWrite",
-        "the ETag changes on every write, including identical bytes written twice in a row"
+        "the ETag changes whenever the bytes do; with distinctETagPerWrite, on every write, identical bytes included"
     ) { try await MetadataChecks.etagChangesOnEveryWrite($0) }
 }
 
@@ -90,6 +90,24 @@ enum MetadataChecks {
             seen.append(metadata.etag)
         }
 
+        guard c.capabilities.contains(.distinctETagPerWrite) else {
+            // A digest ETag: it follows the bytes, and only the bytes.
+            let first = try await c.store.set(same, for: key)
+            let again = try await c.store.set(same, for: key)
+            try c.expectEqual(try await c.store.metadata(for: key)?.etag, again.etag,
+                              "metadata reported another ETag than the write returned", key: key)
+            let changed = try await c.store.set(CheckContext.bytes("different"), for: key)
+            try c.expect(changed.etag != again.etag && changed.etag != first.etag, "writing different bytes did not change the ETag",
+                         key: key, expected: "an ETag other than \(again.etag)", got: changed.etag.rawValue)
+            try c.expectEqual(try await c.store.read(key)?.metadata.etag, changed.etag,
+                              "read reported another ETag than the write returned", key: key)
+            if c.capabilities.contains(.conditionalWrites) {
+                try await c.expectError(.conditionFailed, "ifMatches with the ETag of replaced bytes must fail", key: key) {
+                    try await c.store.set(same, for: key, condition: .ifMatches(again.etag))
+                }
+            }
+            return
+        }
         for attempt in 1...4 {
             try await expectNew(try await c.store.set(same, for: key), "writing identical bytes (write \(attempt))")
         }

@@ -21,13 +21,15 @@ extension ContractCheck {
 enum SharingChecks {
     static func sharedAcrossInstances(_ c: CheckContext) async throws {
         let shared = c.capabilities.contains(.sharedAcrossProcesses)
-        guard shared || c.capabilities.contains(.persistence) else { return }
+        guard shared || c.capabilities.contains(.persistence) else {
+            try c.skip("the store is neither persistent nor shared across processes, so there is no second instance to compare")
+        }
         guard let reopen = c.environment.reopen else {
             if shared {
                 throw c.failure("a store that claims sharedAcrossProcesses needs ConformanceEnvironment.reopen to be checked",
                                 expected: "a reopen closure", got: "nil")
             }
-            return
+            try c.skip("the environment cannot open a second instance (ConformanceEnvironment.reopen is nil)")
         }
         let other = try await reopen()
         let key: StoreKey = "shared/entry"

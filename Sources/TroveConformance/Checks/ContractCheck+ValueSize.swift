@@ -19,7 +19,9 @@ extension ContractCheck {
 /// The bodies of the value size checks.
 enum ValueSizeChecks {
     static func valueSizeLimit(_ c: CheckContext) async throws {
-        guard let maximum = c.environment.maximumValueSize else { return }
+        guard let maximum = c.environment.maximumValueSize else {
+            try c.skip("the store has no value size limit of its own (ConformanceEnvironment.maximumValueSize is nil)")
+        }
         try c.expect((4096...(256 << 20)).contains(maximum),
                      "ConformanceEnvironment.maximumValueSize must be between 4 KiB and 256 MiB", got: "\(maximum)")
         let pattern = BytePattern(seed: 0x512E)

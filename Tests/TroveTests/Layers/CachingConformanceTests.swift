@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import Trove
 import TroveConformance
+import TroveTestSupport
 
 /// The whole contract against the bounded memory store and against caching stacks over a file
 /// store, each check on a fresh stack.
@@ -10,11 +11,7 @@ struct CachingConformanceTests {
     @Test("contract", .timeLimit(.minutes(5)), arguments: CachingFixture.all, ContractCheck.allCases)
     func contract(_ fixture: CachingFixture, _ check: ContractCheck) async throws {
         try await fixture.withFreshStore { store, environment in
-            do {
-                try await check.run(against: store, environment: environment)
-            } catch let failure as ConformanceFailure {
-                Issue.record("\(failure.debugDescription)")
-            }
+            try await expectConformance(check, of: store, environment: environment)
         }
     }
 }

@@ -352,7 +352,7 @@ struct TierProbeStore: KeyValueStore {
     }
 
     var description: String { "probe \(name)" }
-    var capabilities: StoreCapabilities { base.capabilities.subtracting(removed) }
+    var capabilities: StoreCapabilities { base.capabilities.subtracting(removed).subtracting(.passedOnOnlyByForwarding) }
 
     func read(_ key: StoreKey) async throws -> StoreEntry? {
         try log.record(name, "read", key)

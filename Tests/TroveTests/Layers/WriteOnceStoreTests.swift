@@ -236,7 +236,7 @@ private struct ReadCountingStore: KeyValueStore {
     let valueReads = PolicyTestCounter()
 
     var description: String { "counting \(base.description)" }
-    var capabilities: StoreCapabilities { base.capabilities }
+    var capabilities: StoreCapabilities { base.capabilities.subtracting(.passedOnOnlyByForwarding) }
     func read(_ key: StoreKey) async throws -> StoreEntry? {
         valueReads.increment()
         return try await base.read(key)

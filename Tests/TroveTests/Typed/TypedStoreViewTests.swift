@@ -145,7 +145,7 @@ struct TypedStoreViewTests {
 private struct LinkedStore: KeyValueStore {
     let base: MemoryStore
     var description: String { "linked \(base.description)" }
-    var capabilities: StoreCapabilities { base.capabilities }
+    var capabilities: StoreCapabilities { base.capabilities.subtracting(.passedOnOnlyByForwarding) }
     func read(_ key: StoreKey) async throws -> StoreEntry? { try await base.read(key) }
     func metadata(for key: StoreKey) async throws -> EntryMetadata? { try await base.metadata(for: key) }
     func write(_ value: Data, for key: StoreKey, options: WriteOptions) async throws -> EntryMetadata {

@@ -66,6 +66,7 @@ extension FileSystemStore {
         let now = clock.now
         let expiration = options.expiry.expirationDate(writtenAt: now)
         var scratch = try performing(.write, key) { try makeScratchFile(expiring: expiration != nil) }
+        let chunks = ValueChunks(chunks, checkedAgainst: options, key: key, store: description)
         do {
             let header = EntryFileHeader(etag: scratch.etag, expiresAt: expiration, writtenAt: now,
                                          hasKeyTrailer: location.file.isShortened)

@@ -147,7 +147,7 @@ public final class BoundedMemoryStore: KeyValueStore {
         contentsOf chunks: Chunks, for key: StoreKey, options: WriteOptions
     ) async throws -> EntryMetadata where Chunks.Element == Data {
         var value = Data()
-        for try await chunk in chunks {
+        for try await chunk in ValueChunks(chunks, checkedAgainst: options, key: key, store: description) {
             value.append(chunk)
             if Contents.cost(of: key, value) > maximumBytes {
                 throw StoreError(.valueTooLarge, operation: .write, key: key, store: description,
