@@ -192,15 +192,19 @@ public final class DurableQueue<Element: Sendable>: Sendable, CustomStringConver
 
     /// Takes a lease on the oldest element that no one holds, waiting for one up to `timeout`.
     ///
+    /// Polls the store, first after ``Configuration/pollInterval``, then at doubling intervals
+    /// up to a second; the waits are the queue's clock's, so a ``ManualWallClock`` makes them
+    /// take no real time.
+    ///
     /// - Returns: The delivery, or `nil` when none came within `timeout`.
     public func dequeue(waitingUpTo timeout: Duration) async throws -> Delivery? {
-        let deadline = ContinuousClock.now + timeout
+        let deadline = clock.now.addingTimeInterval(timeout.timeInterval)
         var pause = configuration.pollInterval
         while true {
             if let delivery = try await dequeue() { return delivery }
-            let remaining = ContinuousClock.now.duration(to: deadline)
-            guard remaining > .zero else { return nil }
-            try await Task.sleep(for: min(pause, remaining))
+            let remaining = deadline.timeIntervalSince(clock.now)
+            guard remaining > 0 else { return nil }
+            try await clock.sleep(for: min(pause, .nanoseconds(Int64(remaining * 1e9))))
             pause = min(pause * 2, .seconds(1))
         }
     }

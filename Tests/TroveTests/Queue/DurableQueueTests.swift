@@ -167,11 +167,17 @@ struct DurableQueueTests {
 
     @Test("dequeue waits for an element up to its timeout; deliveries() yields them as they come")
     func waiting() async throws {
-        let store = MemoryStore()
-        let jobs = try DurableQueue<Job>(store: store, namespace: "jobs")
-        #expect(try await jobs.dequeue(waitingUpTo: .milliseconds(50)) == nil)
+        let waits = ManualWallClock()
+        let store = MemoryStore(clock: waits.wallClock)
+        let jobs = try DurableQueue<Job>(store: store, namespace: "jobs", clock: waits.wallClock)
+        let before = waits.now
+        #expect(try await jobs.dequeue(waitingUpTo: .seconds(5)) == nil)
+        #expect(waits.now.timeIntervalSince(before) >= 5, "the wait must last its whole timeout, by the queue's clock")
+        #expect(waits.sleepCount >= 3, "the wait must poll at growing intervals")
+        // The producer enqueues only once the consumer has waited on an empty queue.
+        let waitsBefore = waits.sleepCount
         let producer = Task {
-            try await Task.sleep(for: .milliseconds(100))
+            while waits.sleepCount < waitsBefore + 2 { await Task.yield() }
             try await jobs.enqueue(Job(number: 1))
             try await jobs.enqueue(Job(number: 2))
         }
