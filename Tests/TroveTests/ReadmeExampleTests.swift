@@ -54,6 +54,43 @@ struct ReadmeExampleTests {
         }
     }
 
+    @Test func batchesReadOptionsAndDictionaryOperations() async throws {
+        let store = MemoryStore()
+        let etag = try await store.set(Data("A0".utf8), for: "users/alice").etag
+        try await store.set(Data("B0".utf8), for: "users/bob")
+        try await store.set(Data("s".utf8), for: "sessions/old")
+
+        // Batches: one result per entry; `atomicBatches` says whether a failure undoes the rest.
+        let results = try await store.writeBatch([
+            BatchWrite("users/alice", Data("A".utf8)),
+            BatchWrite("users/bob", Data("B".utf8), options: WriteOptions(condition: .ifAbsent)),
+        ])
+        #expect(results.count == 2)
+        #expect((try? results[1].get()) == nil)   // bob exists, so the memory store's atomic batch wrote neither
+        #expect(try await store["users/alice"] == Data("A0".utf8))
+        let entries = try await store.readBatch(["users/alice", "users/carol"])   // [entry, nil]
+        #expect(entries.map { $0?.value } == [Data("A0".utf8), nil])
+
+        // A byte range, or nothing at all when the value has not changed since you read it.
+        let head = try await store.read("users/alice", options: ReadOptions(range: .bytes(0..<1)))
+        #expect(head?.body?.value == Data("A".utf8))
+        var current = false
+        if case .unchanged? = try await store.read("users/alice", options: ReadOptions(ifNoneMatch: etag)) { current = true }
+        #expect(current)
+
+        // Dictionary operations, atomic on every store with conditional writes.
+        _ = try await store.increment("counters/visits")
+        let visits = try await store.increment("counters/visits")
+        #expect(visits == 2)
+        let session = try await store.value(for: "sessions/x", default: Data("new".utf8))
+        #expect(session == Data("new".utf8))
+        let popped = try await store.removeValue(for: "users/bob")
+        #expect(popped == Data("B0".utf8))
+        #expect(try await store.removeAll(withPrefix: "sessions/") == 2)
+        let report = try await store.copy(to: MemoryStore(), withPrefix: "users/")
+        #expect(report.copied == 1)
+    }
+
     struct User: Codable { var name: String; var visits: Int }
 
     @Test func layersComposeInOneExpression() async throws {
