@@ -32,7 +32,7 @@ extension FileSystemStore {
         let chunks = ValueChunks { ValueChunks.ChunkSource { try await reader.next() } }
         return StreamedEntry(metadata: metadata(key, header: opened.header, status: opened.status,
                                                 size: Int64(opened.valueLength)),
-                             chunks: chunks)
+                             chunks: chunks, closer: StreamCloser { reader.closeEarly() })
     }
 
     public func metadata(for key: StoreKey) async throws -> EntryMetadata? {

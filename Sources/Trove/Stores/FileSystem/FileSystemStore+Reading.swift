@@ -1,4 +1,5 @@
 import CTroveSystem
+import Synchronization
 import Foundation
 #if canImport(Glibc)
 import Glibc
@@ -161,38 +162,81 @@ extension FileSystemStore {
     }
 }
 
-/// Reads an opened value file in chunks; closes the file at the end or when dropped.
+/// Reads an opened value file in chunks; closes the file at the end, when dropped, or when
+/// closed early by the stream's closer (after a read in progress, never during one).
 final class FileChunkReader: @unchecked Sendable {
-    // Unchecked: the reader belongs to one iterator, which one task drives at a time; the
-    // pool thread that runs a large read is awaited before the next call.
-    private var fd: Int32
+    // Unchecked: `offset` belongs to one iterator, which one task drives at a time; the
+    // descriptor, which the closer may release from another task, is guarded by `state`.
+    private struct State {
+        var fd: Int32
+        var reading = false
+        var closeRequested = false
+        var closedEarly = false
+    }
+
+    private let state: Mutex<State>
     private var offset: Int
     private let end: Int
     private let chunkSize: Int
     private let path: String
 
     init(fd: Int32, valueLength: Int, chunkSize: Int, path: String) {
-        self.fd = fd
+        self.state = Mutex(State(fd: fd))
         self.offset = EntryFileHeader.size
         self.end = EntryFileHeader.size + valueLength
         self.chunkSize = max(1, chunkSize)
         self.path = path
     }
 
-    deinit { close() }
+    deinit {
+        state.withLock { state in
+            if state.fd >= 0 { _ = Glibc.close(state.fd) }
+            state.fd = -1
+        }
+    }
 
-    private func close() {
-        if fd >= 0 { _ = Glibc.close(fd) }
-        fd = -1
+    /// Releases the file: now, or when the read in progress ends. Reading on throws.
+    func closeEarly() {
+        state.withLock { state in
+            guard state.fd >= 0 else { return }
+            if state.reading {
+                state.closeRequested = true
+            } else {
+                _ = Glibc.close(state.fd)
+                state.fd = -1
+                state.closedEarly = true
+            }
+        }
     }
 
     func next() async throws -> Data? {
-        guard fd >= 0, offset < end else {
-            close()
-            return nil
+        let (offset, path) = (self.offset, self.path)
+        let end = self.end
+        let taken: Result<Int32?, StoreError> = state.withLock { state in
+            if state.closedEarly || state.closeRequested {
+                return .failure(StoreError(.invalidArgument, operation: .read,
+                                           message: "the stream of '\(path)' was read after it was closed"))
+            }
+            guard state.fd >= 0, offset < end else {
+                if state.fd >= 0 { _ = Glibc.close(state.fd) }
+                state.fd = -1
+                return .success(nil)
+            }
+            state.reading = true
+            return .success(state.fd)
+        }
+        guard let fd = try taken.get() else { return nil }
+        defer {
+            state.withLock { state in
+                state.reading = false
+                if state.closeRequested, state.fd >= 0 {
+                    _ = Glibc.close(state.fd)
+                    state.fd = -1
+                    state.closedEarly = true
+                }
+            }
         }
         let length = min(chunkSize, end - offset)
-        let (fd, offset, path) = (self.fd, self.offset, self.path)
         let read: @Sendable () throws -> Data = {
             guard let buffer = malloc(length) else {
                 throw StoreError(.unavailable, operation: .read, message: "cannot allocate \(length) bytes")
