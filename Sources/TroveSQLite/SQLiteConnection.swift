@@ -50,6 +50,8 @@ final class SQLiteConnection: @unchecked Sendable {
         }
         handle = opened
         sqlite3_busy_handler(opened, sqliteBusyHandler, Unmanaged.passUnretained(self).toOpaque())
+        let added = trove_sqlite_add_functions(opened)
+        guard added == SQLITE_OK else { throw failure(added) }
     }
 
     deinit {
@@ -258,7 +260,20 @@ struct SQLiteStatement {
         data.append(bytes.assumingMemoryBound(to: UInt8.self), count: count)
     }
 
-    /// The column's text, copied.
+    /// The column's text, copied, or `nil` when its bytes are not valid UTF-8.
+    func validText(_ column: Int32) -> String? {
+        guard let bytes = sqlite3_column_text(pointer, column) else { return "" }
+        let count = Int(sqlite3_column_bytes(pointer, column))
+        return String(validating: UnsafeBufferPointer(start: bytes, count: count), as: UTF8.self)
+    }
+
+    /// The column's text as bytes, copied.
+    func bytes(_ column: Int32) -> [UInt8] {
+        guard let bytes = sqlite3_column_text(pointer, column) else { return [] }
+        return Array(UnsafeBufferPointer(start: bytes, count: Int(sqlite3_column_bytes(pointer, column))))
+    }
+
+    /// The column's text, copied; bytes that are not valid UTF-8 become U+FFFD.
     func text(_ column: Int32) -> String {
         let count = Int(sqlite3_column_bytes(pointer, column))
         guard count > 0, let bytes = sqlite3_column_text(pointer, column) else { return "" }
