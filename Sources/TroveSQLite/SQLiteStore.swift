@@ -262,7 +262,8 @@ public final class SQLiteStore: KeyValueStore {
             return error(.timedOut, "'\(path)' stayed locked by another connection for \(busyTimeout): \(failure.description)",
                          retryable: true)
         case SQLITE_FULL:
-            return error(.outOfSpace, "the disk holding '\(path)' is full: \(failure.message); nothing was written")
+            return error(.outOfSpace, "the disk holding '\(path)' is full: \(failure.message); nothing was written; free space and retry",
+                         retryable: true)
         case SQLITE_READONLY:
             return error(.readOnly, "'\(path)' cannot be written: \(failure.message)")
         case SQLITE_PERM, SQLITE_AUTH:

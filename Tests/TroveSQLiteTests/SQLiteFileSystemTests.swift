@@ -123,10 +123,12 @@ struct SQLiteFileSystemTests {
             }
             let full = try #require(failure, "64 values of 64 KiB fitted on a 1 MiB file system")
             #expect(full.code == .outOfSpace, "\(full)")
+            #expect(full.isRetryable, "a full disk can be retried once space is freed, as on the file store")
             #expect(stored.count >= 4, "only \(stored.count) values fitted")
-            await expectStoreError(.outOfSpace) {
+            let batch = await expectStoreError(.outOfSpace) {
                 try await store.writeAll([("batch/1", Data("small".utf8)), ("batch/2", patterned(256 << 10, seed: 9))])
             }
+            #expect(batch?.isRetryable == true)
             #expect(try await store.readAll(["batch/1", "batch/2"]).isEmpty, "a failed batch wrote some of its values")
             await expectStoreError(.outOfSpace) {
                 let chunks = AsyncStream<Data> { continuation in
