@@ -37,12 +37,30 @@ final class SQLiteConnection: @unchecked Sendable {
     /// connection's lock; 0 makes a busy database fail at once with `SQLITE_BUSY`.
     var waitDeadline: UInt64 = 0
 
-    /// Opens the database at `path`, creating it when `creates` is set.
-    init(path: String, creates: Bool) throws(SQLiteFailure) {
+    /// How a connection opens its database file.
+    enum OpenMode: Sendable, Equatable {
+        /// Reads and writes; creates a missing file when `creates` is set.
+        case readWrite(creates: Bool)
+        /// Reads only (`SQLITE_OPEN_READONLY`), with SQLite's locks and WAL index as usual.
+        case readOnly
+        /// Reads only, with `immutable=1`: no locks, no WAL index, no check for changes. Only
+        /// for a file that cannot change while it is open (on a read-only file system).
+        case immutable
+    }
+
+    /// Opens the database at `path` in `mode`.
+    init(path: String, mode: OpenMode) throws(SQLiteFailure) {
         var opened: OpaquePointer?
-        let flags = SQLITE_OPEN_READWRITE | (creates ? SQLITE_OPEN_CREATE : 0) | SQLITE_OPEN_NOMUTEX
-            | SQLITE_OPEN_EXRESCODE
-        let status = sqlite3_open_v2(path, &opened, flags, nil)
+        var flags = SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE
+        var name = path
+        switch mode {
+        case .readWrite(let creates): flags |= SQLITE_OPEN_READWRITE | (creates ? SQLITE_OPEN_CREATE : 0)
+        case .readOnly: flags |= SQLITE_OPEN_READONLY
+        case .immutable:
+            flags |= SQLITE_OPEN_READONLY | SQLITE_OPEN_URI
+            name = "file:" + Self.uriPath(path) + "?immutable=1"
+        }
+        let status = sqlite3_open_v2(name, &opened, flags, nil)
         guard status == SQLITE_OK, let opened else {
             let message = opened.map { String(cString: sqlite3_errmsg($0)) } ?? "out of memory"
             sqlite3_close_v2(opened)
@@ -50,7 +68,29 @@ final class SQLiteConnection: @unchecked Sendable {
         }
         handle = opened
         sqlite3_busy_handler(opened, sqliteBusyHandler, Unmanaged.passUnretained(self).toOpaque())
+        let added = trove_sqlite_add_functions(opened)
+        guard added == SQLITE_OK else { throw failure(added) }
     }
+
+    /// `path` for a `file:` URI: every byte but unreserved ones and `/` percent-encoded.
+    private static func uriPath(_ path: String) -> String {
+        var encoded = ""
+        for byte in path.utf8 {
+            switch byte {
+            case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
+                 UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"),
+                 UInt8(ascii: "~"), UInt8(ascii: "/"):
+                encoded.unicodeScalars.append(Unicode.Scalar(byte))
+            default:
+                encoded += "%" + (byte < 16 ? "0" : "") + String(byte, radix: 16, uppercase: true)
+            }
+        }
+        return encoded
+    }
+
+    /// Whether SQLite opened the database for reading only (as it does, silently, with a file
+    /// that the process may not write).
+    var isReadOnly: Bool { sqlite3_db_readonly(handle, "main") == 1 }
 
     deinit {
         for statement in statements.values { sqlite3_finalize(statement) }
@@ -258,7 +298,20 @@ struct SQLiteStatement {
         data.append(bytes.assumingMemoryBound(to: UInt8.self), count: count)
     }
 
-    /// The column's text, copied.
+    /// The column's text, copied, or `nil` when its bytes are not valid UTF-8.
+    func validText(_ column: Int32) -> String? {
+        guard let bytes = sqlite3_column_text(pointer, column) else { return "" }
+        let count = Int(sqlite3_column_bytes(pointer, column))
+        return String(validating: UnsafeBufferPointer(start: bytes, count: count), as: UTF8.self)
+    }
+
+    /// The column's text as bytes, copied.
+    func bytes(_ column: Int32) -> [UInt8] {
+        guard let bytes = sqlite3_column_text(pointer, column) else { return [] }
+        return Array(UnsafeBufferPointer(start: bytes, count: Int(sqlite3_column_bytes(pointer, column))))
+    }
+
+    /// The column's text, copied; bytes that are not valid UTF-8 become U+FFFD.
     func text(_ column: Int32) -> String {
         let count = Int(sqlite3_column_bytes(pointer, column))
         guard count > 0, let bytes = sqlite3_column_text(pointer, column) else { return "" }

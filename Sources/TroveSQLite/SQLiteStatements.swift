@@ -133,7 +133,12 @@ struct SQLiteStatements: Sendable {
         purgeExpired = SQLText(text: "DELETE FROM \(t) WHERE expires_at <= ?1", slot: 15)
         purgeSomeExpired = SQLText(text: "DELETE FROM \(t) WHERE key IN (SELECT key FROM \(t) WHERE expires_at <= ?1 LIMIT 64)", slot: 16)
         purgePendingSegments = SQLText(text: "DELETE FROM \(s) WHERE value_id IN (SELECT value_id FROM \(s) WHERE pending_since IS NOT NULL AND pending_since < ?1)", slot: 17)
-        countLive = SQLText(text: "SELECT count(*) FROM \(t) WHERE key >= ?1 AND key < ?2 AND (expires_at IS NULL OR expires_at > ?3)", slot: 18)
+        // trove_is_key leaves out what listing passes over: rows that another program wrote
+        // under names that are not keys.
+        countLive = SQLText(text: """
+            SELECT count(*) FROM \(t)
+            WHERE key >= ?1 AND key < ?2 AND (expires_at IS NULL OR expires_at > ?3) AND trove_is_key(key)
+            """, slot: 18)
     }
 
     /// Whether `name` can name a store's table: a letter or `_`, then up to 63 ASCII letters,

@@ -68,6 +68,10 @@ extension SQLiteStore {
 
     /// The number of live entries whose keys start with `prefix`, counted by SQLite without
     /// reading any value.
+    ///
+    /// Rows that another program wrote under names that are not keys (an empty segment, a
+    /// control character, bytes that are not UTF-8, …) are not counted, as listing passes them
+    /// over: the count is the number of keys that `list(_:)` gives.
     public func count(withPrefix prefix: String = "") async throws -> Int {
         let query = try ListQuery(prefix: prefix)
         let now = clock.now

@@ -41,11 +41,10 @@ extension SQLiteStore {
             var rows = 0
             while try statement.step() {
                 rows += 1
-                let name = statement.text(0)
-                // A row that another program wrote under a name that is not a valid key is
-                // passed over.
-                guard let key = try? StoreKey(validating: name) else {
-                    lower = Array(name.utf8)
+                // A row that another program wrote under a name that is not a valid key (nor
+                // valid UTF-8) is passed over, as `count(withPrefix:)` leaves it out.
+                guard let name = statement.validText(0), let key = try? StoreKey(validating: name) else {
+                    lower = statement.bytes(0)
                     continue
                 }
                 switch query.classify(key) {

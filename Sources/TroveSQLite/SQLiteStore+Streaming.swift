@@ -66,6 +66,8 @@ extension SQLiteStore {
     public func write<Chunks: AsyncSequence & Sendable>(
         contentsOf chunks: Chunks, for key: StoreKey, options: WriteOptions
     ) async throws -> EntryMetadata where Chunks.Element == Data {
+        // A read-only store refuses before reading a single chunk.
+        guard self.options.accessMode == .readWrite else { throw refusal(.write, key) }
         let started = clock.now
         var buffer = Data()
         var size: Int64 = 0
@@ -146,7 +148,7 @@ final class SegmentReader: @unchecked Sendable {
 
     /// Opens a snapshot and finds the live value of `key` in it; `nil` when there is none.
     init?(store: SQLiteStore, key: StoreKey, now: Date) throws {
-        connection = try SQLiteConnection(path: store.path.path, creates: false)
+        connection = try SQLiteConnection(path: store.path.path, mode: store.connectionMode)
         table = store.sql.segments
         connection.waitDeadline = deadline(after: store.options.busyTimeout)
         try connection.execute("BEGIN")

@@ -8,10 +8,12 @@ extension SQLiteStore {
     ///     sqlite:app.db?table=sessions               table sessions of app.db in the current directory
     ///     sqlite:///var/data/app.db?synchronous=full every commit on disk before it returns
     ///     sqlite:///var/data/app.db?exclusive=true   held by this store alone while open
+    ///     sqlite:///mnt/archive/app.db?mode=readonly read, list and count only; nothing created
     ///
     /// Options: `table` (default `kv`), `synchronous` (`normal` or `full`), `exclusive`
     /// (`true` or `false`), `busy-timeout` (such as `5s`), `readers` (1 to 64), `create`
-    /// (`true` or `false`: whether to create a missing file).
+    /// (`true` or `false`: whether to create a missing file), `mode` (`readwrite` or
+    /// `readonly`: see ``SQLiteStore/AccessMode/readOnly``).
     public struct URLConfiguration: Sendable {
         /// The database file, absolute.
         public var path: URL
@@ -49,6 +51,7 @@ extension SQLiteStore {
             let timeout = try reader.duration("busy-timeout")
             let readers = try reader.integer("readers", in: 1...64)
             let creates = try reader.bool("create")
+            let mode = try reader.choice("mode", from: ["readwrite": AccessMode.readWrite, "readonly": .readOnly])
             try reader.rejectUnknown()
             guard SQLiteStatements.isValidTableName(table) else {
                 throw url.invalid("table '\(table)' is not a valid name: use a letter or '_', then up to 63 letters, digits or '_'")
@@ -57,7 +60,8 @@ extension SQLiteStore {
             self.table = table
             self.options = Options(
                 synchronization: synchronization ?? .normal, isExclusive: exclusive ?? false,
-                busyTimeout: timeout ?? .seconds(5), readerCount: readers ?? 2, createsFile: creates ?? true)
+                busyTimeout: timeout ?? .seconds(5), readerCount: readers ?? 2, createsFile: creates ?? true,
+                accessMode: mode ?? .readWrite)
         }
     }
 }
@@ -65,15 +69,16 @@ extension SQLiteStore {
 extension StoreScheme {
     /// `sqlite:///absolute/file.db` or `sqlite:relative.db`: an ``SQLiteStore``; options
     /// `table`, `synchronous=normal|full`, `exclusive=true|false`, `busy-timeout`, `readers`,
-    /// `create=true|false`. See ``SQLiteStore/URLConfiguration``.
+    /// `create=true|false`, `mode=readwrite|readonly`. See ``SQLiteStore/URLConfiguration``.
     public static var sqlite: StoreScheme {
         StoreScheme(
             name: "sqlite",
             usage: "sqlite:///absolute/file.db or sqlite:relative.db",
-            summary: "one table of an SQLite database; options table, synchronous=normal|full, exclusive, busy-timeout"
+            summary: "one table of an SQLite database; options table, synchronous=normal|full, exclusive, busy-timeout, "
+                + "mode=readwrite|readonly"
         ) { url, context in
             let settings = try SQLiteStore.URLConfiguration(url, currentDirectory: context.currentDirectory)
-            if settings.options.createsFile {
+            if settings.options.createsFile && settings.options.accessMode == .readWrite {
                 try? FileManager.default.createDirectory(at: settings.path.deletingLastPathComponent(),
                                                          withIntermediateDirectories: true)
             }

@@ -38,8 +38,13 @@ public import Trove
 /// exclusive in exclusive mode), beside SQLite's own `-wal` and `-shm`; programs other than Trove
 /// do not see that lock.
 ///
+/// **Read-only mode** (``Options/accessMode`` ``AccessMode/readOnly``, URL option
+/// `mode=readonly`): for a file that the process may only read, or that lies on a read-only
+/// file system. See ``AccessMode/readOnly`` for what it does and does not touch.
+///
 /// Capabilities: persistence, conditional writes and deletes, expiration, creation dates,
-/// streaming, shared across processes (not in exclusive mode).
+/// streaming, shared across processes (not in exclusive mode); a read-only store has no
+/// conditional writes or deletes and no expiration, as ``ReadOnlyStore``.
 public final class SQLiteStore: KeyValueStore {
     /// How an SQLite store syncs its writes to disk.
     public enum Synchronization: String, Sendable, CaseIterable {
@@ -48,6 +53,38 @@ public final class SQLiteStore: KeyValueStore {
         case normal
         /// `synchronous=FULL`: a commit is on disk before the write returns.
         case full
+    }
+
+    /// Whether a store may write its database.
+    public struct AccessMode: Sendable, Hashable, CustomStringConvertible {
+        private enum Base: Sendable, Hashable { case readWrite, readOnly }
+        private let base: Base
+
+        /// Reads and writes; creates the file, its tables and the `<file>-trove-lock` companion
+        /// as needed. The default.
+        public static var readWrite: Self { Self(base: .readWrite) }
+
+        /// Reads only: the database is opened with `SQLITE_OPEN_READONLY`, nothing is created
+        /// (not the file, not a table, not `<file>-trove-lock`) and nothing is written, so a
+        /// process that may only read the file can `read`, `list`, `count` and stream values.
+        /// Every write, delete, batch write, transaction and reclaim throws
+        /// ``StoreError/Code/readOnly`` naming the store and the key.
+        ///
+        /// The lock companion is honoured when it exists and can be read: a read-only store
+        /// takes a shared lock on it, so it does not open while an exclusive store holds the file
+        /// (and exclusive mode itself is refused, since it needs to write the lock). A database
+        /// in WAL mode (as every store makes it) needs its `-wal` and `-shm` files, which SQLite
+        /// creates if the directory allows it. On a file system mounted read-only, where they
+        /// cannot be created and no other process can change the file, the store opens the file
+        /// with SQLite's `immutable=1`, without locks; it refuses to when a `-wal` file is left
+        /// there (commits not yet in the database, which `immutable=1` would not see). Elsewhere,
+        /// without write access to the directory, a WAL database can be read only while its
+        /// `-wal` and `-shm` files exist (while a writer has it open, say): opening fails with
+        /// ``StoreError/Code/permissionDenied`` saying so.
+        public static var readOnly: Self { Self(base: .readOnly) }
+
+        /// `readwrite` or `readonly`, as in a store URL's `mode` option.
+        public var description: String { base == .readOnly ? "readonly" : "readwrite" }
     }
 
     /// How a store opens its database.
@@ -63,13 +100,17 @@ public final class SQLiteStore: KeyValueStore {
         public var readerCount: Int
         /// How many bytes of the file SQLite maps into memory for reads. Defaults to 256 MiB.
         public var memoryMapSize: Int
-        /// Whether to create the database file when it is missing. Defaults to `true`.
+        /// Whether to create the database file when it is missing. Defaults to `true`; a
+        /// read-only store never creates it.
         public var createsFile: Bool
+        /// Whether the store may write. Defaults to ``AccessMode/readWrite``.
+        public var accessMode: AccessMode
 
         /// Creates options; every parameter has the default described on its property.
         public init(
             synchronization: Synchronization = .normal, isExclusive: Bool = false, busyTimeout: Duration = .seconds(5),
-            readerCount: Int = 2, memoryMapSize: Int = 256 << 20, createsFile: Bool = true
+            readerCount: Int = 2, memoryMapSize: Int = 256 << 20, createsFile: Bool = true,
+            accessMode: AccessMode = .readWrite
         ) {
             self.synchronization = synchronization
             self.isExclusive = isExclusive
@@ -77,6 +118,7 @@ public final class SQLiteStore: KeyValueStore {
             self.readerCount = readerCount
             self.memoryMapSize = memoryMapSize
             self.createsFile = createsFile
+            self.accessMode = accessMode
         }
     }
 
@@ -96,13 +138,16 @@ public final class SQLiteStore: KeyValueStore {
 
     let clock: WallClock
     let sql: SQLiteStatements
-    let writer: SQLiteConnection
+    /// The connection for writes; `nil` in a read-only store.
+    private let writer: SQLiteConnection?
     private let readers: [SQLiteConnection]
+    /// How the store's connections open the file (a streamed read opens one of its own).
+    let connectionMode: SQLiteConnection.OpenMode
     private let nextReader = Atomic<Int>(0)
     private let instance: UInt64
     private let counter = Atomic<UInt64>(0)
     private let writesSincePurge = Atomic<Int>(0)
-    private let openLock: OpenLock
+    private let openLock: OpenLock?
 
     /// Opens the store in table `table` of the database at `path`, creating the file, the
     /// table and its companions as needed.
@@ -117,8 +162,10 @@ public final class SQLiteStore: KeyValueStore {
     ///   name, a file that is not an SQLite database, or a table of that name with another
     ///   shape; ``StoreError/Code/unavailable`` when the file is held exclusively by another
     ///   store (or this one asks for exclusivity while another holds the file);
-    ///   ``StoreError/Code/readOnly``, ``StoreError/Code/permissionDenied`` or
-    ///   ``StoreError/Code/io`` when the file cannot be opened for writing.
+    ///   ``StoreError/Code/readOnly`` or ``StoreError/Code/permissionDenied`` when the file
+    ///   cannot be written (the message suggests ``AccessMode/readOnly``), and in read-only mode
+    ///   when it cannot be read (see ``AccessMode/readOnly``); ``StoreError/Code/io`` when it
+    ///   cannot be opened at all, or is missing and not to be created.
     public init(path: URL, table: String = "kv", options: Options = Options(), clock: WallClock = .system) throws {
         self.path = path.standardizedFileURL
         self.table = table
@@ -126,33 +173,43 @@ public final class SQLiteStore: KeyValueStore {
         self.clock = clock
         var generator = SystemRandomNumberGenerator()
         self.instance = generator.next()
-        let description = "sqlite \(self.path.path) table \(table)"
+        let description = Self.describe(self.path, table, options.accessMode)
         guard SQLiteStatements.isValidTableName(table) else {
             throw StoreError(.invalidArgument, operation: .open, store: description,
                              message: "'\(table)' is not a valid table name: use a letter or '_', then up to 63 letters, digits or '_'")
         }
         self.sql = SQLiteStatements(table: table)
-        let setup = Setup(path: self.path.path, options: options, description: description)
-        self.openLock = try OpenLock(databasePath: self.path.path, exclusive: options.isExclusive,
-                                     description: description)
-        do {
-            self.writer = try setup.openWriter(sql: sql)
-            self.readers = try (0..<max(1, options.readerCount)).map { _ in try setup.openReader() }
-        } catch let failure as SQLiteFailure {
-            throw setup.openingError(failure)
-        }
+        let opened = try Setup(path: self.path.path, options: options, description: description).open(sql: sql)
+        self.openLock = opened.lock
+        self.writer = opened.writer
+        self.readers = opened.readers
+        self.connectionMode = opened.mode
     }
 
-    /// `sqlite` followed by the file and the table, such as `sqlite /data/app.db table kv`.
-    public var description: String { "sqlite \(path.path) table \(table)" }
+    /// `sqlite` followed by the file and the table, such as `sqlite /data/app.db table kv`, and
+    /// `read-only` for a read-only store.
+    public var description: String { Self.describe(path, table, options.accessMode) }
+
+    private static func describe(_ path: URL, _ table: String, _ mode: AccessMode) -> String {
+        "sqlite \(path.path) table \(table)" + (mode == .readOnly ? " read-only" : "")
+    }
 
     /// Retention, persistence, conditional writes and deletes, expiration, creation dates, streaming, and
-    /// sharing across processes unless the store is exclusive.
+    /// sharing across processes unless the store is exclusive; without conditional writes and
+    /// deletes and expiration when the store is read-only.
     public var capabilities: StoreCapabilities {
         var capabilities: StoreCapabilities = [.persistence, .conditionalWrites, .conditionalDeletes, .expiration,
                                                .creationDate, .streaming, .retention]
         if !options.isExclusive { capabilities.insert(.sharedAcrossProcesses) }
+        if options.accessMode == .readOnly { capabilities.subtract([.conditionalWrites, .conditionalDeletes, .expiration]) }
         return capabilities
+    }
+
+    /// The error for a write to a read-only store.
+    func refusal(_ operation: StoreOperation, _ key: StoreKey?) -> StoreError {
+        StoreError(.readOnly, operation: operation, key: key, store: description,
+                   message: "the store was opened read-only (mode=readonly), so '\(path.path)' is not written; "
+                    + "open it with mode=readwrite to write")
     }
 
     /// A fresh ETag, never given before by any opened store (a random instance and a counter).
@@ -177,7 +234,13 @@ public final class SQLiteStore: KeyValueStore {
         _ body: @escaping @Sendable (SQLiteConnection) throws -> T
     ) async throws -> T {
         try Task.checkCancellation()
-        let connection = writes ? writer : reader()
+        let connection: SQLiteConnection
+        if writes {
+            guard let writer else { throw refusal(operation, key) }
+            connection = writer
+        } else {
+            connection = reader()
+        }
         if !heavy {
             do {
                 if let result = try Self.usingIfFree(connection, body) { return result }
@@ -225,7 +288,6 @@ public final class SQLiteStore: KeyValueStore {
 
     /// A connection for reads: a free one if there is one, else the next in turn.
     private func reader() -> SQLiteConnection {
-        guard !readers.isEmpty else { return writer }
         let start = nextReader.add(1, ordering: .relaxed).newValue
         for offset in 0..<readers.count {
             let candidate = readers[(start + offset) % readers.count]
@@ -262,7 +324,8 @@ public final class SQLiteStore: KeyValueStore {
             return error(.timedOut, "'\(path)' stayed locked by another connection for \(busyTimeout): \(failure.description)",
                          retryable: true)
         case SQLITE_FULL:
-            return error(.outOfSpace, "the disk holding '\(path)' is full: \(failure.message); nothing was written")
+            return error(.outOfSpace, "the disk holding '\(path)' is full: \(failure.message); nothing was written; free space and retry",
+                         retryable: true)
         case SQLITE_READONLY:
             return error(.readOnly, "'\(path)' cannot be written: \(failure.message)")
         case SQLITE_PERM, SQLITE_AUTH:
@@ -300,8 +363,52 @@ private struct Setup {
     let options: SQLiteStore.Options
     let description: String
 
+    /// What an opened store holds.
+    struct Opened {
+        var lock: OpenLock?
+        var writer: SQLiteConnection?
+        var readers: [SQLiteConnection]
+        var mode: SQLiteConnection.OpenMode
+    }
+
+    /// Takes the lock on `<file>-trove-lock`, opens the connections and checks (or, when the
+    /// store may write, makes) the tables.
+    func open(sql: SQLiteStatements) throws -> Opened {
+        let readerCount = max(1, options.readerCount)
+        if options.accessMode == .readOnly {
+            guard !options.isExclusive else {
+                throw StoreError(.invalidArgument, operation: .open, store: description,
+                                 message: "a read-only store cannot hold '\(path)' exclusively: exclusive mode "
+                                    + "writes its lock file; open it with mode=readonly or exclusive=true, not both")
+            }
+            let lock = try OpenLock(readingDatabaseAt: path, description: description)
+            do {
+                let (first, mode) = try openFirstReader(sql: sql)
+                let others = try (1..<readerCount).map { _ in try openReader(mode) }
+                return Opened(lock: lock, writer: nil, readers: [first] + others, mode: mode)
+            } catch let failure as SQLiteFailure {
+                throw openingError(failure)
+            }
+        }
+        let lock = try OpenLock(databasePath: path, exclusive: options.isExclusive, description: description)
+        do {
+            let mode = SQLiteConnection.OpenMode.readWrite(creates: false)
+            let writer = try openWriter(sql: sql)
+            let readers = try (0..<readerCount).map { _ in try openReader(mode) }
+            return Opened(lock: lock, writer: writer, readers: readers, mode: mode)
+        } catch let failure as SQLiteFailure {
+            throw openingError(failure)
+        }
+    }
+
     func openWriter(sql: SQLiteStatements) throws -> SQLiteConnection {
-        let connection = try SQLiteConnection(path: path, creates: options.createsFile)
+        let connection = try SQLiteConnection(path: path, mode: .readWrite(creates: options.createsFile))
+        // SQLite opens a file that the process may not write for reading only, without a word.
+        guard !connection.isReadOnly else {
+            throw StoreError(.readOnly, operation: .open, store: description,
+                             message: "'\(path)' cannot be written (the process may read it only)"
+                                + SQLiteStore.readOnlyHint)
+        }
         let giveUpAt = deadline(after: options.busyTimeout)
         connection.waitDeadline = giveUpAt
         try configure(connection)
@@ -328,14 +435,65 @@ private struct Setup {
         }
     }
 
-    func openReader() throws -> SQLiteConnection {
-        let connection = try SQLiteConnection(path: path, creates: false)
+    func openReader(_ mode: SQLiteConnection.OpenMode) throws -> SQLiteConnection {
+        let connection = try SQLiteConnection(path: path, mode: mode)
         // Its settings may need to read the file, which another process may hold locked for a
         // moment (switching it to WAL, or recovering its log).
         connection.waitDeadline = deadline(after: options.busyTimeout)
         defer { connection.waitDeadline = 0 }
         try configure(connection)
         return connection
+    }
+
+    /// The first connection of a read-only store, its tables checked, and how every connection
+    /// of the store opens the file: `SQLITE_OPEN_READONLY`, or `immutable=1` for a WAL database
+    /// on a read-only file system without its `-wal` and `-shm` files (see
+    /// ``SQLiteStore/AccessMode/readOnly``).
+    private func openFirstReader(sql: SQLiteStatements) throws -> (SQLiteConnection, SQLiteConnection.OpenMode) {
+        guard access(path, F_OK) == 0 else {
+            let code = errno
+            throw StoreError(code == EACCES ? .permissionDenied : .io, operation: .open, store: description,
+                             message: "'\(path)' cannot be opened: \(String(cString: strerror(code))); "
+                                + "a read-only store does not create it")
+        }
+        do {
+            let connection = try openReader(.readOnly)
+            try withWait(connection) { try checkShape(connection, sql: sql) }
+            return (connection, .readOnly)
+        } catch let failure as SQLiteFailure where failure.code == SQLITE_CANTOPEN {
+            // The file opened, yet reading it failed: a WAL database whose -shm and -wal files
+            // do not exist and cannot be created.
+            guard Self.isOnReadOnlyFileSystem(path) else {
+                throw StoreError(.permissionDenied, operation: .open, store: description,
+                                 message: "'\(path)' is a WAL database, and its '-shm' and '-wal' files neither "
+                                    + "exist nor can be created (the process may not write the directory): it can be "
+                                    + "read only while they exist, such as while a writer has it open", underlying: failure)
+            }
+            var status = stat()
+            if stat(path + "-wal", &status) == 0, status.st_size > 0 {
+                throw StoreError(.readOnly, operation: .open, store: description,
+                                 message: "'\(path)' lies on a read-only file system with a write-ahead log "
+                                    + "('\(path)-wal') that holds commits not yet in the database, and no '-shm' file; "
+                                    + "mount it read-write and open it once so SQLite folds the log in", underlying: failure)
+            }
+            // Nothing can change the file while its file system is read-only: SQLite may read
+            // it without locks or a WAL index.
+            let connection = try openReader(.immutable)
+            try withWait(connection) { try checkShape(connection, sql: sql) }
+            return (connection, .immutable)
+        }
+    }
+
+    /// Whether the file system holding `path` is mounted read-only.
+    private static func isOnReadOnlyFileSystem(_ path: String) -> Bool {
+        var status = statvfs()
+        return statvfs(path, &status) == 0 && (status.f_flag & UInt(ST_RDONLY)) != 0
+    }
+
+    private func withWait<T>(_ connection: SQLiteConnection, _ body: () throws -> T) throws -> T {
+        connection.waitDeadline = deadline(after: options.busyTimeout)
+        defer { connection.waitDeadline = 0 }
+        return try body()
     }
 
     private func configure(_ connection: SQLiteConnection) throws {
@@ -355,6 +513,11 @@ private struct Setup {
             try statement.bind(1, text: table)
             var found: [String] = []
             while try statement.step() { found.append("\(statement.text(0)) \(statement.text(1))") }
+            if found.isEmpty && !allowingMissing && options.accessMode == .readOnly {
+                throw StoreError(.invalidArgument, operation: .open, store: description,
+                                 message: "'\(path)' has no table '\(table)', and a read-only store does not create it; "
+                                    + "name another table with table=")
+            }
             guard found == expected || (allowingMissing && found.isEmpty) else {
                 throw StoreError(.invalidArgument, operation: .open, store: description,
                                  message: "table '\(table)' in '\(path)' has columns (\(found.joined(separator: ", "))), "
@@ -364,11 +527,20 @@ private struct Setup {
         }
     }
 
-    /// The error for a failure while opening.
+    /// The error for a failure while opening; one that a read-only store would not meet says so.
     func openingError(_ failure: SQLiteFailure) -> StoreError {
-        return SQLiteStore.storeError(failure, .open, nil, store: description, path: path,
-                                      busyTimeout: options.busyTimeout)
+        var error = SQLiteStore.storeError(failure, .open, nil, store: description, path: path,
+                                           busyTimeout: options.busyTimeout)
+        if options.accessMode == .readWrite && (error.code == .readOnly || error.code == .permissionDenied) {
+            error.message += SQLiteStore.readOnlyHint
+        }
+        return error
     }
+}
+
+extension SQLiteStore {
+    /// The end of the message of an error that opening for reading only would avoid.
+    static let readOnlyHint = "; to read the store without writing, open it with mode=readonly (SQLiteStore.AccessMode.readOnly)"
 }
 
 /// The lock every open store holds on `<file>-trove-lock`: shared, or exclusive for a store in
@@ -378,18 +550,43 @@ private struct Setup {
 ///
 /// The lock is on a companion file, not on the database: closing a descriptor of the database
 /// would drop the POSIX locks that SQLite's own connections in this process hold on it.
-private final class OpenLock: Sendable {
+final class OpenLock: Sendable {
     private let descriptor: Int32
 
-    init(databasePath: String, exclusive: Bool, description: String) throws {
+    /// Opens (creating it if needed) and locks the companion of `databasePath`.
+    convenience init(databasePath: String, exclusive: Bool, description: String) throws {
         let path = databasePath + "-trove-lock"
         let descriptor = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
         guard descriptor >= 0 else {
             let code = errno
-            throw StoreError(code == EACCES || code == EPERM || code == EROFS ? .permissionDenied : .io,
-                             operation: .open, store: description,
-                             message: "cannot open the lock file '\(path)': \(String(cString: strerror(code)))")
+            let reason = "cannot open the lock file '\(path)' for writing: \(String(cString: strerror(code)))"
+            switch code {
+            case EROFS:
+                throw StoreError(.readOnly, operation: .open, store: description,
+                                 message: "'\(databasePath)' lies on a read-only file system (\(reason))" + SQLiteStore.readOnlyHint)
+            case EACCES, EPERM:
+                throw StoreError(.permissionDenied, operation: .open, store: description,
+                                 message: "the process may not write beside '\(databasePath)' (\(reason))" + SQLiteStore.readOnlyHint)
+            default:
+                throw StoreError(.io, operation: .open, store: description, message: reason)
+            }
         }
+        try self.init(descriptor: descriptor, path: path, databasePath: databasePath, exclusive: exclusive,
+                      description: description)
+    }
+
+    /// Opens the companion of `databasePath` for reading and takes a shared lock on it; `nil`
+    /// when there is no companion, or the process may not read it: a read-only store neither
+    /// creates nor writes it.
+    convenience init?(readingDatabaseAt databasePath: String, description: String) throws {
+        let path = databasePath + "-trove-lock"
+        let descriptor = open(path, O_RDONLY | O_CLOEXEC)
+        guard descriptor >= 0 else { return nil }
+        try self.init(descriptor: descriptor, path: path, databasePath: databasePath, exclusive: false,
+                      description: description)
+    }
+
+    private init(descriptor: Int32, path: String, databasePath: String, exclusive: Bool, description: String) throws {
         guard trove_try_lock_byte(descriptor, 0, exclusive ? 2 : 1) == 0 else {
             let code = errno
             close(descriptor)

@@ -74,21 +74,49 @@ struct SQLiteFileSystemTests {
             }
             #expect(released == nil, "the store is still referenced after its last use, so its files stay open")
 
+            let lockFile = file.path + "-trove-lock"
+            let lockBefore = try FileManager.default.attributesOfItem(atPath: lockFile)[.modificationDate] as? Date
             try await SmallFileSystem.remount(mountPoint, readOnly: true)
-            // Either the store refuses to open, or it reads and refuses to write.
-            let opened: SQLiteStore?
-            do {
-                opened = try SQLiteStore(path: file)
-            } catch let error as StoreError {
-                opened = nil
-                #expect([.readOnly, .permissionDenied, .io].contains(error.code), "opening on a read-only file system: \(error)")
-                #expect(error.message.contains(file.path), "the message must name the file: \(error.message)")
-            }
-            if let store = opened {
+            #expect(!FileManager.default.fileExists(atPath: file.path + "-wal"), "the last store closed left its log")
+
+            // Without read-only mode: refused, naming the file and the mode to use.
+            let refused = await expectStoreError(.readOnly) { _ = try SQLiteStore(path: file) }
+            #expect(refused?.message.contains(file.path) == true, "the message must name the file: \(refused?.message ?? "")")
+            #expect(refused?.message.contains("mode=readonly") == true, "the message must suggest mode=readonly: \(refused?.message ?? "")")
+            #expect(refused?.operation == .open)
+
+            // In read-only mode: every read works, every write is refused naming store and key.
+            for store in [try SQLiteStore(path: file, options: .init(accessMode: .readOnly)),
+                          try await StoreOpener.withSQLite.open(sqliteURL(file, query: "mode=readonly")).store as? SQLiteStore] {
+                let store = try #require(store)
                 for (key, value) in values { #expect(try await store[key] == value, "\(key) on the read-only file system") }
-                await expectStoreError(.readOnly, .permissionDenied, .io) { try await store.set(Data("new".utf8), for: "small") }
-                await expectStoreError(.readOnly, .permissionDenied, .io) { try await store.delete("parts") }
+                #expect(try await store.metadata(for: "parts")?.size == Int64(64 << 10))
+                var listed: [String] = []
+                for try await element in store.list() { listed.append(element.name) }
+                #expect(listed == ["large", "parts", "small"])
+                #expect(try await store.count() == 3)
+                #expect(try await store.readAll(["small", "large"]).count == 2)
+                let streamed = try #require(try await store.readStream("large", chunkSize: 100_000))
+                var bytes = Data()
+                for try await chunk in streamed.chunks { bytes.append(chunk) }
+                #expect(bytes == values[2].value)
+
+                let write = await expectStoreError(.readOnly) { try await store.set(Data("new".utf8), for: "small") }
+                #expect(write?.key == "small")
+                #expect(write?.store == store.description && store.description.hasSuffix("read-only"))
+                #expect(write?.message.contains(file.path) == true)
+                let delete = await expectStoreError(.readOnly) { try await store.delete("parts") }
+                #expect(delete?.key == "parts" && delete?.operation == .delete)
+                await expectStoreError(.readOnly) { try await store.writeAll([("a", Data("1".utf8))]) }
+                await expectStoreError(.readOnly) { try await store.deleteAll(["small"]) }
+                await expectStoreError(.readOnly) { _ = try await store.transaction { _ in true } }
+                await expectStoreError(.readOnly) { _ = try await store.reclaimExpired() }
+                await expectStoreError(.readOnly) {
+                    try await store.set(contentsOf: AsyncStream<Data> { $0.finish() }, for: "streamed")
+                }
+                #expect(!store.capabilities.contains(.conditionalWrites))
             }
+            #expect(try FileManager.default.attributesOfItem(atPath: lockFile)[.modificationDate] as? Date == lockBefore)
 
             try await SmallFileSystem.remount(mountPoint, readOnly: false)
             let store = try SQLiteStore(path: file)
@@ -123,10 +151,12 @@ struct SQLiteFileSystemTests {
             }
             let full = try #require(failure, "64 values of 64 KiB fitted on a 1 MiB file system")
             #expect(full.code == .outOfSpace, "\(full)")
+            #expect(full.isRetryable, "a full disk can be retried once space is freed, as on the file store")
             #expect(stored.count >= 4, "only \(stored.count) values fitted")
-            await expectStoreError(.outOfSpace) {
+            let batch = await expectStoreError(.outOfSpace) {
                 try await store.writeAll([("batch/1", Data("small".utf8)), ("batch/2", patterned(256 << 10, seed: 9))])
             }
+            #expect(batch?.isRetryable == true)
             #expect(try await store.readAll(["batch/1", "batch/2"]).isEmpty, "a failed batch wrote some of its values")
             await expectStoreError(.outOfSpace) {
                 let chunks = AsyncStream<Data> { continuation in
@@ -154,6 +184,42 @@ struct SQLiteFileSystemTests {
             let raw = try RawDatabase(file)
             #expect(try raw.orphanParts() == 0, "parts of failed writes are left")
             #expect(try raw.integrityCheck() == ["ok"])
+        }
+    }
+
+    @Test(.enabled(if: SmallFileSystem.isMountable, "mounting a small tmpfs needs root"), .timeLimit(.minutes(2)))
+    func theCommandLineReadsAStoreOnAReadOnlyFileSystemInReadOnlyMode() async throws {
+        let trove = try BuiltExecutable.locate("trove")
+        try await withScratchDirectory { scratch in
+            try await SmallFileSystem.withMounted(sizeInKiB: 4096) { mountPoint in
+                let file = mountPoint.appendingPathComponent("store.db")
+                let value = patterned(70_000, seed: 4)
+                do {
+                    let store = try SQLiteStore(path: file)
+                    try await store.set(value, for: "docs/large")
+                    try await store.set(Data("small".utf8), for: "top")
+                }
+                try await SmallFileSystem.remount(mountPoint, readOnly: true)
+                func run(_ query: String?, _ arguments: [String]) async throws -> ChildOutcome {
+                    try await ChildProcess.run(trove, ["--store", sqliteURL(file, query: query)] + arguments,
+                                               in: scratch, scratch: scratch)
+                }
+
+                let get = try await run("mode=readonly", ["get", "docs/large"])
+                #expect(get.status == 0, "\(get.errors)")
+                #expect(get.output == value)
+                #expect(try await run("mode=readonly", ["list"]).outputLines == ["docs/large", "top"])
+                let stat = try await run("mode=readonly", ["stat", "top"])
+                #expect(stat.status == 0, "\(stat.errors)")
+
+                let put = try await run("mode=readonly", ["put", "top", "/dev/null"])
+                #expect(put.status == 4, "trove exited with \(put.status): \(put.errors)")
+                #expect(put.errors.contains("read-only") && put.errors.contains("top"), "\(put.errors)")
+                let plain = try await run(nil, ["get", "top"])
+                #expect(plain.status == 4, "trove exited with \(plain.status): \(plain.errors)")
+                #expect(plain.errors.contains("mode=readonly"), "the error must suggest mode=readonly: \(plain.errors)")
+                try await SmallFileSystem.remount(mountPoint, readOnly: false)
+            }
         }
     }
 }
