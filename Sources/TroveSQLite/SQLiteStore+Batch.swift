@@ -2,6 +2,78 @@ public import Foundation
 public import Trove
 
 extension SQLiteStore {
+    /// Reads every key in one read transaction: one snapshot, one hop.
+    ///
+    /// - Returns: One element per key, in order; `nil` for a key without a live value.
+    public func readBatch(_ keys: [StoreKey]) async throws -> [StoreEntry?] {
+        guard !keys.isEmpty else { return [] }
+        let now = clock.now
+        return try await perform(.read, nil, writes: false, heavy: keys.count > 64) { [self] connection in
+            try connection.readTransaction { try keys.map { try entry(connection, $0, now: now) } }
+        }
+    }
+
+    /// Writes every entry in one transaction, each condition judged after the entries before
+    /// it: all of them, or none when one fails (``StoreCapabilities/atomicBatches``).
+    ///
+    /// - Returns: One result per write; when an entry fails, its own error, and for every other
+    ///   entry an error made by ``StoreError/batchAborted(by:key:store:)``.
+    /// - Throws: ``StoreError`` when the transaction cannot run or commit.
+    public func writeBatch(_ writes: [BatchWrite]) async throws -> [Result<EntryMetadata, StoreError>] {
+        guard !writes.isEmpty else { return [] }
+        let now = clock.now
+        let heavy = writes.count > 64 || writes.reduce(0, { $0 + $1.value.count }) > Self.inlineIOLimit
+        do {
+            let written = try await perform(.write, nil, writes: true, heavy: heavy) { [self] connection in
+                try connection.writeTransaction {
+                    try writes.enumerated().map { index, write in
+                        try failingAt(index) { try self.write(connection, write.value, write.key, options: write.options, now: now) }
+                    }
+                }
+            }
+            return written.map { .success($0) }
+        } catch let failure as BatchEntryFailure {
+            return aborted(writes.map(\.key), by: failure)
+        }
+    }
+
+    /// Deletes every key in one transaction, each condition judged after the entries before it:
+    /// all of them, or none when one condition fails.
+    ///
+    /// - Returns: One result per delete, as ``writeBatch(_:)`` gives them.
+    public func deleteBatch(_ deletes: [BatchDelete]) async throws -> [Result<Void, StoreError>] {
+        guard !deletes.isEmpty else { return [] }
+        let now = clock.now
+        do {
+            try await perform(.delete, nil, writes: true, heavy: deletes.count > 64) { [self] connection in
+                try connection.writeTransaction {
+                    for (index, delete) in deletes.enumerated() {
+                        _ = try failingAt(index) { try deleteRow(connection, delete.key, condition: delete.condition, now: now) }
+                    }
+                }
+            }
+            return deletes.map { _ in .success(()) }
+        } catch let failure as BatchEntryFailure {
+            return aborted(deletes.map(\.key), by: failure).map { $0.map { _ in () } }
+        }
+    }
+
+    /// Runs one entry of a batch, marking its ``StoreError`` with the entry's place so that the
+    /// transaction rolls back and the batch can say which entry failed.
+    private func failingAt<T>(_ index: Int, _ body: () throws -> T) throws -> T {
+        do {
+            return try body()
+        } catch let error as StoreError {
+            throw CallerError(error: BatchEntryFailure(index: index, error: error.inStore(description)))
+        }
+    }
+
+    private func aborted(_ keys: [StoreKey], by failure: BatchEntryFailure) -> [Result<EntryMetadata, StoreError>] {
+        keys.enumerated().map { index, key in
+            .failure(index == failure.index ? failure.error : StoreError.batchAborted(by: failure.error, key: key, store: description))
+        }
+    }
+
     /// Writes every value in one transaction: all of them, or none when one fails (a condition,
     /// say). A key written twice keeps its last value.
     ///
@@ -83,6 +155,12 @@ extension SQLiteStore {
             }
         }
     }
+}
+
+/// The entry of an atomic batch that failed, and why; the batch was rolled back.
+struct BatchEntryFailure: Error {
+    let index: Int
+    let error: StoreError
 }
 
 /// An error thrown by the caller's own code (the body of a transaction), which the store

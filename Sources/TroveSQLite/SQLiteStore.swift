@@ -194,12 +194,12 @@ public final class SQLiteStore: KeyValueStore {
         "sqlite \(path.path) table \(table)" + (mode == .readOnly ? " read-only" : "")
     }
 
-    /// Retention, persistence, conditional writes and deletes, expiration, creation dates, streaming, and
+    /// Retention, persistence, conditional writes and deletes, expiration, creation dates, streaming, a new ETag on every write, atomic batches, and
     /// sharing across processes unless the store is exclusive; without conditional writes and
     /// deletes and expiration when the store is read-only.
     public var capabilities: StoreCapabilities {
         var capabilities: StoreCapabilities = [.persistence, .conditionalWrites, .conditionalDeletes, .expiration,
-                                               .creationDate, .streaming, .retention]
+                                               .creationDate, .streaming, .retention, .distinctETagPerWrite, .atomicBatches]
         if !options.isExclusive { capabilities.insert(.sharedAcrossProcesses) }
         if options.accessMode == .readOnly { capabilities.subtract([.conditionalWrites, .conditionalDeletes, .expiration]) }
         return capabilities

@@ -15,6 +15,40 @@ struct SQLiteBatchTests {
         }
     }
 
+    /// The protocol's batches reach SQLite's one-transaction batch through a stack of layers and
+    /// an existential: a failing entry rolls back the whole batch, values in parts included.
+    @Test func batchesThroughLayersAreOneTransaction() async throws {
+        try await withStore { store, _ in
+            let stack = AnyKeyValueStore(store).prefixed("app").limited(keyLength: 200)
+            #expect(stack.capabilities.contains(.atomicBatches))
+            try await stack.set(Data("taken".utf8), for: "taken")
+            let large = Data(repeating: 7, count: 3 << 20)
+            let results = try await stack.writeBatch([
+                BatchWrite("a", Data("a".utf8)),
+                BatchWrite("large", large),
+                BatchWrite("taken", Data("x".utf8), options: WriteOptions(condition: .ifAbsent)),
+            ])
+            #expect(results.count == 3)
+            guard case .failure(let culprit) = results[2] else { Issue.record("the taken key was written"); return }
+            #expect(culprit.code == .conditionFailed)
+            #expect(culprit.key == "taken")
+            for index in 0..<2 {
+                guard case .failure(let aborted) = results[index] else { Issue.record("entry \(index) was applied"); continue }
+                #expect(aborted.code == .conditionFailed && aborted.message.contains("atomic"))
+            }
+            #expect(try await store.readBatch(["app/a", "app/large", "app/taken"]).map { $0?.value } == [nil, nil, Data("taken".utf8)])
+
+            let written = try await stack.writeBatch([BatchWrite("a", Data("a".utf8)), BatchWrite("large", large)]).get()
+            #expect(written.map(\.key) == ["a", "large"])
+            #expect(try await stack.readBatch(["large", "missing", "a"]).map { $0?.value } == [large, nil, Data("a".utf8)])
+            let deleted = try await stack.deleteBatch([BatchDelete("a"), BatchDelete("large", condition: .ifMatches(written[0].etag))])
+            guard case .failure = deleted[1] else { Issue.record("a delete with another key's ETag succeeded"); return }
+            #expect(try await store.count(withPrefix: "app/") == 3, "a failed delete batch must delete nothing")
+            _ = try await stack.deleteBatch(["a", "large"]).get()
+            #expect(try await stack.count() == 1)
+        }
+    }
+
     @Test func aThousandEntriesAreWrittenReadCountedAndDeletedInOneCallEach() async throws {
         try await withStore { store, _ in
             let entries = try (0..<1000).map { index in
