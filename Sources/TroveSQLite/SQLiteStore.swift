@@ -7,7 +7,7 @@ public import Trove
 /// A store in one table of an SQLite database: many small values in one file, shared safely by
 /// every process that opens it.
 ///
-///     let store = try SQLiteStore(path: URL(fileURLWithPath: "data.db"))
+///     let store = try await SQLiteStore(path: URL(fileURLWithPath: "data.db"))
 ///     try await store.set(Data("hello".utf8), for: "greeting")
 ///
 /// **Layout.** Each store is one table (`kv` unless you name another), so several stores can
@@ -28,9 +28,15 @@ public import Trove
 /// **Concurrency.** The database runs in WAL mode: readers never wait for a writer. The store
 /// keeps one connection for writes and a few for reads, each with its statements prepared once.
 /// Short calls run on the calling task: an SQLite call on a small value takes microseconds, less
-/// than a hop to another thread. A call that would wait for another process's lock, and every
-/// call on a value over 1 MiB, moves to a small pool of dedicated threads, so Swift's
-/// cooperative threads never block for long.
+/// than a hop to another thread. Such a call never waits there: it tries once with no busy
+/// timeout, and moves to a small pool of dedicated threads, where it waits up to
+/// ``Options/busyTimeout``, when its connection is in use or the database is locked. Every call
+/// that can block for long runs on that pool from the start: opening the store (which can wait
+/// for other processes' locks), every call on a value over 1 MiB, batches of over 64 keys, every
+/// write with ``Synchronization/full`` (each commit syncs the log to disk), and the checkpoints
+/// that copy the write-ahead log into the database (SQLite's automatic checkpoint is off; the
+/// store runs one on the pool after a write that took the log past 1,000 pages). So Swift's
+/// cooperative threads never wait for another process or for the disk.
 ///
 /// **Exclusive mode** (``Options/isExclusive``): while the store is open, no other store of the
 /// same file opens, in this process or another; it fails with ``StoreError/Code/unavailable``
@@ -152,6 +158,12 @@ public final class SQLiteStore: KeyValueStore {
     /// Opens the store in table `table` of the database at `path`, creating the file, the
     /// table and its companions as needed.
     ///
+    ///     let store = try await SQLiteStore(path: URL(fileURLWithPath: "data.db"))
+    ///
+    /// Opening runs on the blocking pool, not on the calling task: it may wait up to
+    /// ``Options/busyTimeout`` for other processes that hold the file's locks (switching it to
+    /// WAL, recovering its log, creating its tables).
+    ///
     /// - Parameters:
     ///   - path: The database file.
     ///   - table: The table's name: a letter or `_`, then up to 63 letters, digits or `_`.
@@ -166,7 +178,7 @@ public final class SQLiteStore: KeyValueStore {
     ///   cannot be written (the message suggests ``AccessMode/readOnly``), and in read-only mode
     ///   when it cannot be read (see ``AccessMode/readOnly``); ``StoreError/Code/io`` when it
     ///   cannot be opened at all, or is missing and not to be created.
-    public init(path: URL, table: String = "kv", options: Options = Options(), clock: WallClock = .system) throws {
+    public init(path: URL, table: String = "kv", options: Options = Options(), clock: WallClock = .system) async throws {
         self.path = path.standardizedFileURL
         self.table = table
         self.options = options
@@ -178,8 +190,11 @@ public final class SQLiteStore: KeyValueStore {
             throw StoreError(.invalidArgument, operation: .open, store: description,
                              message: "'\(table)' is not a valid table name: use a letter or '_', then up to 63 letters, digits or '_'")
         }
-        self.sql = SQLiteStatements(table: table)
-        let opened = try Setup(path: self.path.path, options: options, description: description).open(sql: sql)
+        let sql = SQLiteStatements(table: table)
+        self.sql = sql
+        try Task.checkCancellation()
+        let setup = Setup(path: self.path.path, options: options, description: description)
+        let opened = try await offload { try setup.open(sql: sql) }
         self.openLock = opened.lock
         self.writer = opened.writer
         self.readers = opened.readers
@@ -234,6 +249,8 @@ public final class SQLiteStore: KeyValueStore {
         _ body: @escaping @Sendable (SQLiteConnection) throws -> T
     ) async throws -> T {
         try Task.checkCancellation()
+        // A commit with synchronous=FULL syncs the log to disk.
+        let heavy = heavy || (writes && options.synchronization == .full)
         let connection: SQLiteConnection
         if writes {
             guard let writer else { throw refusal(operation, key) }
@@ -243,7 +260,14 @@ public final class SQLiteStore: KeyValueStore {
         }
         if !heavy {
             do {
-                if let result = try Self.usingIfFree(connection, body) { return result }
+                if let (result, checkpointIsDue) = try Self.usingIfFree(connection, body) {
+                    if checkpointIsDue {
+                        // Best effort, after the write: a checkpoint that fails is tried again
+                        // after the next write.
+                        _ = try? await offload { try Self.using(connection, waitingUntil: 0) { $0.checkpoint() } }
+                    }
+                    return result
+                }
             } catch let failure as SQLiteFailure where failure.isBusy {
                 // Wait for the lock on a thread of the pool, below.
             } catch let caller as CallerError {
@@ -256,8 +280,12 @@ public final class SQLiteStore: KeyValueStore {
         // database is busy, or the call is heavy: wait on a thread of the pool, not here.
         let timeout = options.busyTimeout
         do {
-            return try await BlockingPool.shared.run {
-                return try Self.using(connection, waitingUntil: deadline(after: timeout), body)
+            return try await offload {
+                try Self.using(connection, waitingUntil: deadline(after: timeout)) { connection in
+                    let result = try body(connection)
+                    if connection.isCheckpointDue { connection.checkpoint() }
+                    return result
+                }
             }
         } catch let caller as CallerError {
             throw caller.error
@@ -267,11 +295,15 @@ public final class SQLiteStore: KeyValueStore {
     }
 
     /// `body`'s result on `connection` if no one else is using it, without waiting for the
-    /// database's locks; `nil` when the connection is in use.
-    private static func usingIfFree<T>(_ connection: SQLiteConnection, _ body: (SQLiteConnection) throws -> T) throws -> T? {
+    /// database's locks, and whether a checkpoint is due after it; `nil` when the connection is
+    /// in use.
+    private static func usingIfFree<T>(
+        _ connection: SQLiteConnection, _ body: (SQLiteConnection) throws -> T
+    ) throws -> (T, Bool)? {
         guard connection.lock.try() else { return nil }
         defer { connection.lock.unlock() }
-        return try body(connection)
+        assert(connection.waitDeadline == 0, "a call on the calling task must not wait for a lock")
+        return (try body(connection), connection.isCheckpointDue)
     }
 
     private static func using<T>(
@@ -403,6 +435,7 @@ private struct Setup {
 
     func openWriter(sql: SQLiteStatements) throws -> SQLiteConnection {
         let connection = try SQLiteConnection(path: path, mode: .readWrite(creates: options.createsFile))
+        connection.deferCheckpoints()
         // SQLite opens a file that the process may not write for reading only, without a word.
         guard !connection.isReadOnly else {
             throw StoreError(.readOnly, operation: .open, store: description,

@@ -55,7 +55,7 @@ struct RunWorkloads: AsyncParsableCommand {
                     root: URL(fileURLWithPath: root, isDirectory: true),
                     configuration: .init(durability: .buffered), clock: .system))
                 case .memory: try await Self.run(workload, on: MemoryStore())
-                case .sqlite: try await Self.run(workload, on: try SQLitePhases.openStore(
+                case .sqlite: try await Self.run(workload, on: try await SQLitePhases.openStore(
                     in: URL(fileURLWithPath: root, isDirectory: true)))
                 case .sqliteRaw: try Self.run(workload, on: try Self.openRawSQLite(workload, in: root))
                 case .sqlitePair: [(Workload.Phase, Duration)]()
