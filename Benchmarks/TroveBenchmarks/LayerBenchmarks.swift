@@ -22,7 +22,7 @@ func registerLayers(_ workload: Workload, base: String) {
     let key2 = SymmetricKey(size: .bits256)
     let cache = { BoundedMemoryStore(maximumBytes: 64 << 20, maximumEntries: 100_000) }
     for phase in [Workload.Phase.get, .put] {
-        func stack<Store: KeyValueStore>(_ name: String, _ open: @escaping (URL) throws -> Store) {
+        func stack<Store: KeyValueStore>(_ name: String, _ open: @escaping (URL) async throws -> Store) {
             registerStore(workload, phase, name: name, base: base, prefix: "Layers ", open: open)
         }
         stack("file") { root in try FileSystemStore(root: root) }

@@ -15,11 +15,11 @@ let queueElementCount = Int(ProcessInfo.processInfo.environment["TROVE_QUEUE_ELE
 /// Registers the queue benchmarks for each store.
 func registerQueues(base: String) {
     let element = Data((0..<100).map { UInt8((7 * $0 + 13) % 251) })
-    let stores: [(String, @Sendable (URL) throws -> any KeyValueStore)] = [
+    let stores: [(String, @Sendable (URL) async throws -> any KeyValueStore)] = [
         ("file", { root in try FileSystemStore(root: root) }),
         ("sqlite", { root in
             try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
-            return try SQLiteStore(path: root.appendingPathComponent("queue.db"))
+            return try await SQLiteStore(path: root.appendingPathComponent("queue.db"))
         }),
     ]
     for (name, open) in stores {
@@ -27,7 +27,7 @@ func registerQueues(base: String) {
             let fixture = Fixture<Int>()
             Benchmark("Queue \(phase) (\(name))") { benchmark in
                 let scratch = try fixture.directory()
-                let store = try open(scratch.url.appendingPathComponent(dataDirectory, isDirectory: true))
+                let store = try await open(scratch.url.appendingPathComponent(dataDirectory, isDirectory: true))
                 let measured = try await body(store)
                 try await measure(benchmark, operations: queueElementCount) { try await measured() }
                 try scratch.removeItem(dataDirectory)

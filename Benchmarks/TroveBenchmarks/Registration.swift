@@ -64,7 +64,7 @@ func registerRaw(_ workload: Workload, _ phase: Workload.Phase, base: String) {
 /// Registers `phase` of `workload` on a Trove store that `open` creates at a root directory.
 func registerStore<Store: KeyValueStore>(
     _ workload: Workload, _ phase: Workload.Phase, name subject: String, base: String, prefix: String = "",
-    open: @escaping (URL) throws -> Store
+    open: @escaping (URL) async throws -> Store
 ) {
     let fixture = Fixture<Store>()
     let name = prefix + benchmarkName(workload, phase, subject)
@@ -75,7 +75,7 @@ func registerStore<Store: KeyValueStore>(
         Benchmark(name) { benchmark in
             let scratch = try fixture.directory()
             do { // the store is closed before its files are removed
-                let store = try open(scratch.url.appendingPathComponent(dataDirectory, isDirectory: true))
+                let store = try await open(scratch.url.appendingPathComponent(dataDirectory, isDirectory: true))
                 try await measure(benchmark, operations: workload.keyCount) {
                     try await StorePhases.put(workload, into: store)
                 }
@@ -90,7 +90,7 @@ func registerStore<Store: KeyValueStore>(
         Benchmark(name) { benchmark in
             let scratch = try fixture.directory()
             do { // the store is closed before its files are removed
-                let store = try open(scratch.url.appendingPathComponent(dataDirectory, isDirectory: true))
+                let store = try await open(scratch.url.appendingPathComponent(dataDirectory, isDirectory: true))
                 try await StorePhases.put(workload, into: store)
                 try await measure(benchmark, operations: workload.keyCount) {
                     try await StorePhases.delete(workload, from: store)
@@ -114,7 +114,7 @@ func registerStore<Store: KeyValueStore>(
             }
         } setup: {
             try await fixture.setUp(in: base, label: label) { scratch in
-                let store = try open(scratch.url.appendingPathComponent(dataDirectory, isDirectory: true))
+                let store = try await open(scratch.url.appendingPathComponent(dataDirectory, isDirectory: true))
                 try await StorePhases.put(workload, into: store)
                 return store
             }

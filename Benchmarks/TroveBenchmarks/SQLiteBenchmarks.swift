@@ -19,7 +19,7 @@ func registerSQLite(_ workloads: [Workload], base: String) {
         for phase in workload.phases {
             registerRawSQLite(workload, phase, base: base)
             registerStore(workload, phase, name: "SQLiteStore", base: base, prefix: sqlitePrefix) { root in
-                try SQLitePhases.openStore(in: root)
+                try await SQLitePhases.openStore(in: root)
             }
         }
     }
@@ -103,7 +103,7 @@ private func registerBatchPut(_ workload: Workload, base: String) {
     Benchmark(sqlitePrefix + "\(workload.name) batch put (SQLiteStore)") { benchmark in
         let scratch = try storeFixture.directory()
         do {
-            let store = try SQLitePhases.openStore(in: scratch.url.appendingPathComponent(dataDirectory, isDirectory: true))
+            let store = try await SQLitePhases.openStore(in: scratch.url.appendingPathComponent(dataDirectory, isDirectory: true))
             try await measure(benchmark, operations: workload.keyCount) {
                 try await SQLitePhases.batchPut(entries, into: store)
             }

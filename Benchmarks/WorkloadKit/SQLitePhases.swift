@@ -17,9 +17,9 @@ public enum SQLitePhases {
 
     /// Opens an `SQLiteStore` in the default table of `store.sqlite` inside `directory`,
     /// creating the directory.
-    public static func openStore(in directory: URL) throws -> SQLiteStore {
+    public static func openStore(in directory: URL) async throws -> SQLiteStore {
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        return try SQLiteStore(path: directory.appendingPathComponent(databaseName))
+        return try await SQLiteStore(path: directory.appendingPathComponent(databaseName))
     }
 
     /// The database file's name inside an engine's directory.

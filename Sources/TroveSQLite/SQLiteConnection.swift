@@ -36,6 +36,9 @@ final class SQLiteConnection: @unchecked Sendable {
     /// The monotonic time, in nanoseconds, until which the busy handler waits for another
     /// connection's lock; 0 makes a busy database fail at once with `SQLITE_BUSY`.
     var waitDeadline: UInt64 = 0
+    /// The size of the write-ahead log, in pages, after this connection's last commit, when
+    /// ``deferCheckpoints()`` is on.
+    fileprivate(set) var logPages: Int32 = 0
 
     /// How a connection opens its database file.
     enum OpenMode: Sendable, Equatable {
@@ -164,6 +167,36 @@ final class SQLiteConnection: @unchecked Sendable {
 
     /// The number of rows the last statement changed.
     var changes: Int { Int(sqlite3_changes64(handle)) }
+
+    /// The log size, in pages, past which ``isCheckpointDue``: SQLite's default for its automatic
+    /// checkpoint.
+    static let checkpointPages: Int32 = 1000
+
+    /// Turns SQLite's automatic checkpoint off on this connection: a commit only records the
+    /// log's size, and the store runs ``checkpoint()`` where it may block (a checkpoint syncs
+    /// the log and the database to disk).
+    func deferCheckpoints() {
+        sqlite3_wal_hook(handle, sqliteLogHook, Unmanaged.passUnretained(self).toOpaque())
+    }
+
+    /// Whether the log has grown past ``checkpointPages`` since the last checkpoint.
+    var isCheckpointDue: Bool { logPages >= Self.checkpointPages }
+
+    /// Copies what it can of the log into the database (a passive checkpoint: it waits for no
+    /// one), as SQLite's automatic checkpoint does. Best effort, as that one is: a failure is
+    /// left for the next checkpoint.
+    func checkpoint() {
+        logPages = 0
+        _ = sqlite3_wal_checkpoint_v2(handle, nil, SQLITE_CHECKPOINT_PASSIVE, nil, nil)
+    }
+}
+
+/// Records the log's size after a commit, in place of SQLite's automatic checkpoint.
+private let sqliteLogHook: @convention(c) (UnsafeMutableRawPointer?, OpaquePointer?, UnsafePointer<CChar>?, Int32) -> Int32 = {
+    context, _, _, pages in
+    guard let context else { return SQLITE_OK }
+    Unmanaged<SQLiteConnection>.fromOpaque(context).takeUnretainedValue().logPages = pages
+    return SQLITE_OK
 }
 
 /// Waits for another connection's lock while the connection's ``SQLiteConnection/waitDeadline``
@@ -298,11 +331,13 @@ struct SQLiteStatement {
         data.append(bytes.assumingMemoryBound(to: UInt8.self), count: count)
     }
 
-    /// The column's text, copied, or `nil` when its bytes are not valid UTF-8.
-    func validText(_ column: Int32) -> String? {
-        guard let bytes = sqlite3_column_text(pointer, column) else { return "" }
-        let count = Int(sqlite3_column_bytes(pointer, column))
-        return String(validating: UnsafeBufferPointer(start: bytes, count: count), as: UTF8.self)
+    /// Whether the column is text that is a valid key (valid UTF-8 included), checked in C by
+    /// the rules that `trove_is_key` applies in SQL.
+    func isValidKey(_ column: Int32) -> Bool {
+        guard sqlite3_column_type(pointer, column) == SQLITE_TEXT, let bytes = sqlite3_column_text(pointer, column) else {
+            return false
+        }
+        return trove_is_valid_key(bytes, sqlite3_column_bytes(pointer, column)) != 0
     }
 
     /// The column's text as bytes, copied.
@@ -316,5 +351,14 @@ struct SQLiteStatement {
         let count = Int(sqlite3_column_bytes(pointer, column))
         guard count > 0, let bytes = sqlite3_column_text(pointer, column) else { return "" }
         return String(decoding: UnsafeBufferPointer(start: bytes, count: count), as: UTF8.self)
+    }
+}
+
+extension Duration {
+    /// The duration in whole nanoseconds, saturating.
+    var nanoseconds: Int64 {
+        let (seconds, attoseconds) = components
+        let (product, overflow) = seconds.multipliedReportingOverflow(by: 1_000_000_000)
+        return overflow ? Int64.max : product &+ attoseconds / 1_000_000_000
     }
 }

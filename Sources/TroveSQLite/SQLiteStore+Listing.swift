@@ -43,7 +43,7 @@ extension SQLiteStore {
                 rows += 1
                 // A row that another program wrote under a name that is not a valid key (nor
                 // valid UTF-8) is passed over, as `count(withPrefix:)` leaves it out.
-                guard let name = statement.validText(0), let key = try? StoreKey(validating: name) else {
+                guard statement.isValidKey(0), let key = try? StoreKey(validating: statement.text(0)) else {
                     lower = statement.bytes(0)
                     continue
                 }

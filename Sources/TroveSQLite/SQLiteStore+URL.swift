@@ -82,7 +82,7 @@ extension StoreScheme {
                 try? FileManager.default.createDirectory(at: settings.path.deletingLastPathComponent(),
                                                          withIntermediateDirectories: true)
             }
-            let store = try SQLiteStore(path: settings.path, table: settings.table, options: settings.options,
+            let store = try await SQLiteStore(path: settings.path, table: settings.table, options: settings.options,
                                         clock: context.clock)
             return OpenedStore(store)
         }

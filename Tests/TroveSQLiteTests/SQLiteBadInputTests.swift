@@ -14,7 +14,7 @@ struct SQLiteBadInputTests {
             let text = Data(String(repeating: "Not a database: just some notes.\n", count: 125).utf8).prefix(4096)
             try text.write(to: file)
 
-            let error = await expectStoreError(.invalidArgument) { _ = try SQLiteStore(path: file) }
+            let error = await expectStoreError(.invalidArgument) { _ = try await SQLiteStore(path: file) }
             #expect(error?.message.contains(file.path) == true, "the message must name the file: \(error?.message ?? "")")
             #expect(error?.operation == .open)
             let viaURL = await expectStoreError(.invalidArgument) {
@@ -40,7 +40,7 @@ struct SQLiteBadInputTests {
             let file = directory.appendingPathComponent("other.db")
             try RawDatabase(file, creates: true).execute(setup)
 
-            let error = await expectStoreError(.invalidArgument) { _ = try SQLiteStore(path: file) }
+            let error = await expectStoreError(.invalidArgument) { _ = try await SQLiteStore(path: file) }
             #expect(error?.message.contains(file.path) == true, "the message must name the file: \(error?.message ?? "")")
             #expect(error?.message.contains("'\(table)'") == true, "the message must name the table: \(error?.message ?? "")")
 
@@ -50,7 +50,7 @@ struct SQLiteBadInputTests {
             #expect(names == [table], "the refused open left tables or indexes behind")
 
             // Another table of the same file holds a store.
-            let store = try SQLiteStore(path: file, table: "trove")
+            let store = try await SQLiteStore(path: file, table: "trove")
             try await store.set(Data("v".utf8), for: "k")
             #expect(try await store["k"] == Data("v".utf8))
         }
@@ -62,7 +62,7 @@ struct SQLiteBadInputTests {
     func anInvalidTableNameIsRefused(_ table: String) async throws {
         try await withScratchDirectory { directory in
             let file = directory.appendingPathComponent("store.db")
-            let error = await expectStoreError(.invalidArgument) { _ = try SQLiteStore(path: file, table: table) }
+            let error = await expectStoreError(.invalidArgument) { _ = try await SQLiteStore(path: file, table: table) }
             #expect(error?.message.contains("'\(table)'") == true, "the message must name the table: \(error?.message ?? "")")
             let created = try FileManager.default.contentsOfDirectory(atPath: directory.path)
             #expect(created.isEmpty, "files were created")
@@ -91,7 +91,7 @@ struct SQLiteBadInputTests {
     @Test func rowsUnderNamesThatAreNotKeysArePassedOverAndNotCounted() async throws {
         try await withScratchDirectory { directory in
             let file = directory.appendingPathComponent("store.db")
-            let store = try SQLiteStore(path: file)
+            let store = try await SQLiteStore(path: file)
             for name in ["a", "a/b", "b", "c/d"] { try await store.set(Data(name.utf8), for: try key(name)) }
             #expect(try await store.count() == 4)
             let columns = "key, value, segments, size, etag_high, etag_low, created_at, modified_at, expires_at"

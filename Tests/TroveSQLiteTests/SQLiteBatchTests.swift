@@ -11,7 +11,7 @@ struct SQLiteBatchTests {
     func withStore(_ body: (SQLiteStore, URL) async throws -> Void) async throws {
         try await withScratchDirectory { directory in
             let file = directory.appendingPathComponent("store.db")
-            try await body(try SQLiteStore(path: file), file)
+            try await body(try await SQLiteStore(path: file), file)
         }
     }
 

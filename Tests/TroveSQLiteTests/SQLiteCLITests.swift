@@ -38,7 +38,7 @@ struct SQLiteCLITests {
 
             // The file is relative to the current directory, and a store of the library reads it.
             let file = directory.appendingPathComponent("relative.db")
-            let opened = try SQLiteStore(path: file)
+            let opened = try await SQLiteStore(path: file)
             #expect(try await opened["docs/large"] == value)
             #expect(try await opened["top"] == Data("small".utf8))
         }

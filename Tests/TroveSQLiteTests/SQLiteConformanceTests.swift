@@ -25,11 +25,11 @@ struct SQLiteFixture: Sendable, CustomStringConvertible {
             let clock = ManualWallClock()
             let file = directory.appendingPathComponent("store.db")
             let options = self.options, table = self.table
-            let store = try SQLiteStore(path: file, table: table, options: options, clock: clock.wallClock)
+            let store = try await SQLiteStore(path: file, table: table, options: options, clock: clock.wallClock)
             let environment = ConformanceEnvironment(
                 clock: clock,
                 // A second store of an exclusive database cannot open while the first is open.
-                reopen: options.isExclusive ? nil : { @Sendable in try SQLiteStore(path: file, table: table, options: options, clock: clock.wallClock) },
+                reopen: options.isExclusive ? nil : { @Sendable in try await SQLiteStore(path: file, table: table, options: options, clock: clock.wallClock) },
                 storageFootprint: { @Sendable in try pagesInUse(file) })
             try await body(store, environment)
         }

@@ -67,7 +67,7 @@ struct SQLiteCrashTests {
                     }
                 }
 
-                let store = try SQLiteStore(path: file)
+                let store = try await SQLiteStore(path: file)
                 for slot in 0..<16 {
                     let stored = try await store[try key("crash/\(slot)")]
                     guard let stored else {

@@ -12,7 +12,7 @@ struct SQLiteCrossProcessTests {
         let helper = try BuiltExecutable.locate("TroveTestHelper")
         try await withScratchDirectory { directory in
             let file = directory.appendingPathComponent("store.db")
-            let store = try SQLiteStore(path: file)
+            let store = try await SQLiteStore(path: file)
             let counter: StoreKey = "counters/shared"
             let arguments = ["cas-increment", sqliteURL(file), counter.rawValue, "200"]
 
@@ -66,7 +66,7 @@ struct SQLiteExclusiveTests {
             let large = patterned(2 << 20, seed: 7)
             weak var released: SQLiteStore?
             do {
-                let exclusive = try SQLiteStore(path: file, options: SQLiteStore.Options(isExclusive: true))
+                let exclusive = try await SQLiteStore(path: file, options: SQLiteStore.Options(isExclusive: true))
                 released = exclusive
                 try await exclusive.set(Data("kept".utf8), for: "k")
                 // A value over 1 MiB is written on the store's blocking threads.
@@ -75,7 +75,7 @@ struct SQLiteExclusiveTests {
                 for (table, options) in [("kv", SQLiteStore.Options()), ("kv", SQLiteStore.Options(isExclusive: true)),
                                          ("other", SQLiteStore.Options())] {
                     let error = await expectStoreError(.unavailable) {
-                        _ = try SQLiteStore(path: file, table: table, options: options)
+                        _ = try await SQLiteStore(path: file, table: table, options: options)
                     }
                     #expect(error?.message.contains(file.path) == true, "the message must name the file: \(error?.message ?? "")")
                     #expect(error?.operation == .open)
@@ -111,7 +111,7 @@ struct SQLiteExclusiveTests {
         let deadline = ContinuousClock.now + .seconds(5)
         while true {
             do {
-                return try SQLiteStore(path: file, options: options)
+                return try await SQLiteStore(path: file, options: options)
             } catch let error as StoreError where error.code == .unavailable && ContinuousClock.now < deadline {
                 try await Task.sleep(for: .milliseconds(10))
             }
@@ -122,11 +122,11 @@ struct SQLiteExclusiveTests {
         try await withScratchDirectory { directory in
             let file = directory.appendingPathComponent("store.db")
             do {
-                let shared = try SQLiteStore(path: file)
+                let shared = try await SQLiteStore(path: file)
                 try await shared.set(Data("v".utf8), for: "k")
-                let another = try SQLiteStore(path: file, table: "other")
+                let another = try await SQLiteStore(path: file, table: "other")
                 let error = await expectStoreError(.unavailable) {
-                    _ = try SQLiteStore(path: file, options: SQLiteStore.Options(isExclusive: true))
+                    _ = try await SQLiteStore(path: file, options: SQLiteStore.Options(isExclusive: true))
                 }
                 #expect(error?.message.contains(file.path) == true, "the message must name the file: \(error?.message ?? "")")
                 #expect(try await shared["k"] == Data("v".utf8))

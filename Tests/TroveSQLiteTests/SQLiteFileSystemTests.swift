@@ -68,7 +68,7 @@ struct SQLiteFileSystemTests {
             ]
             weak var released: SQLiteStore?
             do {
-                let store = try SQLiteStore(path: file)
+                let store = try await SQLiteStore(path: file)
                 released = store
                 for (key, value) in values { try await store.set(value, for: key) }
             }
@@ -80,13 +80,13 @@ struct SQLiteFileSystemTests {
             #expect(!FileManager.default.fileExists(atPath: file.path + "-wal"), "the last store closed left its log")
 
             // Without read-only mode: refused, naming the file and the mode to use.
-            let refused = await expectStoreError(.readOnly) { _ = try SQLiteStore(path: file) }
+            let refused = await expectStoreError(.readOnly) { _ = try await SQLiteStore(path: file) }
             #expect(refused?.message.contains(file.path) == true, "the message must name the file: \(refused?.message ?? "")")
             #expect(refused?.message.contains("mode=readonly") == true, "the message must suggest mode=readonly: \(refused?.message ?? "")")
             #expect(refused?.operation == .open)
 
             // In read-only mode: every read works, every write is refused naming store and key.
-            for store in [try SQLiteStore(path: file, options: .init(accessMode: .readOnly)),
+            for store in [try await SQLiteStore(path: file, options: .init(accessMode: .readOnly)),
                           try await StoreOpener.withSQLite.open(sqliteURL(file, query: "mode=readonly")).store as? SQLiteStore] {
                 let store = try #require(store)
                 for (key, value) in values { #expect(try await store[key] == value, "\(key) on the read-only file system") }
@@ -119,7 +119,7 @@ struct SQLiteFileSystemTests {
             #expect(try FileManager.default.attributesOfItem(atPath: lockFile)[.modificationDate] as? Date == lockBefore)
 
             try await SmallFileSystem.remount(mountPoint, readOnly: false)
-            let store = try SQLiteStore(path: file)
+            let store = try await SQLiteStore(path: file)
             for (key, value) in values { #expect(try await store[key] == value, "\(key) after remounting read-write") }
             #expect(try RawDatabase(file).integrityCheck() == ["ok"])
         }
@@ -133,7 +133,7 @@ struct SQLiteFileSystemTests {
             try Data(repeating: 0xBA, count: 256 << 10).write(to: ballast)
             let file = mountPoint.appendingPathComponent("store.db")
             let clock = ManualWallClock()
-            let store = try SQLiteStore(path: file, clock: clock.wallClock)
+            let store = try await SQLiteStore(path: file, clock: clock.wallClock)
 
             var stored: [StoreKey: Data] = [:]
             var failure: StoreError?
@@ -195,7 +195,7 @@ struct SQLiteFileSystemTests {
                 let file = mountPoint.appendingPathComponent("store.db")
                 let value = patterned(70_000, seed: 4)
                 do {
-                    let store = try SQLiteStore(path: file)
+                    let store = try await SQLiteStore(path: file)
                     try await store.set(value, for: "docs/large")
                     try await store.set(Data("small".utf8), for: "top")
                 }

@@ -46,7 +46,7 @@ struct SQLiteLargeValueTests {
             let clock = ManualWallClock()
             let kept = patterned((2 << 20) + 1, seed: 1)
             do {
-                let store = try SQLiteStore(path: file, clock: clock.wallClock)
+                let store = try await SQLiteStore(path: file, clock: clock.wallClock)
                 try await store.set(kept, for: "kept")
                 try await store.set(contentsOf: Self.chunks(of: kept, size: 1 << 20), for: "kept/streamed")
             }
@@ -61,7 +61,7 @@ struct SQLiteLargeValueTests {
             #expect(try RawDatabase(file).integrityCheck() == ["ok"])
             let abandoned = try Self.partCount(file) - settled
 
-            let store = try SQLiteStore(path: file, clock: clock.wallClock)
+            let store = try await SQLiteStore(path: file, clock: clock.wallClock)
             #expect(try await store["streamed"] == nil)
             #expect(try await store.reclaimExpired() == 0)
             #expect(try Self.partCount(file) == settled + abandoned, "parts of a write that may still run were deleted")
@@ -77,7 +77,7 @@ struct SQLiteLargeValueTests {
     @Test func replacingOrDeletingALargeValueDeletesItsParts() async throws {
         try await withScratchDirectory { directory in
             let file = directory.appendingPathComponent("store.db")
-            let store = try SQLiteStore(path: file)
+            let store = try await SQLiteStore(path: file)
             let large = patterned(3 << 20, seed: 1)
 
             try await store.set(large, for: "big")
@@ -109,7 +109,7 @@ struct SQLiteLargeValueTests {
     @Test func aStreamKeepsReadingTheValueItOpenedWhileItIsReplaced() async throws {
         try await withScratchDirectory { directory in
             let file = directory.appendingPathComponent("store.db")
-            let store = try SQLiteStore(path: file)
+            let store = try await SQLiteStore(path: file)
             let old = patterned(3 << 20, seed: 1), new = patterned((3 << 20) + 7, seed: 2)
             let written = try await store.set(old, for: "v")
 

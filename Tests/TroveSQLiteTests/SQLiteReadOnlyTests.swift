@@ -14,19 +14,19 @@ struct SQLiteReadOnlyTests {
         try await withScratchDirectory { directory in
             let file = directory.appendingPathComponent("store.db")
             do {
-                let writer = try SQLiteStore(path: file)
+                let writer = try await SQLiteStore(path: file)
                 try await writer.set(Data("1".utf8), for: "a")
             }
             try FileManager.default.removeItem(atPath: file.path + "-trove-lock")
             let before = try FileManager.default.contentsOfDirectory(atPath: directory.path).sorted()
             #expect(before == ["store.db"], "the last store closed left \(before)")
 
-            let reader = try SQLiteStore(path: file, options: Self.readOnly)
+            let reader = try await SQLiteStore(path: file, options: Self.readOnly)
             #expect(try await reader["a"] == Data("1".utf8))
             #expect(!FileManager.default.fileExists(atPath: file.path + "-trove-lock"), "a read-only store created the lock file")
 
             // A writer opened meanwhile: the reader sees its commits.
-            let writer = try SQLiteStore(path: file)
+            let writer = try await SQLiteStore(path: file)
             try await writer.set(Data("2".utf8), for: "b")
             #expect(try await reader["b"] == Data("2".utf8))
             #expect(try await reader.count() == 2)
@@ -38,7 +38,7 @@ struct SQLiteReadOnlyTests {
     @Test func aMissingFileIsRefusedAndNotCreated() async throws {
         try await withScratchDirectory { directory in
             let file = directory.appendingPathComponent("missing.db")
-            let error = await expectStoreError(.io) { _ = try SQLiteStore(path: file, options: Self.readOnly) }
+            let error = await expectStoreError(.io) { _ = try await SQLiteStore(path: file, options: Self.readOnly) }
             #expect(error?.message.contains(file.path) == true, "\(error?.message ?? "")")
             let created = try FileManager.default.contentsOfDirectory(atPath: directory.path)
             #expect(created.isEmpty, "files were created: \(created)")
@@ -54,9 +54,9 @@ struct SQLiteReadOnlyTests {
     @Test func aMissingTableIsRefusedNamingIt() async throws {
         try await withScratchDirectory { directory in
             let file = directory.appendingPathComponent("store.db")
-            _ = try SQLiteStore(path: file)
+            _ = try await SQLiteStore(path: file)
             let error = await expectStoreError(.invalidArgument) {
-                _ = try SQLiteStore(path: file, table: "other", options: Self.readOnly)
+                _ = try await SQLiteStore(path: file, table: "other", options: Self.readOnly)
             }
             #expect(error?.message.contains("'other'") == true, "\(error?.message ?? "")")
             #expect(try RawDatabase(file).integer("SELECT count(*) FROM sqlite_master WHERE name = 'other'") == 0)
@@ -67,18 +67,18 @@ struct SQLiteReadOnlyTests {
         try await withScratchDirectory { directory in
             let file = directory.appendingPathComponent("store.db")
             let error = await expectStoreError(.invalidArgument) {
-                _ = try SQLiteStore(path: file, options: .init(isExclusive: true, accessMode: .readOnly))
+                _ = try await SQLiteStore(path: file, options: .init(isExclusive: true, accessMode: .readOnly))
             }
             #expect(error?.message.contains("exclusive") == true)
             #expect(try FileManager.default.contentsOfDirectory(atPath: directory.path).isEmpty, "files were created")
 
             do {
-                let exclusive = try SQLiteStore(path: file, options: .init(isExclusive: true))
-                await expectStoreError(.unavailable) { _ = try SQLiteStore(path: file, options: Self.readOnly) }
+                let exclusive = try await SQLiteStore(path: file, options: .init(isExclusive: true))
+                await expectStoreError(.unavailable) { _ = try await SQLiteStore(path: file, options: Self.readOnly) }
                 _ = exclusive
             }
-            let reader = try SQLiteStore(path: file, options: Self.readOnly)
-            await expectStoreError(.unavailable) { _ = try SQLiteStore(path: file, options: .init(isExclusive: true)) }
+            let reader = try await SQLiteStore(path: file, options: Self.readOnly)
+            await expectStoreError(.unavailable) { _ = try await SQLiteStore(path: file, options: .init(isExclusive: true)) }
             _ = reader
         }
     }

@@ -11,7 +11,7 @@ struct SQLiteTableTests {
         try await withScratchDirectory { directory in
             let file = directory.appendingPathComponent("store.db")
             let clock = ManualWallClock()
-            let store = try SQLiteStore(path: file, clock: clock.wallClock)
+            let store = try await SQLiteStore(path: file, clock: clock.wallClock)
             try await store.set(Data("soon".utf8), for: "e/soon", expiry: .after(.seconds(60)))
             try await store.set(patterned(2 << 20, seed: 1), for: "e/large", expiry: .after(.seconds(60)))
             try await store.set(Data("later".utf8), for: "e/later", expiry: .after(.seconds(120)))
@@ -53,8 +53,8 @@ struct SQLiteTableTests {
     @Test func storesInTwoTablesOfOneFileAreIndependent() async throws {
         try await withScratchDirectory { directory in
             let file = directory.appendingPathComponent("shared.db")
-            let a = try SQLiteStore(path: file, table: "a")
-            let b = try SQLiteStore(path: file, table: "b")
+            let a = try await SQLiteStore(path: file, table: "a")
+            let b = try await SQLiteStore(path: file, table: "b")
             let large = patterned(2 << 20, seed: 1)
             for name: StoreKey in ["same/1", "same/2"] {
                 try await a.set(Data("a \(name)".utf8), for: name)
@@ -89,7 +89,7 @@ struct SQLiteTableTests {
             #expect(try raw.integer(#"SELECT count(*) FROM "b$segments""#) == 2)
 
             // A store of one table opens while the other's is open, and sees only its own table.
-            let again = try SQLiteStore(path: file, table: "b")
+            let again = try await SQLiteStore(path: file, table: "b")
             #expect(try await again.count() == 3)
         }
     }

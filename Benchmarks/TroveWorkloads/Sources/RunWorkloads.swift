@@ -23,12 +23,14 @@ struct RunWorkloads: AsyncParsableCommand {
         case raw, file, memory, sqlite
         case sqliteRaw = "sqlite-raw"
         case sqlitePair = "sqlite-pair"
+        case sqliteScale = "sqlite-scale"
     }
 
     @Argument(help: """
         What to run: raw (the system-call loop), file (FileSystemStore), memory (MemoryStore), \
-        sqlite (SQLiteStore), sqlite-raw (the raw SQLite loop), or sqlite-pair (both in \
-        alternating rounds, printed as a table).
+        sqlite (SQLiteStore), sqlite-raw (the raw SQLite loop), sqlite-pair (both in \
+        alternating rounds, printed as a table), or sqlite-scale (SQLiteStore's count, get \
+        latency, listing and memory at each of --scale-keys).
         """)
     var subject: Subject
 
@@ -38,9 +40,18 @@ struct RunWorkloads: AsyncParsableCommand {
     @Option(help: "Rounds of every phase for sqlite-pair.")
     var rounds: Int = 15
 
+    @Option(help: "Store sizes for sqlite-scale, comma-separated.")
+    var scaleKeys: String = "10000,100000,1000000"
+
     mutating func run() async throws {
         if subject == .sqlitePair {
             try await SQLitePairs.run(in: directory, rounds: max(1, rounds))
+            return
+        }
+        if subject == .sqliteScale {
+            let sizes = scaleKeys.split(separator: ",").compactMap { Int($0) }.filter { $0 > 0 }
+            guard !sizes.isEmpty else { throw ValidationError("--scale-keys needs sizes such as 10000,100000") }
+            try await SQLiteScale.run(in: directory, sizes: sizes)
             return
         }
         let workloads = [try Workload.w1(), try Workload.w2()]
@@ -55,10 +66,10 @@ struct RunWorkloads: AsyncParsableCommand {
                     root: URL(fileURLWithPath: root, isDirectory: true),
                     configuration: .init(durability: .buffered), clock: .system))
                 case .memory: try await Self.run(workload, on: MemoryStore())
-                case .sqlite: try await Self.run(workload, on: try SQLitePhases.openStore(
+                case .sqlite: try await Self.run(workload, on: try await SQLitePhases.openStore(
                     in: URL(fileURLWithPath: root, isDirectory: true)))
                 case .sqliteRaw: try Self.run(workload, on: try Self.openRawSQLite(workload, in: root))
-                case .sqlitePair: [(Workload.Phase, Duration)]()
+                case .sqlitePair, .sqliteScale: [(Workload.Phase, Duration)]()
                 }
                 for (phase, elapsed) in timings {
                     results.append(("\(workload.name) \(phase.rawValue)", Double(workload.keyCount) / elapsed.seconds))

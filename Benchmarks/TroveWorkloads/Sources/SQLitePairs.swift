@@ -38,8 +38,8 @@ enum SQLitePairs {
         func raw(_ workload: Workload, _ path: String) throws -> RawSQLite {
             try RawSQLite(path: path + "/" + SQLitePhases.databaseName, layout: RawPhases.sqliteLayout(for: workload))
         }
-        func store(_ path: String) throws -> SQLiteStore {
-            try SQLitePhases.openStore(in: URL(fileURLWithPath: path, isDirectory: true))
+        func store(_ path: String) async throws -> SQLiteStore {
+            try await SQLitePhases.openStore(in: URL(fileURLWithPath: path, isDirectory: true))
         }
 
         print("SQLiteStore against the raw SQLite loop, \(rounds) alternating rounds per phase (\(w1.summary); \(w2.summary))")
@@ -62,7 +62,7 @@ enum SQLitePairs {
                             })
                         }
                         do {
-                            let opened = try store(storePath)
+                            let opened = try await store(storePath)
                             if phase == .delete { try await StorePhases.put(workload, into: opened) }
                             storeSamples.append(try await measure {
                                 if phase == .put { try await StorePhases.put(workload, into: opened) }
@@ -76,7 +76,7 @@ enum SQLitePairs {
                     let rawPath = try fresh(), storePath = try fresh()
                     let database = try raw(workload, rawPath)
                     try RawPhases.put(workload, into: database)
-                    let opened = try store(storePath)
+                    let opened = try await store(storePath)
                     try await StorePhases.put(workload, into: opened)
                     for _ in 0..<rounds {
                         rawSamples.append(try measure {
@@ -101,7 +101,7 @@ enum SQLitePairs {
                 rawSamples.append(try measure { try RawPhases.batchPut(w1, into: database) })
             }
             do {
-                let opened = try store(storePath)
+                let opened = try await store(storePath)
                 storeSamples.append(try await measure { try await SQLitePhases.batchPut(entries, into: opened) })
             }
             try FileManager.default.removeItem(atPath: rawPath)
