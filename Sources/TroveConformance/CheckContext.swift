@@ -347,6 +347,15 @@ func makeSubStore<Store: KeyValueStore>(_ store: Store, _ prefix: StoreKey) -> a
 struct CheckTimeline: Sendable {
     let clock: ManualWallClock?
     let realTime: RealTimeExpiry?
+    /// Where real time started, and how many units the check has let pass: each wait ends at
+    /// `start + units × unit + grace`, so late wake-ups do not add up.
+    private let start = ContinuousClock.now
+    private let elapsedUnits = Box(0)
+
+    init(clock: ManualWallClock?, realTime: RealTimeExpiry?) {
+        self.clock = clock
+        self.realTime = realTime
+    }
 
     /// The real length of `units`.
     func lifetime(_ units: Int) -> Duration {
@@ -372,7 +381,11 @@ struct CheckTimeline: Sendable {
         if let clock {
             clock.advance(by: .seconds(units))
         } else if let realTime {
-            try await Task.sleep(for: realTime.unit * units + realTime.grace)
+            let total = elapsedUnits.update { total -> Int in
+                total += units
+                return total
+            }
+            try await Task.sleep(until: start + realTime.unit * total + realTime.grace, clock: .continuous)
         }
     }
 
