@@ -26,15 +26,14 @@ extension SQLiteStore {
         }
         guard let opened else { return nil }
         let metadata = opened.metadata
-        let first = Mutex<SegmentReader?>(opened)
+        let state = SegmentStreamState(opened)
+        let description = self.description
         let chunks = ValueChunks { [self] in
-            var reader = first.withLock { reader in
-                defer { reader = nil }
-                return reader
-            }
-            return ValueChunks.ChunkSource {
+            ValueChunks.ChunkSource {
+                var reader = try state.beginRead(key: key, store: description)
+                defer { state.endRead() }
                 if reader == nil {
-                    reader = try await self.perform(.read, key, writes: false, heavy: true) { [self] _ in
+                    let again = try await self.perform(.read, key, writes: false, heavy: true) { [self] _ in
                         guard let again = try SegmentReader(store: self, key: key, now: now),
                               again.metadata.etag == metadata.etag else {
                             throw StoreError(.conditionFailed, operation: .read, key: key, store: description,
@@ -42,15 +41,20 @@ extension SQLiteStore {
                         }
                         return again
                     }
+                    state.install(again)
+                    reader = again
                 }
                 do {
-                    return try reader!.next(size)
+                    let chunk = try reader!.next(size)
+                    if chunk == nil { state.finished() }
+                    return chunk
                 } catch {
                     throw self.storeError(error, .read, key)
                 }
             }
         }
-        return StreamedEntry(metadata: metadata, chunks: chunks)
+        // Closing drops the snapshot's connection: at once, or when the read in progress ends.
+        return StreamedEntry(metadata: metadata, chunks: chunks, closer: StreamCloser { state.close() })
     }
 
     /// Streams `chunks` into parts of up to 1 MiB, each committed on its own, then links them to
@@ -132,6 +136,74 @@ extension SQLiteStore {
 /// Reads a value kept in parts, one chunk at a time, through SQLite's incremental blob I/O on a
 /// connection of its own that holds one read snapshot until the last chunk (or until the
 /// reader is released).
+/// What a streamed value kept in parts shares between its iterators and its closer: the reader
+/// (the snapshot's connection) in use, and whether the stream was closed early.
+final class SegmentStreamState: Sendable {
+    private struct State {
+        var current: SegmentReader?
+        var reading = false
+        var closeRequested = false
+        var closed = false
+    }
+
+    private let state: Mutex<State>
+
+    init(_ first: SegmentReader) { state = Mutex(State(current: first)) }
+
+    /// Marks a read as started and returns the reader to use (`nil`: open a new snapshot), or
+    /// throws if the stream was closed.
+    func beginRead(key: StoreKey, store: String) throws -> SegmentReader? {
+        try state.withLock { state in
+            if state.closed || state.closeRequested {
+                throw StoreError(.invalidArgument, operation: .read, key: key, store: store,
+                                 message: "the stream was read after it was closed")
+            }
+            state.reading = true
+            return state.current
+        }
+    }
+
+    /// Keeps a newly opened reader for the reads that follow.
+    func install(_ reader: SegmentReader) {
+        state.withLock { $0.current = reader }
+    }
+
+    /// The reader reached the end of the value: a later iteration opens a new snapshot.
+    func finished() {
+        let done = state.withLock { state in
+            defer { state.current = nil }
+            return state.current
+        }
+        _ = done  // released outside the lock
+    }
+
+    /// Marks the read as ended, releasing the reader if the stream was closed meanwhile.
+    func endRead() {
+        let released: SegmentReader? = state.withLock { state in
+            state.reading = false
+            guard state.closeRequested else { return nil }
+            state.closed = true
+            defer { state.current = nil }
+            return state.current
+        }
+        _ = released
+    }
+
+    /// Closes the stream: releases the reader now, or once the read in progress ends.
+    func close() {
+        let released: SegmentReader? = state.withLock { state in
+            if state.reading {
+                state.closeRequested = true
+                return nil
+            }
+            state.closed = true
+            defer { state.current = nil }
+            return state.current
+        }
+        _ = released
+    }
+}
+
 final class SegmentReader: @unchecked Sendable {
     private let connection: SQLiteConnection
     private let table: String

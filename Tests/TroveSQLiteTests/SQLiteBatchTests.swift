@@ -223,3 +223,34 @@ struct SQLiteBatchTests {
         }
     }
 }
+
+/// A value kept in parts streams from a snapshot on a connection of its own; closing the
+/// stream releases that connection, and a closed stream refuses to go on.
+@Suite("SQLiteStore: scoped streams")
+struct SQLiteStreamScopeTests {
+    @Test func closingAStreamReleasesItsSnapshot() async throws {
+        try await withScratchDirectory { directory in
+            let store = try await SQLiteStore(path: directory.appendingPathComponent("store.db"))
+            let value = Data((0..<(3 << 20)).map { UInt8($0 % 253) })
+            try await store.set(value, for: "large")
+
+            var kept: StreamedEntry?
+            let first = try await store.withReadStream("large", chunkSize: 1 << 20) { stream in
+                let stream = try #require(stream)
+                kept = stream
+                var iterator = stream.chunks.makeAsyncIterator()
+                return try await iterator.next()
+            }
+            #expect(first == value.prefix(1 << 20))
+            var iterator = try #require(kept).chunks.makeAsyncIterator()
+            await #expect(throws: StoreError.self) { _ = try await iterator.next() }
+
+            // An unclosed stream still reads whole, twice (the second time from a new snapshot).
+            let stream = try #require(try await store.readStream("large", chunkSize: 1 << 20))
+            #expect(try await stream.chunks.collect() == value)
+            #expect(try await stream.chunks.collect() == value)
+            try await store.set(Data("small now".utf8), for: "large")
+            await #expect(throws: StoreError.self) { _ = try await stream.chunks.collect() }
+        }
+    }
+}
