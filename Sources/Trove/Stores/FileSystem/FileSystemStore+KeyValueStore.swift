@@ -154,7 +154,8 @@ extension FileSystemStore {
     }
 
     public func listPage(_ query: ListQuery, after cursor: ListCursor?, limit: Int) async throws -> ListPage {
-        let walker = FileSystemListing(store: self, query: query, startAfter: cursor?.rawValue, now: clock.now)
+        let walker = FileSystemListing(store: self, query: query, startAfter: cursor?.rawValue, now: clock.now,
+                                       snapshots: directorySnapshots)
         let limit = max(1, limit)
         let elements = try await performingOnPool(.list, nil) { try walker.nextBatch(limit: limit) }
         let next = elements.count == limit ? elements.last.map { ListCursor($0.name) } : nil
