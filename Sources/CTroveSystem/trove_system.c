@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
+#include <time.h>
 #include <unistd.h>
 
 int trove_open_beneath(int dirfd, const char *path, int flags, mode_t mode) {
@@ -69,6 +70,8 @@ int trove_statx(int dirfd, const char *path, int flags, trove_stat_t *out) {
     out->inode = sx.stx_ino;
     out->mtime_sec = sx.stx_mtime.tv_sec;
     out->mtime_nsec = sx.stx_mtime.tv_nsec;
+    out->ctime_sec = sx.stx_ctime.tv_sec;
+    out->ctime_nsec = sx.stx_ctime.tv_nsec;
     out->has_btime = (sx.stx_mask & STATX_BTIME) != 0;
     out->btime_sec = out->has_btime ? sx.stx_btime.tv_sec : 0;
     out->btime_nsec = out->has_btime ? sx.stx_btime.tv_nsec : 0;
@@ -140,6 +143,12 @@ ssize_t trove_pread_full(int fd, void *buf, size_t len, off_t offset) {
         total += (size_t)got;
     }
     return (ssize_t)total;
+}
+
+int64_t trove_realtime_ns(void) {
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    return (int64_t)now.tv_sec * 1000000000 + now.tv_nsec;
 }
 
 int trove_errno(void) { return errno; }

@@ -16,6 +16,8 @@ typedef struct {
     uint64_t inode;
     int64_t mtime_sec;
     uint32_t mtime_nsec;
+    int64_t ctime_sec;
+    uint32_t ctime_nsec;
     int64_t btime_sec;
     uint32_t btime_nsec;
     int has_btime;
@@ -52,6 +54,9 @@ ssize_t trove_read2(int fd, void *a, size_t alen, void *b, size_t blen);
 
 /// pread(2) that retries short reads until `len` bytes or end of file. Returns the total or -1.
 ssize_t trove_pread_full(int fd, void *buf, size_t len, off_t offset);
+
+/// The kernel's real-time clock (the clock file timestamps come from), in nanoseconds since 1970.
+int64_t trove_realtime_ns(void);
 
 /// errno of the calling thread.
 int trove_errno(void);

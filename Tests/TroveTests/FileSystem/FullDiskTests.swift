@@ -67,3 +67,39 @@ struct FullDiskTests {
         }
     }
 }
+
+@Suite("FileSystemStore on a read-only mount", .serialized)
+struct ReadOnlyMountTests {
+    @Test(.enabled(if: SmallFileSystem.isMountable, "mounting a small tmpfs needs root"))
+    func readsWorkAndWritesFailClearly() async throws {
+        try await SmallFileSystem.withMounted(sizeInKiB: 1024) { mountPoint in
+            do {
+                let writer = try FileSystemStore(root: mountPoint)
+                try await writer.set(Data("kept".utf8), for: "a/kept")
+                try await writer.set(Data("top".utf8), for: "top")
+            }
+            try SmallFileSystem.remountReadOnly(mountPoint)
+            let reader = try FileSystemStore(root: mountPoint)
+            #expect(try await reader["a/kept"] == Data("kept".utf8))
+            var keys: [String] = []
+            for try await key in try reader.keys() { keys.append(key.rawValue) }
+            #expect(keys == ["a/kept", "top"])
+            #expect(try await reader.listPage(.all, after: nil, limit: 1).elements.map(\.name) == ["a/kept"])
+            let error = try await expectStoreError(.readOnly) { try await reader.set(Data("x".utf8), for: "new") }
+            #expect(error.store == reader.description)
+            try await expectStoreError(.readOnly) { _ = try await reader.delete("top") }
+            #expect(try await reader["top"] == Data("top".utf8))
+        }
+    }
+}
+
+extension SmallFileSystem {
+    static func remountReadOnly(_ mountPoint: URL) throws {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/bin/mount")
+        process.arguments = ["-o", "remount,ro", mountPoint.path]
+        try process.run()
+        process.waitUntilExit()
+        guard process.terminationStatus == 0 else { throw UnexpectedOutcome("remount,ro exited with \(process.terminationStatus)") }
+    }
+}

@@ -118,6 +118,7 @@ enum FileNameCodec {
     // MARK: - Decoding
 
     private static func decode(_ name: String) -> Decoded {
+        if let plain = plainSegment(name) { return .segment(plain) }
         let bytes = Array(name.utf8)
         guard let first = bytes.first, first != UInt8(ascii: ".") else { return .foreign }
         var out: [UInt8] = []
@@ -141,6 +142,24 @@ enum FileNameCodec {
         // Only names that encoding produces are ours: this keeps decoding one-to-one.
         guard encode(segment) == name else { return .foreign }
         return .segment(segment)
+    }
+
+    /// `name` itself when it needs no decoding and is a valid segment as it stands (the common
+    /// case): no `%`, no leading `.`, no trailing `.d`, no control character, at most a key's length.
+    private static func plainSegment(_ name: String) -> String? {
+        let plain = name.utf8.withContiguousStorageIfAvailable { bytes -> Bool in
+            guard let first = bytes.first, first != UInt8(ascii: "."), bytes.count <= StoreKey.maximumByteCount else { return false }
+            if bytes.count >= 2, bytes[bytes.count - 1] == UInt8(ascii: "d"), bytes[bytes.count - 2] == UInt8(ascii: ".") { return false }
+            var previous: UInt8 = 0
+            for byte in bytes {
+                // ASCII controls, DEL, `%`, `/`; and U+0080–U+009F, which UTF-8 writes as C2 80–C2 9F.
+                if byte < 0x20 || byte == 0x7F || byte == UInt8(ascii: "%") || byte == UInt8(ascii: "/") { return false }
+                if previous == 0xC2, byte >= 0x80, byte <= 0x9F { return false }
+                previous = byte
+            }
+            return true
+        }
+        return plain == true ? name : nil
     }
 
     private static func hexDigit(_ value: UInt8) -> UInt8 {

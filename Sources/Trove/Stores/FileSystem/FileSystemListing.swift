@@ -15,33 +15,30 @@ final class FileSystemListing: @unchecked Sendable {
     // Unchecked: one listing iterator drives the walk, one batch at a time; a batch runs on a
     // pool thread while the iterator awaits it, so the state is never touched concurrently.
 
-    private struct Item {
-        /// The key (files) or the key prefix ending in `/` (directories).
-        let name: String
-        let diskName: String
-        let isDirectory: Bool
-    }
-
     private struct Frame {
         let fd: Int32
         let path: String
-        var items: [Item]
-        var index = 0
+        let items: [DirectoryItem]
+        var index: Int
     }
 
     private let store: FileSystemStore
     private let query: ListQuery
     private let now: Date
     private let startAfter: String?
+    private let snapshots: DirectorySnapshots?
     private var stack: [Frame] = []
     private var started = false
     private var lastCommonPrefix: String?
 
-    init(store: FileSystemStore, query: ListQuery, startAfter: String?, now: Date) {
+    /// A walk of `query` from just after `startAfter`; with `snapshots`, directories whose
+    /// snapshot is still valid are not read again.
+    init(store: FileSystemStore, query: ListQuery, startAfter: String?, now: Date, snapshots: DirectorySnapshots? = nil) {
         self.store = store
         self.query = query
         self.startAfter = startAfter
         self.now = now
+        self.snapshots = snapshots
     }
 
     deinit {
@@ -51,21 +48,34 @@ final class FileSystemListing: @unchecked Sendable {
     /// Whether the delimiter is `/`, so one directory holds the whole level.
     private var listsOneLevel: Bool { query.delimiterByte == UInt8(ascii: "/") }
 
-    /// Up to `limit` more elements; an empty array means the walk is over.
+    /// Up to `limit` more elements; fewer than `limit` means the walk is over.
     func nextBatch(limit: Int) throws -> [ListElement] {
         if !started {
             started = true
             try start()
         }
         var elements: [ListElement] = []
+        repeat {
+            elements += try walk(limit: limit - elements.count)
+        } while elements.count < limit && !stack.isEmpty
+        return elements
+    }
+
+    /// Up to `limit` more elements, fewer when some turned out expired after the walk.
+    private func walk(limit: Int) throws -> [ListElement] {
+        // Without expiring entries, a file's directory entry is all a listing without metadata needs.
+        let checksFiles = query.includesMetadata || store.expiringEntriesMayExist()
+        var elements: [ListElement] = []
         while elements.count < limit, !stack.isEmpty {
             let top = stack.count - 1
-            guard stack[top].index < stack[top].items.count else {
+            let index = stack[top].index
+            // Items are sorted, and those that start with the prefix are contiguous.
+            guard index < stack[top].items.count, stack[top].items[index].name.utf8.starts(with: query.prefix.utf8) else {
                 let frame = stack.removeLast()
                 if frame.fd != store.rootFD { _ = Glibc.close(frame.fd) }
                 continue
             }
-            let item = stack[top].items[stack[top].index]
+            let item = stack[top].items[index]
             stack[top].index += 1
             let directory = stack[top].fd
             let path = stack[top].path
@@ -79,7 +89,13 @@ final class FileSystemListing: @unchecked Sendable {
                 }
                 continue
             }
-            guard let element = try element(for: item, in: directory, path: join(path, item.diskName)) else { continue }
+            let element: ListElement
+            if checksFiles {
+                guard let checked = try self.element(for: item, in: directory, path: join(path, item.diskName)) else { continue }
+                element = checked
+            } else {
+                element = .entry(StoreKey(unchecked: item.name), nil)
+            }
             switch query.classify(StoreKey(unchecked: item.name)) {
             case .key, .none:
                 elements.append(element)
@@ -88,12 +104,61 @@ final class FileSystemListing: @unchecked Sendable {
                 if let startAfter, prefix == startAfter { continue }
                 lastCommonPrefix = prefix
                 elements.append(.commonPrefix(prefix))
+                skipItems(under: prefix)
+            }
+        }
+        if !checksFiles, store.expiringEntriesMayExist() {
+            // An expiring entry was written during the batch: check its keys one by one.
+            elements = try elements.filter { element in
+                guard case .entry(let key, _) = element else { return true }
+                return try store.holdsLiveValue(key, now: now)
             }
         }
         return elements
     }
 
     private func join(_ path: String, _ name: String) -> String { path.isEmpty ? name : path + "/" + name }
+
+    /// Moves every open directory past the items that a common prefix just listed stands for.
+    private func skipItems(under prefix: String) {
+        for level in stack.indices {
+            stack[level].index = Self.firstIndex(in: stack[level].items, from: stack[level].index) { name in
+                !name.utf8.starts(with: prefix.utf8) && StoreKey.utf8Precedes(prefix, name)
+            }
+        }
+    }
+
+    /// The first index at or after `low` whose item's name satisfies `isPast`, which must be
+    /// false and then true along the sorted items.
+    private static func firstIndex(in items: [DirectoryItem], from low: Int, where isPast: (String) -> Bool) -> Int {
+        var low = low, high = items.count
+        while low < high {
+            let mid = (low + high) / 2
+            if isPast(items[mid].name) { high = mid } else { low = mid + 1 }
+        }
+        return low
+    }
+
+    /// Where a walk starts in a directory's sorted items: the first that starts with the
+    /// prefix and lies after the cursor (or holds it, for a directory to descend into).
+    private func startIndex(in items: [DirectoryItem]) -> Int {
+        let prefix = query.prefix
+        var index = Self.firstIndex(in: items, from: 0) { !StoreKey.utf8Precedes($0, prefix) }
+        guard let startAfter else { return index }
+        let first = Self.firstIndex(in: items, from: 0) { StoreKey.utf8Precedes(startAfter, $0) }
+        // The directory just before the cursor holds it when its prefix starts it: descend.
+        if first > 0, !listsOneLevel, items[first - 1].isDirectory, startAfter.utf8.starts(with: items[first - 1].name.utf8) {
+            return max(index, first - 1)
+        }
+        var afterCursor = first
+        if let delimiter = query.delimiterByte, startAfter.utf8.last == delimiter,
+           startAfter.utf8.count > prefix.utf8.count {
+            // A cursor that is a common prefix stands for every key under it.
+            afterCursor = Self.firstIndex(in: items, from: first) { !$0.utf8.starts(with: startAfter.utf8) }
+        }
+        index = max(index, afterCursor)
+        return index
+    }
 
     /// Opens the directory of the prefix's complete segments and reads it.
     private func start() throws {
@@ -107,7 +172,8 @@ final class FileSystemListing: @unchecked Sendable {
             prefix += segment + "/"
         }
         if path.isEmpty {
-            stack.append(Frame(fd: store.rootFD, path: "", items: try items(in: store.rootFD, path: "", prefix: "")))
+            let items = try items(in: store.rootFD, path: "", prefix: "")
+            stack.append(Frame(fd: store.rootFD, path: "", items: items, index: startIndex(in: items)))
             return
         }
         try push(store.openBeneath(path, flags: O_RDONLY | O_DIRECTORY), call: "openat2", path: path, prefix: prefix)
@@ -126,16 +192,34 @@ final class FileSystemListing: @unchecked Sendable {
             throw error
         }
         do {
-            stack.append(Frame(fd: fd, path: path, items: try items(in: fd, path: path, prefix: prefix)))
+            let items = try items(in: fd, path: path, prefix: prefix)
+            stack.append(Frame(fd: fd, path: path, items: items, index: startIndex(in: items)))
         } catch {
             _ = Glibc.close(fd)
             throw error
         }
     }
 
-    /// The decoded, filtered and sorted entries of a directory whose keys start with `prefix`.
-    private func items(in fd: Int32, path: String, prefix: String) throws -> [Item] {
-        var items: [Item] = []
+    /// The decoded, sorted entries of a directory whose keys start with `prefix`: from the
+    /// snapshot cache when it holds the directory as it is, else read (and kept when settled).
+    private func items(in fd: Int32, path: String, prefix: String) throws -> [DirectoryItem] {
+        guard let snapshots else { return try Self.readItems(in: fd, path: path, prefix: prefix, store: store).items }
+        let statusTakenAt = trove_realtime_ns()
+        var status = trove_stat_t()
+        guard trove_statx(fd, "", TROVE_AT_EMPTY_PATH, &status) == 0 else { throw SystemCallError.last("statx", path) }
+        if let items = snapshots.items(at: path, status: status) { return items }
+        let (items, isComplete) = try Self.readItems(in: fd, path: path, prefix: prefix, store: store)
+        if isComplete { snapshots.keep(items, at: path, status: status, statusTakenAt: statusTakenAt) }
+        return items
+    }
+
+    /// Reads, decodes and sorts a directory's entries. `isComplete` is false when a shortened
+    /// directory's name file could not be read yet (a writer is creating it): such a result is
+    /// right for now but must not be kept, since the keys that directory will hold would be missing.
+    static func readItems(in fd: Int32, path: String, prefix: String, store: FileSystemStore) throws
+        -> (items: [DirectoryItem], isComplete: Bool) {
+        var items: [DirectoryItem] = []
+        var isComplete = true
         for entry in try FileSystemListing.readDirectory(fd, path: path) {
             var isDirectory: Bool
             switch entry.type {
@@ -153,14 +237,17 @@ final class FileSystemListing: @unchecked Sendable {
             let name: String
             switch decoded {
             case .foreign: continue
-            case .segment(let segment): name = prefix + segment + (isDirectory ? "/" : "")
+            case .segment(let segment): name = isDirectory ? prefix + segment + "/" : prefix + segment
             case .shortened:
                 if isDirectory {
                     let child = openat(fd, entry.name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
                     guard child >= 0 else { continue }
                     let segment = store.readNameFile(in: child)
                     _ = Glibc.close(child)
-                    guard let segment, FileNameCodec.directoryName(for: segment).name == entry.name else { continue }
+                    guard let segment, FileNameCodec.directoryName(for: segment).name == entry.name else {
+                        isComplete = false
+                        continue
+                    }
                     name = prefix + segment + "/"
                 } else {
                     guard let key = store.readTrailerKey(directory: fd, name: entry.name),
@@ -168,38 +255,14 @@ final class FileSystemListing: @unchecked Sendable {
                     name = key.rawValue
                 }
             }
-            guard isWanted(name, isDirectory: isDirectory) else { continue }
-            items.append(Item(name: name, diskName: entry.name, isDirectory: isDirectory))
+            items.append(DirectoryItem(name: name, diskName: entry.name, isDirectory: isDirectory))
         }
         items.sort { StoreKey.utf8Precedes($0.name, $1.name) }
-        return items
-    }
-
-    /// Whether an entry named `name` (a key, or a prefix ending in `/`) can hold anything this
-    /// walk still has to return.
-    private func isWanted(_ name: String, isDirectory: Bool) -> Bool {
-        let utf8 = name.utf8
-        if isDirectory {
-            // A directory is wanted if its keys may start with the prefix.
-            guard utf8.starts(with: query.prefix.utf8) || query.prefix.utf8.starts(with: utf8) else { return false }
-        } else {
-            guard utf8.starts(with: query.prefix.utf8) else { return false }
-        }
-        guard let startAfter else { return true }
-        if isDirectory && !listsOneLevel && startAfter.utf8.starts(with: utf8) {
-            return true  // the cursor lies inside: descend, and filter its entries one by one
-        }
-        guard StoreKey.utf8Precedes(startAfter, name) else { return false }
-        // A cursor that is a common prefix stands for every key under it.
-        if let delimiter = query.delimiterByte, startAfter.utf8.last == delimiter,
-           startAfter.utf8.count > query.prefix.utf8.count, utf8.starts(with: startAfter.utf8) {
-            return false
-        }
-        return true
+        return (items, isComplete)
     }
 
     /// The listing element of a file, or `nil` when it expired or vanished.
-    private func element(for item: Item, in directory: Int32, path: String) throws -> ListElement? {
+    private func element(for item: DirectoryItem, in directory: Int32, path: String) throws -> ListElement? {
         var status = trove_stat_t()
         guard trove_statx(directory, item.diskName, AT_SYMLINK_NOFOLLOW, &status) == 0 else {
             let error = SystemCallError.last("statx", path)
@@ -262,10 +325,13 @@ final class FileSystemListing: @unchecked Sendable {
                 if errno != 0 { throw SystemCallError.last("readdir", path.isEmpty ? "." : path) }
                 break
             }
+            // Names that are not UTF-8 are never Trove's: skip them rather than repair them.
             let name = withUnsafePointer(to: &entry.pointee.d_name) { pointer in
-                pointer.withMemoryRebound(to: CChar.self, capacity: 256) { String(cString: $0) }
+                pointer.withMemoryRebound(to: UInt8.self, capacity: 256) { bytes in
+                    String(validating: UnsafeBufferPointer(start: bytes, count: strlen(UnsafeRawPointer(bytes).assumingMemoryBound(to: CChar.self))), as: UTF8.self)
+                }
             }
-            if name == "." || name == ".." { continue }
+            guard let name, name != ".", name != ".." else { continue }
             entries.append((name, entry.pointee.d_type))
         }
         return entries

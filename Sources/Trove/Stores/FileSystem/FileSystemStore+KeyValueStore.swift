@@ -48,6 +48,7 @@ extension FileSystemStore {
 
     public func write(_ value: Data, for key: StoreKey, options: WriteOptions) async throws -> EntryMetadata {
         try Task.checkCancellation()
+        try refuseWritingIfReadOnly(.write, key)
         let location = EntryLocation(key)
         let now = clock.now
         if value.count > Self.inlineIOLimit || configuration.durability.syncsToDisk {
@@ -62,6 +63,7 @@ extension FileSystemStore {
         contentsOf chunks: Chunks, for key: StoreKey, options: WriteOptions
     ) async throws -> EntryMetadata where Chunks.Element == Data {
         try Task.checkCancellation()
+        try refuseWritingIfReadOnly(.write, key)
         let location = EntryLocation(key)
         let now = clock.now
         let expiration = options.expiry.expirationDate(writtenAt: now)
@@ -109,6 +111,7 @@ extension FileSystemStore {
 
     public func delete(_ key: StoreKey, condition: DeleteCondition) async throws -> Bool {
         try Task.checkCancellation()
+        try refuseWritingIfReadOnly(.delete, key)
         let location = EntryLocation(key)
         let now = clock.now
         let deleted = try performing(.delete, key) { () throws -> Bool in
@@ -149,13 +152,23 @@ extension FileSystemStore {
         return deleted
     }
 
+    /// Throws when this process may only read the store (it could not open the lock file for
+    /// writing): ``StoreError/Code/permissionDenied``, or ``StoreError/Code/readOnly`` on a read-only mount.
+    private func refuseWritingIfReadOnly(_ operation: StoreOperation, _ key: StoreKey?) throws {
+        guard let refusal = writeRefusal else { return }
+        var error = refusal.storeError(operation, key: key, store: description)
+        error.message = "the store was opened for reading only: " + error.message
+        throw error
+    }
+
     private func deleteConditionFailed(_ condition: DeleteCondition, _ key: StoreKey, holds etag: ETag?) -> StoreError {
         StoreError(.conditionFailed, operation: .delete, key: key, store: description,
                    message: "condition \(condition) failed: the key " + (etag.map { "holds version \($0)" } ?? "holds no value"))
     }
 
     public func listPage(_ query: ListQuery, after cursor: ListCursor?, limit: Int) async throws -> ListPage {
-        let walker = FileSystemListing(store: self, query: query, startAfter: cursor?.rawValue, now: clock.now)
+        let walker = FileSystemListing(store: self, query: query, startAfter: cursor?.rawValue, now: clock.now,
+                                       snapshots: directorySnapshots)
         let limit = max(1, limit)
         let elements = try await performingOnPool(.list, nil) { try walker.nextBatch(limit: limit) }
         let next = elements.count == limit ? elements.last.map { ListCursor($0.name) } : nil
@@ -178,6 +191,7 @@ extension FileSystemStore {
     }
 
     public func reclaimExpired() async throws -> Int {
+        try refuseWritingIfReadOnly(.reclaim, nil)
         let now = clock.now
         return try await performingOnPool(.reclaim, nil) { [self] in try reclaim(now: now) }
     }

@@ -19,6 +19,7 @@ extension FileSystemStore {
     /// at most 14 bytes, so Swift keeps it without a heap allocation. `O_EXCL` turns the unlikely
     /// clash with another instance's scratch file into a retry with the next serial.
     func makeScratchFile(expiring: Bool) throws -> ScratchFile {
+        if expiring { try markExpiringEntries() }
         while true {
             let serial = writeCounter.add(1, ordering: .relaxed).newValue
             let name = "w" + String(instanceID &+ serial, radix: 36)

@@ -42,6 +42,22 @@ import Glibc
 /// calls cost less than a hop to another thread. Values larger than 1 MiB, fsync, and directory
 /// walks run on a small pool of dedicated threads, so they never hold up Swift's cooperative pool.
 ///
+/// **Listing pages and cursors.** A ``ListCursor`` of this store is a position in key order
+/// (the name of the last element returned), not a snapshot: it stays valid indefinitely, across
+/// calls, processes and restarts of the same store. The next page holds the live names strictly
+/// after the cursor's name in byte order, as they are when that page is read, so a key written
+/// after the cursor was issued shows up in a later page if and only if it sorts after the cursor.
+/// A page costs a `statx` of each directory it visits, a binary search and the page itself: the
+/// store keeps each directory's decoded, sorted entries while the directory's change time stays
+/// as it was (see `DirectorySnapshots` for why a directory changed within the last three seconds
+/// is still read again for every page). ``list(_:pageSize:)`` walks the directories once instead.
+/// While no entry has ever had an expiry (`.trove/expiring` absent), a listing without metadata
+/// reads only the directories, not each file's status.
+///
+/// **Read-only access.** A store that this process may only read (no write permission, or a
+/// read-only mount) opens all the same, as long as `.trove` exists: reads and listings work;
+/// writes fail with ``StoreError/Code/permissionDenied`` or ``StoreError/Code/readOnly``.
+///
 /// **File names.** `%` is written `%25`, a leading `.` is written `%2E` (names starting with `.`
 /// are Trove's own or foreign and are ignored), and the `.` of a trailing `.d` is written `%2E`.
 /// A name over 255 bytes is shortened to a readable head, `%#`, and 40 hexadecimal digits of its
@@ -89,12 +105,19 @@ public final class FileSystemStore: KeyValueStore {
     let clock: WallClock
     let rootFD: Int32
     let temporaryFD: Int32
+    /// The lock file, open for reading and writing; -1 when the store may only be read.
     let lockFD: Int32
+    /// Why this process may not write to the store (the failed open of the lock file), or `nil`.
+    let writeRefusal: SystemCallError?
+    /// Whether any value file may carry an expiry (see ``expiryMarker``); once true, stays true.
+    let mayHoldExpiringEntries: Atomic<Bool>
     let lock: StripedLock
     let resolvesBeneath: Bool
     let hasBirthTimes: Bool
     let instanceID: UInt64
     let writeCounter = Atomic<UInt64>(0)
+    /// The decoded, sorted entries of directories that listing pages read, while valid.
+    let directorySnapshots: DirectorySnapshots
 
     /// Opens (and by default creates) a file store rooted at `root`.
     ///
@@ -113,8 +136,10 @@ public final class FileSystemStore: KeyValueStore {
     }
 
     /// Opens a store; `usesOpenat2: false` forces the component-by-component path walk that
-    /// kernels without openat2 get (for tests), `nil` probes the kernel.
-    init(root: URL, configuration: Configuration, clock: WallClock, usesOpenat2: Bool?) throws {
+    /// kernels without openat2 get (for tests), `nil` probes the kernel; `snapshotSettleMargin`
+    /// is how long a directory must be unchanged before listing pages trust its snapshot.
+    init(root: URL, configuration: Configuration, clock: WallClock, usesOpenat2: Bool?,
+         snapshotSettleMargin: Int64 = DirectorySnapshots.settleMargin) throws {
         guard root.isFileURL else {
             throw StoreError(.invalidArgument, operation: .open, store: "file \(root)",
                              message: "the root of a file store must be a file URL, not '\(root)'")
@@ -149,14 +174,31 @@ public final class FileSystemStore: KeyValueStore {
         var opened: [Int32] = [rootFD]
         do {
             for directory in [".trove", ".trove/tmp"] where mkdirat(rootFD, directory, 0o755) != 0 && errno != EEXIST {
-                throw SystemCallError.last("mkdirat", directory)
+                let error = SystemCallError.last("mkdirat", directory)
+                // A store that exists already can be read without write access.
+                guard Self.deniesWriting(error.errno), faccessat(rootFD, directory, F_OK, AT_SYMLINK_NOFOLLOW) == 0 else { throw error }
             }
             let temporaryFD = openat(rootFD, ".trove/tmp", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
             guard temporaryFD >= 0 else { throw SystemCallError.last("openat", ".trove/tmp") }
             opened.append(temporaryFD)
-            let lockFD = openat(rootFD, ".trove/lock", O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0o644)
-            guard lockFD >= 0 else { throw SystemCallError.last("openat", ".trove/lock") }
-            opened.append(lockFD)
+            var createdLock = true
+            var lockFD = openat(rootFD, ".trove/lock", O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o644)
+            if lockFD < 0, trove_errno() == EEXIST {
+                createdLock = false
+                lockFD = openat(rootFD, ".trove/lock", O_RDWR | O_NOFOLLOW | O_CLOEXEC)
+            }
+            var writeRefusal: SystemCallError?
+            if lockFD < 0 {
+                let error = SystemCallError.last("openat", ".trove/lock")
+                guard Self.deniesWriting(error.errno) else { throw error }
+                // Reads take no lock: without write access to the lock file the store only reads.
+                writeRefusal = error
+            } else {
+                opened.append(lockFD)
+            }
+            self.writeRefusal = writeRefusal
+            self.mayHoldExpiringEntries = Atomic(Self.mayHoldExpiringEntries(rootFD: rootFD, createdLock: createdLock,
+                                                                            canWrite: writeRefusal == nil))
 
             let probe = trove_open_beneath(rootFD, ".trove", O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0)
             self.resolvesBeneath = probe >= 0 && usesOpenat2 != false
@@ -172,6 +214,7 @@ public final class FileSystemStore: KeyValueStore {
             self.temporaryFD = temporaryFD
             self.lockFD = lockFD
             self.lock = StripedLock(fileDescriptor: lockFD)
+            self.directorySnapshots = DirectorySnapshots(settleMargin: snapshotSettleMargin)
             var generator = SystemRandomNumberGenerator()
             self.instanceID = generator.next()
         } catch let error as SystemCallError {
@@ -181,7 +224,7 @@ public final class FileSystemStore: KeyValueStore {
     }
 
     deinit {
-        _ = Glibc.close(lockFD)
+        if lockFD >= 0 { _ = Glibc.close(lockFD) }
         _ = Glibc.close(temporaryFD)
         _ = Glibc.close(rootFD)
     }

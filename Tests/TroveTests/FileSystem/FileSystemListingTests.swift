@@ -1,0 +1,151 @@
+import CTroveSystem
+import Foundation
+import Testing
+@testable import Trove
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Listing pages of the file store: cursors, the directory snapshot cache, the expiry marker.
+@Suite("FileSystemStore listing pages")
+struct FileSystemListingTests {
+    /// Every page of `query`, walked with `listPage` from `cursor`.
+    private func pagedNames(_ store: FileSystemStore, _ query: ListQuery = .all, limit: Int, after cursor: ListCursor? = nil) async throws -> [String] {
+        var names: [String] = []
+        var cursor = cursor
+        repeat {
+            let page = try await store.listPage(query, after: cursor, limit: limit)
+            names += page.elements.map(\.name)
+            cursor = page.nextCursor
+        } while cursor != nil
+        return names
+    }
+
+    private func walkedNames(_ store: FileSystemStore, _ query: ListQuery = .all) async throws -> [String] {
+        var names: [String] = []
+        for try await element in store.list(query, pageSize: 7) { names.append(element.name) }
+        return names
+    }
+
+    /// Margins: a snapshot kept at once, and one never kept (every page reads the directory).
+    @Test(arguments: [Int64(0), Int64.max / 2])
+    func pagesMatchTheWalkForEveryShapeOfQuery(settleMargin: Int64) async throws {
+        try await withTemporaryDirectory { root in
+            let store = try FileSystemStore(root: root, configuration: .init(), clock: .system, usesOpenat2: nil,
+                                            snapshotSettleMargin: settleMargin)
+            let keys = ["a", "a-c", "a/b", "a/b/c", "a/d", "a0", "b-1", "b-2", "b/x", "c", String(repeating: "ü", count: 200),
+                        "d/" + String(repeating: "é", count: 150) + "/k", "e%f", ".dot"]
+            for key in keys { try await store.set(Data(key.utf8), for: try StoreKey(validating: key)) }
+            let queries = [ListQuery.all, try ListQuery(delimiter: "/"), try ListQuery(delimiter: "-"), try ListQuery(prefix: "a"),
+                           try ListQuery(prefix: "a/"), try ListQuery(prefix: "a/", delimiter: "/"), try ListQuery(prefix: "b", delimiter: "-"),
+                           try ListQuery(prefix: "zz")]
+            for query in queries {
+                let walked = try await walkedNames(store, query)
+                for limit in [1, 2, 3, 100] {
+                    // Twice: the second pass pages over kept snapshots (when the margin allows).
+                    for _ in 0..<2 {
+                        let paged = try await pagedNames(store, query, limit: limit)
+                        #expect(paged == walked, "query \(query), limit \(limit)")
+                    }
+                }
+            }
+            #expect(try await walkedNames(store) == keys.sorted { StoreKey.utf8Precedes($0, $1) })
+        }
+    }
+
+    /// The cursor is a position in key order: later pages show the keys after it as they are
+    /// when the page is read, in this store, in another store on the same root, after a restart.
+    @Test(arguments: [Int64(0), DirectorySnapshots.settleMargin])
+    func aCursorIsAPositionNotASnapshot(settleMargin: Int64) async throws {
+        try await withTemporaryDirectory { root in
+            let store = try FileSystemStore(root: root, configuration: .init(), clock: .system, usesOpenat2: nil,
+                                            snapshotSettleMargin: settleMargin)
+            for index in stride(from: 10, to: 90, by: 10) { try await store.set(Data([1]), for: try StoreKey(validating: "k\(index)")) }
+            let first = try await store.listPage(.all, after: nil, limit: 3)
+            #expect(first.elements.map(\.name) == ["k10", "k20", "k30"])
+            let cursor = try #require(first.nextCursor)
+            // Written after the cursor was issued: before it (never shown), after it (shown).
+            try await store.set(Data([2]), for: "k15")
+            try await store.set(Data([2]), for: "k35")
+            #expect(try await store.delete("k40"))
+            let other = try FileSystemStore(root: root)
+            try await other.set(Data([3]), for: "k85")
+            #expect(try await pagedNames(store, limit: 2, after: cursor) == ["k35", "k50", "k60", "k70", "k80", "k85"])
+            let reopened = try FileSystemStore(root: root)
+            #expect(try await pagedNames(reopened, limit: 4, after: cursor) == ["k35", "k50", "k60", "k70", "k80", "k85"])
+        }
+    }
+
+    /// A snapshot trusted at once (margin 0) is still never stale: a rename into the directory
+    /// from outside the store, a deletion, a new subdirectory each show in the next page.
+    @Test func aKeptSnapshotNeverHidesNorResurrectsAKey() async throws {
+        try await withTemporaryDirectory { root in
+            let store = try FileSystemStore(root: root, configuration: .init(), clock: .system, usesOpenat2: nil, snapshotSettleMargin: 0)
+            for name in ["a", "c", "e"] { try await store.set(Data(name.utf8), for: try StoreKey(validating: name)) }
+            #expect(try await pagedNames(store, limit: 1) == ["a", "c", "e"])
+            // Another program renames a value file of the store's format into place.
+            try await other(root).set(Data("b".utf8), for: "b")
+            let moved = rename(root.appendingPathComponent("b").path, root.appendingPathComponent("d").path)
+            #expect(moved == 0)
+            #expect(try await pagedNames(store, limit: 1) == ["a", "c", "d", "e"])
+            #expect(try await other(root).delete("c"))
+            #expect(try await pagedNames(store, limit: 2) == ["a", "d", "e"])
+            try await other(root).set(Data("x".utf8), for: "d/x")
+            #expect(try await pagedNames(store, limit: 2) == ["a", "d", "d/x", "e"])
+        }
+    }
+
+    private func other(_ root: URL) throws -> FileSystemStore { try FileSystemStore(root: root) }
+
+    /// The decision that protects against a change within the directory's timestamp granule.
+    @Test func aRecentlyChangedDirectoryIsNotTrusted() {
+        var status = trove_stat_t()
+        let now: Int64 = 1_800_000_000_000_000_000
+        status.ctime_sec = now / 1_000_000_000 - 1
+        status.ctime_nsec = 0
+        #expect(!DirectorySnapshots.hasSettled(status, at: now), "changed a second ago: a change may share its time stamp")
+        status.ctime_sec = now / 1_000_000_000 - 10
+        #expect(DirectorySnapshots.hasSettled(status, at: now))
+        status.ctime_sec = now / 1_000_000_000 + 5
+        #expect(!DirectorySnapshots.hasSettled(status, at: now), "a change time in the future is never settled")
+        status.ctime_sec = .max
+        #expect(!DirectorySnapshots.hasSettled(status, at: now))
+    }
+
+    /// Listing skips the per-file `statx` while no entry has an expiry, and still hides expired
+    /// entries once one is written, in this store and in another on the same root.
+    @Test func expiredEntriesStayHiddenWhateverTheMarkerSays() async throws {
+        try await withTemporaryDirectory { root in
+            let clock = ManualWallClock()
+            let store = try FileSystemStore(root: root, clock: clock.wallClock)
+            try await store.set(Data([1]), for: "plain")
+            #expect(!FileManager.default.fileExists(atPath: root.appendingPathComponent(FileSystemStore.expiryMarker).path))
+            #expect(!store.expiringEntriesMayExist())
+            let other = try FileSystemStore(root: root, clock: clock.wallClock)
+            try await other.set(Data([2]), for: "short", expiry: .after(.seconds(5)))
+            #expect(FileManager.default.fileExists(atPath: root.appendingPathComponent(FileSystemStore.expiryMarker).path))
+            clock.advance(by: .seconds(10))
+            #expect(try await walkedNames(store) == ["plain"])
+            #expect(try await pagedNames(store, limit: 1) == ["plain"])
+        }
+    }
+
+    /// A store made before the marker existed (no `.trove/format`) is taken to hold expiring entries.
+    @Test func aStoreWithoutTheFormatMarkerIsCheckedFileByFile() async throws {
+        try await withTemporaryDirectory { root in
+            let clock = ManualWallClock()
+            do {
+                let store = try FileSystemStore(root: root, clock: clock.wallClock)
+                try await store.set(Data([2]), for: "short", expiry: .after(.seconds(5)))
+                try await store.set(Data([1]), for: "plain")
+            }
+            for marker in [FileSystemStore.expiryMarker, FileSystemStore.formatMarker] {
+                try FileManager.default.removeItem(at: root.appendingPathComponent(marker))
+            }
+            clock.advance(by: .seconds(10))
+            let reopened = try FileSystemStore(root: root, clock: clock.wallClock)
+            #expect(reopened.expiringEntriesMayExist())
+            #expect(try await walkedNames(reopened) == ["plain"])
+        }
+    }
+}
