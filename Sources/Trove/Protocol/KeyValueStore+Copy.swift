@@ -1,4 +1,4 @@
-public import Foundation
+import Foundation
 
 /// What ``KeyValueStore/copy(to:withPrefix:replacing:concurrency:chunkSize:)`` did.
 public struct CopyReport: Hashable, Sendable {
@@ -92,7 +92,7 @@ extension KeyValueStore {
                 options.expiry = .at(expiration)
             }
             do {
-                try await destination.write(contentsOf: stream.chunks, for: key, options: options)
+                _ = try await destination.write(contentsOf: stream.chunks, for: key, options: options)
                 report.copied = 1
                 report.bytes = stream.metadata.size
             } catch let error as StoreError where error.code == .conditionFailed && !replacing {

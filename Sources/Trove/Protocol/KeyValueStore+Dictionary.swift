@@ -82,7 +82,7 @@ extension KeyValueStore {
             if let existing = try await read(key) { return existing.value }
             let value = try defaultValue()
             do {
-                try await write(value, for: key, options: WriteOptions(condition: .ifAbsent, expiry: expiry))
+                _ = try await write(value, for: key, options: WriteOptions(condition: .ifAbsent, expiry: expiry))
                 return value
             } catch let error as StoreError where error.code == .conditionFailed {
                 continue  // another writer inserted first: read theirs

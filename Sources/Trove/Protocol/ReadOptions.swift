@@ -1,4 +1,4 @@
-public import Foundation
+import Foundation
 
 /// Which bytes of a value a read returns.
 ///
