@@ -42,8 +42,7 @@ extension BoundedMemoryStore {
         /// The number of live entries removed to make room.
         private(set) var evictionCount = 0
         private var version: UInt64 = 0
-        private var sortedKeys: [StoreKey] = []
-        private var isSorted = true
+        private var order = SortedKeyIndex()
 
         /// What an entry counts against ``BoundedMemoryStore/maximumBytes``.
         static func cost(of key: StoreKey, _ value: Data) -> Int { key.byteCount + value.count }
@@ -118,7 +117,7 @@ extension BoundedMemoryStore {
             }
             index[key] = slot
             byteCount += Self.cost(of: key, value)
-            isSorted = false
+            order.inserted(key)
             pushNewest(slot)
             return slot
         }
@@ -132,7 +131,7 @@ extension BoundedMemoryStore {
             slots[slot].value = Data()
             slots[slot].envelope = nil
             freeSlots.append(slot)
-            isSorted = false
+            order.removed()
         }
 
         /// Removes least recently used entries until at most `maximumBytes` and `maximumEntries`
@@ -151,13 +150,10 @@ extension BoundedMemoryStore {
             return expired.count
         }
 
-        /// The keys in byte-wise order, sorted again only after they changed.
+        /// The keys in byte-wise order; after changes, only the new keys are sorted and merged in.
         mutating func keysInOrder() -> [StoreKey] {
-            if !isSorted {
-                sortedKeys = index.keys.sorted()
-                isSorted = true
-            }
-            return sortedKeys
+            let index = self.index
+            return order.keys { index[$0] != nil }
         }
 
         private mutating func unlink(_ slot: Int) {

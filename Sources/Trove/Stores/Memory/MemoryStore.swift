@@ -14,8 +14,9 @@ import Synchronization
 /// whole batch) and renewing an expiry within a read. Not persistent, not shared across
 /// processes.
 ///
-/// - Complexity: Reads and writes are O(1) on average. Listing sorts the keys once after they
-///   change (O(n log n)), then pages by binary search.
+/// - Complexity: Reads and writes are O(1) on average. The first listing after `k` new keys
+///   sorts only those and merges them into the sorted keys (O(n + k log k)), then pages by
+///   binary search.
 public final class MemoryStore: KeyValueStore {
     private struct Stored {
         var value: Data
@@ -27,8 +28,7 @@ public final class MemoryStore: KeyValueStore {
 
     private struct State: ~Copyable {
         var entries: [StoreKey: Stored] = [:]
-        var sortedKeys: [StoreKey] = []
-        var isSorted = true
+        var order = SortedKeyIndex()
         var version: UInt64 = 0
     }
 
@@ -67,7 +67,7 @@ public final class MemoryStore: KeyValueStore {
         guard let stored = state.entries[key] else { return nil }
         if let expiry = stored.expirationDate, expiry <= now {
             state.entries[key] = nil
-            state.isSorted = false
+            state.order.removed()
             return nil
         }
         return stored
@@ -101,7 +101,7 @@ public final class MemoryStore: KeyValueStore {
             let stored = Stored(value: value, etag: ETag("m\(String(state.version, radix: 36))"),
                                 modificationDate: now, creationDate: current?.creationDate ?? now,
                                 expirationDate: expiration)
-            if current == nil, state.entries[key] == nil { state.isSorted = false }
+            if current == nil, state.entries[key] == nil { state.order.inserted(key) }
             state.entries[key] = stored
             return .success(Self.metadata(key, stored))
         }
@@ -118,7 +118,7 @@ public final class MemoryStore: KeyValueStore {
             }
             guard current != nil else { return .success(false) }
             state.entries[key] = nil
-            state.isSorted = false
+            state.order.removed()
             return .success(true)
         }
         return try result.get()
@@ -127,12 +127,10 @@ public final class MemoryStore: KeyValueStore {
     public func listPage(_ query: ListQuery, after cursor: ListCursor?, limit: Int) async throws -> ListPage {
         let now = clock.now
         return state.withLock { state in
-            if !state.isSorted {
-                state.sortedKeys = state.entries.keys.sorted()
-                state.isSorted = true
-            }
+            let entries = state.entries
+            let keys = state.order.keys { entries[$0] != nil }
             return SortedListing.page(
-                of: state.sortedKeys, query: query, after: cursor, limit: limit,
+                of: keys, query: query, after: cursor, limit: limit,
                 metadata: { key in
                     guard let stored = state.entries[key] else { return nil }
                     if let expiry = stored.expirationDate, expiry <= now { return nil }
@@ -146,7 +144,7 @@ public final class MemoryStore: KeyValueStore {
         return state.withLock { state in
             let expired = state.entries.filter { $0.value.expirationDate.map { $0 <= now } ?? false }.map(\.key)
             for key in expired { state.entries[key] = nil }
-            if !expired.isEmpty { state.isSorted = false }
+            if !expired.isEmpty { state.order.removed() }
             return expired.count
         }
     }
@@ -250,7 +248,8 @@ public final class MemoryStore: KeyValueStore {
                 }
             }
             for (key, stored) in pending {
-                if (state.entries[key] == nil) != (stored == nil) { state.isSorted = false }
+                if state.entries[key] == nil, stored != nil { state.order.inserted(key) }
+                if state.entries[key] != nil, stored == nil { state.order.removed() }
                 state.entries[key] = stored
             }
             state.version = version

@@ -65,3 +65,50 @@ enum SortedListing {
         return low
     }
 }
+
+/// The keys of an in-memory store in byte-wise order, kept up to date without sorting every key
+/// again after each change: new keys wait in a small buffer, and the next listing sorts only
+/// the buffer and merges it into the sorted keys, dropping the keys removed meanwhile.
+///
+/// - Complexity: Recording a change is O(1). The first listing after `k` insertions into `n`
+///   keys costs O(n + k log k); a listing with no change since the last costs nothing extra.
+struct SortedKeyIndex {
+    private var sorted: [StoreKey] = []
+    private var added: [StoreKey] = []
+    private var removedSome = false
+
+    /// Records a key that was absent and is now present.
+    mutating func inserted(_ key: StoreKey) {
+        added.append(key)
+    }
+
+    /// Records that some key was removed (found out at the next listing).
+    mutating func removed() {
+        removedSome = true
+    }
+
+    /// The present keys in byte-wise order; `isPresent` tells which recorded keys still are.
+    mutating func keys(isPresent: (StoreKey) -> Bool) -> [StoreKey] {
+        guard !added.isEmpty || removedSome else { return sorted }
+        added.sort()
+        var merged: [StoreKey] = []
+        merged.reserveCapacity(sorted.count + added.count)
+        var i = 0, j = 0
+        func take(_ key: StoreKey) {
+            // A key removed and added again is in both lists, and must appear once.
+            if let last = merged.last, last == key { return }
+            if isPresent(key) { merged.append(key) }
+        }
+        while i < sorted.count || j < added.count {
+            if j == added.count || (i < sorted.count && sorted[i] < added[j]) {
+                take(sorted[i]); i += 1
+            } else {
+                take(added[j]); j += 1
+            }
+        }
+        sorted = merged
+        added.removeAll(keepingCapacity: true)
+        removedSome = false
+        return sorted
+    }
+}
