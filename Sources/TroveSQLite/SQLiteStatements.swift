@@ -36,9 +36,10 @@ struct SQLiteStatements: Sendable {
     let purgeSomeExpired: SQLText
     let purgePendingSegments: SQLText
     let countLive: SQLText
+    let renewExpiry: SQLText
 
     /// How many statements have a slot.
-    static let slotCount = 19
+    static let slotCount = 20
 
     init(table: String) {
         self.table = table
@@ -139,6 +140,7 @@ struct SQLiteStatements: Sendable {
             SELECT count(*) FROM \(t)
             WHERE key >= ?1 AND key < ?2 AND (expires_at IS NULL OR expires_at > ?3) AND trove_is_key(key)
             """, slot: 18)
+        renewExpiry = SQLText(text: "UPDATE \(t) SET expires_at = ?3 WHERE key = ?1 AND \(live("?2"))", slot: 19)
     }
 
     /// Whether `name` can name a store's table: a letter or `_`, then up to 63 ASCII letters,

@@ -85,4 +85,57 @@ extension SQLiteStore {
             return Int(statement.int64(0))
         }
     }
+
+    /// Reads `key` under `options`; a renewed expiry is set and the entry read in one write
+    /// transaction, keeping the value and the ETag.
+    public func read(_ key: StoreKey, options: ReadOptions) async throws -> ReadOutcome<StoreEntry>? {
+        guard let renewal = options.refreshingExpiry else {
+            return try await read(key).map(options.outcome(of:))
+        }
+        let now = clock.now
+        let found = try await perform(.read, key, writes: true) { [self] connection in
+            try connection.writeTransaction {
+                try renew(connection, key, to: renewal, now: now)
+                return try entry(connection, key, now: now)
+            }
+        }
+        return found.map(options.outcome(of:))
+    }
+
+    /// Opens `key` under `options`; a renewed expiry is set first, in a transaction of its own.
+    public func readStream(_ key: StoreKey, chunkSize: Int, options: ReadOptions) async throws -> ReadOutcome<StreamedEntry>? {
+        if let renewal = options.refreshingExpiry {
+            let now = clock.now
+            let live = try await perform(.read, key, writes: true) { [self] connection in
+                try connection.writeTransaction { try renew(connection, key, to: renewal, now: now) }
+            }
+            guard live else { return nil }
+        }
+        guard let stream = try await readStream(key, chunkSize: chunkSize) else { return nil }
+        return await ReadOptions(range: options.range, ifNoneMatch: options.ifNoneMatch).outcome(of: stream)
+    }
+
+    /// The metadata of `key`, its expiry renewed in the same transaction when `options` ask.
+    public func metadata(for key: StoreKey, options: ReadOptions) async throws -> EntryMetadata? {
+        guard let renewal = options.refreshingExpiry else { return try await metadata(for: key) }
+        let now = clock.now
+        return try await perform(.metadata, key, writes: true) { [self] connection in
+            try connection.writeTransaction {
+                try renew(connection, key, to: renewal, now: now)
+                return try metadataRow(connection, key, now: now)
+            }
+        }
+    }
+
+    /// Sets the expiry of the live row of `key` to `renewal` from `now`; returns whether there
+    /// was one.
+    private func renew(_ connection: SQLiteConnection, _ key: StoreKey, to renewal: Expiry, now: Date) throws -> Bool {
+        let statement = try connection.statement(sql.renewExpiry)
+        defer { statement.reset() }
+        try statement.bind(1, text: key.rawValue)
+        try statement.bind(2, Self.seconds(now))
+        try statement.bind(3, renewal.expirationDate(writtenAt: now).map(Self.seconds))
+        _ = try statement.step()
+        return connection.changes > 0
+    }
 }

@@ -138,9 +138,10 @@ public final class SQLiteStore: KeyValueStore {
     /// deletes and expiration when the store is read-only.
     public var capabilities: StoreCapabilities {
         var capabilities: StoreCapabilities = [.persistence, .conditionalWrites, .conditionalDeletes, .expiration,
-                                               .creationDate, .streaming, .retention, .distinctETagPerWrite, .atomicBatches]
+                                               .creationDate, .streaming, .retention, .distinctETagPerWrite, .atomicBatches,
+                                               .expiryRefreshOnRead]
         if !options.isExclusive { capabilities.insert(.sharedAcrossProcesses) }
-        if options.accessMode == .readOnly { capabilities.subtract([.conditionalWrites, .conditionalDeletes, .expiration]) }
+        if options.accessMode == .readOnly { capabilities.subtract([.conditionalWrites, .conditionalDeletes, .expiration, .expiryRefreshOnRead]) }
         return capabilities
     }
 
