@@ -101,6 +101,33 @@ struct CopyTiers: Sendable {
         return result
     }
 
+    /// A read under `options` through the layer's own `read`: the range and the ETag
+    /// comparison applied to what it returns; renewing an expiry refused (see
+    /// ``refreshRefused(_:_:)``).
+    func read(
+        _ key: StoreKey, options: ReadOptions, through read: (StoreKey) async throws -> StoreEntry?
+    ) async throws -> ReadOutcome<StoreEntry>? {
+        if options.refreshingExpiry != nil { throw refreshRefused(key, .read) }
+        return try await read(key).map(options.outcome(of:))
+    }
+
+    /// A stream under `options` through the layer's own `readStream`, as ``read(_:options:through:)``.
+    func readStream(
+        _ key: StoreKey, options: ReadOptions, through open: (StoreKey) async throws -> StreamedEntry?
+    ) async throws -> ReadOutcome<StreamedEntry>? {
+        if options.refreshingExpiry != nil { throw refreshRefused(key, .read) }
+        guard let entry = try await open(key) else { return nil }
+        return await options.outcome(of: entry)
+    }
+
+    /// Metadata under `options` through the layer's own `metadata(for:)`.
+    func metadata(
+        for key: StoreKey, options: ReadOptions, through look: (StoreKey) async throws -> EntryMetadata?
+    ) async throws -> EntryMetadata? {
+        if options.refreshingExpiry != nil { throw refreshRefused(key, .metadata) }
+        return try await look(key)
+    }
+
     /// The error for a read that would renew an expiry: the copies in the tiers would keep the
     /// old one, so a caching layer does not offer it.
     func refreshRefused(_ key: StoreKey, _ operation: StoreOperation) -> StoreError {

@@ -167,22 +167,17 @@ public struct TieredStore<Durable: KeyValueStore>: KeyValueStore {
     /// - Throws: ``StoreError/Code/notSupported`` for ``ReadOptions/refreshingExpiry``: copies in
     ///   the cache would keep the old expiry.
     public func read(_ key: StoreKey, options: ReadOptions) async throws -> ReadOutcome<StoreEntry>? {
-        if options.refreshingExpiry != nil { throw stack.refreshRefused(key, .read) }
-        guard let entry = try await read(key) else { return nil }
-        return options.outcome(of: entry)
+        try await stack.read(key, options: options, through: read)
     }
 
     /// Streams through the layer as ``readStream(_:chunkSize:)`` does, then applies `options`.
     public func readStream(_ key: StoreKey, chunkSize: Int, options: ReadOptions) async throws -> ReadOutcome<StreamedEntry>? {
-        if options.refreshingExpiry != nil { throw stack.refreshRefused(key, .read) }
-        guard let entry = try await readStream(key, chunkSize: chunkSize) else { return nil }
-        return await options.outcome(of: entry)
+        try await stack.readStream(key, options: options) { try await readStream($0, chunkSize: chunkSize) }
     }
 
     /// The metadata, as ``metadata(for:)`` finds it; renewing an expiry is not supported.
     public func metadata(for key: StoreKey, options: ReadOptions) async throws -> EntryMetadata? {
-        if options.refreshingExpiry != nil { throw stack.refreshRefused(key, .metadata) }
-        return try await metadata(for: key)
+        try await stack.metadata(for: key, options: options, through: metadata(for:))
     }
 
     /// Deletes from the durable store without asking whether the key held a value, then from the
