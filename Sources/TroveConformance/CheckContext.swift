@@ -9,6 +9,9 @@ struct CheckContext: Sendable {
     let store: any KeyValueStore
     /// What the check needs beyond the store.
     let environment: ConformanceEnvironment
+    /// Where the check's real-time waits note that they ran late, shared by every timeline and
+    /// view of one attempt.
+    let lateness: Lateness
 
     /// The store's capabilities.
     var capabilities: StoreCapabilities { store.capabilities }
@@ -126,8 +129,8 @@ struct CheckContext: Sendable {
     /// Fails unless the environment says how to let time pass (a clock, or real-time expiry),
     /// and returns the timeline to use.
     func requireTimeline() throws(ConformanceFailure) -> CheckTimeline {
-        if let clock = environment.clock { return CheckTimeline(clock: clock, realTime: nil) }
-        if let realTime = environment.realTimeExpiry { return CheckTimeline(clock: nil, realTime: realTime) }
+        if let clock = environment.clock { return CheckTimeline(clock: clock, realTime: nil, lateness: lateness) }
+        if let realTime = environment.realTimeExpiry { return CheckTimeline(clock: nil, realTime: realTime, lateness: lateness) }
         throw failure("this store claims expiration, so the check needs ConformanceEnvironment.clock (the ManualWallClock "
                       + "whose wallClock the store was built with) or ConformanceEnvironment.realTimeExpiry",
                       expected: "a clock or real-time expiry", got: "neither")
@@ -135,7 +138,7 @@ struct CheckContext: Sendable {
 
     /// The same check working on another store (a sub-store view, a second instance).
     func with(store other: any KeyValueStore) -> CheckContext {
-        CheckContext(check: check, store: other, environment: environment)
+        CheckContext(check: check, store: other, environment: environment, lateness: lateness)
     }
 
     /// The lower and upper bounds of "now", from the environment's clock and the system clock
@@ -344,17 +347,26 @@ func makeSubStore<Store: KeyValueStore>(_ store: Store, _ prefix: StoreKey) -> a
 
 /// Time as an expiry check sees it: a manual clock moved forward, or real time waited out, in
 /// units of one second of the manual clock or ``RealTimeExpiry/unit``.
+///
+/// In real time, a check's plan holds only if the machine keeps up with it: each wait ends at
+/// `start + units × unit + grace`, so late wake-ups do not add up, and a wait that wakes more
+/// than `grace` after its target, or that starts less than a unit before it (the calls since the
+/// last wait took longer than the plan allows), notes in ``Lateness`` that the attempt ran
+/// late. An entry the check still expects to be live may then have expired, so a failure of a
+/// late attempt is not the store's fault for certain, and ``ContractCheck/run(against:environment:)``
+/// tries the check again.
 struct CheckTimeline: Sendable {
     let clock: ManualWallClock?
     let realTime: RealTimeExpiry?
-    /// Where real time started, and how many units the check has let pass: each wait ends at
-    /// `start + units × unit + grace`, so late wake-ups do not add up.
+    private let lateness: Lateness
+    /// Where real time started, and how many units the check has let pass.
     private let start = ContinuousClock.now
     private let elapsedUnits = Box(0)
 
-    init(clock: ManualWallClock?, realTime: RealTimeExpiry?) {
+    init(clock: ManualWallClock?, realTime: RealTimeExpiry?, lateness: Lateness = Lateness()) {
         self.clock = clock
         self.realTime = realTime
+        self.lateness = lateness
     }
 
     /// The real length of `units`.
@@ -376,7 +388,8 @@ struct CheckTimeline: Sendable {
         realTime.map { $0.grace.seconds + $0.unit.seconds } ?? 1
     }
 
-    /// Lets `units` pass: moves the clock, or sleeps that long plus the grace.
+    /// Lets `units` pass: moves the clock, or sleeps until `units` more have passed since the
+    /// timeline started, plus the grace.
     func advance(_ units: Int) async throws {
         if let clock {
             clock.advance(by: .seconds(units))
@@ -385,7 +398,17 @@ struct CheckTimeline: Sendable {
                 total += units
                 return total
             }
-            try await Task.sleep(until: start + realTime.unit * total + realTime.grace, clock: .continuous)
+            let target = start + realTime.unit * total + realTime.grace
+            let arrived = ContinuousClock.now
+            if arrived > target - realTime.grace - realTime.unit {
+                lateness.note("the calls before the wait for unit \(total) ended \(arrived - (start + realTime.unit * (total - 1))) "
+                              + "after unit \(total - 1), later than the plan allows")
+            }
+            try await Task.sleep(until: target, clock: .continuous)
+            let woke = ContinuousClock.now
+            if woke - target > realTime.grace {
+                lateness.note("the wait for unit \(total) woke \(woke - target) late")
+            }
         }
     }
 
@@ -394,6 +417,19 @@ struct CheckTimeline: Sendable {
     func advanceLong() async throws {
         try await advance(clock == nil ? 20 : 3600)
     }
+}
+
+/// What one attempt of a check noted about waits that ran late in real time.
+final class Lateness: Sendable {
+    private let notes = Box<[String]>([])
+
+    /// Notes that a wait ran late, and how.
+    func note(_ what: String) {
+        notes.update { $0.append(what) }
+    }
+
+    /// What was noted, first first; empty if the attempt kept to its plan.
+    var all: [String] { notes.value }
 }
 
 /// Thrown by ``CheckContext/skip(_:)``: the check does not apply.

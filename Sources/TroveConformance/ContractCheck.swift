@@ -100,6 +100,11 @@ public struct ContractCheck: CaseIterable, Hashable, Identifiable, Sendable, Cus
     /// afterwards. With isolation, the check runs in a namespace of its own under a random
     /// prefix, which is deleted afterwards whatever the outcome.
     ///
+    /// With ``ConformanceEnvironment/realTimeExpiry`` (and no clock), an attempt whose waits ran
+    /// late (the machine too busy to keep to the check's plan) and that failed is tried again in
+    /// a fresh namespace of `store`, up to three attempts; the last failure says how each ran late.
+    /// An attempt that kept to its plan and failed fails at once.
+    ///
     ///     switch try await check.run(against: store, environment: environment) {
     ///     case .passed: break
     ///     case .skipped(let reason): try Test.cancel(Comment(rawValue: reason))
@@ -114,9 +119,36 @@ public struct ContractCheck: CaseIterable, Hashable, Identifiable, Sendable, Cus
     ///   ``ConformanceFailure/underlying``); `CancellationError` if the task was cancelled.
     @discardableResult
     public func run(against store: any KeyValueStore, environment: ConformanceEnvironment = ConformanceEnvironment()) async throws -> Outcome {
-        guard environment.isolatesEachCheck else {
-            return try await runDirectly(against: store, environment: environment)
+        var lateAttempts: [String] = []
+        while true {
+            let lateness = Lateness()
+            do {
+                if environment.isolatesEachCheck || !lateAttempts.isEmpty {
+                    return try await runIsolated(against: store, environment: environment, lateness: lateness)
+                }
+                return try await runDirectly(against: store, environment: environment, lateness: lateness)
+            } catch var failure as ConformanceFailure {
+                // In real time, an attempt that ran late may have seen an entry expire that its
+                // plan still expected live: try again, in a fresh namespace, a few times.
+                let late = lateness.all
+                guard environment.clock == nil, environment.realTimeExpiry != nil, !late.isEmpty else { throw failure }
+                lateAttempts.append(late.joined(separator: "; "))
+                if lateAttempts.count >= Self.realTimeAttempts {
+                    failure.message += " (each of \(lateAttempts.count) attempts ran late in real time, so the machine may be "
+                        + "too busy to judge: \(lateAttempts.joined(separator: " | "))"
+                    throw failure
+                }
+            }
         }
+    }
+
+    /// How many times a real-time check is tried when its attempts run late and fail.
+    static let realTimeAttempts = 3
+
+    /// Runs the check in a namespace of its own under a random prefix of `store`, deleted
+    /// afterwards whatever the outcome.
+    private func runIsolated(against store: any KeyValueStore, environment: ConformanceEnvironment,
+                             lateness: Lateness) async throws -> Outcome {
         var bytes = [UInt8](repeating: 0, count: 8)
         for index in bytes.indices { bytes[index] = UInt8.random(in: 0...255) }
         let name = "trove-check-" + bytes.map { String($0 >> 4, radix: 16) + String($0 & 15, radix: 16) }.joined()
@@ -130,7 +162,7 @@ public struct ContractCheck: CaseIterable, Hashable, Identifiable, Sendable, Cus
         }
         let view = AnyKeyValueStore(store).prefixed(KeyNamespace(namespace))
         do {
-            let outcome = try await runDirectly(against: view, environment: isolated)
+            let outcome = try await runDirectly(against: view, environment: isolated, lateness: lateness)
             try await store.removeAll(withPrefix: namespace.rawValue + "/")
             return outcome
         } catch {
@@ -139,8 +171,9 @@ public struct ContractCheck: CaseIterable, Hashable, Identifiable, Sendable, Cus
         }
     }
 
-    private func runDirectly(against store: any KeyValueStore, environment: ConformanceEnvironment) async throws -> Outcome {
-        let context = CheckContext(check: name, store: store, environment: environment)
+    private func runDirectly(against store: any KeyValueStore, environment: ConformanceEnvironment,
+                             lateness: Lateness) async throws -> Outcome {
+        let context = CheckContext(check: name, store: store, environment: environment, lateness: lateness)
         do {
             if needsRetention {
                 try context.requireRetention()

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import Testing
 import Trove
 import TroveConformance
@@ -82,4 +83,72 @@ struct RealTimeExpiryTests {
         #expect(try await store.count() == 1)
     }
 
+    /// A real-time attempt that ran late and failed is tried again in a fresh namespace: here the
+    /// first listing stalls past the lifetime of an entry the check still expects live.
+    @Test func aLateAttemptIsTriedAgain() async throws {
+        let stalling = StallingStore(stall: .seconds(3))
+        let environment = ConformanceEnvironment(realTimeExpiry: RealTimeExpiry(unit: .milliseconds(100), grace: .milliseconds(200)))
+        #expect(try await ContractCheck.expiredEntriesAreInvisible.run(against: stalling, environment: environment) == .passed)
+        #expect(stalling.stalls == 1)
+        // The first attempt (which must fail: its 3 s stall outlives an entry it expects live)
+        // wrote at the top level; the second ran in a namespace of its own, deleted afterwards.
+        let names = try await allNames(stalling.base)
+        #expect(names.contains("e/never"))
+        #expect(!names.contains { $0.hasPrefix("trove-check-") })
+    }
+
+    /// An attempt that kept to its plan and failed is not tried again: a store that drops expiry
+    /// fails at the first attempt, and the failure does not blame the machine.
+    @Test func anOnTimeFailureIsFinal() async throws {
+        let environment = ConformanceEnvironment(realTimeExpiry: RealTimeExpiry(unit: .milliseconds(100), grace: .milliseconds(200)))
+        let store = BrokenStore(base: MemoryStore(), flaw: .dropsExpiry)
+        let failure = await #expect(throws: ConformanceFailure.self) {
+            try await ContractCheck.expiredEntriesAreInvisible.run(against: store, environment: environment)
+        }
+        #expect(failure?.message.contains("ran late") == false)
+        // One attempt only: nothing was written under a retry's namespace.
+        #expect(try await allNames(store.base).allSatisfy { !$0.hasPrefix("trove-check-") })
+    }
+}
+
+/// Every key of `store`.
+func allNames(_ store: MemoryStore) async throws -> [String] {
+    var names: [String] = []
+    for try await key in try store.keys() { names.append(key.rawValue) }
+    return names
+}
+
+/// A memory store by the system clock whose first listing stalls, as a starved machine would.
+final class StallingStore: KeyValueStore {
+    let base = MemoryStore()
+    private let stall: Duration
+    private let stalled = Mutex(0)
+
+    init(stall: Duration) { self.stall = stall }
+
+    /// How many listings stalled.
+    var stalls: Int { stalled.withLock { $0 } }
+
+    var description: String { "stalling memory" }
+    var capabilities: StoreCapabilities { base.capabilities.subtracting(.passedOnOnlyByForwarding) }
+
+    func read(_ key: StoreKey) async throws -> StoreEntry? { try await base.read(key) }
+    func readStream(_ key: StoreKey, chunkSize: Int) async throws -> StreamedEntry? {
+        try await base.readStream(key, chunkSize: chunkSize)
+    }
+    func metadata(for key: StoreKey) async throws -> EntryMetadata? { try await base.metadata(for: key) }
+    func write(_ value: Data, for key: StoreKey, options: WriteOptions) async throws -> EntryMetadata {
+        try await base.write(value, for: key, options: options)
+    }
+    func delete(_ key: StoreKey, condition: DeleteCondition) async throws -> Bool { try await base.delete(key, condition: condition) }
+    func listPage(_ query: ListQuery, after cursor: ListCursor?, limit: Int) async throws -> ListPage {
+        let first = stalled.withLock { count -> Bool in
+            guard count == 0 else { return false }
+            count = 1
+            return true
+        }
+        if first { try await Task.sleep(for: stall) }
+        return try await base.listPage(query, after: cursor, limit: limit)
+    }
+    func reclaimExpired() async throws -> Int { try await base.reclaimExpired() }
 }
