@@ -352,7 +352,8 @@ func makeSubStore<Store: KeyValueStore>(_ store: Store, _ prefix: StoreKey) -> a
 /// `start + units × unit + grace`, so late wake-ups do not add up, and a wait that wakes more
 /// than `grace` after its target, or that starts less than a unit before it (the calls since the
 /// last wait took longer than the plan allows), notes in ``Lateness`` that the attempt ran
-/// late. An entry the check still expects to be live may then have expired, so a failure of a
+/// late, as does a failure more than a unit after the last wait ended (or after the timeline
+/// started). An entry the check still expects to be live may then have expired, so a failure of a
 /// late attempt is not the store's fault for certain, and ``ContractCheck/run(against:environment:)``
 /// tries the check again.
 struct CheckTimeline: Sendable {
@@ -367,6 +368,7 @@ struct CheckTimeline: Sendable {
         self.clock = clock
         self.realTime = realTime
         self.lateness = lateness
+        if clock == nil, let realTime { lateness.beginPhase(at: start, unit: realTime.unit) }
     }
 
     /// The real length of `units`.
@@ -409,6 +411,7 @@ struct CheckTimeline: Sendable {
             if woke - target > realTime.grace {
                 lateness.note("the wait for unit \(total) woke \(woke - target) late")
             }
+            lateness.beginPhase(at: woke, unit: realTime.unit)
         }
     }
 
@@ -422,10 +425,25 @@ struct CheckTimeline: Sendable {
 /// What one attempt of a check noted about waits that ran late in real time.
 final class Lateness: Sendable {
     private let notes = Box<[String]>([])
+    /// When the calls since the last wait began, and the unit they must finish within.
+    private let phase = Box<(start: ContinuousClock.Instant, unit: Duration)?>(nil)
 
     /// Notes that a wait ran late, and how.
     func note(_ what: String) {
         notes.update { $0.append(what) }
+    }
+
+    /// Notes that the calls after a wait (or after the start) begin now.
+    func beginPhase(at start: ContinuousClock.Instant, unit: Duration) {
+        phase.update { $0 = (start, unit) }
+    }
+
+    /// Notes, at a failure, that the calls since the last wait took longer than a unit, so an
+    /// entry they expected live may have expired meanwhile.
+    func noteFailure() {
+        guard let (start, unit) = phase.value else { return }
+        let took = ContinuousClock.now - start
+        if took > unit { note("the calls up to the failure took \(took) since the last wait, longer than a unit (\(unit))") }
     }
 
     /// What was noted, first first; empty if the attempt kept to its plan.

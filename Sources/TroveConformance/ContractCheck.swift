@@ -130,6 +130,7 @@ public struct ContractCheck: CaseIterable, Hashable, Identifiable, Sendable, Cus
             } catch var failure as ConformanceFailure {
                 // In real time, an attempt that ran late may have seen an entry expire that its
                 // plan still expected live: try again, in a fresh namespace, a few times.
+                lateness.noteFailure()
                 let late = lateness.all
                 guard environment.clock == nil, environment.realTimeExpiry != nil, !late.isEmpty else { throw failure }
                 lateAttempts.append(late.joined(separator: "; "))

@@ -118,16 +118,18 @@ func allNames(_ store: MemoryStore) async throws -> [String] {
     return names
 }
 
-/// A memory store by the system clock whose first listing stalls, as a starved machine would.
+/// A memory store by the system clock whose first listing after a write stalls, as a starved
+/// machine would.
 final class StallingStore: KeyValueStore {
     let base = MemoryStore()
     private let stall: Duration
-    private let stalled = Mutex(0)
+    /// Listings stalled so far, and whether anything was written yet.
+    private let state = Mutex((stalls: 0, written: false))
 
     init(stall: Duration) { self.stall = stall }
 
     /// How many listings stalled.
-    var stalls: Int { stalled.withLock { $0 } }
+    var stalls: Int { state.withLock { $0.stalls } }
 
     var description: String { "stalling memory" }
     var capabilities: StoreCapabilities { base.capabilities.subtracting(.passedOnOnlyByForwarding) }
@@ -138,13 +140,14 @@ final class StallingStore: KeyValueStore {
     }
     func metadata(for key: StoreKey) async throws -> EntryMetadata? { try await base.metadata(for: key) }
     func write(_ value: Data, for key: StoreKey, options: WriteOptions) async throws -> EntryMetadata {
-        try await base.write(value, for: key, options: options)
+        state.withLock { $0.written = true }
+        return try await base.write(value, for: key, options: options)
     }
     func delete(_ key: StoreKey, condition: DeleteCondition) async throws -> Bool { try await base.delete(key, condition: condition) }
     func listPage(_ query: ListQuery, after cursor: ListCursor?, limit: Int) async throws -> ListPage {
-        let first = stalled.withLock { count -> Bool in
-            guard count == 0 else { return false }
-            count = 1
+        let first = state.withLock { state -> Bool in
+            guard state.written, state.stalls == 0 else { return false }
+            state.stalls = 1
             return true
         }
         if first { try await Task.sleep(for: stall) }
