@@ -115,7 +115,7 @@ public final class BlockingPool: Sendable, Hashable, CustomStringConvertible {
     }
 
     /// What the pool holds now: jobs running, jobs waiting for a thread, and callers waiting for
-    /// room in the queue; and how many threads started.
+    /// room in the queue; how many threads started, and how many of them wait for a job.
     package var load: Load { core.load }
 
     /// A reading of the pool's work (``load``).
@@ -124,6 +124,11 @@ public final class BlockingPool: Sendable, Hashable, CustomStringConvertible {
         package var queued: Int
         package var waitingForRoom: Int
         package var threads: Int
+        package var idle: Int
+
+        package init(running: Int, queued: Int, waitingForRoom: Int, threads: Int, idle: Int) {
+            (self.running, self.queued, self.waitingForRoom, self.threads, self.idle) = (running, queued, waitingForRoom, threads, idle)
+        }
     }
 
     /// `name`, with its thread count and queue limit.
@@ -249,7 +254,7 @@ extension BlockingPool {
 
         var load: Load {
             state.withLock { Load(running: $0.running, queued: $0.queue.count, waitingForRoom: $0.waiting.count,
-                                  threads: $0.threads) }
+                                  threads: $0.threads, idle: $0.idle) }
         }
 
         func submit(_ ticket: Ticket, work: @escaping @Sendable () -> Void, cancellation: @escaping @Sendable () -> Void) {
