@@ -54,6 +54,9 @@ extension SQLiteStore {
             }
         } catch let caller as CallerError {
             throw caller.error
+        } catch let cancellation as CancellationError {
+            // Cancelled while it waited for a thread of the pool: the body never ran.
+            throw cancellation
         } catch {
             throw storeError(error, operation, key)
         }

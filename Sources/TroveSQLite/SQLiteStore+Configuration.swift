@@ -1,3 +1,5 @@
+public import Trove
+
 extension SQLiteStore {
     /// How an SQLite store syncs its writes to disk.
     public enum Synchronization: String, Sendable, CaseIterable {
@@ -58,12 +60,17 @@ extension SQLiteStore {
         public var createsFile: Bool
         /// Whether the store may write. Defaults to ``AccessMode/readWrite``.
         public var accessMode: AccessMode
+        /// The threads where the store's calls that can wait run (see ``SQLiteStore``'s
+        /// concurrency notes). Defaults to ``BlockingPool/sqliteStores``, shared by the SQLite
+        /// stores of the process; give a store a pool of its own when its waits (for another
+        /// process's write lock, say) must not delay the others.
+        public var blockingPool: BlockingPool
 
         /// Creates options; every parameter has the default described on its property.
         public init(
             synchronization: Synchronization = .normal, isExclusive: Bool = false, busyTimeout: Duration = .seconds(5),
             readerCount: Int = 2, memoryMapSize: Int = 256 << 20, createsFile: Bool = true,
-            accessMode: AccessMode = .readWrite
+            accessMode: AccessMode = .readWrite, blockingPool: BlockingPool = .sqliteStores
         ) {
             self.synchronization = synchronization
             self.isExclusive = isExclusive
@@ -72,6 +79,7 @@ extension SQLiteStore {
             self.memoryMapSize = memoryMapSize
             self.createsFile = createsFile
             self.accessMode = accessMode
+            self.blockingPool = blockingPool
         }
     }
 }

@@ -29,7 +29,8 @@ public import Trove
 /// keeps one connection for writes and a few for reads, each with its statements prepared once.
 /// Short calls run on the calling task: an SQLite call on a small value takes microseconds, less
 /// than a hop to another thread. Such a call never waits there: it tries once with no busy
-/// timeout, and moves to a small pool of dedicated threads, where it waits up to
+/// timeout, and moves to a small pool of dedicated threads (``Options/blockingPool``, by default
+/// ``BlockingPool/sqliteStores``, apart from the file stores' pool), where it waits up to
 /// ``Options/busyTimeout``, when its connection is in use or the database is locked. Every call
 /// that can block for long runs on that pool from the start: opening the store (which can wait
 /// for other processes' locks), every call on a value over 1 MiB, batches of over 64 keys, every
@@ -84,7 +85,7 @@ public final class SQLiteStore: KeyValueStore {
     ///
     ///     let store = try await SQLiteStore(path: URL(fileURLWithPath: "data.db"))
     ///
-    /// Opening runs on the blocking pool, not on the calling task: it may wait up to
+    /// Opening runs on ``Options/blockingPool``, not on the calling task: it may wait up to
     /// ``Options/busyTimeout`` for other processes that hold the file's locks (switching it to
     /// WAL, recovering its log, creating its tables).
     ///
@@ -118,7 +119,7 @@ public final class SQLiteStore: KeyValueStore {
         self.sql = sql
         try Task.checkCancellation()
         let setup = Setup(path: self.path.path, options: options, description: description)
-        let opened = try await offload { try setup.open(sql: sql) }
+        let opened = try await options.blockingPool.run { try setup.open(sql: sql) }
         self.openLock = opened.lock
         self.writer = opened.writer
         self.readers = opened.readers

@@ -16,7 +16,7 @@ extension FileSystemStore {
             return (try readEntry(file, location: location, now: now), nil)
         }
         guard let large = outcome.1 else { return outcome.0 }
-        return try await performingOnPool(.read, key) { [self] in
+        return try await performingOnPool(.read, key, ifCancelledBeforeStart: { _ = Glibc.close(large.fd) }) { [self] in
             defer { _ = Glibc.close(large.fd) }
             return try readEntry(large, location: location, now: now)
         }
@@ -28,7 +28,7 @@ extension FileSystemStore {
         let now = clock.now
         guard let opened = try performing(.read, key, { try openEntry(location, now: now) }) else { return nil }
         let reader = FileChunkReader(fd: opened.fd, valueLength: opened.valueLength, chunkSize: chunkSize,
-                                     path: location.relativePath)
+                                     path: location.relativePath, pool: configuration.blockingPool)
         let chunks = ValueChunks { ValueChunks.ChunkSource { try await reader.next() } }
         return StreamedEntry(metadata: metadata(key, header: opened.header, status: opened.status,
                                                 size: Int64(opened.valueLength)),
@@ -92,7 +92,7 @@ extension FileSystemStore {
             }
             let finished = scratch
             scratch.fd = -1  // from here on the pool closure owns the descriptor
-            try await performingOnPool(.write, key) { [self] in
+            try await performingOnPool(.write, key, ifCancelledBeforeStart: { _ = Glibc.close(finished.fd) }) { [self] in
                 var copy = finished
                 do {
                     try finish(&copy)

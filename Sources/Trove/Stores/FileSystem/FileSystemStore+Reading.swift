@@ -179,13 +179,16 @@ final class FileChunkReader: @unchecked Sendable {
     private let end: Int
     private let chunkSize: Int
     private let path: String
+    /// Where chunks over 1 MiB are read: the store's blocking pool.
+    private let pool: BlockingPool
 
-    init(fd: Int32, valueLength: Int, chunkSize: Int, path: String) {
+    init(fd: Int32, valueLength: Int, chunkSize: Int, path: String, pool: BlockingPool) {
         self.state = Mutex(State(fd: fd))
         self.offset = EntryFileHeader.size
         self.end = EntryFileHeader.size + valueLength
         self.chunkSize = max(1, chunkSize)
         self.path = path
+        self.pool = pool
     }
 
     deinit {
@@ -250,7 +253,7 @@ final class FileChunkReader: @unchecked Sendable {
             }
             return Data(bytesNoCopy: buffer, count: length, deallocator: .free)
         }
-        let chunk = length > FileSystemStore.inlineIOLimit ? try await BlockingPool.shared.run(read) : try read()
+        let chunk = length > FileSystemStore.inlineIOLimit ? try await pool.run(read) : try read()
         self.offset += length
         return chunk
     }

@@ -40,7 +40,8 @@ import Glibc
 ///
 /// **Threads.** Small values are read and written on the calling task's thread: a few system
 /// calls cost less than a hop to another thread. Values larger than 1 MiB, fsync, and directory
-/// walks run on a small pool of dedicated threads, so they never hold up Swift's cooperative pool.
+/// walks run on a small pool of dedicated threads, so they never hold up Swift's cooperative pool:
+/// ``Configuration/blockingPool``, by default ``BlockingPool/fileStores``.
 ///
 /// **Listing pages and cursors.** A ``ListCursor`` of this store is a position in key order
 /// (the name of the last element returned), not a snapshot: it stays valid indefinitely, across
@@ -85,11 +86,16 @@ public final class FileSystemStore: KeyValueStore {
         public var durability: Durability
         /// Whether to create the root directory (and its parents) if missing. Defaults to `true`.
         public var createsRoot: Bool
+        /// The threads that run the store's blocking calls (values over 1 MiB, `fsync`, directory
+        /// walks). Defaults to ``BlockingPool/fileStores``, shared by the file stores of the
+        /// process; give a store a pool of its own when its waits must not delay the others.
+        public var blockingPool: BlockingPool
 
         /// Creates a configuration.
-        public init(durability: Durability = .buffered, createsRoot: Bool = true) {
+        public init(durability: Durability = .buffered, createsRoot: Bool = true, blockingPool: BlockingPool = .fileStores) {
             self.durability = durability
             self.createsRoot = createsRoot
+            self.blockingPool = blockingPool
         }
     }
 
@@ -254,8 +260,14 @@ public final class FileSystemStore: KeyValueStore {
         }
     }
 
-    /// Like ``performing(_:_:_:)``, on the blocking pool.
-    func performingOnPool<T: Sendable>(_ operation: StoreOperation, _ key: StoreKey?, _ body: @escaping @Sendable () throws -> T) async throws -> T {
-        try await BlockingPool.shared.run { [self] in try performing(operation, key, body) }
+    /// Like ``performing(_:_:_:)``, on the store's blocking pool; `CancellationError` when the
+    /// task is cancelled before the pool started `body`, after running `cleanup` (which releases
+    /// what `body` would have).
+    func performingOnPool<T: Sendable>(
+        _ operation: StoreOperation, _ key: StoreKey?, ifCancelledBeforeStart cleanup: (@Sendable () -> Void)? = nil,
+        _ body: @escaping @Sendable () throws -> T
+    ) async throws -> T {
+        try await configuration.blockingPool.run({ [self] in try performing(operation, key, body) },
+                                                 ifCancelledBeforeStart: cleanup)
     }
 }
