@@ -129,6 +129,7 @@ extension SQLiteStore {
 
     /// Sets the expiry of the live row of `key` to `renewal` from `now`; returns whether there
     /// was one.
+    @discardableResult
     private func renew(_ connection: SQLiteConnection, _ key: StoreKey, to renewal: Expiry, now: Date) throws -> Bool {
         let statement = try connection.statement(sql.renewExpiry)
         defer { statement.reset() }
