@@ -24,13 +24,15 @@ struct RunWorkloads: AsyncParsableCommand {
         case sqliteRaw = "sqlite-raw"
         case sqlitePair = "sqlite-pair"
         case sqliteScale = "sqlite-scale"
+        case fileScale = "file-scale"
     }
 
     @Argument(help: """
         What to run: raw (the system-call loop), file (FileSystemStore), memory (MemoryStore), \
         sqlite (SQLiteStore), sqlite-raw (the raw SQLite loop), sqlite-pair (both in \
-        alternating rounds, printed as a table), or sqlite-scale (SQLiteStore's count, get \
-        latency, listing and memory at each of --scale-keys).
+        alternating rounds, printed as a table), sqlite-scale (SQLiteStore's count, get \
+        latency, listing and memory at each of --scale-keys), or file-scale (FileSystemStore's \
+        get latency, listing, memory and a listing page at each of --scale-keys).
         """)
     var subject: Subject
 
@@ -40,7 +42,7 @@ struct RunWorkloads: AsyncParsableCommand {
     @Option(help: "Rounds of every phase for sqlite-pair.")
     var rounds: Int = 15
 
-    @Option(help: "Store sizes for sqlite-scale, comma-separated.")
+    @Option(help: "Store sizes for sqlite-scale and file-scale, comma-separated.")
     var scaleKeys: String = "10000,100000,1000000"
 
     mutating func run() async throws {
@@ -48,10 +50,14 @@ struct RunWorkloads: AsyncParsableCommand {
             try await SQLitePairs.run(in: directory, rounds: max(1, rounds))
             return
         }
-        if subject == .sqliteScale {
+        if subject == .sqliteScale || subject == .fileScale {
             let sizes = scaleKeys.split(separator: ",").compactMap { Int($0) }.filter { $0 > 0 }
             guard !sizes.isEmpty else { throw ValidationError("--scale-keys needs sizes such as 10000,100000") }
-            try await SQLiteScale.run(in: directory, sizes: sizes)
+            if subject == .fileScale {
+                try await FileScale.run(in: directory, sizes: sizes)
+            } else {
+                try await SQLiteScale.run(in: directory, sizes: sizes)
+            }
             return
         }
         let workloads = [try Workload.w1(), try Workload.w2()]
@@ -69,7 +75,7 @@ struct RunWorkloads: AsyncParsableCommand {
                 case .sqlite: try await Self.run(workload, on: try await SQLitePhases.openStore(
                     in: URL(fileURLWithPath: root, isDirectory: true)))
                 case .sqliteRaw: try Self.run(workload, on: try Self.openRawSQLite(workload, in: root))
-                case .sqlitePair, .sqliteScale: [(Workload.Phase, Duration)]()
+                case .sqlitePair, .sqliteScale, .fileScale: [(Workload.Phase, Duration)]()
                 }
                 for (phase, elapsed) in timings {
                     results.append(("\(workload.name) \(phase.rawValue)", Double(workload.keyCount) / elapsed.seconds))

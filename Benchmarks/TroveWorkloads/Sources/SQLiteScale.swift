@@ -90,12 +90,12 @@ enum SQLiteScale {
     }
 
     /// Resets the process's peak resident set (`VmHWM`) to its current size.
-    private static func resetPeakResidentSet() {
+    static func resetPeakResidentSet() {
         try? "5".write(toFile: "/proc/self/clear_refs", atomically: false, encoding: .utf8)
     }
 
     /// A line of `/proc/self/status` in KiB, such as `VmHWM` or `RssAnon`; 0 where there is none.
-    private static func memory(_ field: String) -> Int {
+    static func memory(_ field: String) -> Int {
         // Read to the end: the file's size says 0.
         guard let handle = FileHandle(forReadingAtPath: "/proc/self/status") else { return 0 }
         defer { try? handle.close() }
@@ -107,7 +107,7 @@ enum SQLiteScale {
         return 0
     }
 
-    private static func check(_ value: Int, equals expected: Int, _ what: String) throws {
+    static func check(_ value: Int, equals expected: Int, _ what: String) throws {
         guard value == expected else { throw WorkloadError("\(what): \(value), not \(expected)") }
     }
 }

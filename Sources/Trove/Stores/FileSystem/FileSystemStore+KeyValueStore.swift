@@ -56,7 +56,24 @@ extension FileSystemStore {
                 try writeValue(value, location: location, options: options, now: now)
             }
         }
-        return try performing(.write, key) { try writeValue(value, location: location, options: options, now: now) }
+        // The scratch file is written on the calling thread; the key's lock is taken there too
+        // unless another task or process holds it: then the wait goes to the blocking pool.
+        let prepared = try performing(.write, key) { try prepareValue(value, location: location, options: options, now: now) }
+        do {
+            let installed = try performing(.write, key) {
+                try install(prepared.scratch, at: location, condition: options.condition, now: now, waiting: false)
+            }
+            if !installed {
+                let scratch = prepared.scratch
+                _ = try await performingOnPool(.write, key) { [self] in
+                    try install(scratch, at: location, condition: options.condition, now: now)
+                }
+            }
+        } catch {
+            discard(prepared.scratch)
+            throw error
+        }
+        return prepared.metadata
     }
 
     public func write<Chunks: AsyncSequence & Sendable>(
@@ -114,42 +131,60 @@ extension FileSystemStore {
         try refuseWritingIfReadOnly(.delete, key)
         let location = EntryLocation(key)
         let now = clock.now
-        let deleted = try performing(.delete, key) { () throws -> Bool in
-            guard let directory = try openParent(of: location, create: false) else {
-                if condition.expectedETag != nil { throw deleteConditionFailed(condition, key, holds: nil) }
-                return false
-            }
-            defer { directory.close() }
-            return try lock.withLock(for: key) { () throws -> Bool in
-                let name = location.file.name
-                var status = trove_stat_t()
-                guard name.withCString({ trove_statx(directory.fd, $0, AT_SYMLINK_NOFOLLOW, &status) }) == 0 else {
-                    let error = SystemCallError.last("statx", location.relativePath)
-                    guard error.errno == ENOENT else { throw error }
-                    if condition.expectedETag != nil { throw deleteConditionFailed(condition, key, holds: nil) }
-                    return false
-                }
-                var live = true
-                if condition.expectedETag != nil || status.mode & UInt32(S_IXUSR) != 0
-                    || status.mode & UInt32(S_IFMT) != UInt32(S_IFREG) {
-                    let current = try readHeader(directory: directory.fd, name: name, path: location.relativePath)
-                    let header = current.flatMap { $0.header.isExpired(at: now) ? nil : $0.header }
-                    live = header != nil
-                    if let expected = condition.expectedETag, header?.etagValue != expected {
-                        throw deleteConditionFailed(condition, key, holds: header?.etagValue)
-                    }
-                }
-                guard name.withCString({ unlinkat(directory.fd, $0, 0) }) == 0 else {
-                    let error = SystemCallError.last("unlinkat", location.relativePath)
-                    if error.errno == ENOENT { return false }
-                    throw error
-                }
-                if configuration.durability.syncsToDisk { _ = fsync(directory.fd) }
-                return live
+        // The key's lock is taken on the calling thread unless another task or process holds
+        // it: then the wait goes to the blocking pool, as does a delete that fsyncs.
+        let deleted: Bool
+        if !configuration.durability.syncsToDisk,
+           let done = try performing(.delete, key, { try deleteEntry(location, condition: condition, now: now, waiting: false) }) {
+            deleted = done
+        } else {
+            deleted = try await performingOnPool(.delete, key) { [self] in
+                // With waiting, the lock is always taken.
+                try deleteEntry(location, condition: condition, now: now, waiting: true)!
             }
         }
         if !location.directoryPath.isEmpty { removeEmptyDirectories(of: location) }
         return deleted
+    }
+
+    /// Deletes the file of `location` if `condition` holds, under the key's lock.
+    ///
+    /// - Returns: Whether a live value was deleted; `nil` (nothing done) when `waiting` is
+    ///   `false` and the key's lock is held by another task or process.
+    private func deleteEntry(_ location: EntryLocation, condition: DeleteCondition, now: Date, waiting: Bool) throws -> Bool? {
+        let key = location.key
+        guard let directory = try openParent(of: location, create: false) else {
+            if condition.expectedETag != nil { throw deleteConditionFailed(condition, key, holds: nil) }
+            return false
+        }
+        defer { directory.close() }
+        return try lock.withLock(for: key, waiting: waiting) { () throws -> Bool in
+            let name = location.file.name
+            var status = trove_stat_t()
+            guard name.withCString({ trove_statx(directory.fd, $0, AT_SYMLINK_NOFOLLOW, &status) }) == 0 else {
+                let error = SystemCallError.last("statx", location.relativePath)
+                guard error.errno == ENOENT else { throw error }
+                if condition.expectedETag != nil { throw deleteConditionFailed(condition, key, holds: nil) }
+                return false
+            }
+            var live = true
+            if condition.expectedETag != nil || status.mode & UInt32(S_IXUSR) != 0
+                || status.mode & UInt32(S_IFMT) != UInt32(S_IFREG) {
+                let current = try readHeader(directory: directory.fd, name: name, path: location.relativePath)
+                let header = current.flatMap { $0.header.isExpired(at: now) ? nil : $0.header }
+                live = header != nil
+                if let expected = condition.expectedETag, header?.etagValue != expected {
+                    throw deleteConditionFailed(condition, key, holds: header?.etagValue)
+                }
+            }
+            guard name.withCString({ unlinkat(directory.fd, $0, 0) }) == 0 else {
+                let error = SystemCallError.last("unlinkat", location.relativePath)
+                if error.errno == ENOENT { return false }
+                throw error
+            }
+            if configuration.durability.syncsToDisk { _ = fsync(directory.fd) }
+            return live
+        }
     }
 
     /// Throws when this process may only read the store (it could not open the lock file for

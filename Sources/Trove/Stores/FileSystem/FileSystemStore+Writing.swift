@@ -67,22 +67,29 @@ extension FileSystemStore {
     /// Renames a finished scratch file into `location` if `condition` holds, as one step under
     /// the key's lock.
     ///
+    /// - Parameter waiting: Whether to wait for the key's lock when another task or process holds
+    ///   it (only on threads that may block); without waiting, a held lock returns `false`.
+    /// - Returns: `true` once installed; `false` (nothing done, the scratch file intact) when
+    ///   `waiting` is `false` and the lock was held elsewhere.
     /// - Throws: ``StoreError/Code/conditionFailed`` when the condition does not hold; the
     ///   scratch file is then left for the caller to discard.
-    func install(_ scratch: ScratchFile, at location: EntryLocation, condition: WriteCondition, now: Date) throws {
+    @discardableResult
+    func install(_ scratch: ScratchFile, at location: EntryLocation, condition: WriteCondition, now: Date,
+                 waiting: Bool = true) throws -> Bool {
         // A concurrent delete may remove an emptied directory between opening it and renaming
         // into it; the rename then fails with ENOENT and the directory is made again.
         for _ in 0..<16 {
             guard let directory = try openParent(of: location, create: true) else { continue }
             defer { directory.close() }
-            let installed = try lock.withLock(for: location.key) { () throws -> Bool in
+            let outcome = try lock.withLock(for: location.key, waiting: waiting) { () throws -> Bool in
                 try renameIntoPlace(scratch, directory: directory.fd, location: location, condition: condition, now: now)
             }
+            guard let installed = outcome else { return false }
             if installed {
                 if configuration.durability.syncsToDisk, fsync(directory.fd) != 0 {
                     throw SystemCallError.last("fsync", location.directoryPath.isEmpty ? "." : location.directoryPath)
                 }
-                return
+                return true
             }
         }
         throw StoreError(.io, operation: .write, key: location.key, store: description,
@@ -135,8 +142,23 @@ extension FileSystemStore {
                    message: "condition \(condition) failed: the key " + (etag.map { "holds version \($0)" } ?? "holds no value"))
     }
 
-    /// Writes a whole value: scratch file, one vectored write, rename into place.
+    /// Writes a whole value: scratch file, one vectored write, rename into place, waiting for
+    /// the key's lock if need be (on threads that may block).
     func writeValue(_ value: Data, location: EntryLocation, options: WriteOptions, now: Date) throws -> EntryMetadata {
+        let prepared = try prepareValue(value, location: location, options: options, now: now)
+        do {
+            try install(prepared.scratch, at: location, condition: options.condition, now: now)
+        } catch {
+            discard(prepared.scratch)
+            throw error
+        }
+        return prepared.metadata
+    }
+
+    /// Writes a whole value into a finished (closed) scratch file, to be installed; returns it
+    /// with the metadata the entry will have.
+    func prepareValue(_ value: Data, location: EntryLocation, options: WriteOptions, now: Date) throws
+        -> (scratch: ScratchFile, metadata: EntryMetadata) {
         let expiration = options.expiry.expirationDate(writtenAt: now)
         var scratch = try makeScratchFile(expiring: expiration != nil)
         do {
@@ -154,8 +176,7 @@ extension FileSystemStore {
             }
             guard result == 0 else { throw SystemCallError.last("write", ".trove/tmp/" + scratch.name) }
             try finish(&scratch)
-            try install(scratch, at: location, condition: options.condition, now: now)
-            return metadata(location.key, header: header, creationDate: now, size: Int64(value.count))
+            return (scratch, metadata(location.key, header: header, creationDate: now, size: Int64(value.count)))
         } catch {
             discard(scratch)
             throw error

@@ -41,7 +41,10 @@ import Glibc
 /// **Threads.** Small values are read and written on the calling task's thread: a few system
 /// calls cost less than a hop to another thread. Values larger than 1 MiB, fsync, and directory
 /// walks run on a small pool of dedicated threads, so they never hold up Swift's cooperative pool:
-/// ``Configuration/blockingPool``, by default ``BlockingPool/fileStores``.
+/// ``Configuration/blockingPool``, by default ``BlockingPool/fileStores``. A write or delete takes
+/// its key's lock on the calling thread only when the lock is free (a non-blocking
+/// `F_OFD_SETLK`); when another task or process holds it, the wait for it (`F_OFD_SETLKW`) and
+/// the rest of the operation move to that pool.
 ///
 /// **Listing pages and cursors.** A ``ListCursor`` of this store is a position in key order
 /// (the name of the last element returned), not a snapshot: it stays valid indefinitely, across

@@ -1,0 +1,107 @@
+import CTroveSystem
+import Foundation
+import Testing
+@testable import Trove
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A key's lock held by another open file description of `.trove/lock` (as another process or
+/// another store on the same root holds it): writes and deletes of that key wait for it on the
+/// blocking pool, and the calling tasks' threads stay free for other work meanwhile.
+@Suite("FileSystemStore waits for a held key lock off the calling task")
+struct FileLockWaitTests {
+    @Test(.timeLimit(.minutes(2)))
+    func writesAndDeletesOfAHeldKeyWaitAndThenComplete() async throws {
+        try await withTemporaryDirectory { root in
+            let store = try FileSystemStore(root: root)
+            // Three keys on three different stripes: three waits at once, more than the
+            // cooperative pool has threads on a two-core machine, fewer than the blocking pool's.
+            var found: [StoreKey] = []
+            var stripes: Set<Int> = []
+            var index = 0
+            while found.count < 3 {
+                let key = try StoreKey(validating: "held-\(index)")
+                if stripes.insert(StripedLock.stripe(of: key)).inserted { found.append(key) }
+                index += 1
+            }
+            let keys = found
+            var free: StoreKey = "free-0"
+            index = 0
+            while stripes.contains(StripedLock.stripe(of: free)) {
+                index += 1
+                free = try StoreKey(validating: "free-\(index)")
+            }
+            var etags: [ETag] = []
+            for key in keys { etags.append(try await store.set(Data("old".utf8), for: key).etag) }
+
+            let holder = try LockHolder(root: root)
+            for key in keys { try holder.take(StripedLock.stripe(of: key)) }
+            let before = store.lock.contentions
+
+            let expected = etags[1]
+            let writer0 = Task { try await store.set(Data("new".utf8), for: keys[0]) }
+            let writer1 = Task { try await store.set(Data("new".utf8), for: keys[1], condition: .ifMatches(expected)) }
+            let deleter = Task { try await store.delete(keys[2]) }
+            // Wait (without a deadline of our own) until all three have met the held lock.
+            while store.lock.contentions < before + 3 { try await Task.sleep(for: .milliseconds(5)) }
+
+            // They wait on the blocking pool: this task still writes, reads and deletes other keys.
+            try await store.set(Data("free".utf8), for: free)
+            #expect(try await store[free] == Data("free".utf8))
+            #expect(try await store.delete(free))
+            // Nothing of theirs happened while the lock is held.
+            for key in keys { #expect(try await store[key] == Data("old".utf8), "\(key) changed under a held lock") }
+
+            for key in keys { try holder.release(StripedLock.stripe(of: key)) }
+            _ = try await writer0.value
+            _ = try await writer1.value
+            #expect(try await deleter.value, "the delete found the value it waited for")
+            #expect(try await store[keys[0]] == Data("new".utf8))
+            #expect(try await store[keys[1]] == Data("new".utf8))
+            #expect(try await store[keys[2]] == nil)
+        }
+    }
+
+    @Test(.timeLimit(.minutes(2)))
+    func aConditionalWriteThatWaitedStillChecksItsCondition() async throws {
+        try await withTemporaryDirectory { root in
+            let store = try FileSystemStore(root: root)
+            let other = try FileSystemStore(root: root)
+            let key: StoreKey = "contended"
+            let first = try await store.set(Data("1".utf8), for: key)
+            let holder = try LockHolder(root: root)
+            try holder.take(StripedLock.stripe(of: key))
+            let before = store.lock.contentions
+            let swap = Task { try await store.set(Data("2".utf8), for: key, condition: .ifMatches(first.etag)) }
+            while store.lock.contentions < before + 1 { try await Task.sleep(for: .milliseconds(5)) }
+            try holder.release(StripedLock.stripe(of: key))
+            _ = try await swap.value
+            // The second store's compare-and-swap on the old ETag must now fail.
+            try await expectStoreError(.conditionFailed) {
+                try await other.set(Data("3".utf8), for: key, condition: .ifMatches(first.etag))
+            }
+            #expect(try await store[key] == Data("2".utf8))
+        }
+    }
+}
+
+/// A second open file description of a store's `.trove/lock`, holding stripes as another process would.
+private final class LockHolder {
+    private let fd: Int32
+
+    init(root: URL) throws {
+        fd = open(root.appendingPathComponent(".trove/lock").path, O_RDWR | O_CLOEXEC)
+        guard fd >= 0 else { throw UnexpectedOutcome("cannot open the lock file: errno \(errno)") }
+    }
+
+    deinit { _ = close(fd) }
+
+    func take(_ stripe: Int) throws {
+        guard trove_try_lock_byte(fd, off_t(stripe), 2) == 0 else { throw UnexpectedOutcome("cannot take stripe \(stripe): errno \(errno)") }
+    }
+
+    func release(_ stripe: Int) throws {
+        guard trove_try_lock_byte(fd, off_t(stripe), 0) == 0 else { throw UnexpectedOutcome("cannot release stripe \(stripe): errno \(errno)") }
+    }
+}
