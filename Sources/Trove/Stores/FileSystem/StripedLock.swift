@@ -5,17 +5,21 @@ import Foundation
 ///
 /// Keys hash to one of 256 stripes. A stripe is an `NSLock` (for tasks of this process, which
 /// share one open file description) plus an open-file-description lock on one byte of the
-/// store's lock file (for other processes, and for other stores opened on the same root).
+/// store's lock file (for other processes, and for other stores opened on the same root); with
+/// portable calls, a record lock behind a process-wide mutex instead (see `trove_lock_byte`).
 /// Critical sections are a few synchronous system calls and never suspend.
 final class StripedLock: Sendable {
     static let stripeCount = 256
 
     private let locks: [NSLock]
     private let fileDescriptor: Int32
+    private let calls: trove_calls_t
 
-    /// Uses `fileDescriptor`, an open lock file the caller keeps open, for cross-process locks.
-    init(fileDescriptor: Int32) {
+    /// Uses `fileDescriptor`, an open lock file the caller keeps open, for cross-process locks,
+    /// through the system calls `calls` chooses.
+    init(fileDescriptor: Int32, calls: trove_calls_t = TROVE_CALLS_NATIVE) {
         self.fileDescriptor = fileDescriptor
+        self.calls = calls
         self.locks = (0..<Self.stripeCount).map { _ in NSLock() }
     }
 
@@ -34,10 +38,10 @@ final class StripedLock: Sendable {
         let lock = locks[stripe]
         lock.lock()
         defer { lock.unlock() }
-        guard trove_lock_byte(fileDescriptor, off_t(stripe), 1) == 0 else {
-            throw SystemCallError.last("fcntl(F_OFD_SETLKW)", ".trove/lock")
+        guard trove_lock_byte(fileDescriptor, off_t(stripe), 1, calls) == 0 else {
+            throw SystemCallError.last(calls == TROVE_CALLS_NATIVE ? "fcntl(F_OFD_SETLKW)" : "fcntl(F_SETLKW)", ".trove/lock")
         }
-        defer { _ = trove_lock_byte(fileDescriptor, off_t(stripe), 0) }
+        defer { _ = trove_lock_byte(fileDescriptor, off_t(stripe), 0, calls) }
         return try body()
     }
 }
