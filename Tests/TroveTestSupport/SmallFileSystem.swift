@@ -11,9 +11,14 @@ import Darwin
 /// `.enabled(if: SmallFileSystem.isMountable, "mounting a small tmpfs needs root")`, so that it
 /// is reported as skipped elsewhere; under CI (`CI` set) it runs, and a failed mount fails it.
 public enum SmallFileSystem {
-    /// Whether a test may mount one: the process runs as root, or `CI` is set.
+    /// Whether a test may mount one: on Linux, when the process runs as root or `CI` is set;
+    /// never elsewhere (no tmpfs).
     public static var isMountable: Bool {
+        #if os(Linux)
         geteuid() == 0 || ProcessInfo.processInfo.environment["CI"] != nil
+        #else
+        false
+        #endif
     }
 
     /// Runs `body` with a fresh tmpfs of `sizeInKiB` KiB mounted in a scratch directory, and
