@@ -64,8 +64,9 @@ int trove_renameat2(int olddirfd, const char *oldpath, int newdirfd, const char 
 /// process, so a process-wide mutex per (device, inode, byte) is taken first. What is lost:
 /// closing any descriptor of the file in this process releases this process's record locks on
 /// it, so another process may enter while a store of this process that shares the lock file
-/// with a store just closed holds a byte; and a thread must hold one byte of a file at a time
-/// (the mutexes are not recursive). The file store holds one stripe at a time.
+/// with a store just closed holds a byte; and a thread may hold one locked byte at a time, of
+/// any file (two bytes can share a mutex, which is not recursive). The file store's critical
+/// sections hold one stripe and call no other store.
 int trove_lock_byte(int fd, off_t offset, int lock, trove_calls_t calls);
 
 /// Tries to take a lock on one byte of `fd` at `offset` without waiting: `kind` 1 shared,
