@@ -4,8 +4,8 @@ import Trove
 
 /// The lock every open store holds on `<file>-trove-lock`: shared, or exclusive for a store in
 /// exclusive mode, so that an exclusive store and any other store of the same file never run at
-/// once. An open-file-description lock: it conflicts between two opens in one process too, and
-/// it goes away with the process.
+/// once. An open-file-description lock (flock on platforms other than Linux): it conflicts
+/// between two opens in one process too, and it goes away with the process.
 ///
 /// The lock is on a companion file, not on the database: closing a descriptor of the database
 /// would drop the POSIX locks that SQLite's own connections in this process hold on it.
@@ -46,7 +46,7 @@ final class OpenLock: Sendable {
     }
 
     private init(descriptor: Int32, path: String, databasePath: String, exclusive: Bool, description: String) throws {
-        guard trove_try_lock_byte(descriptor, 0, exclusive ? 2 : 1) == 0 else {
+        guard trove_try_lock_byte(descriptor, 0, exclusive ? 2 : 1, TROVE_CALLS_NATIVE) == 0 else {
             let code = errno
             close(descriptor)
             let message = exclusive

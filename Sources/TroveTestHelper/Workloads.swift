@@ -2,6 +2,8 @@ import Foundation
 import Trove
 #if canImport(Glibc)
 import Glibc
+#elseif canImport(Darwin)
+import Darwin
 #endif
 
 /// The value of write number `serial` in the crash test: 8 bytes of the serial, then a length
@@ -21,7 +23,7 @@ func writeLoop(in store: some KeyValueStore, serials: Range<Int>) async throws {
         try await store.set(crashTestValue(serial), for: try StoreKey(validating: "crash/\(serial % 16)"))
         // One line per acknowledged write, flushed at once so the killer sees it.
         let line = Data("\(serial)\n".utf8)
-        line.withUnsafeBytes { _ = Glibc.write(1, $0.baseAddress, $0.count) }
+        line.withUnsafeBytes { _ = write(1, $0.baseAddress, $0.count) }
     }
 }
 

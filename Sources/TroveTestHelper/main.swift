@@ -27,24 +27,28 @@
 //
 // In each command, <root-directory> may instead be a store URL (any scheme with a colon, such as
 // `sqlite:///tmp/x/store.db?synchronous=full`), opened as `trove` opens it; write-loop then
-// uses the URL's own durability options.
+// uses the URL's own durability options. A file store makes only the portable system calls
+// (those of platforms other than Linux) when TROVE_TEST_SYSTEM_CALLS=portable is set.
 //
 // The helper exits 0 on success, 1 with a one-line message on standard error when the store
 // fails, and 2 for a usage error.
 
 import Foundation
-import Trove
+@_spi(Testing) import Trove
 import TroveSQLite
 
 /// Runs `body` on the store that `location` names: a store URL when it has a colon, else a
-/// FileSystemStore rooted there (with fsync durability when `durable`).
+/// FileSystemStore rooted there (with fsync durability when `durable`), which makes only the
+/// portable system calls when `TROVE_TEST_SYSTEM_CALLS` is `portable`.
 func withStore(at location: String, durable: Bool = false, _ body: (any KeyValueStore) async throws -> Void) async throws {
     if location.contains(":") {
         try await StoreOpener.withSQLite.withStore(location) { store in try await body(store) }
         return
     }
+    let portable = ProcessInfo.processInfo.environment["TROVE_TEST_SYSTEM_CALLS"] == "portable"
     let store = try FileSystemStore(root: URL(fileURLWithPath: location, isDirectory: true),
-                                    configuration: .init(durability: durable ? .fsync : .buffered))
+                                    configuration: .init(durability: durable ? .fsync : .buffered),
+                                    systemCalls: portable ? .portable : .native)
     try await body(store)
 }
 

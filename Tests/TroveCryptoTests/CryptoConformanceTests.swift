@@ -7,9 +7,7 @@ import TroveTestSupport
 @Suite("Contract conformance of the crypto layers")
 struct CryptoConformanceTests {
     @Test("contract", .timeLimit(.minutes(5)), arguments: CryptoStoreFixture.all, ContractCheck.allCases)
-    func contract(_ fixture: CryptoStoreFixture, _ check: ContractCheck) async throws {
-        try await fixture.withFreshStore { store, environment in
-            try await expectConformance(check, of: store, environment: environment)
-        }
+    func contract(_ fixture: ConformanceFixture, _ check: ContractCheck) async throws {
+        try await fixture.expectConformance(to: check)
     }
 }

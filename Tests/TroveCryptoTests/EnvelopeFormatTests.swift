@@ -3,6 +3,7 @@ import Foundation
 import Testing
 import Trove
 import TroveCrypto
+import TroveTestSupport
 
 /// The envelopes are what the documentation says: checked here by an independent implementation
 /// of the documented formats, which must open what the layers write and write what they open.
@@ -93,7 +94,7 @@ struct EnvelopeFormatTests {
     @Test(arguments: sizes)
     func signedEnvelopeIsAsDocumented(_ size: Int) async throws {
         let harness = try LayerHarness(.signed)
-        let value = patternBytes(size, seed: UInt64(size))
+        let value = patternedBytes(size, seed: UInt64(size))
         let key: StoreKey = "docs/signed"
         // The layer reads an envelope made from the documentation.
         let documented = Self.documentedSignedEnvelope(value, key: key, keyringKey: harness.key, id: 1)
@@ -134,7 +135,7 @@ struct EnvelopeFormatTests {
     @Test(arguments: sizes, [UInt8(1), UInt8(2)])
     func encryptedEnvelopeIsAsDocumented(_ size: Int, _ cipher: UInt8) async throws {
         let harness = try LayerHarness(cipher == 1 ? .encryptedAES : .encryptedChaCha)
-        let value = patternBytes(size, seed: UInt64(size) + 100)
+        let value = patternedBytes(size, seed: UInt64(size) + 100)
         let key: StoreKey = "docs/encrypted"
         let documented = try Self.documentedEncryptedEnvelope(value, key: key, keyringKey: harness.key, id: 1, cipher: cipher)
         #expect(documented.count == LayerKind.encryptedAES.storedSize(of: size))
@@ -153,7 +154,7 @@ struct EnvelopeFormatTests {
         let harness = try LayerHarness(kind)
         for size in Self.sizes {
             let key = try StoreKey(validating: "size/\(size)")
-            let value = patternBytes(size, seed: 9)
+            let value = patternedBytes(size, seed: 9)
             let written = try await harness.store.set(value, for: key)
             #expect(written.size == Int64(size))
             #expect(try await harness.base.metadata(for: key)?.size == Int64(kind.storedSize(of: size)))

@@ -4,6 +4,7 @@ import Synchronization
 import Testing
 import Trove
 import TroveCrypto
+import TroveTestSupport
 
 /// A store over a memory store that hands out URLs, counts the reads of values, and can be told
 /// to fail, so that tests can see what a layer asks of its base store and what it does with its
@@ -94,16 +95,16 @@ struct LayerBehaviourTests {
                 == "memory signed (HMAC-SHA256, key 1) encrypted (ChaCha20-Poly1305, key 2)")
     }
 
-    @Test func capabilitiesAreTheBaseStores() throws {
+    @Test func capabilitiesAreTheBaseStores() async throws {
         let keyring = try Keyring(current: 1, key: SymmetricKey(size: .bits256))
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("trove-crypto-\(UUID().uuidString)")
-        defer { try? FileManager.default.removeItem(at: directory) }
-        let file = try FileSystemStore(root: directory)
-        #expect(file.capabilities.contains(.streaming))
-        #expect(file.signed(with: keyring).capabilities == file.capabilities)
-        #expect(file.encrypted(with: keyring).capabilities == file.capabilities)
-        let memory = MemoryStore()
-        #expect(memory.signed(with: keyring).encrypted(with: keyring).capabilities == memory.capabilities)
+        try await withScratchDirectory("trove-crypto") { directory in
+            let file = try FileSystemStore(root: directory)
+            #expect(file.capabilities.contains(.streaming))
+            #expect(file.signed(with: keyring).capabilities == file.capabilities)
+            #expect(file.encrypted(with: keyring).capabilities == file.capabilities)
+            let memory = MemoryStore()
+            #expect(memory.signed(with: keyring).encrypted(with: keyring).capabilities == memory.capabilities)
+        }
     }
 
     @Test func urlsAreNeverHandedOut() async throws {
@@ -118,7 +119,7 @@ struct LayerBehaviourTests {
     @Test func metadataAndListingsReadNoValue() async throws {
         let probe = ProbeStore()
         for layer in try Self.layers(over: probe) {
-            try await layer.set(patternBytes(70_000, seed: 1), for: "k")
+            try await layer.set(patternedBytes(70_000, seed: 1), for: "k")
             let before = probe.valueReads.withLock { $0 }
             #expect(try await layer.metadata(for: "k")?.size == 70_000)
             #expect(try await collect(layer.metadata()).map(\.size) == [70_000])

@@ -3,6 +3,7 @@ import Foundation
 import Testing
 import Trove
 import TroveCrypto
+import TroveTestSupport
 
 /// A kind of crypto layer, with what the tests need to know of its envelope.
 enum LayerKind: String, CaseIterable, Sendable, CustomStringConvertible {
@@ -124,19 +125,6 @@ struct LayerHarness {
             }
         }
     }
-}
-
-/// `count` pseudo-random bytes from `seed`, the same on every run.
-func patternBytes(_ count: Int, seed: UInt64) -> Data {
-    var state = seed &* 0x9E37_79B9_7F4A_7C15 | 1
-    var bytes = Data(capacity: count)
-    for _ in 0..<count {
-        state ^= state << 13
-        state ^= state >> 7
-        state ^= state << 17
-        bytes.append(UInt8(truncatingIfNeeded: state >> 24))
-    }
-    return bytes
 }
 
 /// `data` with the byte at `offset` inverted.

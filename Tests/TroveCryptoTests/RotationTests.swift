@@ -3,6 +3,7 @@ import Foundation
 import Testing
 import Trove
 import TroveCrypto
+import TroveTestSupport
 
 /// Keys rotate without rewriting data: old values stay readable while the keyring holds their
 /// key, and new writes use the current key.
@@ -52,7 +53,7 @@ struct RotationTests {
 
     @Test func encryptedStoresReadEitherCipher() async throws {
         let harness = try LayerHarness(.encryptedChaCha)
-        let value = patternBytes(segmentSize + 3, seed: 11)
+        let value = patternedBytes(segmentSize + 3, seed: 11)
         try await harness.store.set(value, for: "chacha")
         #expect([UInt8](try await harness.stored("chacha"))[1] == 2, "the envelope must name ChaCha20-Poly1305")
 

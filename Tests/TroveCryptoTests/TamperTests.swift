@@ -3,6 +3,7 @@ import Foundation
 import Testing
 import Trove
 import TroveCrypto
+import TroveTestSupport
 
 /// Stored envelopes changed behind a layer's back are refused with `.integrity`, and the refusal
 /// changes nothing: the other entries, the tampered envelope itself and the listing stay as they
@@ -50,7 +51,7 @@ struct TamperTests {
 
     @Test(arguments: LayerKind.allCases)
     func flippedByteInALaterSegmentIsDetected(_ kind: LayerKind) async throws {
-        let value = patternBytes(2 * segmentSize + 100, seed: 1)
+        let value = patternedBytes(2 * segmentSize + 100, seed: 1)
         let harness = try await prepared(kind, a: value)
         let original = try await harness.stored("a")
         let sealedSegment = segmentSize + kind.tagSize
@@ -64,7 +65,7 @@ struct TamperTests {
 
     @Test(arguments: LayerKind.allCases)
     func truncationIsDetected(_ kind: LayerKind) async throws {
-        let value = patternBytes(segmentSize + 10, seed: 2)
+        let value = patternedBytes(segmentSize + 10, seed: 2)
         let harness = try await prepared(kind, a: value)
         let original = try await harness.stored("a")
         let cuts = [
@@ -108,7 +109,7 @@ struct TamperTests {
     func reorderedOrMixedSegmentsAreDetected(_ kind: LayerKind) async throws {
         let harness = try LayerHarness(kind)
         let sealedSegment = segmentSize + kind.tagSize
-        try await harness.store.set(patternBytes(3 * segmentSize, seed: 3), for: "big")
+        try await harness.store.set(patternedBytes(3 * segmentSize, seed: 3), for: "big")
         let first = try await harness.stored("big")
         // Segments 0 and 1 swapped: both full, so the length stays right.
         let header = first.prefix(kind.headerSize)
@@ -118,7 +119,7 @@ struct TamperTests {
         await harness.expectIntegrityFailure("big")
 
         // The first segment of one write of the key with the rest of another write of it.
-        try await harness.store.set(patternBytes(3 * segmentSize, seed: 4), for: "big")
+        try await harness.store.set(patternedBytes(3 * segmentSize, seed: 4), for: "big")
         let second = try await harness.stored("big")
         let mixed = second.prefix(kind.headerSize) + segments[0] + second.dropFirst(kind.headerSize + sealedSegment)
         #expect(mixed.count == second.count)
@@ -163,7 +164,7 @@ struct TamperTests {
         let garbage: [Data] = [
             Data(), Data([1]), Data(repeating: 1, count: kind.headerSize - 1),
             Data(repeating: 1, count: kind.headerSize + kind.tagSize),
-            patternBytes(100, seed: 5), patternBytes(segmentSize + 500, seed: 6),
+            patternedBytes(100, seed: 5), patternedBytes(segmentSize + 500, seed: 6),
             Data("just some plain text that was never sealed by any layer".utf8),
         ]
         for planted in garbage {
@@ -209,7 +210,7 @@ struct TamperTests {
 
     @Test(arguments: LayerKind.allCases)
     func streamedReadHandsOutOnlyCheckedBytes(_ kind: LayerKind) async throws {
-        let value = patternBytes(3 * segmentSize, seed: 7)
+        let value = patternedBytes(3 * segmentSize, seed: 7)
         let harness = try await prepared(kind, a: value)
         let original = try await harness.stored("a")
         // Spoil the second segment: the first may be handed out, nothing after it.

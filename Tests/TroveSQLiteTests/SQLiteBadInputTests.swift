@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import Trove
 import TroveSQLite
+import TroveTestSupport
 
 /// Files and tables that are not a store's: each refused with a typed error that names what is
 /// wrong, and nothing in them changed; rows that another program wrote under names that are not
@@ -14,13 +15,13 @@ struct SQLiteBadInputTests {
             let text = Data(String(repeating: "Not a database: just some notes.\n", count: 125).utf8).prefix(4096)
             try text.write(to: file)
 
-            let error = await expectStoreError(.invalidArgument) { _ = try await SQLiteStore(path: file) }
-            #expect(error?.message.contains(file.path) == true, "the message must name the file: \(error?.message ?? "")")
-            #expect(error?.operation == .open)
-            let viaURL = await expectStoreError(.invalidArgument) {
+            let error = try await expectStoreError(.invalidArgument) { _ = try await SQLiteStore(path: file) }
+            #expect(error.message.contains(file.path) == true, "the message must name the file: \(error.message)")
+            #expect(error.operation == .open)
+            let viaURL = try await expectStoreError(.invalidArgument) {
                 try await StoreOpener.withSQLite.withStore(sqliteURL(file)) { _ in }
             }
-            #expect(viaURL?.message.contains(file.path) == true)
+            #expect(viaURL.message.contains(file.path) == true)
 
             #expect(try Data(contentsOf: file) == text, "the file's bytes changed")
             #expect(!FileManager.default.fileExists(atPath: file.path + "-wal"))
@@ -40,9 +41,9 @@ struct SQLiteBadInputTests {
             let file = directory.appendingPathComponent("other.db")
             try RawDatabase(file, creates: true).execute(setup)
 
-            let error = await expectStoreError(.invalidArgument) { _ = try await SQLiteStore(path: file) }
-            #expect(error?.message.contains(file.path) == true, "the message must name the file: \(error?.message ?? "")")
-            #expect(error?.message.contains("'\(table)'") == true, "the message must name the table: \(error?.message ?? "")")
+            let error = try await expectStoreError(.invalidArgument) { _ = try await SQLiteStore(path: file) }
+            #expect(error.message.contains(file.path) == true, "the message must name the file: \(error.message)")
+            #expect(error.message.contains("'\(table)'") == true, "the message must name the table: \(error.message)")
 
             let raw = try RawDatabase(file)
             #expect(try raw.column(#"SELECT * FROM "\#(table)""#) == ["x"], "the other program's row is gone")
@@ -62,8 +63,8 @@ struct SQLiteBadInputTests {
     func anInvalidTableNameIsRefused(_ table: String) async throws {
         try await withScratchDirectory { directory in
             let file = directory.appendingPathComponent("store.db")
-            let error = await expectStoreError(.invalidArgument) { _ = try await SQLiteStore(path: file, table: table) }
-            #expect(error?.message.contains("'\(table)'") == true, "the message must name the table: \(error?.message ?? "")")
+            let error = try await expectStoreError(.invalidArgument) { _ = try await SQLiteStore(path: file, table: table) }
+            #expect(error.message.contains("'\(table)'") == true, "the message must name the table: \(error.message)")
             let created = try FileManager.default.contentsOfDirectory(atPath: directory.path)
             #expect(created.isEmpty, "files were created")
         }

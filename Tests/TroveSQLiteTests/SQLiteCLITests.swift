@@ -2,15 +2,16 @@ import Foundation
 import Testing
 import Trove
 import TroveSQLite
+import TroveTestSupport
 
 /// The `trove` command line on `sqlite:` store URLs, run as a separate process.
 @Suite("trove command line on SQLite stores")
 struct SQLiteCLITests {
     @Test func putGetAndListThroughARelativeDatabase() async throws {
-        let trove = try BuiltExecutable.locate("trove")
+        let trove = try BuiltExecutable.trove()
         try await withScratchDirectory { directory in
             let store = "sqlite:relative.db"
-            let value = patterned(70_000, seed: 1)
+            let value = patternedBytes(70_000, seed: 1)
             let input = directory.appendingPathComponent("value.bin")
             try value.write(to: input)
             let small = directory.appendingPathComponent("small.txt")
@@ -48,7 +49,7 @@ struct SQLiteCLITests {
           arguments: [("sqlite:x.db?bogus=1", "bogus"), ("sqlite:x.db?synchronous=sometimes", "synchronous"),
                       ("sqlite:x.db?table=a-b", "a-b"), ("sqlite://host/x.db", "host")])
     func aBadURLIsAUsageError(_ url: String, _ named: String) async throws {
-        let trove = try BuiltExecutable.locate("trove")
+        let trove = try BuiltExecutable.trove()
         try await withScratchDirectory { directory in
             let result = try await ChildProcess.run(trove, ["--store", url, "get", "k"], in: directory, scratch: directory)
             #expect(result.status == 2, "trove exited with \(result.status): \(result.errors)")

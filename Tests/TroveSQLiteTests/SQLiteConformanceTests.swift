@@ -3,8 +3,8 @@ import Foundation
 import Testing
 import Trove
 import TroveConformance
-import TroveTestSupport
 import TroveSQLite
+import TroveTestSupport
 
 /// An SQLite store over a fresh database for one test.
 struct SQLiteFixture: Sendable, CustomStringConvertible {
@@ -42,7 +42,7 @@ func pagesInUse(_ file: URL) throws -> Int64 {
     var handle: OpaquePointer?
     guard sqlite3_open_v2(file.path, &handle, SQLITE_OPEN_READONLY, nil) == SQLITE_OK, let handle else {
         sqlite3_close(handle)
-        throw ScratchError("cannot open \(file.path)")
+        throw TestFailure("cannot open \(file.path)")
     }
     defer { sqlite3_close(handle) }
     func pragma(_ name: String) throws -> Int64 {
@@ -50,26 +50,12 @@ func pagesInUse(_ file: URL) throws -> Int64 {
         guard sqlite3_prepare_v2(handle, "PRAGMA \(name)", -1, &statement, nil) == SQLITE_OK,
               sqlite3_step(statement) == SQLITE_ROW else {
             sqlite3_finalize(statement)
-            throw ScratchError("PRAGMA \(name) failed")
+            throw TestFailure("PRAGMA \(name) failed")
         }
         defer { sqlite3_finalize(statement) }
         return sqlite3_column_int64(statement, 0)
     }
     return (try pragma("page_count") - (try pragma("freelist_count"))) * (try pragma("page_size"))
-}
-
-/// A fresh directory, removed afterwards.
-func withScratchDirectory<T>(_ body: (URL) async throws -> T) async throws -> T {
-    let directory = FileManager.default.temporaryDirectory
-        .appendingPathComponent("trove-sqlite-\(UUID().uuidString)", isDirectory: true)
-    try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-    defer { try? FileManager.default.removeItem(at: directory) }
-    return try await body(directory)
-}
-
-struct ScratchError: Error, CustomStringConvertible {
-    let description: String
-    init(_ description: String) { self.description = description }
 }
 
 /// The whole contract against SQLite stores: normal, exclusive, and synchronous=FULL in a

@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import Trove
 import TroveSQLite
+import TroveTestSupport
 
 /// A writer process on an SQLite store with `synchronous=full`, killed with SIGKILL at 100
 /// moments drawn from a fixed seed: the database stays intact, no value is torn, and every write
@@ -11,31 +12,13 @@ struct SQLiteCrashTests {
     /// The seed of the kill moments; change it to explore other moments.
     static let seed: UInt64 = 0x5EED_C0FF_EE00_0001
 
-    /// The slot (`crash/<slot>`) that write `serial` goes to, as the helper's write loop does it.
-    static func slot(of serial: Int) -> Int { serial % 16 }
-
-    /// Checks that `value` is one whole write of the helper's loop (its serial in 8 bytes, then
-    /// 4 KiB to 36 KiB of one byte derived from it) and returns its serial.
-    static func serial(ofWholeValue value: Data) throws -> Int {
-        guard value.count >= 8 else { throw ScratchError("a value of \(value.count) bytes is torn") }
-        let serial = Int(value.prefix(8).withUnsafeBytes { UInt64(littleEndian: $0.loadUnaligned(as: UInt64.self)) })
-        let body = value.dropFirst(8)
-        guard body.count == (serial % 9 + 1) * 4096 else {
-            throw ScratchError("write \(serial) has \(body.count) bytes after its serial, not \((serial % 9 + 1) * 4096)")
-        }
-        guard body.allSatisfy({ $0 == UInt8(serial % 251) }) else {
-            throw ScratchError("write \(serial) holds bytes of another write")
-        }
-        return serial
-    }
-
     @Test(.timeLimit(.minutes(3)))
     func killedWritersLeaveAnIntactDatabaseAndEveryAcknowledgedWrite() async throws {
-        let helper = try BuiltExecutable.locate("TroveTestHelper")
+        let helper = try BuiltExecutable.helper()
         try await withScratchDirectory { directory in
             let file = directory.appendingPathComponent("store.db")
             let url = sqliteURL(file, query: "synchronous=full")
-            var generator = SeededGenerator(seed: Self.seed)
+            var generator = SplitMix64(seed: Self.seed)
             var newest: [Int: Int] = [:]  // slot -> newest acknowledged serial
             var kills = 0
             for round in 0..<100 {
@@ -51,7 +34,7 @@ struct SQLiteCrashTests {
                 #expect(acknowledged == Array(first..<(first + acknowledged.count)),
                         "\(context): the writer acknowledged \(acknowledged.prefix(3))… out of order")
                 #expect(acknowledged.count >= count, "\(context): the writer stopped after \(acknowledged.count) writes")
-                for serial in acknowledged { newest[Self.slot(of: serial)] = serial }
+                for serial in acknowledged { newest[WriteLoop.slot(of: serial)] = serial }
                 // The one write that may have committed without being acknowledged.
                 let inFlight = first + acknowledged.count
 
@@ -68,20 +51,20 @@ struct SQLiteCrashTests {
                 }
 
                 let store = try await SQLiteStore(path: file)
-                for slot in 0..<16 {
+                for slot in 0..<WriteLoop.slotCount {
                     let stored = try await store[try key("crash/\(slot)")]
                     guard let stored else {
                         #expect(newest[slot] == nil, "\(context): crash/\(slot) lost acknowledged write \(newest[slot] ?? -1)")
                         continue
                     }
-                    let serial = try Self.serial(ofWholeValue: stored)
-                    let expected = [newest[slot], Self.slot(of: inFlight) == slot ? inFlight : nil].compactMap { $0 }
+                    let serial = try WriteLoop.serial(ofWholeValue: stored)
+                    let expected = [newest[slot], WriteLoop.slot(of: inFlight) == slot ? inFlight : nil].compactMap { $0 }
                     #expect(expected.contains(serial),
                             "\(context): crash/\(slot) holds write \(serial), not the acknowledged \(newest[slot] ?? -1) (or \(inFlight) in flight)")
                     // A write in flight that committed is the newest from now on.
                     newest[slot] = serial
                 }
-                #expect(try await store.count() <= 16, "\(context): keys other than crash/0 … crash/15 appeared")
+                #expect(try await store.count() <= WriteLoop.slotCount, "\(context): keys other than crash/0 … crash/15 appeared")
             }
             #expect(kills == 100, "only \(kills) of 100 writers were killed; the others ended on their own")
         }

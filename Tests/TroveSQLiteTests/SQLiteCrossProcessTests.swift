@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import Trove
 import TroveSQLite
+import TroveTestSupport
 
 /// Compare-and-swap across processes: three helper processes and this one increment one counter
 /// in one SQLite database at the same time, and no increment is lost.
@@ -9,7 +10,7 @@ import TroveSQLite
 struct SQLiteCrossProcessTests {
     @Test(.timeLimit(.minutes(3)))
     func incrementsFromFourProcessesAreAllKept() async throws {
-        let helper = try BuiltExecutable.locate("TroveTestHelper")
+        let helper = try BuiltExecutable.helper()
         try await withScratchDirectory { directory in
             let file = directory.appendingPathComponent("store.db")
             let store = try await SQLiteStore(path: file)
@@ -47,7 +48,7 @@ struct SQLiteCrossProcessTests {
     /// The counter's decimal value.
     static func decimal(_ data: Data) throws -> Int {
         guard let value = Int(String(decoding: data, as: UTF8.self)) else {
-            throw ScratchError("the counter holds \(data.count) bytes that are not a decimal number")
+            throw TestFailure("the counter holds \(data.count) bytes that are not a decimal number")
         }
         return value
     }
@@ -60,10 +61,10 @@ struct SQLiteCrossProcessTests {
 struct SQLiteExclusiveTests {
     @Test(.timeLimit(.minutes(2)))
     func anExclusiveStoreKeepsEveryOtherStoreOutUntilReleased() async throws {
-        let trove = try BuiltExecutable.locate("trove")
+        let trove = try BuiltExecutable.trove()
         try await withScratchDirectory { directory in
             let file = directory.appendingPathComponent("store.db")
-            let large = patterned(2 << 20, seed: 7)
+            let large = patternedBytes(2 << 20, seed: 7)
             weak var released: SQLiteStore?
             do {
                 let exclusive = try await SQLiteStore(path: file, options: SQLiteStore.Options(isExclusive: true))
@@ -74,11 +75,11 @@ struct SQLiteExclusiveTests {
 
                 for (table, options) in [("kv", SQLiteStore.Options()), ("kv", SQLiteStore.Options(isExclusive: true)),
                                          ("other", SQLiteStore.Options())] {
-                    let error = await expectStoreError(.unavailable) {
+                    let error = try await expectStoreError(.unavailable) {
                         _ = try await SQLiteStore(path: file, table: table, options: options)
                     }
-                    #expect(error?.message.contains(file.path) == true, "the message must name the file: \(error?.message ?? "")")
-                    #expect(error?.operation == .open)
+                    #expect(error.message.contains(file.path) == true, "the message must name the file: \(error.message)")
+                    #expect(error.operation == .open)
                 }
 
                 let refused = try await ChildProcess.run(trove, ["--store", sqliteURL(file), "get", "k"], scratch: directory)
@@ -125,10 +126,10 @@ struct SQLiteExclusiveTests {
                 let shared = try await SQLiteStore(path: file)
                 try await shared.set(Data("v".utf8), for: "k")
                 let another = try await SQLiteStore(path: file, table: "other")
-                let error = await expectStoreError(.unavailable) {
+                let error = try await expectStoreError(.unavailable) {
                     _ = try await SQLiteStore(path: file, options: SQLiteStore.Options(isExclusive: true))
                 }
-                #expect(error?.message.contains(file.path) == true, "the message must name the file: \(error?.message ?? "")")
+                #expect(error.message.contains(file.path) == true, "the message must name the file: \(error.message)")
                 #expect(try await shared["k"] == Data("v".utf8))
                 #expect(try await another.count() == 0)
             }

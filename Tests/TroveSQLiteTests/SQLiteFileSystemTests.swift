@@ -2,58 +2,7 @@ import Foundation
 import Testing
 import Trove
 import TroveSQLite
-#if canImport(Glibc)
-import Glibc
-#endif
-
-/// A small tmpfs mounted for one test, so that the disk fills up, or turns read-only, for real.
-///
-/// Mounting needs root. Under CI (`CI` set) a failed mount fails the test; elsewhere the test is
-/// reported as skipped.
-enum SmallFileSystem {
-    static var isMountable: Bool { geteuid() == 0 || ProcessInfo.processInfo.environment["CI"] != nil }
-
-    /// Runs `body` with a fresh tmpfs of `sizeInKiB` mounted, and unmounts it afterwards.
-    static func withMounted<T>(sizeInKiB: Int, _ body: (URL) async throws -> T) async throws -> T {
-        try await withScratchDirectory { directory in
-            let mountPoint = directory.appendingPathComponent("small", isDirectory: true)
-            try FileManager.default.createDirectory(at: mountPoint, withIntermediateDirectories: true)
-            try run("/bin/mount", ["-t", "tmpfs", "-o", "size=\(sizeInKiB)k", "tmpfs", mountPoint.path])
-            defer {
-                // A file left open would keep the file system busy: detach it all the same.
-                if (try? run("/bin/umount", [mountPoint.path])) == nil { try? run("/bin/umount", ["-l", mountPoint.path]) }
-            }
-            return try await body(mountPoint)
-        }
-    }
-
-    /// Remounts the file system at `mountPoint` read-only, or read-write again.
-    ///
-    /// Tries for up to 5 seconds: a process that another test starts meanwhile holds copies of
-    /// this process's open files until it runs its program, and the file system is busy until then.
-    static func remount(_ mountPoint: URL, readOnly: Bool) async throws {
-        let deadline = ContinuousClock.now + .seconds(5)
-        while true {
-            do {
-                return try run("/bin/mount", ["-o", readOnly ? "remount,ro" : "remount,rw", mountPoint.path])
-            } catch where ContinuousClock.now < deadline {
-                try await Task.sleep(for: .milliseconds(20))
-            }
-        }
-    }
-
-    private static func run(_ tool: String, _ arguments: [String]) throws {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: tool)
-        process.arguments = arguments
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else {
-            throw ScratchError("\(tool) \(arguments.joined(separator: " ")) exited with \(process.terminationStatus)")
-        }
-    }
-}
+import TroveTestSupport
 
 /// An SQLite store on a file system that turns read-only, and on one that fills up: typed
 /// errors, and nothing stored before is lost.
@@ -64,7 +13,7 @@ struct SQLiteFileSystemTests {
         try await SmallFileSystem.withMounted(sizeInKiB: 8192) { mountPoint in
             let file = mountPoint.appendingPathComponent("store.db")
             let values: [(key: StoreKey, value: Data)] = [
-                ("small", patterned(100, seed: 1)), ("parts", patterned(64 << 10, seed: 2)), ("large", patterned((2 << 20) + 3, seed: 3)),
+                ("small", patternedBytes(100, seed: 1)), ("parts", patternedBytes(64 << 10, seed: 2)), ("large", patternedBytes((2 << 20) + 3, seed: 3)),
             ]
             weak var released: SQLiteStore?
             do {
@@ -80,10 +29,10 @@ struct SQLiteFileSystemTests {
             #expect(!FileManager.default.fileExists(atPath: file.path + "-wal"), "the last store closed left its log")
 
             // Without read-only mode: refused, naming the file and the mode to use.
-            let refused = await expectStoreError(.readOnly) { _ = try await SQLiteStore(path: file) }
-            #expect(refused?.message.contains(file.path) == true, "the message must name the file: \(refused?.message ?? "")")
-            #expect(refused?.message.contains("mode=readonly") == true, "the message must suggest mode=readonly: \(refused?.message ?? "")")
-            #expect(refused?.operation == .open)
+            let refused = try await expectStoreError(.readOnly) { _ = try await SQLiteStore(path: file) }
+            #expect(refused.message.contains(file.path) == true, "the message must name the file: \(refused.message)")
+            #expect(refused.message.contains("mode=readonly") == true, "the message must suggest mode=readonly: \(refused.message)")
+            #expect(refused.operation == .open)
 
             // In read-only mode: every read works, every write is refused naming store and key.
             for store in [try await SQLiteStore(path: file, options: .init(accessMode: .readOnly)),
@@ -101,17 +50,17 @@ struct SQLiteFileSystemTests {
                 for try await chunk in streamed.chunks { bytes.append(chunk) }
                 #expect(bytes == values[2].value)
 
-                let write = await expectStoreError(.readOnly) { try await store.set(Data("new".utf8), for: "small") }
-                #expect(write?.key == "small")
-                #expect(write?.store == store.description && store.description.hasSuffix("read-only"))
-                #expect(write?.message.contains(file.path) == true)
-                let delete = await expectStoreError(.readOnly) { try await store.delete("parts") }
-                #expect(delete?.key == "parts" && delete?.operation == .delete)
-                await expectStoreError(.readOnly) { try await store.writeAll([("a", Data("1".utf8))]) }
-                await expectStoreError(.readOnly) { try await store.deleteAll(["small"]) }
-                await expectStoreError(.readOnly) { _ = try await store.transaction { _ in true } }
-                await expectStoreError(.readOnly) { _ = try await store.reclaimExpired() }
-                await expectStoreError(.readOnly) {
+                let write = try await expectStoreError(.readOnly) { try await store.set(Data("new".utf8), for: "small") }
+                #expect(write.key == "small")
+                #expect(write.store == store.description && store.description.hasSuffix("read-only"))
+                #expect(write.message.contains(file.path) == true)
+                let delete = try await expectStoreError(.readOnly) { try await store.delete("parts") }
+                #expect(delete.key == "parts" && delete.operation == .delete)
+                try await expectStoreError(.readOnly) { try await store.writeAll([("a", Data("1".utf8))]) }
+                try await expectStoreError(.readOnly) { try await store.deleteAll(["small"]) }
+                try await expectStoreError(.readOnly) { _ = try await store.transaction { _ in true } }
+                try await expectStoreError(.readOnly) { _ = try await store.reclaimExpired() }
+                try await expectStoreError(.readOnly) {
                     try await store.set(contentsOf: AsyncStream<Data> { $0.finish() }, for: "streamed")
                 }
                 #expect(!store.capabilities.contains(.conditionalWrites))
@@ -138,7 +87,7 @@ struct SQLiteFileSystemTests {
             var stored: [StoreKey: Data] = [:]
             var failure: StoreError?
             for index in 0..<64 {
-                let name = try key("fill/\(index)"), value = patterned(64 << 10, seed: UInt8(index))
+                let name = try key("fill/\(index)"), value = patternedBytes(64 << 10, seed: UInt64(index))
                 do {
                     try await store.set(value, for: name)
                     stored[name] = value
@@ -153,14 +102,14 @@ struct SQLiteFileSystemTests {
             #expect(full.code == .outOfSpace, "\(full)")
             #expect(full.isRetryable, "a full disk can be retried once space is freed, as on the file store")
             #expect(stored.count >= 4, "only \(stored.count) values fitted")
-            let batch = await expectStoreError(.outOfSpace) {
-                try await store.writeAll([("batch/1", Data("small".utf8)), ("batch/2", patterned(256 << 10, seed: 9))])
+            let batch = try await expectStoreError(.outOfSpace) {
+                try await store.writeAll([("batch/1", Data("small".utf8)), ("batch/2", patternedBytes(256 << 10, seed: 9))])
             }
-            #expect(batch?.isRetryable == true)
+            #expect(batch.isRetryable == true)
             #expect(try await store.readAll(["batch/1", "batch/2"]).isEmpty, "a failed batch wrote some of its values")
-            await expectStoreError(.outOfSpace) {
+            try await expectStoreError(.outOfSpace) {
                 let chunks = AsyncStream<Data> { continuation in
-                    for index in 0..<3 { continuation.yield(patterned(1 << 20, seed: UInt8(100 + index))) }
+                    for index in 0..<3 { continuation.yield(patternedBytes(1 << 20, seed: UInt64(100 + index))) }
                     continuation.finish()
                 }
                 try await store.set(contentsOf: chunks, for: "streamed")
@@ -173,7 +122,7 @@ struct SQLiteFileSystemTests {
             try FileManager.default.removeItem(at: ballast)
             let deleted = Array(stored.keys.sorted().prefix(2))
             #expect(try await store.deleteAll(deleted) == 2)
-            let after = patterned(64 << 10, seed: 200)
+            let after = patternedBytes(64 << 10, seed: 200)
             try await store.set(after, for: "after")
             #expect(try await store["after"] == after)
             for (name, value) in stored where !deleted.contains(name) { #expect(try await store[name] == value) }
@@ -189,11 +138,11 @@ struct SQLiteFileSystemTests {
 
     @Test(.enabled(if: SmallFileSystem.isMountable, "mounting a small tmpfs needs root"), .timeLimit(.minutes(2)))
     func theCommandLineReadsAStoreOnAReadOnlyFileSystemInReadOnlyMode() async throws {
-        let trove = try BuiltExecutable.locate("trove")
+        let trove = try BuiltExecutable.trove()
         try await withScratchDirectory { scratch in
             try await SmallFileSystem.withMounted(sizeInKiB: 4096) { mountPoint in
                 let file = mountPoint.appendingPathComponent("store.db")
-                let value = patterned(70_000, seed: 4)
+                let value = patternedBytes(70_000, seed: 4)
                 do {
                     let store = try await SQLiteStore(path: file)
                     try await store.set(value, for: "docs/large")

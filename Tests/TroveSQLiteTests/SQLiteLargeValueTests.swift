@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import Trove
 import TroveSQLite
+import TroveTestSupport
 
 /// Values kept in parts: streamed through a process without being held whole, their parts
 /// deleted with them, and read from one snapshot while they are replaced.
@@ -26,7 +27,7 @@ struct SQLiteLargeValueTests {
 
     @Test(.timeLimit(.minutes(3)))
     func streamingNeverHoldsTheWholeValue() async throws {
-        let helper = try BuiltExecutable.locate("TroveTestHelper")
+        let helper = try BuiltExecutable.helper()
         try await withScratchDirectory { directory in
             let file = directory.appendingPathComponent("store.db")
             let result = try await ChildProcess.run(helper, ["stream-roundtrip", sqliteURL(file), "256"], scratch: directory)
@@ -40,11 +41,11 @@ struct SQLiteLargeValueTests {
 
     @Test(.timeLimit(.minutes(2)))
     func thePartsOfAStreamThatNeverEndedAreReclaimedAfterAnHour() async throws {
-        let helper = try BuiltExecutable.locate("TroveTestHelper")
+        let helper = try BuiltExecutable.helper()
         try await withScratchDirectory { directory in
             let file = directory.appendingPathComponent("store.db")
             let clock = ManualWallClock()
-            let kept = patterned((2 << 20) + 1, seed: 1)
+            let kept = patternedBytes((2 << 20) + 1, seed: 1)
             do {
                 let store = try await SQLiteStore(path: file, clock: clock.wallClock)
                 try await store.set(kept, for: "kept")
@@ -78,7 +79,7 @@ struct SQLiteLargeValueTests {
         try await withScratchDirectory { directory in
             let file = directory.appendingPathComponent("store.db")
             let store = try await SQLiteStore(path: file)
-            let large = patterned(3 << 20, seed: 1)
+            let large = patternedBytes(3 << 20, seed: 1)
 
             try await store.set(large, for: "big")
             #expect(try Self.partCount(file) == 3)
@@ -89,7 +90,7 @@ struct SQLiteLargeValueTests {
             #expect(try pagesInUse(file) < pagesWithLarge - (2 << 20), "the pages of the replaced value are not free")
 
             try await store.set(large, for: "big")
-            try await store.set(patterned((1 << 20) + 1, seed: 2), for: "big")
+            try await store.set(patternedBytes((1 << 20) + 1, seed: 2), for: "big")
             #expect(try Self.partCount(file) == 2, "replacing a large value with another keeps the old parts")
             #expect(try await store.delete("big"))
             #expect(try Self.partCount(file) == 0, "the parts of the deleted value are left")
@@ -110,7 +111,7 @@ struct SQLiteLargeValueTests {
         try await withScratchDirectory { directory in
             let file = directory.appendingPathComponent("store.db")
             let store = try await SQLiteStore(path: file)
-            let old = patterned(3 << 20, seed: 1), new = patterned((3 << 20) + 7, seed: 2)
+            let old = patternedBytes(3 << 20, seed: 1), new = patternedBytes((3 << 20) + 7, seed: 2)
             let written = try await store.set(old, for: "v")
 
             let stream = try #require(try await store.readStream("v", chunkSize: 64 << 10))
@@ -134,7 +135,7 @@ struct SQLiteLargeValueTests {
             #expect(received == old, "the stream mixed the old value with later writes")
 
             // Reading the stream again finds that its value is gone.
-            await expectStoreError(.conditionFailed) { for try await _ in stream.chunks {} }
+            try await expectStoreError(.conditionFailed) { for try await _ in stream.chunks {} }
             #expect(try Self.partCount(file) == 0)
         }
     }

@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import Trove
 import TroveSQLite
+import TroveTestSupport
 
 /// SQLite stores and file stores wait on pools of their own: SQLite writers waiting out another
 /// connection's write lock hold every thread of the SQLite stores' pool, and a file store's
@@ -42,7 +43,7 @@ struct SQLitePoolTests {
                 }
                 // The file store's pool is free: an fsync write, a large value, a listing.
                 try await files.set(Data("small".utf8), for: "small")
-                let large = patterned((1 << 20) + 1, seed: 3)
+                let large = patternedBytes((1 << 20) + 1, seed: 3)
                 try await files.set(large, for: "large")
                 #expect(try await files["large"] == large)
                 #expect(try await files.count() == 2)

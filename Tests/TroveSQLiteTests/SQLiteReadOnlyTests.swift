@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import Trove
 import TroveSQLite
+import TroveTestSupport
 
 /// Read-only mode on a file system that can be written: what it creates (nothing), what it
 /// sees of a writer's commits, and what it refuses. The read-only file system itself is in
@@ -30,7 +31,7 @@ struct SQLiteReadOnlyTests {
             try await writer.set(Data("2".utf8), for: "b")
             #expect(try await reader["b"] == Data("2".utf8))
             #expect(try await reader.count() == 2)
-            await expectStoreError(.readOnly) { try await reader.set(Data("3".utf8), for: "c") }
+            try await expectStoreError(.readOnly) { try await reader.set(Data("3".utf8), for: "c") }
             #expect(try await writer["c"] == nil)
         }
     }
@@ -38,14 +39,14 @@ struct SQLiteReadOnlyTests {
     @Test func aMissingFileIsRefusedAndNotCreated() async throws {
         try await withScratchDirectory { directory in
             let file = directory.appendingPathComponent("missing.db")
-            let error = await expectStoreError(.io) { _ = try await SQLiteStore(path: file, options: Self.readOnly) }
-            #expect(error?.message.contains(file.path) == true, "\(error?.message ?? "")")
+            let error = try await expectStoreError(.io) { _ = try await SQLiteStore(path: file, options: Self.readOnly) }
+            #expect(error.message.contains(file.path) == true, "\(error.message)")
             let created = try FileManager.default.contentsOfDirectory(atPath: directory.path)
             #expect(created.isEmpty, "files were created: \(created)")
-            let viaURL = await expectStoreError(.io) {
+            let viaURL = try await expectStoreError(.io) {
                 try await StoreOpener.withSQLite.withStore(sqliteURL(directory.appendingPathComponent("sub/x.db"), query: "mode=readonly")) { _ in }
             }
-            #expect(viaURL != nil)
+            #expect(viaURL.operation == .open, "opening a missing database read-only fails as an open: \(viaURL)")
             let afterURL = try FileManager.default.contentsOfDirectory(atPath: directory.path)
             #expect(afterURL.isEmpty, "the URL created \(afterURL)")
         }
@@ -55,10 +56,10 @@ struct SQLiteReadOnlyTests {
         try await withScratchDirectory { directory in
             let file = directory.appendingPathComponent("store.db")
             _ = try await SQLiteStore(path: file)
-            let error = await expectStoreError(.invalidArgument) {
+            let error = try await expectStoreError(.invalidArgument) {
                 _ = try await SQLiteStore(path: file, table: "other", options: Self.readOnly)
             }
-            #expect(error?.message.contains("'other'") == true, "\(error?.message ?? "")")
+            #expect(error.message.contains("'other'") == true, "\(error.message)")
             #expect(try RawDatabase(file).integer("SELECT count(*) FROM sqlite_master WHERE name = 'other'") == 0)
         }
     }
@@ -66,19 +67,19 @@ struct SQLiteReadOnlyTests {
     @Test func exclusiveReadOnlyIsRefusedAndAnExclusiveStoreKeepsReadersOut() async throws {
         try await withScratchDirectory { directory in
             let file = directory.appendingPathComponent("store.db")
-            let error = await expectStoreError(.invalidArgument) {
+            let error = try await expectStoreError(.invalidArgument) {
                 _ = try await SQLiteStore(path: file, options: .init(isExclusive: true, accessMode: .readOnly))
             }
-            #expect(error?.message.contains("exclusive") == true)
+            #expect(error.message.contains("exclusive") == true)
             #expect(try FileManager.default.contentsOfDirectory(atPath: directory.path).isEmpty, "files were created")
 
             do {
                 let exclusive = try await SQLiteStore(path: file, options: .init(isExclusive: true))
-                await expectStoreError(.unavailable) { _ = try await SQLiteStore(path: file, options: Self.readOnly) }
+                try await expectStoreError(.unavailable) { _ = try await SQLiteStore(path: file, options: Self.readOnly) }
                 _ = exclusive
             }
             let reader = try await SQLiteStore(path: file, options: Self.readOnly)
-            await expectStoreError(.unavailable) { _ = try await SQLiteStore(path: file, options: .init(isExclusive: true)) }
+            try await expectStoreError(.unavailable) { _ = try await SQLiteStore(path: file, options: .init(isExclusive: true)) }
             _ = reader
         }
     }

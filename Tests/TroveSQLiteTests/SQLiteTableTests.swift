@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import Trove
 import TroveSQLite
+import TroveTestSupport
 
 /// What a store keeps in its tables: expired rows invisible at once and deleted by
 /// `reclaimExpired()`, and several stores in one database file, each in a table of its own.
@@ -13,7 +14,7 @@ struct SQLiteTableTests {
             let clock = ManualWallClock()
             let store = try await SQLiteStore(path: file, clock: clock.wallClock)
             try await store.set(Data("soon".utf8), for: "e/soon", expiry: .after(.seconds(60)))
-            try await store.set(patterned(2 << 20, seed: 1), for: "e/large", expiry: .after(.seconds(60)))
+            try await store.set(patternedBytes(2 << 20, seed: 1), for: "e/large", expiry: .after(.seconds(60)))
             try await store.set(Data("later".utf8), for: "e/later", expiry: .after(.seconds(120)))
             try await store.set(Data("kept".utf8), for: "e/kept")
             let raw = try RawDatabase(file)
@@ -55,7 +56,7 @@ struct SQLiteTableTests {
             let file = directory.appendingPathComponent("shared.db")
             let a = try await SQLiteStore(path: file, table: "a")
             let b = try await SQLiteStore(path: file, table: "b")
-            let large = patterned(2 << 20, seed: 1)
+            let large = patternedBytes(2 << 20, seed: 1)
             for name: StoreKey in ["same/1", "same/2"] {
                 try await a.set(Data("a \(name)".utf8), for: name)
                 try await b.set(Data("b \(name)".utf8), for: name)

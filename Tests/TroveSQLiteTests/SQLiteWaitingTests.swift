@@ -3,6 +3,7 @@ import Synchronization
 import Testing
 import Trove
 import TroveSQLite
+import TroveTestSupport
 
 /// Calls that wait for another connection's lock wait on the blocking pool, never on Swift's
 /// cooperative threads: with the database locked by another connection, many more writes and
@@ -57,9 +58,9 @@ struct SQLiteWaitingTests {
             let store = try await SQLiteStore(path: file, options: .init(busyTimeout: .milliseconds(50)))
             let holder = try RawDatabase(file)
             try holder.execute("BEGIN IMMEDIATE")
-            let error = await expectStoreError(.timedOut) { try await store.set(Data("x".utf8), for: "k") }
-            #expect(error?.isRetryable == true)
-            #expect(error?.key == "k")
+            let error = try await expectStoreError(.timedOut) { try await store.set(Data("x".utf8), for: "k") }
+            #expect(error.isRetryable == true)
+            #expect(error.key == "k")
             try holder.execute("COMMIT")
             try await store.set(Data("x".utf8), for: "k")
             #expect(try await store["k"] == Data("x".utf8))
@@ -72,7 +73,7 @@ struct SQLiteWaitingTests {
             let store = try await SQLiteStore(path: file)
             // About 16 MiB through the log, with SQLite's automatic checkpoint off: the store's
             // own checkpoints keep the log near 4 MiB.
-            for index in 0..<2048 { try await store.set(patterned(4000, seed: UInt8(index % 251)), for: try key("v/\(index % 64)")) }
+            for index in 0..<2048 { try await store.set(patternedBytes(4000, seed: UInt64(index % 251)), for: try key("v/\(index % 64)")) }
             let log = try FileManager.default.attributesOfItem(atPath: file.path + "-wal")[.size] as? Int ?? 0
             #expect(log < 6 << 20, "the log grew to \(log) bytes: no checkpoint ran")
             #expect(try await store.count() == 64)

@@ -2,6 +2,7 @@ import Foundation
 import Synchronization
 import Testing
 import Trove
+import TroveTestSupport
 
 /// The blocking pool's bounded queue, its cancellation, and stores with pools of their own.
 /// Jobs hold the pool's threads by waiting on a semaphore that the test signals; the test waits
@@ -156,7 +157,7 @@ struct BlockingPoolTests {
     /// One file store's pool held entirely (its thread, its queue, a caller waiting for room):
     /// a file store with a pool of its own still writes with fsync (on its pool) and reads a large value.
     @Test func aStoreWithAPoolOfItsOwnWorksWhileAnotherStoresPoolIsHeld() async throws {
-        try await withTemporaryDirectory { directory in
+        try await withScratchDirectory { directory in
             let stuckPool = BlockingPool(name: "stuck", threadCount: 1, queueLimit: 1)
             let freePool = BlockingPool(name: "free", threadCount: 1, queueLimit: 1)
             let stuck = try FileSystemStore(root: directory.appendingPathComponent("stuck"),
@@ -191,7 +192,7 @@ struct BlockingPoolTests {
     /// A large read cancelled while it waits for the pool leaves no descriptor open on its
     /// file: the cleanup closes the file that the read opened before it queued.
     @Test func aLargeReadCancelledBeforeItStartsClosesItsFile() async throws {
-        try await withTemporaryDirectory { directory in
+        try await withScratchDirectory { directory in
             let pool = BlockingPool(threadCount: 1, queueLimit: 4)
             let store = try FileSystemStore(root: directory, configuration: .init(blockingPool: pool))
             let large = Data(repeating: 1, count: (1 << 20) + 1)

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TroveTestSupport
 
 /// The `trove` command line, run as a separate process: exit codes, output, and round trips
 /// through a fresh file store.
@@ -412,67 +413,10 @@ struct Scratch {
     func trove(
         _ arguments: [String], standardInput: URL? = nil, environment: [String: String?] = [:]
     ) async throws -> TroveResult {
-        let process = Process()
-        process.executableURL = try TroveExecutable.url()
-        process.arguments = arguments
-        var variables = ProcessInfo.processInfo.environment
-        variables["TROVE_STORE"] = nil
-        variables["XDG_DATA_HOME"] = directory.appendingPathComponent("xdg", isDirectory: true).path
+        var variables: [String: String?] = ["XDG_DATA_HOME": directory.appendingPathComponent("xdg", isDirectory: true).path]
         for (name, value) in environment { variables[name] = value }
-        process.environment = variables
-
-        let id = UUID().uuidString
-        let stdoutURL = try file("stdout-\(id)", Data())
-        let stderrURL = try file("stderr-\(id)", Data())
-        let stdoutHandle = try FileHandle(forWritingTo: stdoutURL)
-        let stderrHandle = try FileHandle(forWritingTo: stderrURL)
-        defer {
-            try? stdoutHandle.close()   // best-effort: the files are read by path below
-            try? stderrHandle.close()
-        }
-        process.standardOutput = stdoutHandle
-        process.standardError = stderrHandle
-        process.standardInput = try standardInput.map { try FileHandle(forReadingFrom: $0) } ?? FileHandle.nullDevice
-
-        let status: Int32 = try await withCheckedThrowingContinuation { continuation in
-            process.terminationHandler = { finished in continuation.resume(returning: finished.terminationStatus) }
-            do {
-                try process.run()
-            } catch {
-                process.terminationHandler = nil
-                continuation.resume(throwing: error)
-            }
-        }
-        return TroveResult(
-            status: status,
-            stdout: try Data(contentsOf: stdoutURL),
-            stderr: String(decoding: try Data(contentsOf: stderrURL), as: UTF8.self))
-    }
-}
-
-/// Finds the `trove` executable that `swift build` put next to the test bundle.
-enum TroveExecutable {
-    struct NotFound: Error, CustomStringConvertible {
-        var searched: [String]
-        var description: String {
-            "the trove executable was not found next to the test bundle (looked in \(searched.joined(separator: ", "))); "
-                + "TroveTests depends on TroveCLI so that `swift build` and `swift test` build it"
-        }
-    }
-
-    static func url() throws -> URL {
-        var directories: [URL] = []
-        if let executable = Bundle.main.executableURL { directories.append(executable.deletingLastPathComponent()) }
-        if let first = CommandLine.arguments.first {
-            directories.append(URL(fileURLWithPath: first).deletingLastPathComponent())
-        }
-        for bundle in Bundle.allBundles where bundle.bundleURL.pathExtension == "xctest" {
-            directories.append(bundle.bundleURL.deletingLastPathComponent())
-        }
-        for directory in directories {
-            let candidate = directory.appendingPathComponent("trove")
-            if FileManager.default.isExecutableFile(atPath: candidate.path) { return candidate }
-        }
-        throw NotFound(searched: directories.map(\.path))
+        let outcome = try await ChildProcess.run(
+            try BuiltExecutable.trove(), arguments, environment: variables, standardInput: standardInput, scratch: directory)
+        return TroveResult(status: outcome.status, stdout: outcome.output, stderr: outcome.errors)
     }
 }

@@ -9,10 +9,8 @@ import TroveTestSupport
 @Suite("Contract conformance")
 struct ConformanceTests {
     @Test("contract", .timeLimit(.minutes(5)), arguments: StoreFixture.all, ContractCheck.allCases)
-    func contract(_ fixture: StoreFixture, _ check: ContractCheck) async throws {
-        try await fixture.withFreshStore { store, environment in
-            try await expectConformance(check, of: store, environment: environment)
-        }
+    func contract(_ fixture: ConformanceFixture, _ check: ContractCheck) async throws {
+        try await fixture.expectConformance(to: check)
     }
 
     /// The checks that do not apply to a store say so, with a reason, instead of passing.

@@ -1,12 +1,13 @@
 import Foundation
 import Testing
 import Trove
+import TroveTestSupport
 
 @Suite("Values from and into local files")
 struct LocalFileTransferTests {
     @Test(arguments: ["memory", "file"])
     func fileInFileOut(_ kind: String) async throws {
-        try await withTemporaryDirectory { directory in
+        try await withScratchDirectory { directory in
             let store: any KeyValueStore = kind == "memory"
                 ? MemoryStore() : try FileSystemStore(root: directory.appendingPathComponent("store"))
             var generator = SystemRandomNumberGenerator()

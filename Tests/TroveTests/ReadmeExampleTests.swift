@@ -1,12 +1,13 @@
 import Foundation
 import Testing
 import Trove
+import TroveTestSupport
 
 /// The README's quick start, as a program that runs: if this test changes, change the README.
 @Suite("README example")
 struct ReadmeExampleTests {
     @Test func quickStartRuns() async throws {
-        try await withTemporaryDirectory { directory in
+        try await withScratchDirectory { directory in
             let store = try FileSystemStore(root: directory.appending(path: "data"))
 
             // Write, read, delete. A missing key is nil.
@@ -94,7 +95,7 @@ struct ReadmeExampleTests {
     struct User: Codable { var name: String; var visits: Int }
 
     @Test func layersComposeInOneExpression() async throws {
-        try await withTemporaryDirectory { directory in
+        try await withScratchDirectory { directory in
             let users = try FileSystemStore(root: directory.appending(path: "data"))
                 .prefixed("app/")
                 .cached(in: BoundedMemoryStore(maximumBytes: 64 << 20, maximumEntries: 10_000), mode: .mutable)

@@ -9,6 +9,20 @@
 #define TROVE_AT_EMPTY_PATH 0x1000
 #define TROVE_RENAME_NOREPLACE 1
 
+/// Which calls a wrapper makes where platforms differ.
+///
+/// - TROVE_CALLS_NATIVE: the platform's own. On Linux: openat2, renameat2(RENAME_NOREPLACE),
+///   open-file-description locks, statx. Elsewhere the same as TROVE_CALLS_PORTABLE.
+/// - TROVE_CALLS_PORTABLE: POSIX calls that every platform has, even on Linux (so that tests
+///   prove the fallbacks where the package is built): no openat2 (ENOSYS, and the caller walks
+///   the path one component at a time with O_NOFOLLOW), link + unlink for a rename that must
+///   not replace, process-associated record locks (F_SETLKW) behind a process-wide mutex per
+///   locked byte, flock for try-locks, fstatat for status.
+typedef enum {
+    TROVE_CALLS_NATIVE = 0,
+    TROVE_CALLS_PORTABLE = 1,
+} trove_calls_t;
+
 /// File status as Trove needs it, filled by trove_statx.
 typedef struct {
     uint64_t size;
@@ -24,25 +38,64 @@ typedef struct {
 } trove_stat_t;
 
 /// openat2(2) with RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS: `path` may not
-/// leave `dirfd` nor pass through any symbolic link. Returns the descriptor or -1 with errno set
-/// (ENOSYS where the kernel lacks openat2).
-int trove_open_beneath(int dirfd, const char *path, int flags, mode_t mode);
+/// leave `dirfd` nor pass through any symbolic link. Returns the descriptor or -1 with errno set:
+/// ENOSYS where the kernel lacks openat2, on every platform but Linux, and with
+/// TROVE_CALLS_PORTABLE; the caller then walks the path itself.
+int trove_open_beneath(int dirfd, const char *path, int flags, mode_t mode, trove_calls_t calls);
 
-/// renameat2(2); flags 1 = RENAME_NOREPLACE.
-int trove_renameat2(int olddirfd, const char *oldpath, int newdirfd, const char *newpath, unsigned int flags);
+/// Renames `oldpath` to `newpath`, atomically: flags 0 replaces what `newpath` names (renameat),
+/// flags 1 (RENAME_NOREPLACE) fails with EEXIST if `newpath` exists.
+///
+/// Natively on Linux the latter is renameat2(RENAME_NOREPLACE). Portably it is linkat, which
+/// is just as atomic (it fails with EEXIST if the name exists), then unlinkat of the old name.
+/// What is lost: between the two calls the file has both names, so a process that dies there
+/// leaves the old name behind (a scratch file, which the file store reclaims as abandoned), and
+/// a file system without hard links (FAT, some network and FUSE file systems) fails with the
+/// errno of linkat (EPERM, ENOTSUP or EMLINK) instead of renaming.
+int trove_renameat2(int olddirfd, const char *oldpath, int newdirfd, const char *newpath, unsigned int flags,
+                    trove_calls_t calls);
 
-/// Takes (exclusive) or releases an open-file-description lock on one byte of `fd` at `offset`,
+/// Takes (exclusive, `lock` 1) or releases (`lock` 0) a lock on one byte of `fd` at `offset`,
 /// waiting for it. Returns 0 or -1 with errno set.
-int trove_lock_byte(int fd, off_t offset, int lock);
+///
+/// Natively on Linux an open-file-description lock: it excludes every other open file
+/// description of the file, in this process or another. Portably a process-associated record
+/// lock (F_SETLKW), which by itself would not exclude two descriptors of the file in one
+/// process, so a process-wide mutex per (device, inode, byte) is taken first. What is lost:
+/// closing any descriptor of the file in this process releases this process's record locks on
+/// it, so another process may enter while a store of this process that shares the lock file
+/// with a store just closed holds a byte; and a thread may hold one locked byte at a time, of
+/// any file (two bytes can share a mutex, which is not recursive). The file store's critical
+/// sections hold one stripe and call no other store.
+int trove_lock_byte(int fd, off_t offset, int lock, trove_calls_t calls);
 
-/// Tries to take an open-file-description lock on one byte of `fd` at `offset` without waiting:
-/// `kind` 1 shared, 2 exclusive, 0 releases. Returns 0, or -1 with errno EAGAIN when another open
+/// Tries to take a lock on one byte of `fd` at `offset` without waiting: `kind` 1 shared,
+/// 2 exclusive, 0 releases. Returns 0, or -1 with errno EAGAIN (or EWOULDBLOCK) when another open
 /// file description holds a conflicting lock.
-int trove_try_lock_byte(int fd, off_t offset, int kind);
+///
+/// Natively on Linux an open-file-description lock. Portably flock(2), which also belongs to
+/// the open file description (so two opens in one process conflict, and the lock goes with the
+/// last descriptor of it) but covers the whole file: right for a file whose only lock is byte 0.
+/// Linux keeps flock and record locks apart, so a process taking one kind does not see the
+/// other kind: every process on one machine must run with the same `calls`.
+int trove_try_lock_byte(int fd, off_t offset, int kind, trove_calls_t calls);
 
-/// statx(2) of `path` relative to `dirfd` (an empty path with AT_EMPTY_PATH in `flags` for the
-/// descriptor itself). Returns 0 or -1 with errno set.
-int trove_statx(int dirfd, const char *path, int flags, trove_stat_t *out);
+/// Tries to take the exclusive lock of trove_lock_byte on one byte of `fd` at `offset`, without
+/// waiting: returns 0 (release it with trove_lock_byte(fd, offset, 0, calls)), or -1 with errno
+/// EAGAIN when another open file description (natively) or another thread or process
+/// (portably: the process-wide mutex, then F_SETLK) holds it.
+int trove_try_lock_stripe(int fd, off_t offset, trove_calls_t calls);
+
+/// The status of `path` relative to `dirfd` (an empty path with TROVE_AT_EMPTY_PATH in `flags`
+/// for the descriptor itself; AT_SYMLINK_NOFOLLOW honoured). Returns 0 or -1 with errno set.
+///
+/// Natively on Linux statx(2), with the birth time where the file system keeps one. Portably
+/// fstat or fstatat(2): the birth time on macOS and the BSDs (st_birthtimespec), none elsewhere
+/// (`has_btime` 0).
+int trove_statx(int dirfd, const char *path, int flags, trove_stat_t *out, trove_calls_t calls);
+
+/// close(2), under a name that Swift types with a `close()` of their own can call.
+int trove_close(int fd);
 
 /// Writes all of `a` then all of `b` then all of `c` (any may be empty), retrying short writes.
 /// Returns 0 or -1 with errno set.

@@ -135,3 +135,13 @@ extension StoreURL {
         }
     }
 }
+
+extension StoreURL {
+    /// Throws unless the URL is its scheme alone (`memory:` or `memory://`), with no options.
+    func requireBareScheme() throws(StoreError) {
+        if (host.map { !$0.isEmpty } ?? false) || user != nil || password != nil || port != nil || !path.isEmpty {
+            throw invalid("a \(scheme): URL takes no host or path; write \(scheme):")
+        }
+        try optionReader.rejectUnknown()
+    }
+}

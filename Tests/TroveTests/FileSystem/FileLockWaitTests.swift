@@ -2,6 +2,7 @@ import CTroveSystem
 import Foundation
 import Testing
 @testable import Trove
+import TroveTestSupport
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -13,7 +14,7 @@ import Glibc
 struct FileLockWaitTests {
     @Test(.timeLimit(.minutes(2)))
     func writesAndDeletesOfAHeldKeyWaitAndThenComplete() async throws {
-        try await withTemporaryDirectory { root in
+        try await withScratchDirectory { root in
             let store = try FileSystemStore(root: root)
             // Three keys on three different stripes: three waits at once, more than the
             // cooperative pool has threads on a two-core machine, fewer than the blocking pool's.
@@ -65,7 +66,7 @@ struct FileLockWaitTests {
 
     @Test(.timeLimit(.minutes(2)))
     func aConditionalWriteThatWaitedStillChecksItsCondition() async throws {
-        try await withTemporaryDirectory { root in
+        try await withScratchDirectory { root in
             let store = try FileSystemStore(root: root)
             let other = try FileSystemStore(root: root)
             let key: StoreKey = "contended"
@@ -92,16 +93,16 @@ private final class LockHolder {
 
     init(root: URL) throws {
         fd = open(root.appendingPathComponent(".trove/lock").path, O_RDWR | O_CLOEXEC)
-        guard fd >= 0 else { throw UnexpectedOutcome("cannot open the lock file: errno \(errno)") }
+        guard fd >= 0 else { throw TestFailure("cannot open the lock file: errno \(errno)") }
     }
 
     deinit { _ = close(fd) }
 
     func take(_ stripe: Int) throws {
-        guard trove_try_lock_byte(fd, off_t(stripe), 2) == 0 else { throw UnexpectedOutcome("cannot take stripe \(stripe): errno \(errno)") }
+        guard trove_try_lock_stripe(fd, off_t(stripe), TROVE_CALLS_NATIVE) == 0 else { throw TestFailure("cannot take stripe \(stripe): errno \(errno)") }
     }
 
     func release(_ stripe: Int) throws {
-        guard trove_try_lock_byte(fd, off_t(stripe), 0) == 0 else { throw UnexpectedOutcome("cannot release stripe \(stripe): errno \(errno)") }
+        guard trove_lock_byte(fd, off_t(stripe), 0, TROVE_CALLS_NATIVE) == 0 else { throw TestFailure("cannot release stripe \(stripe): errno \(errno)") }
     }
 }

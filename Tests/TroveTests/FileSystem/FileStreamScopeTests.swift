@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import Trove
+import TroveTestSupport
 
 /// A file store's stream releases its file descriptor when its scope ends, not when the last
 /// copy of the stream happens to be dropped.
@@ -11,7 +12,7 @@ struct FileStreamScopeTests {
     }
 
     @Test func withReadStreamReleasesTheFileEvenWhenTheStreamIsKept() async throws {
-        try await withTemporaryDirectory { directory in
+        try await withScratchDirectory { directory in
             let store = try FileSystemStore(root: directory.appending(path: "data"))
             for index in 0..<20 { try await store.set(Data(repeating: UInt8(index), count: 10_000), for: StoreKey(validating: "v/\(index)")) }
             let before = try Self.openDescriptors()
@@ -33,7 +34,7 @@ struct FileStreamScopeTests {
     }
 
     @Test func closeDuringAnInlineReadWaitsForIt() async throws {
-        try await withTemporaryDirectory { directory in
+        try await withScratchDirectory { directory in
             let store = try FileSystemStore(root: directory.appending(path: "data"))
             let value = Data((0..<200_000).map { UInt8($0 % 251) })
             try await store.set(value, for: "big")

@@ -2,6 +2,7 @@ import CTroveSystem
 import Foundation
 import Testing
 @testable import Trove
+import TroveTestSupport
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -30,7 +31,7 @@ struct FileSystemListingTests {
     /// Margins: a snapshot kept at once, and one never kept (every page reads the directory).
     @Test(arguments: [Int64(0), Int64.max / 2])
     func pagesMatchTheWalkForEveryShapeOfQuery(settleMargin: Int64) async throws {
-        try await withTemporaryDirectory { root in
+        try await withScratchDirectory { root in
             let store = try FileSystemStore(root: root, configuration: .init(), clock: .system, usesOpenat2: nil,
                                             snapshotSettleMargin: settleMargin)
             let keys = ["a", "a-c", "a/b", "a/b/c", "a/d", "a0", "b-1", "b-2", "b/x", "c", String(repeating: "ü", count: 200),
@@ -57,7 +58,7 @@ struct FileSystemListingTests {
     /// when the page is read, in this store, in another store on the same root, after a restart.
     @Test(arguments: [Int64(0), DirectorySnapshots.settleMargin])
     func aCursorIsAPositionNotASnapshot(settleMargin: Int64) async throws {
-        try await withTemporaryDirectory { root in
+        try await withScratchDirectory { root in
             let store = try FileSystemStore(root: root, configuration: .init(), clock: .system, usesOpenat2: nil,
                                             snapshotSettleMargin: settleMargin)
             for index in stride(from: 10, to: 90, by: 10) { try await store.set(Data([1]), for: try StoreKey(validating: "k\(index)")) }
@@ -79,7 +80,7 @@ struct FileSystemListingTests {
     /// A snapshot trusted at once (margin 0) is still never stale: a rename into the directory
     /// from outside the store, a deletion, a new subdirectory each show in the next page.
     @Test func aKeptSnapshotNeverHidesNorResurrectsAKey() async throws {
-        try await withTemporaryDirectory { root in
+        try await withScratchDirectory { root in
             let store = try FileSystemStore(root: root, configuration: .init(), clock: .system, usesOpenat2: nil, snapshotSettleMargin: 0)
             for name in ["a", "c", "e"] { try await store.set(Data(name.utf8), for: try StoreKey(validating: name)) }
             #expect(try await pagedNames(store, limit: 1) == ["a", "c", "e"])
@@ -115,7 +116,7 @@ struct FileSystemListingTests {
     /// Listing skips the per-file `statx` while no entry has an expiry, and still hides expired
     /// entries once one is written, in this store and in another on the same root.
     @Test func expiredEntriesStayHiddenWhateverTheMarkerSays() async throws {
-        try await withTemporaryDirectory { root in
+        try await withScratchDirectory { root in
             let clock = ManualWallClock()
             let store = try FileSystemStore(root: root, clock: clock.wallClock)
             try await store.set(Data([1]), for: "plain")
@@ -132,7 +133,7 @@ struct FileSystemListingTests {
 
     /// A store made before the marker existed (no `.trove/format`) is taken to hold expiring entries.
     @Test func aStoreWithoutTheFormatMarkerIsCheckedFileByFile() async throws {
-        try await withTemporaryDirectory { root in
+        try await withScratchDirectory { root in
             let clock = ManualWallClock()
             do {
                 let store = try FileSystemStore(root: root, clock: clock.wallClock)

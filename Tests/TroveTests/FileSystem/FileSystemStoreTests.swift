@@ -1,11 +1,12 @@
 import Foundation
 import Testing
 @testable import Trove
+import TroveTestSupport
 
 @Suite("FileSystemStore on disk")
 struct FileSystemStoreTests {
     @Test func layoutKeepsKeysAndPrefixesApart() async throws {
-        try await withTemporaryDirectory { root in
+        try await withScratchDirectory { root in
             let store = try FileSystemStore(root: root)
             try await store.set(Data("top".utf8), for: "a")
             try await store.set(Data("nested".utf8), for: "a/b")
@@ -24,7 +25,7 @@ struct FileSystemStoreTests {
     }
 
     @Test func longKeysRoundTripThroughShortenedNames() async throws {
-        try await withTemporaryDirectory { root in
+        try await withScratchDirectory { root in
             let store = try FileSystemStore(root: root)
             let longSegment = String(repeating: "ü", count: 200)
             let keys = [
@@ -48,7 +49,7 @@ struct FileSystemStoreTests {
     /// With openat2, and with the component-by-component walk of kernels that lack it.
     @Test(arguments: [true, false])
     func symbolicLinksInsideTheRootAreRefused(usesOpenat2: Bool) async throws {
-        try await withTemporaryDirectory { root in
+        try await withScratchDirectory { root in
             let outside = root.appendingPathComponent("outside", isDirectory: true)
             let inside = root.appendingPathComponent("store", isDirectory: true)
             try FileManager.default.createDirectory(at: outside, withIntermediateDirectories: true)
@@ -74,7 +75,7 @@ struct FileSystemStoreTests {
     }
 
     @Test func foreignAndDamagedFilesAreIntegrityErrors() async throws {
-        try await withTemporaryDirectory { root in
+        try await withScratchDirectory { root in
             let store = try FileSystemStore(root: root)
             try await store.set(Data("kept".utf8), for: "kept")
             try await store.set(Data(repeating: 9, count: 100), for: "damaged")
@@ -91,7 +92,7 @@ struct FileSystemStoreTests {
     }
 
     @Test func readersNeverSeeATornValue() async throws {
-        try await withTemporaryDirectory { root in
+        try await withScratchDirectory { root in
             let store = try FileSystemStore(root: root)
             try await store.set(Data(repeating: 0, count: 10), for: "k")
             try await withThrowingTaskGroup(of: Void.self) { group in
@@ -103,9 +104,9 @@ struct FileSystemStoreTests {
                 }
                 group.addTask {
                     for _ in 0..<600 {
-                        guard let value = try await store["k"] else { throw UnexpectedOutcome("value vanished") }
+                        guard let value = try await store["k"] else { throw TestFailure("value vanished") }
                         let first = value.first ?? 0
-                        if !value.allSatisfy({ $0 == first }) { throw UnexpectedOutcome("torn value of \(value.count) bytes") }
+                        if !value.allSatisfy({ $0 == first }) { throw TestFailure("torn value of \(value.count) bytes") }
                     }
                 }
                 try await group.waitForAll()
@@ -114,7 +115,7 @@ struct FileSystemStoreTests {
     }
 
     @Test func reclaimDeletesExpiredFilesEmptyDirectoriesAndAbandonedScratch() async throws {
-        try await withTemporaryDirectory { root in
+        try await withScratchDirectory { root in
             let clock = ManualWallClock()
             let store = try FileSystemStore(root: root, clock: clock.wallClock)
             try await store.set(Data("x".utf8), for: "deep/er/gone", expiry: .after(.seconds(5)))
@@ -133,7 +134,7 @@ struct FileSystemStoreTests {
     }
 
     @Test func twoStoresOnOneRootShareConditions() async throws {
-        try await withTemporaryDirectory { root in
+        try await withScratchDirectory { root in
             let first = try FileSystemStore(root: root)
             let second = try FileSystemStore(root: root)
             let written = try await first.set(Data("1".utf8), for: "k", condition: .ifAbsent)
@@ -145,7 +146,7 @@ struct FileSystemStoreTests {
     }
 
     @Test func rootMustBeADirectory() async throws {
-        try await withTemporaryDirectory { root in
+        try await withScratchDirectory { root in
             let file = root.appendingPathComponent("plain-file")
             try Data().write(to: file)
             #expect(throws: StoreError.self) { try FileSystemStore(root: file, configuration: .init(createsRoot: false)) }

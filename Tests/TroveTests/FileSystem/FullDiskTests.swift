@@ -1,38 +1,7 @@
 import Foundation
 import Testing
 import Trove
-#if canImport(Glibc)
-import Glibc
-#endif
-
-/// A small tmpfs mounted for one test, so that the disk fills up for real.
-///
-/// Mounting needs root. Under CI (`CI` set) a failed mount fails the test; elsewhere the test is
-/// reported as skipped.
-enum SmallFileSystem {
-    static var isMountable: Bool { geteuid() == 0 || ProcessInfo.processInfo.environment["CI"] != nil }
-
-    static func withMounted<T>(sizeInKiB: Int, _ body: (URL) async throws -> T) async throws -> T {
-        try await withTemporaryDirectory { directory in
-            let mountPoint = directory.appendingPathComponent("small", isDirectory: true)
-            try FileManager.default.createDirectory(at: mountPoint, withIntermediateDirectories: true)
-            try run("/bin/mount", ["-t", "tmpfs", "-o", "size=\(sizeInKiB)k", "tmpfs", mountPoint.path])
-            defer { try? run("/bin/umount", [mountPoint.path]) }
-            return try await body(mountPoint)
-        }
-    }
-
-    private static func run(_ tool: String, _ arguments: [String]) throws {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: tool)
-        process.arguments = arguments
-        try process.run()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else {
-            throw UnexpectedOutcome("\(tool) \(arguments.joined(separator: " ")) exited with \(process.terminationStatus)")
-        }
-    }
-}
+import TroveTestSupport
 
 @Suite("FileSystemStore on a full disk", .serialized)
 struct FullDiskTests {
@@ -100,6 +69,6 @@ extension SmallFileSystem {
         process.arguments = ["-o", "remount,ro", mountPoint.path]
         try process.run()
         process.waitUntilExit()
-        guard process.terminationStatus == 0 else { throw UnexpectedOutcome("remount,ro exited with \(process.terminationStatus)") }
+        guard process.terminationStatus == 0 else { throw TestFailure("remount,ro exited with \(process.terminationStatus)") }
     }
 }

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import Trove
+import TroveTestSupport
 
 /// `CachedStore`: mutable mode confirms every hit with the backing store, so a value another
 /// process replaced is never served; append-only mode skips that check.
@@ -187,13 +188,13 @@ struct CachedStoreTests {
     }
 
     @Test("capabilities and description")
-    func capabilities() throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("trove-cached-\(UUID().uuidString)")
-        defer { try? FileManager.default.removeItem(at: directory) }
-        let file = try FileSystemStore(root: directory)
-        let cache = boundedCache()
-        #expect(file.cached(in: cache, mode: .mutable).capabilities == file.capabilities)
-        #expect(file.cached(in: cache, mode: .appendOnly).capabilities == file.capabilities.subtracting(.sharedAcrossProcesses))
-        #expect(file.cached(in: cache).description == "\(file.description) cached in \(cache.description) (mutable)")
+    func capabilities() async throws {
+        try await withScratchDirectory("trove-cached") { directory in
+            let file = try FileSystemStore(root: directory)
+            let cache = boundedCache()
+            #expect(file.cached(in: cache, mode: .mutable).capabilities == file.capabilities)
+            #expect(file.cached(in: cache, mode: .appendOnly).capabilities == file.capabilities.subtracting(.sharedAcrossProcesses))
+            #expect(file.cached(in: cache).description == "\(file.description) cached in \(cache.description) (mutable)")
+        }
     }
 }

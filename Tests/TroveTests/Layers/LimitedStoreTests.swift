@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import Trove
+import TroveTestSupport
 
 @Suite("LimitedStore")
 struct LimitedStoreTests {
@@ -72,7 +73,7 @@ struct LimitedStoreTests {
 
     @Test func aStreamedValueOverTheCapIsRefusedWithoutReadingTheRest() async throws {
         try await Self.refuseStreamedValueOverTheCap(on: MemoryStore())
-        try await withTemporaryDirectory { directory in
+        try await withScratchDirectory { directory in
             try await Self.refuseStreamedValueOverTheCap(on: try FileSystemStore(root: directory))
         }
     }

@@ -57,69 +57,45 @@ struct ExpiryHidingStore<Base: KeyValueStore>: KeyValueStore {
     func reclaimExpired() async throws -> Int { try await base.reclaimExpired() }
 }
 
-/// A stack of policy layers the contract is checked against, built fresh for each test.
-struct PolicyFixture: Sendable, CustomStringConvertible {
-    let name: String
-    let usesDirectory: Bool
-    var maximumKeyByteCount = StoreKey.maximumByteCount
-    var maximumValueSize: Int?
-    let open: @Sendable (_ clock: ManualWallClock, _ root: URL?) throws -> any KeyValueStore
-
-    var description: String { name }
-
+/// The stacks of policy layers the contract is checked against, built fresh for each test,
+/// with values of up to 16 MiB.
+enum PolicyFixture {
     /// Expiry delegated to the file store's native expiry.
-    static let expiringFile = PolicyFixture(name: "file.expiring()", usesDirectory: true) { clock, root in
+    static let expiringFile = ConformanceFixture(name: "file.expiring()", usesDirectory: true, largeValueSize: 16 << 20) { clock, root in
         try FileSystemStore(root: try directory(root), clock: clock.wallClock).expiring(clock: clock.wallClock)
     }
 
     /// Sliding expiry over the file store: envelopes, with each deadline also given to the file store.
-    static let slidingExpiringFile = PolicyFixture(name: "file.expiring(sliding)", usesDirectory: true) { clock, root in
+    static let slidingExpiringFile = ConformanceFixture(name: "file.expiring(sliding)", usesDirectory: true, largeValueSize: 16 << 20) { clock, root in
         try FileSystemStore(root: try directory(root), clock: clock.wallClock).expiring(sliding: true, clock: clock.wallClock)
     }
 
     /// Envelopes over a file store whose expiry is hidden: the layer alone makes entries expire.
-    static let expiringFileWithoutExpiry = PolicyFixture(name: "file.withoutExpiry.expiring()", usesDirectory: true) { clock, root in
+    static let expiringFileWithoutExpiry = ConformanceFixture(name: "file.withoutExpiry.expiring()", usesDirectory: true, largeValueSize: 16 << 20) { clock, root in
         ExpiryHidingStore(base: try FileSystemStore(root: try directory(root), clock: clock.wallClock))
             .expiring(clock: clock.wallClock)
     }
 
     /// Sliding envelopes over a memory store whose expiry is hidden.
-    static let slidingExpiringMemoryWithoutExpiry = PolicyFixture(
-        name: "memory.withoutExpiry.expiring(sliding)", usesDirectory: false
+    static let slidingExpiringMemoryWithoutExpiry = ConformanceFixture(
+        name: "memory.withoutExpiry.expiring(sliding)", usesDirectory: false, largeValueSize: 16 << 20
     ) { clock, _ in
         ExpiryHidingStore(base: MemoryStore(clock: clock.wallClock)).expiring(sliding: true, clock: clock.wallClock)
     }
 
     /// A memory store with the caps of a small embedded store: 32-byte keys, 16 KiB values.
-    static let limitedMemory = PolicyFixture(
-        name: "memory.limited(32, 16 KiB)", usesDirectory: false, maximumKeyByteCount: 32, maximumValueSize: 16 << 10
+    static let limitedMemory = ConformanceFixture(
+        name: "memory.limited(32, 16 KiB)", usesDirectory: false, largeValueSize: 16 << 20, maximumKeyByteCount: 32,
+        maximumValueSize: 16 << 10
     ) { clock, _ in
         MemoryStore(clock: clock.wallClock).limited(keyLength: 32, valueSize: 16 << 10)
     }
 
-    static let all: [PolicyFixture] = [
-        .expiringFile, .slidingExpiringFile, .expiringFileWithoutExpiry, .slidingExpiringMemoryWithoutExpiry, .limitedMemory,
+    static let all: [ConformanceFixture] = [
+        expiringFile, slidingExpiringFile, expiringFileWithoutExpiry, slidingExpiringMemoryWithoutExpiry, limitedMemory,
     ]
 
-    /// Runs `body` with a fresh store of this kind and its environment.
-    func withFreshStore(_ body: (any KeyValueStore, ConformanceEnvironment) async throws -> Void) async throws {
-        let clock = ManualWallClock()
-        guard usesDirectory else {
-            try await body(try open(clock, nil), ConformanceEnvironment(
-                clock: clock, largeValueSize: 16 << 20, maximumKeyByteCount: maximumKeyByteCount,
-                maximumValueSize: maximumValueSize))
-            return
-        }
-        let open = self.open
-        try await ConformanceEnvironment.withStoreInTemporaryDirectory(
-            clock: clock, largeValueSize: 16 << 20, maximumKeyByteCount: maximumKeyByteCount,
-            maximumValueSize: maximumValueSize, open: { root in try open(clock, root) }, body)
-    }
-
-    private static func directory(_ root: URL?) throws -> URL {
-        guard let root else { throw StoreFixtureError("a file fixture was opened without a directory") }
-        return root
-    }
+    private static func directory(_ root: URL?) throws -> URL { try ConformanceFixture.require(root) }
 }
 
 /// The whole contract against expiring and limited stacks, and proof that the checks catch a
@@ -127,10 +103,8 @@ struct PolicyFixture: Sendable, CustomStringConvertible {
 @Suite("Policy layers: contract conformance")
 struct PolicyConformanceTests {
     @Test("contract", .timeLimit(.minutes(5)), arguments: PolicyFixture.all, ContractCheck.allCases)
-    func contract(_ fixture: PolicyFixture, _ check: ContractCheck) async throws {
-        try await fixture.withFreshStore { store, environment in
-            try await expectConformance(check, of: store, environment: environment)
-        }
+    func contract(_ fixture: ConformanceFixture, _ check: ContractCheck) async throws {
+        try await fixture.expectConformance(to: check)
     }
 
     /// A store that claims a 16 KiB limit but accepts anything fails every check that needs

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import Trove
+import TroveTestSupport
 
 @Suite("ReadOnlyStore")
 struct ReadOnlyStoreTests {
@@ -74,7 +75,7 @@ struct ReadOnlyStoreTests {
     }
 
     @Test func capabilitiesDropTheWriteRelatedOnes() async throws {
-        try await withTemporaryDirectory { directory in
+        try await withScratchDirectory { directory in
             let file = try FileSystemStore(root: directory)
             let view = file.readOnly()
             #expect(view.capabilities.isDisjoint(with: [.conditionalWrites, .conditionalDeletes, .expiration]))

@@ -2,6 +2,7 @@ import Foundation
 import Synchronization
 import Testing
 @testable import Trove
+import TroveTestSupport
 
 /// `TieredStore`: the order of writes through the tiers, promotion on read, the durable ETag
 /// reported by copies, and the protocol that keeps copies from going stale.
@@ -193,15 +194,15 @@ struct TieredStoreTests {
     }
 
     @Test("capabilities are the durable tier's; sharing needs every tier shared")
-    func capabilities() throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("trove-tiered-\(UUID().uuidString)")
-        defer { try? FileManager.default.removeItem(at: directory) }
-        let file = try FileSystemStore(root: directory, clock: clock.wallClock)
-        let store = file.tiered(below: memory("fast"))
-        #expect(file.capabilities.contains(.sharedAcrossProcesses))
-        #expect(store.capabilities == file.capabilities.subtracting(.sharedAcrossProcesses))
-        #expect(file.tiered(below: file.prefixed("copies")).capabilities == file.capabilities)
-        #expect(store.description == "tiered (memory fast, then \(file.description))")
+    func capabilities() async throws {
+        try await withScratchDirectory("trove-tiered") { directory in
+            let file = try FileSystemStore(root: directory, clock: clock.wallClock)
+            let store = file.tiered(below: memory("fast"))
+            #expect(file.capabilities.contains(.sharedAcrossProcesses))
+            #expect(store.capabilities == file.capabilities.subtracting(.sharedAcrossProcesses))
+            #expect(file.tiered(below: file.prefixed("copies")).capabilities == file.capabilities)
+            #expect(store.description == "tiered (memory fast, then \(file.description))")
+        }
     }
 
     @Test("a reader's copy is refused once a write or delete has changed the tier's entry")

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import Trove
+import TroveTestSupport
 
 /// `DurableQueue`: order, leases, redelivery, dead letters and restarts, with an injected clock.
 @Suite("DurableQueue")
@@ -121,7 +122,7 @@ struct DurableQueueTests {
 
     @Test("a queue reopened over the same files holds every element not acknowledged")
     func survivesRestarts() async throws {
-        try await withTemporaryDirectory { directory in
+        try await withScratchDirectory { directory in
             do {
                 let jobs = try queue(on: try FileSystemStore(root: directory, clock: clock.wallClock), lease: .seconds(10))
                 try await jobs.enqueue(contentsOf: (0..<10).map(Job.init))

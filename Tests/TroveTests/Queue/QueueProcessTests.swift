@@ -3,6 +3,7 @@ import Synchronization
 import Testing
 import Trove
 import TroveSQLite
+import TroveTestSupport
 
 /// `DurableQueue` across processes: two producer processes enqueue 10,000 elements, three
 /// consumer processes dequeue and acknowledge them, and one consumer is killed with SIGKILL
@@ -25,8 +26,8 @@ struct QueueProcessTests {
     @Test("10,000 elements, 2 producers, 3 consumers, one killed: each acknowledged exactly once",
           .timeLimit(.minutes(5)), arguments: Medium.allCases)
     func exactlyOnceAcrossProcesses(_ medium: Medium) async throws {
-        let helper = try HelperBinary.locate()
-        try await withTemporaryDirectory { directory in
+        let helper = try BuiltExecutable.helper()
+        try await withScratchDirectory { directory in
             let location = medium.location(in: directory)
             let namespace = "race"
             let done = "race-control/producers-done"
@@ -93,66 +94,6 @@ struct QueueProcessTests {
             try await StoreOpener.withSQLite.withStore(location) { store in try await body(store) }
         } else {
             try await body(try FileSystemStore(root: URL(fileURLWithPath: location, isDirectory: true)))
-        }
-    }
-}
-
-/// A helper process whose standard output is collected line by line as it runs.
-final class LineProcess: Sendable {
-    private let process: Process
-    private let collected = Mutex<[String]>([])
-    private let errorText = Mutex<String>("")
-    private let ended = Mutex<Int32?>(nil)
-
-    init(_ executable: URL, _ arguments: [String]) {
-        let process = Process()
-        process.executableURL = executable
-        process.arguments = arguments
-        self.process = process
-    }
-
-    /// Starts the process and a thread that reads its output.
-    func start() throws {
-        let output = Pipe()
-        let errors = Pipe()
-        process.standardOutput = output
-        process.standardError = errors
-        try process.run()
-        Thread.detachNewThread { [self] in
-            var pending = Data()
-            while true {
-                let chunk = output.fileHandleForReading.availableData
-                if chunk.isEmpty { break }
-                pending.append(chunk)
-                while let newline = pending.firstIndex(of: UInt8(ascii: "\n")) {
-                    let line = String(decoding: pending[..<newline], as: UTF8.self)
-                    pending.removeSubrange(...newline)
-                    collected.withLock { $0.append(line) }
-                }
-            }
-            let message = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-            errorText.withLock { $0 = message }
-            process.waitUntilExit()
-            ended.withLock { $0 = process.terminationStatus }
-        }
-    }
-
-    /// The lines printed so far.
-    var lines: [String] { collected.withLock { $0 } }
-
-    /// What the process printed on standard error (complete once it has ended).
-    var errors: String { errorText.withLock { $0 } }
-
-    /// Kills the process with SIGKILL.
-    func kill() {
-        _ = Glibc.kill(process.processIdentifier, SIGKILL)
-    }
-
-    /// Waits for the process to end (and its output to be read) and returns its status.
-    func exitStatus() async -> Int32 {
-        while true {
-            if let status = ended.withLock({ $0 }) { return status }
-            try? await Task.sleep(for: .milliseconds(20))
         }
     }
 }

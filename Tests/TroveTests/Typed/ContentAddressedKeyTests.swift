@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import Trove
 import TroveConformance
+import TroveTestSupport
 
 /// Content-addressed keys are SHA-256 digests; content-addressed writes are write-once and
 /// deduplicate.
@@ -18,7 +19,7 @@ struct ContentAddressedKeyTests {
     }
 
     @Test(arguments: typedFixtures)
-    func theSameBytesTwiceGiveTheSameKeyAndNoRewrite(_ fixture: StoreFixture) async throws {
+    func theSameBytesTwiceGiveTheSameKeyAndNoRewrite(_ fixture: ConformanceFixture) async throws {
         try await fixture.withFreshStore { store, environment in
             let photo = Data((0..<10_000).map { UInt8(truncatingIfNeeded: $0 &* 31) })
             let first = try await store.setContentAddressed(photo, under: "blobs")
@@ -45,7 +46,7 @@ struct ContentAddressedKeyTests {
     }
 
     @Test(arguments: typedFixtures)
-    func concurrentWritersOfTheSameBytesStoreItOnce(_ fixture: StoreFixture) async throws {
+    func concurrentWritersOfTheSameBytesStoreItOnce(_ fixture: ConformanceFixture) async throws {
         try await fixture.withFreshStore { store, _ in
             let value = Data("the same bytes from eight writers".utf8)
             let results = try await withThrowingTaskGroup(of: ContentAddressedWrite.self) { group in

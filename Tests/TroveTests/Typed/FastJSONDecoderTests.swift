@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import Trove
+import TroveTestSupport
 
 /// The fast JSON decoder behind ``JSONCodec`` against Foundation's `JSONDecoder`: wherever the
 /// fast decoder succeeds, it must give Foundation's value, and it must fail wherever Foundation

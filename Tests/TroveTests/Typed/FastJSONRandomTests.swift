@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import Trove
+import TroveTestSupport
 
 /// Random inputs for the fast JSON decoder, from a seeded generator so that failures repeat:
 /// random values of nested `Codable` types, the same texts mangled, and random JSON-like texts.

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import Trove
+import TroveTestSupport
 
 /// What decoding one text gave with Foundation's `JSONDecoder` and with the fast decoder.
 struct FastJSONComparison<Value> {
@@ -89,21 +90,4 @@ func canonicalJSON<Value: Encodable>(_ value: Value) -> Data? {
     let encoder = JSONEncoder()
     encoder.outputFormatting = [.sortedKeys]
     return try? encoder.encode(value)
-}
-
-/// A small, fast, seeded pseudo-random generator (SplitMix64), so random tests are repeatable.
-struct SplitMix64: RandomNumberGenerator {
-    private var state: UInt64
-
-    init(seed: UInt64) {
-        state = seed
-    }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
 }

@@ -2,6 +2,7 @@ import Foundation
 import Synchronization
 import Testing
 @testable import Trove
+import TroveTestSupport
 
 /// Time-ordered keys are unique ULIDs whose byte order is creation order.
 @Suite("Time-ordered keys")
@@ -9,7 +10,7 @@ struct TimeOrderedKeyTests {
     private static let crockford = Set("0123456789ABCDEFGHJKMNPQRSTVWXYZ".utf8)
 
     @Test(arguments: typedFixtures)
-    func tenThousandKeysAreUniqueAndListInCreationOrder(_ fixture: StoreFixture) async throws {
+    func tenThousandKeysAreUniqueAndListInCreationOrder(_ fixture: ConformanceFixture) async throws {
         var made: [StoreKey] = []
         made.reserveCapacity(10_000)
         for _ in 0..<10_000 { made.append(StoreKey.timeOrdered()) }

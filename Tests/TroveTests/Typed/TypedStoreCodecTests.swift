@@ -1,13 +1,14 @@
 import Foundation
 import Testing
 import Trove
+import TroveTestSupport
 
 /// Every codec stores and reads back what it was given, on memory and on files, and garbage
 /// bytes are a `.decodingFailed` error naming the key and the codec, never a crash.
 @Suite("TypedStore codecs")
 struct TypedStoreCodecTests {
     @Test(arguments: typedFixtures)
-    func jsonRoundTrips(_ fixture: StoreFixture) async throws {
+    func jsonRoundTrips(_ fixture: ConformanceFixture) async throws {
         try await fixture.withFreshStore { store, _ in
             try await checkRoundTrips(store.typed(as: Profile.self, codec: .json), [.alice, .bob])
             try await checkRoundTrips(store.typed(as: Int.self), [0, -1, .max, .min])
@@ -23,7 +24,7 @@ struct TypedStoreCodecTests {
     }
 
     @Test(arguments: typedFixtures)
-    func jsonWithCustomEncoderAndDecoder(_ fixture: StoreFixture) async throws {
+    func jsonWithCustomEncoderAndDecoder(_ fixture: ConformanceFixture) async throws {
         try await fixture.withFreshStore { store, _ in
             let encoder = JSONEncoder()
             encoder.dateEncodingStrategy = .iso8601
@@ -38,7 +39,7 @@ struct TypedStoreCodecTests {
     }
 
     @Test(arguments: typedFixtures)
-    func propertyListRoundTrips(_ fixture: StoreFixture) async throws {
+    func propertyListRoundTrips(_ fixture: ConformanceFixture) async throws {
         try await fixture.withFreshStore { store, _ in
             let binary = store.typed(as: Profile.self, codec: .propertyList)
             try await checkRoundTrips(binary, [.alice, .bob])
@@ -57,7 +58,7 @@ struct TypedStoreCodecTests {
     }
 
     @Test(arguments: typedFixtures)
-    func dataIsStoredAsItIs(_ fixture: StoreFixture) async throws {
+    func dataIsStoredAsItIs(_ fixture: ConformanceFixture) async throws {
         try await fixture.withFreshStore { store, _ in
             let blobs = store.typed(codec: .data)
             let bytes = Data((0...255).map { UInt8($0) } + [0xFF, 0xFE, 0])
@@ -68,7 +69,7 @@ struct TypedStoreCodecTests {
     }
 
     @Test(arguments: typedFixtures)
-    func textIsStoredAsUTF8(_ fixture: StoreFixture) async throws {
+    func textIsStoredAsUTF8(_ fixture: ConformanceFixture) async throws {
         try await fixture.withFreshStore { store, _ in
             let notes = store.typed(codec: .text)
             try await checkRoundTrips(notes, ["buy milk", "", "naïve café 日本 🚀\n\"quoted\"\u{0}"])
@@ -78,7 +79,7 @@ struct TypedStoreCodecTests {
     }
 
     @Test(arguments: typedFixtures)
-    func customCodecsRoundTrip(_ fixture: StoreFixture) async throws {
+    func customCodecsRoundTrip(_ fixture: ConformanceFixture) async throws {
         try await fixture.withFreshStore { store, _ in
             let points = AnyKeyValueStore(store).prefixed("points").typed(as: Point.self, codec: PointCodec())
             try await checkRoundTrips(points, [Point(x: 1, y: -2), Point(x: 0, y: 0)])
@@ -98,7 +99,7 @@ struct TypedStoreCodecTests {
     }
 
     @Test(arguments: typedFixtures)
-    func garbageIsADecodingErrorNamingKeyAndCodec(_ fixture: StoreFixture) async throws {
+    func garbageIsADecodingErrorNamingKeyAndCodec(_ fixture: ConformanceFixture) async throws {
         try await fixture.withFreshStore { store, _ in
             let garbage = Data([0xFF, 0xFE, 0x00, 0x7B, 0x22, 0xC3])
             try await store.set(garbage, for: "users/alice")

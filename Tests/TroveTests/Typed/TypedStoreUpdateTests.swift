@@ -1,12 +1,13 @@
 import Foundation
 import Testing
 import Trove
+import TroveTestSupport
 
 /// `update` is a compare-and-swap loop whose closure sets, keeps or deletes a typed value.
 @Suite("TypedStore update")
 struct TypedStoreUpdateTests {
     @Test(arguments: typedFixtures)
-    func setKeepAndDelete(_ fixture: StoreFixture) async throws {
+    func setKeepAndDelete(_ fixture: ConformanceFixture) async throws {
         try await fixture.withFreshStore { store, _ in
             let profiles = AnyKeyValueStore(store).prefixed("profiles").typed(as: Profile.self)
 
@@ -59,7 +60,7 @@ struct TypedStoreUpdateTests {
     }
 
     @Test(arguments: typedFixtures)
-    func concurrentIncrementsAreNeverLost(_ fixture: StoreFixture) async throws {
+    func concurrentIncrementsAreNeverLost(_ fixture: ConformanceFixture) async throws {
         try await fixture.withFreshStore { store, _ in
             let counters = AnyKeyValueStore(store).prefixed("counters").typed(as: Int.self)
             let stores = try await withThrowingTaskGroup(of: Int.self) { group in
@@ -81,7 +82,7 @@ struct TypedStoreUpdateTests {
     }
 
     @Test(arguments: typedFixtures)
-    func updateWithADefaultIncrementsInPlace(_ fixture: StoreFixture) async throws {
+    func updateWithADefaultIncrementsInPlace(_ fixture: ConformanceFixture) async throws {
         try await fixture.withFreshStore { store, _ in
             let counters = store.typed(as: Int.self)
             #expect(try await counters.update("visits", default: 10) { $0 += 1 } == 11)

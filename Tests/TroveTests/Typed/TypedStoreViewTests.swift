@@ -1,12 +1,13 @@
 import Foundation
 import Testing
 import Trove
+import TroveTestSupport
 
 /// Typed views share stores, list their own keys, and pass conditions, expiry and URLs through.
 @Suite("TypedStore views")
 struct TypedStoreViewTests {
     @Test(arguments: typedFixtures)
-    func viewsWithDifferentCodecsShareOneStore(_ fixture: StoreFixture) async throws {
+    func viewsWithDifferentCodecsShareOneStore(_ fixture: ConformanceFixture) async throws {
         try await fixture.withFreshStore { store, _ in
             let profiles = AnyKeyValueStore(store).prefixed("profiles").typed(as: Profile.self, codec: .json)
             let settings = AnyKeyValueStore(store).prefixed("settings").typed(as: Profile.self, codec: .propertyList)
@@ -53,7 +54,7 @@ struct TypedStoreViewTests {
     }
 
     @Test(arguments: typedFixtures)
-    func keysValuesAndItemsComeInKeyOrder(_ fixture: StoreFixture) async throws {
+    func keysValuesAndItemsComeInKeyOrder(_ fixture: ConformanceFixture) async throws {
         try await fixture.withFreshStore { store, _ in
             let scores = AnyKeyValueStore(store).prefixed("scores").typed(as: Int.self)
             let names: [StoreKey] = ["b", "a/x", "c", "a", "a/y"]
@@ -133,7 +134,7 @@ struct TypedStoreViewTests {
         #expect(try await photos.url(for: "cat") == URL(string: "https://objects.example/photos/cat"))
         #expect(try await linked.typed(as: Profile.self).url(for: "alice") == URL(string: "https://objects.example/alice"))
 
-        try await withTemporaryDirectory { directory in
+        try await withScratchDirectory { directory in
             let files = try FileSystemStore(root: directory)
             #expect(try await files.prefixed("users").typed(as: Profile.self).url(for: "alice") == nil)
         }

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import Trove
+import TroveTestSupport
 
 /// A `Codable` value with a bit of everything: text, numbers, arrays, nested data, a date.
 struct Profile: Codable, Hashable, Sendable {
@@ -39,7 +40,7 @@ struct PointCodec: ValueCodec {
 }
 
 /// The stores every typed test runs on: the reference store and files in a temporary directory.
-let typedFixtures: [StoreFixture] = [.memory, .fileSystem]
+let typedFixtures: [ConformanceFixture] = [StoreFixture.memory, StoreFixture.fileSystem]
 
 /// Stores each of `values` under `key` in turn and reads it back through every read path, then
 /// deletes it; the view must start without `key`.
@@ -74,5 +75,5 @@ func expectTypedError(
         return error
     }
     Issue.record("expected \(code), but nothing was thrown")
-    throw UnexpectedOutcome("expected \(code), but nothing was thrown")
+    throw TestFailure("expected \(code), but nothing was thrown")
 }

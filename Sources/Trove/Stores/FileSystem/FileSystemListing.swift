@@ -2,6 +2,8 @@ import CTroveSystem
 import Foundation
 #if canImport(Glibc)
 import Glibc
+#elseif canImport(Darwin)
+import Darwin
 #endif
 
 /// A depth-first walk of a file store's directories in byte-wise key order, producing listing
@@ -42,7 +44,7 @@ final class FileSystemListing: @unchecked Sendable {
     }
 
     deinit {
-        for frame in stack where frame.fd != store.rootFD { _ = Glibc.close(frame.fd) }
+        for frame in stack where frame.fd != store.rootFD { _ = trove_close(frame.fd) }
     }
 
     /// Whether the delimiter is `/`, so one directory holds the whole level.
@@ -72,7 +74,7 @@ final class FileSystemListing: @unchecked Sendable {
             // Items are sorted, and those that start with the prefix are contiguous.
             guard index < stack[top].items.count, stack[top].items[index].name.utf8.starts(with: query.prefix.utf8) else {
                 let frame = stack.removeLast()
-                if frame.fd != store.rootFD { _ = Glibc.close(frame.fd) }
+                if frame.fd != store.rootFD { _ = trove_close(frame.fd) }
                 continue
             }
             let item = stack[top].items[index]
@@ -195,7 +197,7 @@ final class FileSystemListing: @unchecked Sendable {
             let items = try items(in: fd, path: path, prefix: prefix)
             stack.append(Frame(fd: fd, path: path, items: items, index: startIndex(in: items)))
         } catch {
-            _ = Glibc.close(fd)
+            _ = trove_close(fd)
             throw error
         }
     }
@@ -206,7 +208,7 @@ final class FileSystemListing: @unchecked Sendable {
         guard let snapshots else { return try Self.readItems(in: fd, path: path, prefix: prefix, store: store).items }
         let statusTakenAt = trove_realtime_ns()
         var status = trove_stat_t()
-        guard trove_statx(fd, "", TROVE_AT_EMPTY_PATH, &status) == 0 else { throw SystemCallError.last("statx", path) }
+        guard trove_statx(fd, "", TROVE_AT_EMPTY_PATH, &status, store.systemCalls) == 0 else { throw SystemCallError.last("statx", path) }
         if let items = snapshots.items(at: path, status: status) { return items }
         let (items, isComplete) = try Self.readItems(in: fd, path: path, prefix: prefix, store: store)
         if isComplete { snapshots.keep(items, at: path, status: status, statusTakenAt: statusTakenAt) }
@@ -227,7 +229,7 @@ final class FileSystemListing: @unchecked Sendable {
             case UInt8(DT_REG): isDirectory = false
             case UInt8(DT_UNKNOWN):
                 var status = trove_stat_t()
-                guard trove_statx(fd, entry.name, AT_SYMLINK_NOFOLLOW, &status) == 0 else { continue }
+                guard trove_statx(fd, entry.name, AT_SYMLINK_NOFOLLOW, &status, store.systemCalls) == 0 else { continue }
                 let type = status.mode & UInt32(S_IFMT)
                 guard type == UInt32(S_IFDIR) || type == UInt32(S_IFREG) else { continue }
                 isDirectory = type == UInt32(S_IFDIR)
@@ -243,7 +245,7 @@ final class FileSystemListing: @unchecked Sendable {
                     let child = openat(fd, entry.name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
                     guard child >= 0 else { continue }
                     let segment = store.readNameFile(in: child)
-                    _ = Glibc.close(child)
+                    _ = trove_close(child)
                     guard let segment, FileNameCodec.directoryName(for: segment).name == entry.name else {
                         isComplete = false
                         continue
@@ -264,7 +266,7 @@ final class FileSystemListing: @unchecked Sendable {
     /// The listing element of a file, or `nil` when it expired or vanished.
     private func element(for item: DirectoryItem, in directory: Int32, path: String) throws -> ListElement? {
         var status = trove_stat_t()
-        guard trove_statx(directory, item.diskName, AT_SYMLINK_NOFOLLOW, &status) == 0 else {
+        guard trove_statx(directory, item.diskName, AT_SYMLINK_NOFOLLOW, &status, store.systemCalls) == 0 else {
             let error = SystemCallError.last("statx", path)
             if error.errno == ENOENT { return nil }
             throw error
@@ -287,10 +289,10 @@ final class FileSystemListing: @unchecked Sendable {
     private func containsLiveEntry(parent: Int32, name: String) throws -> Bool {
         let fd = openat(parent, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
         guard fd >= 0 else { return false }
-        defer { _ = Glibc.close(fd) }
+        defer { _ = trove_close(fd) }
         for entry in try FileSystemListing.readDirectory(fd, path: name) where !entry.name.hasPrefix(".") {
             var status = trove_stat_t()
-            guard trove_statx(fd, entry.name, AT_SYMLINK_NOFOLLOW, &status) == 0 else { continue }
+            guard trove_statx(fd, entry.name, AT_SYMLINK_NOFOLLOW, &status, store.systemCalls) == 0 else { continue }
             switch status.mode & UInt32(S_IFMT) {
             case UInt32(S_IFREG):
                 guard FileNameCodec.decodeFileName(entry.name) != .foreign else { continue }
@@ -314,7 +316,7 @@ final class FileSystemListing: @unchecked Sendable {
         let copy = openat(fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         guard copy >= 0, let stream = fdopendir(copy) else {
             let error = SystemCallError.last("opendir", path.isEmpty ? "." : path)
-            if copy >= 0 { _ = Glibc.close(copy) }
+            if copy >= 0 { _ = trove_close(copy) }
             throw error
         }
         defer { closedir(stream) }

@@ -2,6 +2,8 @@ import CTroveSystem
 import Foundation
 #if canImport(Glibc)
 import Glibc
+#elseif canImport(Darwin)
+import Darwin
 #endif
 
 /// An open directory: the root (owned by the store) or one opened for an operation.
@@ -10,7 +12,7 @@ struct DirectoryHandle {
     let isOwned: Bool
 
     func close() {
-        if isOwned { _ = Glibc.close(fd) }
+        if isOwned { _ = trove_close(fd) }
     }
 }
 
@@ -29,7 +31,7 @@ extension FileSystemStore {
             return path.withCString { openat(rootFD, $0, flags | O_NOFOLLOW | O_CLOEXEC, mode) }
         }
         if resolvesBeneath {
-            return path.withCString { trove_open_beneath(rootFD, $0, flags | O_CLOEXEC, mode) }
+            return path.withCString { trove_open_beneath(rootFD, $0, flags | O_CLOEXEC, mode, systemCalls) }
         }
         var components = path.split(separator: "/", omittingEmptySubsequences: true)
         guard let last = components.popLast() else { return openat(rootFD, ".", flags | O_CLOEXEC) }
@@ -37,7 +39,7 @@ extension FileSystemStore {
         for component in components {
             let next = openat(directory, String(component), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
             var saved = trove_errno()
-            if directory != rootFD { _ = Glibc.close(directory) }
+            if directory != rootFD { _ = trove_close(directory) }
             // Trove's directories are never links or files: report one as openat2 would.
             if saved == ENOTDIR { saved = ELOOP }
             guard next >= 0 else { errno = saved; return -1 }
@@ -45,7 +47,7 @@ extension FileSystemStore {
         }
         let fd = openat(directory, String(last), flags | O_NOFOLLOW | O_CLOEXEC, mode)
         let saved = trove_errno()
-        if directory != rootFD { _ = Glibc.close(directory) }
+        if directory != rootFD { _ = trove_close(directory) }
         errno = saved
         return fd
     }
@@ -111,7 +113,7 @@ extension FileSystemStore {
         let scratch = try makeScratchFile(expiring: false)
         var bytes = Array(segment.utf8)
         let written = bytes.withUnsafeMutableBytes { trove_write3(scratch.fd, $0.baseAddress, $0.count, nil, 0, nil, 0) }
-        _ = Glibc.close(scratch.fd)
+        _ = trove_close(scratch.fd)
         guard written == 0, renameat(temporaryFD, scratch.name, directory, FileNameCodec.directoryNameFile) == 0 else {
             let error = SystemCallError.last("renameat", path + "/" + FileNameCodec.directoryNameFile)
             _ = unlinkat(temporaryFD, scratch.name, 0)
@@ -123,7 +125,7 @@ extension FileSystemStore {
     func readNameFile(in directory: Int32) -> String? {
         let fd = openat(directory, FileNameCodec.directoryNameFile, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)
         guard fd >= 0 else { return nil }
-        defer { _ = Glibc.close(fd) }
+        defer { _ = trove_close(fd) }
         var buffer = [UInt8](repeating: 0, count: StoreKey.maximumByteCount + 1)
         let count = buffer.withUnsafeMutableBytes { trove_pread_full(fd, $0.baseAddress, $0.count, 0) }
         guard count > 0, count <= StoreKey.maximumByteCount else { return nil }
@@ -140,7 +142,7 @@ extension FileSystemStore {
             let parent: Int32 = parentPath.isEmpty ? rootFD : openBeneath(parentPath, flags: O_RDONLY | O_DIRECTORY)
             guard parent >= 0 else { return }
             let removed = unlinkat(parent, name, AT_REMOVEDIR) == 0
-            if parent != rootFD { _ = Glibc.close(parent) }
+            if parent != rootFD { _ = trove_close(parent) }
             if !removed { return }
         }
     }

@@ -3,6 +3,8 @@ import Foundation
 import Synchronization
 #if canImport(Glibc)
 import Glibc
+#elseif canImport(Darwin)
+import Darwin
 #endif
 
 /// Whether any value file may carry an expiry, so that listing can skip a `statx` per file.
@@ -44,7 +46,7 @@ extension FileSystemStore {
     private static func createMarker(_ rootFD: Int32, _ path: String) -> Bool {
         let fd = openat(rootFD, path, O_CREAT | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0o644)
         guard fd >= 0 else { return false }
-        _ = Glibc.close(fd)
+        _ = trove_close(fd)
         return true
     }
 
@@ -53,12 +55,12 @@ extension FileSystemStore {
         if mayHoldExpiringEntries.load(ordering: .acquiring) { return }
         let fd = openat(rootFD, Self.expiryMarker, O_CREAT | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0o644)
         guard fd >= 0 else { throw SystemCallError.last("openat", Self.expiryMarker) }
-        _ = Glibc.close(fd)
+        _ = trove_close(fd)
         if configuration.durability.syncsToDisk {
             // The marker must survive a power loss that the expiring file survives.
             let directory = openat(rootFD, ".trove", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
             guard directory >= 0 else { throw SystemCallError.last("openat", ".trove") }
-            defer { _ = Glibc.close(directory) }
+            defer { _ = trove_close(directory) }
             guard fsync(directory) == 0 else { throw SystemCallError.last("fsync", ".trove") }
         }
         mayHoldExpiringEntries.store(true, ordering: .releasing)
@@ -76,10 +78,10 @@ extension FileSystemStore {
     func holdsLiveValue(_ key: StoreKey, now: Date) throws -> Bool {
         let location = EntryLocation(key)
         guard let file = try openValueFile(location) else { return false }
-        _ = Glibc.close(file.fd)
+        _ = trove_close(file.fd)
         guard file.status.mode & UInt32(S_IXUSR) != 0 else { return true }
         guard let entry = try openEntry(location, now: now) else { return false }
-        _ = Glibc.close(entry.fd)
+        _ = trove_close(entry.fd)
         return true
     }
 }

@@ -2,6 +2,8 @@ import CTroveSystem
 public import Foundation
 #if canImport(Glibc)
 import Glibc
+#elseif canImport(Darwin)
+import Darwin
 #endif
 
 extension FileSystemStore {
@@ -12,12 +14,12 @@ extension FileSystemStore {
         let outcome = try performing(.read, key) { () throws -> (StoreEntry?, OpenedFile?) in
             guard let file = try openValueFile(location) else { return (nil, nil) }
             if Int(file.status.size) > Self.inlineIOLimit { return (nil, file) }
-            defer { _ = Glibc.close(file.fd) }
+            defer { _ = trove_close(file.fd) }
             return (try readEntry(file, location: location, now: now), nil)
         }
         guard let large = outcome.1 else { return outcome.0 }
-        return try await performingOnPool(.read, key, ifCancelledBeforeStart: { _ = Glibc.close(large.fd) }) { [self] in
-            defer { _ = Glibc.close(large.fd) }
+        return try await performingOnPool(.read, key, ifCancelledBeforeStart: { _ = trove_close(large.fd) }) { [self] in
+            defer { _ = trove_close(large.fd) }
             return try readEntry(large, location: location, now: now)
         }
     }
@@ -41,7 +43,7 @@ extension FileSystemStore {
         let now = clock.now
         return try performing(.metadata, key) {
             guard let opened = try openEntry(location, now: now) else { return nil }
-            _ = Glibc.close(opened.fd)
+            _ = trove_close(opened.fd)
             return metadata(key, header: opened.header, status: opened.status, size: Int64(opened.valueLength))
         }
     }
@@ -109,7 +111,7 @@ extension FileSystemStore {
             }
             let finished = scratch
             scratch.fd = -1  // from here on the pool closure owns the descriptor
-            try await performingOnPool(.write, key, ifCancelledBeforeStart: { _ = Glibc.close(finished.fd) }) { [self] in
+            try await performingOnPool(.write, key, ifCancelledBeforeStart: { _ = trove_close(finished.fd) }) { [self] in
                 var copy = finished
                 do {
                     try finish(&copy)
@@ -161,7 +163,7 @@ extension FileSystemStore {
         return try lock.withLock(for: key, waiting: waiting) { () throws -> Bool in
             let name = location.file.name
             var status = trove_stat_t()
-            guard name.withCString({ trove_statx(directory.fd, $0, AT_SYMLINK_NOFOLLOW, &status) }) == 0 else {
+            guard name.withCString({ trove_statx(directory.fd, $0, AT_SYMLINK_NOFOLLOW, &status, systemCalls) }) == 0 else {
                 let error = SystemCallError.last("statx", location.relativePath)
                 guard error.errno == ENOENT else { throw error }
                 if condition.expectedETag != nil { throw deleteConditionFailed(condition, key, holds: nil) }

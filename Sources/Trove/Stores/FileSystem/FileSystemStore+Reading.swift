@@ -3,6 +3,8 @@ import Synchronization
 import Foundation
 #if canImport(Glibc)
 import Glibc
+#elseif canImport(Darwin)
+import Darwin
 #endif
 
 /// A value file opened for reading: its descriptor and status.
@@ -31,9 +33,9 @@ extension FileSystemStore {
             if error.errno == ENOENT { return nil }
             throw error
         }
-        defer { _ = Glibc.close(fd) }
+        defer { _ = trove_close(fd) }
         var status = trove_stat_t()
-        guard trove_statx(fd, "", TROVE_AT_EMPTY_PATH, &status) == 0 else { throw SystemCallError.last("statx", path) }
+        guard trove_statx(fd, "", TROVE_AT_EMPTY_PATH, &status, systemCalls) == 0 else { throw SystemCallError.last("statx", path) }
         return (try readHeader(fd: fd, status: status, path: path), status)
     }
 
@@ -65,13 +67,13 @@ extension FileSystemStore {
             throw error
         }
         var status = trove_stat_t()
-        guard trove_statx(fd, "", TROVE_AT_EMPTY_PATH, &status) == 0 else {
+        guard trove_statx(fd, "", TROVE_AT_EMPTY_PATH, &status, systemCalls) == 0 else {
             let error = SystemCallError.last("statx", path)
-            _ = Glibc.close(fd)
+            _ = trove_close(fd)
             throw error
         }
         guard status.mode & UInt32(S_IFMT) == UInt32(S_IFREG) else {
-            _ = Glibc.close(fd)
+            _ = trove_close(fd)
             throw notAValueFile(path, "it is not a regular file")
         }
         return OpenedFile(fd: fd, status: status)
@@ -118,7 +120,7 @@ extension FileSystemStore {
             let path = location.relativePath
             let header = try readHeader(fd: file.fd, status: file.status, path: path)
             if header.isExpired(at: now) {
-                _ = Glibc.close(file.fd)
+                _ = trove_close(file.fd)
                 return nil
             }
             let valueLength = Int(file.status.size) - EntryFileHeader.size - location.trailerLength
@@ -128,7 +130,7 @@ extension FileSystemStore {
             if location.file.isShortened { try verifyTrailer(fd: file.fd, location: location, valueLength: valueLength) }
             return OpenedEntry(fd: file.fd, status: file.status, header: header, valueLength: valueLength)
         } catch {
-            _ = Glibc.close(file.fd)
+            _ = trove_close(file.fd)
             throw error
         }
     }
@@ -147,9 +149,9 @@ extension FileSystemStore {
     func readTrailerKey(directory: Int32, name: String) -> StoreKey? {
         let fd = openat(directory, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)
         guard fd >= 0 else { return nil }
-        defer { _ = Glibc.close(fd) }
+        defer { _ = trove_close(fd) }
         var status = trove_stat_t()
-        guard trove_statx(fd, "", TROVE_AT_EMPTY_PATH, &status) == 0, status.size >= UInt64(EntryFileHeader.size + 4) else { return nil }
+        guard trove_statx(fd, "", TROVE_AT_EMPTY_PATH, &status, systemCalls) == 0, status.size >= UInt64(EntryFileHeader.size + 4) else { return nil }
         var lengthBytes = [UInt8](repeating: 0, count: 4)
         let end = off_t(status.size)
         guard lengthBytes.withUnsafeMutableBytes({ trove_pread_full(fd, $0.baseAddress, 4, end - 4) }) == 4 else { return nil }
@@ -193,7 +195,7 @@ final class FileChunkReader: @unchecked Sendable {
 
     deinit {
         state.withLock { state in
-            if state.fd >= 0 { _ = Glibc.close(state.fd) }
+            if state.fd >= 0 { _ = trove_close(state.fd) }
             state.fd = -1
         }
     }
@@ -205,7 +207,7 @@ final class FileChunkReader: @unchecked Sendable {
             if state.reading {
                 state.closeRequested = true
             } else {
-                _ = Glibc.close(state.fd)
+                _ = trove_close(state.fd)
                 state.fd = -1
                 state.closedEarly = true
             }
@@ -221,7 +223,7 @@ final class FileChunkReader: @unchecked Sendable {
                                            message: "the stream of '\(path)' was read after it was closed"))
             }
             guard state.fd >= 0, offset < end else {
-                if state.fd >= 0 { _ = Glibc.close(state.fd) }
+                if state.fd >= 0 { _ = trove_close(state.fd) }
                 state.fd = -1
                 return .success(nil)
             }
@@ -233,7 +235,7 @@ final class FileChunkReader: @unchecked Sendable {
             state.withLock { state in
                 state.reading = false
                 if state.closeRequested, state.fd >= 0 {
-                    _ = Glibc.close(state.fd)
+                    _ = trove_close(state.fd)
                     state.fd = -1
                     state.closedEarly = true
                 }

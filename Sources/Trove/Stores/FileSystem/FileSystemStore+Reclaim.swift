@@ -2,6 +2,8 @@ import CTroveSystem
 import Foundation
 #if canImport(Glibc)
 import Glibc
+#elseif canImport(Darwin)
+import Darwin
 #endif
 
 extension FileSystemStore {
@@ -21,7 +23,7 @@ extension FileSystemStore {
         for entry in try FileSystemListing.readDirectory(fd, path: path) where !entry.name.hasPrefix(".") {
             let childPath = path.isEmpty ? entry.name : path + "/" + entry.name
             var status = trove_stat_t()
-            guard trove_statx(fd, entry.name, AT_SYMLINK_NOFOLLOW, &status) == 0 else { continue }
+            guard trove_statx(fd, entry.name, AT_SYMLINK_NOFOLLOW, &status, systemCalls) == 0 else { continue }
             switch status.mode & UInt32(S_IFMT) {
             case UInt32(S_IFDIR):
                 let decoded = FileNameCodec.decodeDirectoryName(entry.name)
@@ -34,11 +36,11 @@ extension FileSystemStore {
                     do {
                         try reclaimDirectory(child, path: childPath, prefix: prefix + segment + "/", now: now, deleted: &deleted)
                     } catch {
-                        _ = Glibc.close(child)
+                        _ = trove_close(child)
                         throw error
                     }
                 }
-                _ = Glibc.close(child)
+                _ = trove_close(child)
                 // Fails harmlessly when the directory is not empty (or is a shortened one,
                 // which keeps its name file).
                 _ = unlinkat(fd, entry.name, AT_REMOVEDIR)
@@ -71,7 +73,7 @@ extension FileSystemStore {
     private func removeAbandonedScratchFiles(now: Date) throws {
         for entry in try FileSystemListing.readDirectory(temporaryFD, path: ".trove/tmp") {
             var status = trove_stat_t()
-            guard trove_statx(temporaryFD, entry.name, AT_SYMLINK_NOFOLLOW, &status) == 0 else { continue }
+            guard trove_statx(temporaryFD, entry.name, AT_SYMLINK_NOFOLLOW, &status, systemCalls) == 0 else { continue }
             let age = now.timeIntervalSince1970 - TimeInterval(status.mtime_sec)
             if age > Self.abandonedScratchAge { _ = unlinkat(temporaryFD, entry.name, 0) }
         }

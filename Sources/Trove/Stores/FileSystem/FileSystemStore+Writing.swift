@@ -3,6 +3,8 @@ import Foundation
 import Synchronization
 #if canImport(Glibc)
 import Glibc
+#elseif canImport(Darwin)
+import Darwin
 #endif
 
 /// A file in the store's scratch directory, being written before it is renamed into place.
@@ -41,7 +43,7 @@ extension FileSystemStore {
 
     /// Closes and removes a scratch file that will not be installed.
     func discard(_ scratch: ScratchFile) {
-        if scratch.fd >= 0 { _ = Glibc.close(scratch.fd) }
+        if scratch.fd >= 0 { _ = trove_close(scratch.fd) }
         _ = unlinkat(temporaryFD, scratch.name, 0)
     }
 
@@ -59,7 +61,7 @@ extension FileSystemStore {
         }
         let fd = scratch.fd
         scratch.fd = -1
-        guard Glibc.close(fd) == 0 else {
+        guard trove_close(fd) == 0 else {
             throw SystemCallError.last("close", ".trove/tmp/" + scratch.name)
         }
     }
@@ -103,7 +105,7 @@ extension FileSystemStore {
     ) throws -> Bool {
         let name = location.file.name
         if condition.requiresAbsence {
-            if Self.rename(temporaryFD, scratch.name, directory, name, flags: UInt32(TROVE_RENAME_NOREPLACE)) == 0 { return true }
+            if Self.rename(temporaryFD, scratch.name, directory, name, flags: UInt32(TROVE_RENAME_NOREPLACE), calls: systemCalls) == 0 { return true }
             let error = SystemCallError.last("renameat2", location.relativePath)
             switch error.errno {
             case ENOENT:
@@ -124,16 +126,18 @@ extension FileSystemStore {
                 throw conditionFailed(condition, location.key, holds: live?.etagValue)
             }
         }
-        if Self.rename(temporaryFD, scratch.name, directory, name, flags: 0) == 0 { return true }
+        if Self.rename(temporaryFD, scratch.name, directory, name, flags: 0, calls: systemCalls) == 0 { return true }
         let error = SystemCallError.last("renameat", location.relativePath)
         if error.errno == ENOENT { return false }
         throw error
     }
 
-    /// renameat2(2), passing the names without copying them to the heap.
-    static func rename(_ fromDirectory: Int32, _ from: String, _ toDirectory: Int32, _ to: String, flags: UInt32) -> Int32 {
+    /// renameat2(2) (or its portable equivalent, per `calls`), passing the names without
+    /// copying them to the heap.
+    static func rename(_ fromDirectory: Int32, _ from: String, _ toDirectory: Int32, _ to: String, flags: UInt32,
+                       calls: trove_calls_t) -> Int32 {
         from.withCString { source in
-            to.withCString { target in trove_renameat2(fromDirectory, source, toDirectory, target, flags) }
+            to.withCString { target in trove_renameat2(fromDirectory, source, toDirectory, target, flags, calls) }
         }
     }
 

@@ -3,6 +3,8 @@ public import Foundation
 import Synchronization
 #if canImport(Glibc)
 import Glibc
+#elseif canImport(Darwin)
+import Darwin
 #endif
 
 /// A store that keeps one file per key under a root directory.
@@ -127,6 +129,8 @@ public final class FileSystemStore: KeyValueStore {
     let writeCounter = Atomic<UInt64>(0)
     /// The decoded, sorted entries of directories that listing pages read, while valid.
     let directorySnapshots: DirectorySnapshots
+    /// The platform's own system calls, or the portable ones (see ``SystemCalls``).
+    let systemCalls: trove_calls_t
 
     /// Opens (and by default creates) a file store rooted at `root`.
     ///
@@ -146,9 +150,11 @@ public final class FileSystemStore: KeyValueStore {
 
     /// Opens a store; `usesOpenat2: false` forces the component-by-component path walk that
     /// kernels without openat2 get (for tests), `nil` probes the kernel; `snapshotSettleMargin`
-    /// is how long a directory must be unchanged before listing pages trust its snapshot.
+    /// is how long a directory must be unchanged before listing pages trust its snapshot;
+    /// `systemCalls` picks the platform's own calls or the portable ones.
     init(root: URL, configuration: Configuration, clock: WallClock, usesOpenat2: Bool?,
-         snapshotSettleMargin: Int64 = DirectorySnapshots.settleMargin) throws {
+         snapshotSettleMargin: Int64 = DirectorySnapshots.settleMargin, systemCalls: SystemCalls = .native) throws {
+        let calls = systemCalls.cValue
         guard root.isFileURL else {
             throw StoreError(.invalidArgument, operation: .open, store: "file \(root)",
                              message: "the root of a file store must be a file URL, not '\(root)'")
@@ -209,12 +215,12 @@ public final class FileSystemStore: KeyValueStore {
             self.mayHoldExpiringEntries = Atomic(Self.mayHoldExpiringEntries(rootFD: rootFD, createdLock: createdLock,
                                                                             canWrite: writeRefusal == nil))
 
-            let probe = trove_open_beneath(rootFD, ".trove", O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0)
+            let probe = trove_open_beneath(rootFD, ".trove", O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0, calls)
             self.resolvesBeneath = probe >= 0 && usesOpenat2 != false
-            if probe >= 0 { _ = Glibc.close(probe) }
+            if probe >= 0 { _ = trove_close(probe) }
 
             var rootStatus = trove_stat_t()
-            self.hasBirthTimes = trove_statx(rootFD, ".trove", 0, &rootStatus) == 0 && rootStatus.has_btime != 0
+            self.hasBirthTimes = trove_statx(rootFD, ".trove", 0, &rootStatus, calls) == 0 && rootStatus.has_btime != 0
 
             self.root = URL(fileURLWithPath: path, isDirectory: true)
             self.configuration = configuration
@@ -222,20 +228,21 @@ public final class FileSystemStore: KeyValueStore {
             self.rootFD = rootFD
             self.temporaryFD = temporaryFD
             self.lockFD = lockFD
-            self.lock = StripedLock(fileDescriptor: lockFD)
+            self.systemCalls = calls
+            self.lock = StripedLock(fileDescriptor: lockFD, calls: calls)
             self.directorySnapshots = DirectorySnapshots(settleMargin: snapshotSettleMargin)
             var generator = SystemRandomNumberGenerator()
             self.instanceID = generator.next()
         } catch let error as SystemCallError {
-            for fd in opened { _ = Glibc.close(fd) }
+            for fd in opened { _ = trove_close(fd) }
             throw fail(error)
         }
     }
 
     deinit {
-        if lockFD >= 0 { _ = Glibc.close(lockFD) }
-        _ = Glibc.close(temporaryFD)
-        _ = Glibc.close(rootFD)
+        if lockFD >= 0 { _ = trove_close(lockFD) }
+        _ = trove_close(temporaryFD)
+        _ = trove_close(rootFD)
     }
 
     /// `file <root path>`.

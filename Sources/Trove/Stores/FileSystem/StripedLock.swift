@@ -6,7 +6,8 @@ import Synchronization
 ///
 /// Keys hash to one of 256 stripes. A stripe is an `NSLock` (for tasks of this process, which
 /// share one open file description) plus an open-file-description lock on one byte of the
-/// store's lock file (for other processes, and for other stores opened on the same root).
+/// store's lock file (for other processes, and for other stores opened on the same root); with
+/// portable calls, a record lock behind a process-wide mutex instead (see `trove_lock_byte`).
 /// Critical sections are a few synchronous system calls and never suspend.
 ///
 /// **Waiting.** ``withLock(for:waiting:_:)`` with `waiting: false` never waits: it takes both
@@ -22,10 +23,13 @@ final class StripedLock: Sendable {
     private let fileDescriptor: Int32
     /// How many times a stripe was found held elsewhere by a call that does not wait.
     private let contendedCount = Atomic<Int>(0)
+    private let calls: trove_calls_t
 
-    /// Uses `fileDescriptor`, an open lock file the caller keeps open, for cross-process locks.
-    init(fileDescriptor: Int32) {
+    /// Uses `fileDescriptor`, an open lock file the caller keeps open, for cross-process locks,
+    /// through the system calls `calls` chooses.
+    init(fileDescriptor: Int32, calls: trove_calls_t = TROVE_CALLS_NATIVE) {
         self.fileDescriptor = fileDescriptor
+        self.calls = calls
         self.locks = (0..<Self.stripeCount).map { _ in NSLock() }
     }
 
@@ -60,17 +64,16 @@ final class StripedLock: Sendable {
         }
         defer { lock.unlock() }
         if waiting {
-            guard trove_lock_byte(fileDescriptor, off_t(stripe), 1) == 0 else {
-                throw SystemCallError.last("fcntl(F_OFD_SETLKW)", ".trove/lock")
+            guard trove_lock_byte(fileDescriptor, off_t(stripe), 1, calls) == 0 else {
+                throw SystemCallError.last(calls == TROVE_CALLS_NATIVE ? "fcntl(F_OFD_SETLKW)" : "fcntl(F_SETLKW)", ".trove/lock")
             }
-        } else if trove_try_lock_byte(fileDescriptor, off_t(stripe), 2) != 0 {
-            let error = SystemCallError.last("fcntl(F_OFD_SETLK)", ".trove/lock")
-            // EACCES: what POSIX allows in place of EAGAIN for a conflicting lock.
-            guard error.errno == EAGAIN || error.errno == EACCES else { throw error }
+        } else if trove_try_lock_stripe(fileDescriptor, off_t(stripe), calls) != 0 {
+            let error = SystemCallError.last(calls == TROVE_CALLS_NATIVE ? "fcntl(F_OFD_SETLK)" : "fcntl(F_SETLK)", ".trove/lock")
+            guard error.errno == EAGAIN else { throw error }
             contendedCount.add(1, ordering: .relaxed)
             return nil
         }
-        defer { _ = trove_lock_byte(fileDescriptor, off_t(stripe), 0) }
+        defer { _ = trove_lock_byte(fileDescriptor, off_t(stripe), 0, calls) }
         return try body()
     }
 }

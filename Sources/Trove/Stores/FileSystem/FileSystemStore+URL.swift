@@ -72,34 +72,4 @@ extension StoreScheme {
             return OpenedStore(store)
         }
     }
-
-    /// `memory:`: a new, empty ``MemoryStore`` each time it is opened, gone with the process.
-    /// It takes no path and no options.
-    public static var memory: StoreScheme {
-        StoreScheme(
-            name: "memory", usage: "memory:", summary: "a new empty store in this process's memory, gone when it ends"
-        ) { url, context in
-            try url.requireBareScheme()
-            return OpenedStore(MemoryStore(clock: context.clock))
-        }
-    }
-
-    /// `null:`: a ``NullStore``, which accepts every write and keeps nothing. It takes no
-    /// path and no options.
-    public static var null: StoreScheme {
-        StoreScheme(name: "null", usage: "null:", summary: "keeps nothing, for dry runs") { url, context in
-            try url.requireBareScheme()
-            return OpenedStore(NullStore(clock: context.clock))
-        }
-    }
-}
-
-extension StoreURL {
-    /// Throws unless the URL is its scheme alone (`memory:` or `memory://`), with no options.
-    func requireBareScheme() throws(StoreError) {
-        if (host.map { !$0.isEmpty } ?? false) || user != nil || password != nil || port != nil || !path.isEmpty {
-            throw invalid("a \(scheme): URL takes no host or path; write \(scheme):")
-        }
-        try optionReader.rejectUnknown()
-    }
 }

@@ -2,6 +2,8 @@ import CTroveSystem
 import Foundation
 #if canImport(Glibc)
 import Glibc
+#elseif canImport(Darwin)
+import Darwin
 #endif
 
 /// A failed system call: which call, on which path, and the `errno` it set.

@@ -1,0 +1,42 @@
+import CTroveSystem
+public import Foundation
+
+extension FileSystemStore {
+    /// Which system calls a file store makes where platforms differ.
+    ///
+    /// On Linux the store's own calls are openat2 (paths that cannot leave the root or follow a
+    /// link), renameat2 with `RENAME_NOREPLACE` (if-absent writes), open-file-description locks
+    /// (per-key locks shared with other processes) and statx (birth times). Every other platform
+    /// takes the portable POSIX calls: a path walked one component at a time with `O_NOFOLLOW`,
+    /// `link` then `unlink`, record locks (`F_SETLKW`) behind a process-wide mutex, and
+    /// `fstatat`. ``portable`` forces those on Linux too, so that tests run the whole contract and
+    /// the crash tests through them; `Sources/CTroveSystem/include/trove_system.h` says what each
+    /// fallback gives up.
+    @_spi(Testing)
+    public enum SystemCalls: Sendable {
+        /// The platform's own calls (the portable ones on every platform but Linux).
+        case native
+        /// The portable POSIX calls, on every platform.
+        case portable
+
+        var cValue: trove_calls_t {
+            switch self {
+            case .native: TROVE_CALLS_NATIVE
+            case .portable: TROVE_CALLS_PORTABLE
+            }
+        }
+    }
+
+    /// Opens (and by default creates) a file store rooted at `root` that makes the system calls
+    /// `systemCalls` chooses; otherwise the same as ``init(root:configuration:clock:)``.
+    ///
+    /// Every store and process sharing a root must choose alike: on Linux, open-file-description
+    /// locks and the portable record locks do exclude each other, but a portable store's per-key
+    /// locks are only as strong as record locks (see ``SystemCalls``).
+    @_spi(Testing)
+    public convenience init(
+        root: URL, configuration: Configuration = Configuration(), clock: WallClock = .system, systemCalls: SystemCalls
+    ) throws {
+        try self.init(root: root, configuration: configuration, clock: clock, usesOpenat2: nil, systemCalls: systemCalls)
+    }
+}
