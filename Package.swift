@@ -22,8 +22,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
     ],
     targets: [
-        // Thin C wrappers for Linux system calls that Swift cannot call directly
-        // (openat2, renameat2, open-file-description locks, statx).
+        // Thin C wrappers for system calls that Swift cannot call directly: on Linux openat2,
+        // renameat2, open-file-description locks and statx, with portable POSIX fallbacks.
         .target(name: "CTroveSystem"),
         .target(
             name: "Trove",
