@@ -1,0 +1,79 @@
+import Foundation
+import Testing
+import Trove
+import TroveConformance
+import TroveRedis
+import TroveRedisClient
+import TroveTestSupport
+
+/// A Redis store of the test server under a fresh prefix, with one expiry model.
+struct RedisFixture: Sendable, CustomStringConvertible {
+    let description: String
+    let expiration: RedisStore.Expiration
+    /// Checks that contradict the model by design: with a default lifetime every write
+    /// expires, which the clause "a write without expiry does not expire" forbids.
+    let contradicted: Set<String>
+
+    static let none = RedisFixture(description: "redis", expiration: .none, contradicted: [])
+    static let defaultLifetimeChecks: Set<String> = ["metadataIsAccurate", "expiredEntriesAreInvisible", "writesOverExpiredEntries"]
+    static let fixed = RedisFixture(description: "redis(fixed 1h)", expiration: .fixed(.seconds(3600)), contradicted: defaultLifetimeChecks)
+    static let sliding = RedisFixture(description: "redis(sliding 1h)", expiration: .sliding(.seconds(3600)), contradicted: defaultLifetimeChecks)
+    static let all = [none, fixed, sliding]
+
+    func withStore(_ body: (RedisStore, ConformanceEnvironment) async throws -> Void) async throws {
+        let prefix = uniquePrefix("conformance")
+        let client = try makeTestClient()
+        let expiration = self.expiration
+        let second = try makeTestClient()
+        let store = RedisStore(client: client, prefix: prefix, expiration: expiration)
+        let environment = ConformanceEnvironment(
+            largeValueSize: 16 << 20,
+            reopen: { @Sendable in RedisStore(client: second, prefix: prefix, expiration: expiration) },
+            realTimeExpiry: RealTimeExpiry(unit: .milliseconds(100), grace: .milliseconds(300)),
+            isolatesEachCheck: true)
+        do {
+            try await body(store, environment)
+        } catch {
+            try? await deleteServerKeys(withPrefix: prefix, client: client)
+            await client.shutdown()
+            await second.shutdown()
+            throw error
+        }
+        try await deleteServerKeys(withPrefix: prefix, client: client)
+        await client.shutdown()
+        await second.shutdown()
+    }
+}
+
+/// The whole contract on one Redis server, under a prefix, with each expiry model; the expiry
+/// checks, which wait in real time, are in ``RedisRealTimeExpiryTests``.
+@Suite("RedisStore: contract conformance", .enabled(if: TestServer.redis.isAvailable, TestServer.redis.absence))
+struct RedisConformanceTests {
+    static let realTimeChecks: Set<String> = ["expiredEntriesAreInvisible", "writesOverExpiredEntries", "reclaimExpired", "expiryRefreshOnRead"]
+
+    static let checks = ContractCheck.allCases.filter { !realTimeChecks.contains($0.name) }
+
+    @Test("contract", .timeLimit(.minutes(5)), arguments: RedisFixture.all, checks)
+    func contract(_ fixture: RedisFixture, _ check: ContractCheck) async throws {
+        try await run(check, on: fixture)
+    }
+}
+
+/// The expiry checks in real time, by the server's clock.
+@Suite("RedisStore: expiry in real time", .enabled(if: TestServer.redis.isAvailable, TestServer.redis.absence))
+struct RedisRealTimeExpiryTests {
+    @Test("contract", .timeLimit(.minutes(5)), arguments: RedisFixture.all,
+          ContractCheck.allCases.filter { RedisConformanceTests.realTimeChecks.contains($0.name) })
+    func contract(_ fixture: RedisFixture, _ check: ContractCheck) async throws {
+        try await run(check, on: fixture)
+    }
+}
+
+private func run(_ check: ContractCheck, on fixture: RedisFixture) async throws {
+    if fixture.contradicted.contains(check.name) {
+        try Test.cancel("\(check.name) checks that a write without expiry never expires, which \(fixture.description)'s default lifetime contradicts by design; it runs on the redis fixture")
+    }
+    try await fixture.withStore { store, environment in
+        try await expectConformance(check, of: store, environment: environment)
+    }
+}
