@@ -139,9 +139,15 @@ public struct RESPDecoder: Sendable {
         }
     }
 
+    private static let typeBytes: Set<UInt8> = Set("+-:$!=_#,(*~>%|".utf8)
+
     private mutating func decodeItem(_ buffer: inout ByteBuffer) throws(RESPProtocolError) -> Item? {
         let start = buffer.readerIndex
         guard let type = buffer.getInteger(at: start, as: UInt8.self) else { return nil }
+        // A byte that starts no RESP value fails at once, not after a line's worth of bytes.
+        guard Self.typeBytes.contains(type) else {
+            throw RESPProtocolError(.unknownType, "a value starting with byte 0x\(String(type, radix: 16))")
+        }
         guard let line = try lineEnd(in: buffer, from: start + 1) else { return nil }
         let contentStart = start + 1, contentLength = line - contentStart
         let afterLine = line + 2
