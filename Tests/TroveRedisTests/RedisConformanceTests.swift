@@ -77,3 +77,29 @@ private func run(_ check: ContractCheck, on fixture: RedisFixture) async throws 
         try await expectConformance(check, of: store, environment: environment)
     }
 }
+
+/// Sliding expiry by the server's clock: a key read every half lifetime outlives three
+/// lifetimes; a key left unread is gone after one.
+@Suite("RedisStore: sliding expiry in real time", .enabled(if: TestServer.redis.isAvailable, TestServer.redis.absence))
+struct RedisSlidingRealTimeExpiryTests {
+    @Test func aKeyReadEveryHalfLifetimeStaysAlive() async throws {
+        try await withTestClient(connections: 1) { client in
+            let prefix = uniquePrefix("sliding")
+            let lifetime = Duration.milliseconds(800)
+            let store = RedisStore(client: client, prefix: prefix, expiration: .sliding(lifetime))
+            try await store.set(Data("read".utf8), for: "read")
+            try await store.set(Data("unread".utf8), for: "unread")
+            let clock = ContinuousClock()
+            let start = clock.now
+            var next = start
+            while clock.now < start + lifetime * 3.5 {
+                next += lifetime / 2
+                try await clock.sleep(until: next)
+                #expect(try await store.read("read") != nil, "a key read every half lifetime expired after \(clock.now - start)")
+            }
+            #expect(try await store.metadata(for: "unread") == nil, "a key left unread for 3.5 lifetimes is still there")
+            #expect(try await store.count() == 1)
+            try await deleteServerKeys(withPrefix: prefix, client: client)
+        }
+    }
+}
