@@ -17,10 +17,11 @@ public import TroveRedisClient
 /// Two sorted sets beside them make listing and counting possible without `SCAN`:
 /// `prefix + "\u{1}keys"` holds every key with score 0, so `ZRANGEBYLEX` gives them in
 /// byte-wise order, a page at a time; `prefix + "\u{1}expiry"` holds the keys that expire,
-/// scored by when. **Server memory:** each key costs its bytes twice more (once in each
-/// structure of the index's skip list and hash table) plus about 60 bytes of the sorted set's
-/// own, and as much again in the expiry set for an entry that expires; a key of 20 bytes thus
-/// takes about 80 to 100 bytes of index on top of its hash.
+/// scored by when. **Server memory** (Redis 7.0, `MEMORY USAGE`, 10,000 keys of 22 bytes with
+/// values of 100 bytes): the key index takes about 129 bytes per key (the key's bytes and about
+/// 107 of the sorted set's own), the expiry index as much again for an entry that expires, and
+/// an entry's hash 480 bytes where a plain string of the same value takes 184: about 425 bytes
+/// per entry beyond the plain string, for ordered listing, counting and the metadata.
 ///
 /// **Atomicity.** Every write, delete, counter step and sliding read is one Lua script, which
 /// Redis runs with nothing in between: the condition, the hash and both indexes change

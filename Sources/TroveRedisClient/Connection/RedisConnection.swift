@@ -182,6 +182,9 @@ final class RedisConnection: Sendable {
             case unexpected
         }
         let completion: Completion? = state.withLock { state in
+            // A late reply on a channel this connection has dropped (after a timeout) belongs
+            // to no waiter of the channel that replaced it.
+            guard case .ready(let current) = state.phase, current === channel else { return nil }
             guard !state.waiters.isEmpty else { return .unexpected }
             let index = state.waiters.startIndex
             state.waiters[index].remaining -= 1
