@@ -32,7 +32,7 @@ struct RedisClientFaultTests {
     @Test func garbageHalfRepliesAndStallsFailTypedAndTheClientRecovers() async throws {
         let server = try await FakeRedisServer()
         var configuration = server.configuration
-        configuration.commandTimeout = .milliseconds(200)
+        configuration.commandTimeout = .seconds(1)
         let client = RedisClient(configuration: configuration)
         #expect(try await client.send(RedisCommand("PING")).string == "PONG")
         await expectClientError(.protocolViolation) { _ = try await client.send(RedisCommand("GARBAGE")) }
@@ -148,11 +148,11 @@ struct RedisClientTests {
     }
 
     @Test func aCommandPastItsTimeoutDropsTheConnectionAndTheNextOneReconnects() async throws {
-        let client = try makeTestClient(connections: 1, commandTimeout: .milliseconds(200))
+        let client = try makeTestClient(connections: 1, commandTimeout: .seconds(1))
         let key = uniquePrefix("timeout") + "list"
         do {
-            _ = try await client.send(RedisCommand("BLPOP", key, "2"))
-            Issue.record("BLPOP returned within a 200 ms timeout")
+            _ = try await client.send(RedisCommand("BLPOP", key, "5"))
+            Issue.record("BLPOP returned within a 1 s timeout")
         } catch let error as RedisClientError {
             #expect(error.code == .timedOut)
             #expect(error.isRetryable)

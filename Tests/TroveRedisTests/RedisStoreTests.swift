@@ -6,8 +6,9 @@ import TroveRedisClient
 import TroveTestSupport
 
 /// What the conformance suite does not see: round trips, the layout on the server, counters,
-/// sliding reads, errors.
-@Suite("RedisStore", .enabled(if: TestServer.redis.isAvailable, TestServer.redis.absence))
+/// sliding reads, errors. Serialized: one test flushes the server's scripts, which would add a
+/// round trip to the calls another one counts.
+@Suite("RedisStore", .serialized, .enabled(if: TestServer.redis.isAvailable, TestServer.redis.absence))
 struct RedisStoreTests {
     /// Runs `body` with a store under a fresh prefix, removed afterwards.
     func withStore(expiration: RedisStore.Expiration = .none, _ body: (RedisStore, RedisClient) async throws -> Void) async throws {
