@@ -114,10 +114,16 @@ let package = Package(
             dependencies: ["TroveSQLite", "Trove", "TroveConformance", "TroveTestSupport", "TroveTestHelper", "TroveCLI", "CTroveSQLite"],
             swiftSettings: swiftSettings
         ),
+        // A second process for RedisStore's cross-process tests.
+        .executableTarget(
+            name: "TroveRedisTestHelper",
+            dependencies: ["Trove", "TroveRedis"],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "TroveRedisTests",
             dependencies: [
-                "TroveRedis", "TroveRedisClient", "Trove", "TroveConformance", "TroveTestSupport",
+                "TroveRedis", "TroveRedisClient", "Trove", "TroveConformance", "TroveTestSupport", "TroveRedisTestHelper",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ],
