@@ -134,11 +134,16 @@ struct RedisClientTests {
     @Test func cancellationFailsFastAndKeepsTheConnectionInStep() async throws {
         try await withTestClient(connections: 1) { client in
             let key = uniquePrefix("cancel") + "list"
-            // BLPOP holds the connection for a second: everything behind it waits.
-            async let blocked: RESPValue = client.send(RedisCommand("BLPOP", key, "1"))
-            try await Task.sleep(for: .milliseconds(50))
+            // BLPOP holds the connection for 3 s: everything behind it waits. Each call is
+            // known to be on the connection once the client's command count has moved.
+            func sent(_ count: Int) async throws {
+                while client.statistics.commandsSent < count { try await Task.sleep(for: .milliseconds(1)) }
+            }
+            let start = client.statistics.commandsSent
+            async let blocked: RESPValue = client.send(RedisCommand("BLPOP", key, "3"))
+            try await sent(start + 1)
             let waiting = Task { try await client.send(RedisCommand("ECHO", "cancelled")) }
-            try await Task.sleep(for: .milliseconds(50))
+            try await sent(start + 2)
             waiting.cancel()
             await #expect(throws: CancellationError.self) { try await waiting.value }
             #expect(try await blocked.isNull)

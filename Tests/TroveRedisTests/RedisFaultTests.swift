@@ -87,7 +87,7 @@ struct RedisFaultTests {
     /// 16 tasks write in a loop while the server is SIGKILLed and started again: calls in
     /// flight fail with retryable `unavailable` or `timedOut` errors, later calls succeed once
     /// the client has reconnected, and no acknowledged write is lost.
-    @Test(.timeLimit(.minutes(2)))
+    @Test(.timeLimit(.minutes(5)))
     func killedAndRestartedUnderPipelinedLoad() async throws {
         let server = try await OwnRedisServer(binary: try TestServer.redisBinary.require())
         defer { server.stop() }
@@ -121,13 +121,28 @@ struct RedisFaultTests {
                 }
             }
             group.addTask {
-                while run.acknowledged.withLock({ $0.count }) < 400 { try await Task.sleep(for: .milliseconds(5)) }
+                /// Waits up to 60 s for `condition`; on a timeout, stops the workers and says
+                /// which step did not happen.
+                func wait(_ what: String, _ condition: () -> Bool) async throws -> Bool {
+                    for _ in 0..<6000 {
+                        if condition() { return true }
+                        try await Task.sleep(for: .milliseconds(10))
+                    }
+                    let acknowledged = run.acknowledged.withLock { $0.count }, failures = run.failures.withLock { $0.count }
+                    let successes = run.successesAfterRestart.load(ordering: .relaxed)
+                    let message: String = "\(what) did not happen within 60 s: \(acknowledged) writes acknowledged, "
+                        + "\(failures) failures, \(successes) successes after the restart"
+                    Issue.record(Comment(rawValue: message))
+                    run.phase.store(3, ordering: .releasing)
+                    return false
+                }
+                guard try await wait("400 acknowledged writes", { run.acknowledged.withLock { $0.count } >= 400 }) else { return }
                 try await server.kill()
                 run.phase.store(1, ordering: .releasing)
-                while run.failures.withLock({ $0.count }) < 16 { try await Task.sleep(for: .milliseconds(5)) }
+                guard try await wait("16 failures after the kill", { run.failures.withLock { $0.count } >= 16 }) else { return }
                 try await server.start()
                 run.phase.store(2, ordering: .releasing)
-                while run.successesAfterRestart.load(ordering: .relaxed) < 200 { try await Task.sleep(for: .milliseconds(5)) }
+                guard try await wait("200 writes after the restart", { run.successesAfterRestart.load(ordering: .relaxed) >= 200 }) else { return }
                 run.phase.store(3, ordering: .releasing)
             }
             try await group.waitForAll()
