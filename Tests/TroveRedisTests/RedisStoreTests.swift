@@ -26,7 +26,7 @@ struct RedisStoreTests {
 
     @Test func expiryIsReportedByMetadata() async throws {
         try await withStore { store, client in
-            let written = try await store.set(Data("v".utf8), for: "e/short", expiry: .after(.seconds(30)))
+            let written = try await store.set(Data("v".utf8), for: "e/short", expiry: .after(.seconds(3600)))
             let fields = try await client.send(RedisCommand("HGETALL", store.prefix + "e/short"))
             let metadata = try await store.metadata(for: "e/short")
             #expect(written.expirationDate != nil, "\(fields)")
