@@ -15,11 +15,14 @@ let package = Package(
         .library(name: "TroveConformance", targets: ["TroveConformance"]),
         .library(name: "TroveCrypto", targets: ["TroveCrypto"]),
         .library(name: "TroveSQLite", targets: ["TroveSQLite"]),
+        .library(name: "TroveRedis", targets: ["TroveRedis", "TroveRedisClient"]),
         .executable(name: "trove", targets: ["TroveCLI"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.3"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
     ],
     targets: [
         // Thin C wrappers for system calls that Swift cannot call directly: on Linux openat2,
@@ -56,11 +59,33 @@ let package = Package(
             dependencies: ["Trove", "CTroveSQLite", "CTroveSystem"],
             swiftSettings: swiftSettings
         ),
+        // The Redis client (RESP2/RESP3, pipelined connections on SwiftNIO): a module of its own,
+        // usable without the store.
+        .target(
+            name: "TroveRedisClient",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // RedisStore: a target of its own, so that apps without Redis do not build SwiftNIO.
+        .target(
+            name: "TroveRedis",
+            dependencies: [
+                "Trove",
+                "TroveRedisClient",
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .executableTarget(
             name: "TroveCLI",
             dependencies: [
                 "Trove",
                 "TroveSQLite",
+                "TroveRedis",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings
@@ -87,6 +112,21 @@ let package = Package(
         .testTarget(
             name: "TroveSQLiteTests",
             dependencies: ["TroveSQLite", "Trove", "TroveConformance", "TroveTestSupport", "TroveTestHelper", "TroveCLI", "CTroveSQLite"],
+            swiftSettings: swiftSettings
+        ),
+        // A second process for RedisStore's cross-process tests.
+        .executableTarget(
+            name: "TroveRedisTestHelper",
+            dependencies: ["Trove", "TroveRedis"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "TroveRedisTests",
+            dependencies: [
+                "TroveRedis", "TroveRedisClient", "Trove", "TroveConformance", "TroveTestSupport", "TroveRedisTestHelper",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(

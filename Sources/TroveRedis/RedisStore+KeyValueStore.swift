@@ -1,0 +1,277 @@
+public import Foundation
+public import Trove
+import NIOCore
+import TroveRedisClient
+
+extension RedisStore {
+    // MARK: Reads
+
+    public func read(_ key: StoreKey) async throws -> StoreEntry? {
+        if expiration.isSliding {
+            return try await mapping(.read, key) { try entry(from: try await client.run(RedisStoreScripts.read, keys: scriptKeys(key), arguments: [key.rawValue, "s", "0", "1"]), key) }
+        }
+        return try await mapping(.read, key) { try hashEntry(from: try await client.send(readCommand(key)), key) }
+    }
+
+    public func read(_ key: StoreKey, options: ReadOptions) async throws -> ReadOutcome<StoreEntry>? {
+        guard let refresh = options.refreshingExpiry else {
+            guard let entry = try await read(key) else { return nil }
+            return options.outcome(of: entry)
+        }
+        let mode = refreshArguments(refresh)
+        let reply = try await mapping(.read, key) {
+            try await client.run(RedisStoreScripts.read, keys: scriptKeys(key), arguments: [key.rawValue, mode.0, mode.1, "1"])
+        }
+        guard let entry = try entry(from: reply, key) else { return nil }
+        return options.outcome(of: entry)
+    }
+
+    public func metadata(for key: StoreKey) async throws -> EntryMetadata? {
+        try await metadata(for: key, options: .none)
+    }
+
+    public func metadata(for key: StoreKey, options: ReadOptions) async throws -> EntryMetadata? {
+        let mode = options.refreshingExpiry.map(refreshArguments) ?? ("", "0")
+        let reply = try await mapping(.metadata, key) {
+            try await client.run(RedisStoreScripts.read, keys: scriptKeys(key), arguments: [key.rawValue, mode.0, mode.1, "0"])
+        }
+        guard reply.isNull == false else { return nil }
+        guard let fields = reply.array, fields.count == 5, let size = fields[0].int64 else { throw unexpected(reply, .metadata, key) }
+        return try metadata(key, size: size, etag: fields[1], modified: fields[2], created: fields[3], expiry: fields[4])
+    }
+
+    public func readBatch(_ keys: [StoreKey]) async throws -> [StoreEntry?] {
+        guard !keys.isEmpty else { return [] }
+        if expiration.isSliding {
+            let replies = try await mapping(.read, nil) {
+                try await runScripts(RedisStoreScripts.read, keys.map { (scriptKeys($0), [$0.rawValue, "s", "0", "1"]) })
+            }
+            return try zip(keys, replies).map { key, reply in try entry(from: try serverReply(reply, .read, key), key) }
+        }
+        let replies = try await mapping(.read, nil) { try await client.pipeline(keys.map(readCommand)) }
+        return try zip(keys, replies).map { key, reply in try hashEntry(from: try serverReply(reply, .read, key), key) }
+    }
+
+    private func readCommand(_ key: StoreKey) -> RedisCommand {
+        RedisCommand("HMGET", serverKey(key), "v", "e", "m", "c", "x")
+    }
+
+    private func refreshArguments(_ expiry: Expiry) -> (String, String) {
+        if expiry.isNever { return ("p", "0") }
+        let server = serverExpiry(for: expiry)
+        return (server.kind, String(server.milliseconds))
+    }
+
+    /// An entry from an `HMGET v e m c x` reply.
+    private func hashEntry(from reply: RESPValue, _ key: StoreKey) throws -> StoreEntry? {
+        guard let fields = reply.array, fields.count == 5 else { throw unexpected(reply, .read, key) }
+        if fields[1].isNull { return nil }
+        guard let value = fields[0].bytes else { throw unexpected(reply, .read, key) }
+        let metadata = try metadata(key, size: Int64(value.readableBytes), etag: fields[1], modified: fields[2], created: fields[3],
+                                    expiry: fields[4])
+        return StoreEntry(value: Data(value.readableBytesView), metadata: metadata)
+    }
+
+    /// An entry from the read script's `{value, etag, modified, created, expiry}`.
+    private func entry(from reply: RESPValue, _ key: StoreKey) throws -> StoreEntry? {
+        if reply.isNull { return nil }
+        guard let fields = reply.array, fields.count == 5, let value = fields[0].bytes else { throw unexpected(reply, .read, key) }
+        let metadata = try metadata(key, size: Int64(value.readableBytes), etag: fields[1], modified: fields[2], created: fields[3],
+                                    expiry: fields[4])
+        return StoreEntry(value: Data(value.readableBytesView), metadata: metadata)
+    }
+
+    func metadata(_ key: StoreKey, size: Int64, etag: RESPValue, modified: RESPValue, created: RESPValue, expiry: RESPValue) throws -> EntryMetadata {
+        guard let etag = etag.string, let modified = modified.int64 else {
+            throw StoreError(.integrity, operation: .read, key: key, store: description,
+                             message: "the entry's hash at '\(serverKey(key))' lacks its ETag or modification time: it was not written by a RedisStore")
+        }
+        let expiresAt = expiry.isNull ? nil : expiry.int64.flatMap { $0 < 0 ? nil : $0 }
+        return EntryMetadata(key: key, size: size, etag: ETag(etag), modificationDate: Self.date(modified),
+                             creationDate: created.int64.map(Self.date), expirationDate: expiresAt.map(Self.date))
+    }
+
+    static func date(_ milliseconds: Int64) -> Date { Date(timeIntervalSince1970: Double(milliseconds) / 1000) }
+
+    /// The reply itself, or the ``StoreError`` of an error reply.
+    func serverReply(_ reply: RESPValue, _ operation: StoreOperation, _ key: StoreKey?) throws(StoreError) -> RESPValue {
+        if case .error(let error) = reply {
+            throw storeError(RedisClientError(.server, error.message, serverError: error), operation, key)
+        }
+        return reply
+    }
+
+    /// Runs `script` once per element of `calls` in one pipeline, running again in full
+    /// (`EVAL`) those the server did not have yet.
+    func runScripts(_ script: RedisScript, _ calls: [([String], [any RESPArgument & Sendable])]) async throws -> [RESPValue] {
+        var replies = try await client.pipeline(calls.map { script.command(keys: $0.0, arguments: $0.1) })
+        let missing = replies.indices.filter { if case .error(let error) = replies[$0] { return error.prefix == "NOSCRIPT" }; return false }
+        if !missing.isEmpty {
+            let again = try await client.pipeline(missing.map { script.command(keys: calls[$0].0, arguments: calls[$0].1, loading: true) })
+            for (index, reply) in zip(missing, again) { replies[index] = reply }
+        }
+        return replies
+    }
+
+    // MARK: Writes
+
+    public func write(_ value: Data, for key: StoreKey, options: WriteOptions) async throws -> EntryMetadata {
+        let etag = makeETag()
+        let reply = try await mapping(.write, key) {
+            try await client.run(RedisStoreScripts.write, keys: scriptKeys(key), arguments: writeArguments(value, key, options, etag))
+        }
+        return try written(reply, key, size: Int64(value.count), etag: etag, options: options).get()
+    }
+
+    public func writeBatch(_ writes: [BatchWrite]) async throws -> [Result<EntryMetadata, StoreError>] {
+        guard !writes.isEmpty else { return [] }
+        let etags = writes.map { _ in makeETag() }
+        let replies = try await mapping(.write, nil) {
+            try await runScripts(RedisStoreScripts.write, zip(writes, etags).map { write, etag in
+                (scriptKeys(write.key), writeArguments(write.value, write.key, write.options, etag))
+            })
+        }
+        return zip(writes, zip(etags, replies)).map { write, pair in
+            do {
+                return try written(try serverReply(pair.1, .write, write.key), write.key, size: Int64(write.value.count), etag: pair.0,
+                                   options: write.options)
+            } catch let error as StoreError {
+                return .failure(error)
+            } catch {
+                return .failure(StoreError(.io, operation: .write, key: nil, store: description, message: "\(error)"))
+            }
+        }
+    }
+
+    private func writeArguments(_ value: Data, _ key: StoreKey, _ options: WriteOptions, _ etag: ETag) -> [any RESPArgument & Sendable] {
+        let condition: String, expected: String
+        if options.condition.requiresAbsence {
+            (condition, expected) = ("n", "")
+        } else if let etag = options.condition.expectedETag {
+            (condition, expected) = ("m", etag.rawValue)
+        } else {
+            (condition, expected) = ("a", "")
+        }
+        let expiry = serverExpiry(for: options.expiry)
+        return [key.rawValue, value, etag.rawValue, condition, expected, expiry.kind, String(expiry.milliseconds),
+                String(expiry.slidingMilliseconds)]
+    }
+
+    private func written(_ reply: RESPValue, _ key: StoreKey, size: Int64, etag: ETag, options: WriteOptions) throws(StoreError) -> Result<EntryMetadata, StoreError> {
+        guard let fields = reply.array, let status = fields.first?.int64 else { throw unexpected(reply, .write, key) }
+        if status == 0 {
+            let why = options.condition.requiresAbsence ? "the key already holds a value" : "the key's current ETag is not \(options.condition.expectedETag?.rawValue ?? "")"
+            return .failure(StoreError(.conditionFailed, operation: .write, key: key, store: description,
+                                       message: "the write's condition \(options.condition) does not hold: \(why)"))
+        }
+        guard fields.count == 4, let now = fields[1].int64, let created = fields[2].int64, let expiry = fields[3].int64 else {
+            throw unexpected(reply, .write, key)
+        }
+        return .success(EntryMetadata(key: key, size: size, etag: etag, modificationDate: Self.date(now),
+                                      creationDate: Self.date(created), expirationDate: expiry < 0 ? nil : Self.date(expiry)))
+    }
+
+    // MARK: Deletes
+
+    public func delete(_ key: StoreKey, condition: DeleteCondition) async throws -> Bool {
+        let reply = try await mapping(.delete, key) {
+            try await client.run(RedisStoreScripts.delete, keys: scriptKeys(key), arguments: [key.rawValue, condition.expectedETag?.rawValue ?? ""])
+        }
+        return try deleted(reply, key, condition).get()
+    }
+
+    public func deleteBatch(_ deletes: [BatchDelete]) async throws -> [Result<Void, StoreError>] {
+        guard !deletes.isEmpty else { return [] }
+        let replies = try await mapping(.delete, nil) {
+            try await runScripts(RedisStoreScripts.delete, deletes.map {
+                (scriptKeys($0.key), [$0.key.rawValue, $0.condition.expectedETag?.rawValue ?? ""])
+            })
+        }
+        return zip(deletes, replies).map { delete, reply in
+            do {
+                return try deleted(try serverReply(reply, .delete, delete.key), delete.key, delete.condition).map { _ in () }
+            } catch let error as StoreError {
+                return .failure(error)
+            } catch {
+                return .failure(StoreError(.io, operation: .write, key: nil, store: description, message: "\(error)"))
+            }
+        }
+    }
+
+    private func deleted(_ reply: RESPValue, _ key: StoreKey, _ condition: DeleteCondition) throws(StoreError) -> Result<Bool, StoreError> {
+        guard let count = reply.int64 else { throw unexpected(reply, .delete, key) }
+        if count < 0 {
+            return .failure(StoreError(.conditionFailed, operation: .delete, key: key, store: description,
+                                       message: "the delete's condition \(condition) does not hold: the key is missing or has another ETag"))
+        }
+        return .success(count > 0)
+    }
+
+    // MARK: Counting, counters, expiry
+
+    public func count(withPrefix prefix: String) async throws -> Int {
+        let query = try ListQuery(prefix: prefix)
+        _ = try await purgeExpired(.count)
+        let range = Self.range(of: query.prefix)
+        let reply = try await mapping(.list, nil) {
+            try await client.send(RedisCommand("ZLEXCOUNT", indexKey, range.start, range.end))
+        }
+        guard let count = reply.int64 else { throw unexpected(reply, .list, nil) }
+        return Int(count)
+    }
+
+    public func reclaimExpired() async throws -> Int {
+        try await purgeExpired(.reclaim)
+    }
+
+    /// Drops every expired key from the indexes, 1,000 per script call, and returns how many.
+    private func purgeExpired(_ operation: StoreOperation) async throws -> Int {
+        var total = 0
+        while true {
+            let reply = try await mapping(operation, nil) {
+                try await client.run(RedisStoreScripts.purge, keys: [indexKey, indexKey, expiryKey], arguments: [prefix])
+            }
+            guard let count = reply.int64 else { throw unexpected(reply, operation, nil) }
+            total += Int(count)
+            if count < 1000 { return total }
+        }
+    }
+
+    /// Adds `delta` to the decimal integer under `key` (0 when absent) on the server, in one
+    /// step (`HINCRBY` inside a script that also gives the entry a new ETag and modification
+    /// time), and returns the sum. A new counter gets the store's default expiry; an existing
+    /// one keeps its own.
+    ///
+    /// This is reached only through a `RedisStore` itself: through `any KeyValueStore` or a
+    /// layer, ``KeyValueStore/increment(_:by:)`` runs its compare-and-swap loop instead.
+    ///
+    /// - Throws: ``StoreError/Code/decodingFailed`` when the value is not a decimal integer;
+    ///   ``StoreError/Code/invalidArgument`` when the sum overflows `Int64`.
+    @discardableResult
+    public func increment(_ key: StoreKey, by delta: Int64 = 1) async throws -> Int64 {
+        let expiry = serverExpiry(for: .never)
+        let etag = makeETag()
+        let reply: RESPValue
+        do {
+            reply = try await client.run(RedisStoreScripts.increment, keys: scriptKeys(key),
+                                         arguments: [key.rawValue, delta, etag.rawValue, expiry.kind, String(expiry.milliseconds),
+                                                     String(expiry.slidingMilliseconds)])
+        } catch let error as RedisClientError where error.code == .server {
+            let message = error.serverError?.message ?? ""
+            if message.contains("overflow") {
+                throw StoreError(.invalidArgument, operation: .update, key: key, store: description,
+                                 message: "adding \(delta) overflows a 64-bit integer", underlying: error)
+            }
+            if message.contains("not an integer") {
+                throw StoreError(.decodingFailed, operation: .update, key: key, store: description,
+                                 message: "the value is not a decimal integer, so it cannot be incremented", underlying: error)
+            }
+            throw storeError(error, .update, key)
+        } catch let error as RedisClientError {
+            throw storeError(error, .update, key)
+        }
+        guard let sum = reply.int64 else { throw unexpected(reply, .update, key) }
+        return sum
+    }
+}
+

@@ -1,0 +1,165 @@
+public import NIOCore
+public import Foundation
+
+/// Something that can be one argument of a command: written as a RESP bulk string straight
+/// into the command's buffer, without an intermediate copy.
+public protocol RESPArgument {
+    /// The number of bytes of the argument's payload.
+    var respByteCount: Int { get }
+    /// Writes the payload (without the length header) into `buffer`.
+    func writeRESPPayload(into buffer: inout ByteBuffer)
+}
+
+extension String: RESPArgument {
+    public var respByteCount: Int { utf8.count }
+    public func writeRESPPayload(into buffer: inout ByteBuffer) { buffer.writeString(self) }
+}
+
+extension Substring: RESPArgument {
+    public var respByteCount: Int { utf8.count }
+    public func writeRESPPayload(into buffer: inout ByteBuffer) { buffer.writeSubstring(self) }
+}
+
+extension StaticString: RESPArgument {
+    public var respByteCount: Int { utf8CodeUnitCount }
+    public func writeRESPPayload(into buffer: inout ByteBuffer) { buffer.writeStaticString(self) }
+}
+
+extension ByteBuffer: RESPArgument {
+    public var respByteCount: Int { readableBytes }
+    public func writeRESPPayload(into buffer: inout ByteBuffer) { buffer.writeImmutableBuffer(self) }
+}
+
+extension Data: RESPArgument {
+    public var respByteCount: Int { count }
+    public func writeRESPPayload(into buffer: inout ByteBuffer) { buffer.writeBytes(self) }
+}
+
+extension Array: RESPArgument where Element == UInt8 {
+    public var respByteCount: Int { count }
+    public func writeRESPPayload(into buffer: inout ByteBuffer) { buffer.writeBytes(self) }
+}
+
+extension Int: RESPArgument {
+    public var respByteCount: Int { Int64(self).respByteCount }
+    public func writeRESPPayload(into buffer: inout ByteBuffer) { Int64(self).writeRESPPayload(into: &buffer) }
+}
+
+extension Int64: RESPArgument {
+    public var respByteCount: Int {
+        var count = self < 0 ? 2 : 1
+        var rest = self.magnitude
+        while rest >= 10 { rest /= 10; count += 1 }
+        return count
+    }
+
+    public func writeRESPPayload(into buffer: inout ByteBuffer) { buffer.writeDecimal(self) }
+}
+
+extension Double: RESPArgument {
+    public var respByteCount: Int { description.utf8.count }
+    public func writeRESPPayload(into buffer: inout ByteBuffer) { buffer.writeString(description) }
+}
+
+extension ByteBuffer {
+    /// Writes `value` in decimal ASCII, without making a string.
+    @inlinable
+    mutating func writeDecimal(_ value: Int64) {
+        if value < 0 { writeInteger(UInt8(ascii: "-")) }
+        var magnitude = value.magnitude
+        var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)  // up to 20 digits, most significant last
+        var count = 0
+        withUnsafeMutableBytes(of: &digits) { raw in
+            repeat {
+                raw[count] = UInt8(truncatingIfNeeded: magnitude % 10) &+ 0x30
+                magnitude /= 10
+                count += 1
+            } while magnitude > 0
+        }
+        withUnsafeBytes(of: &digits) { raw in
+            for index in stride(from: count - 1, through: 0, by: -1) { writeInteger(raw[index]) }
+        }
+    }
+
+    /// Writes one RESP bulk string: `$<length>\r\n<payload>\r\n`.
+    @inlinable
+    mutating func writeRESPBulk(_ argument: some RESPArgument) {
+        writeInteger(UInt8(ascii: "$"))
+        writeDecimal(Int64(argument.respByteCount))
+        writeInteger(UInt16(0x0D0A))
+        argument.writeRESPPayload(into: &self)
+        writeInteger(UInt16(0x0D0A))
+    }
+}
+
+/// One command, encoded once as a RESP array of bulk strings, ready to be written.
+///
+///     let set = RedisCommand("SET", "greeting", "hello", "PX", 60_000)
+///     let get = RedisCommand("MGET", arguments: ["a", "b", "c"])
+///
+/// The arguments are written into the command's buffer as it is made (no array of arguments
+/// in between); sending it copies the buffer's bytes into the connection's write buffer once.
+public struct RedisCommand: Sendable, CustomStringConvertible {
+    /// The command's name, as given (for messages and logs; never the arguments, which may
+    /// be secrets).
+    public let name: String
+    /// The encoded command.
+    public private(set) var encoded: ByteBuffer
+
+    private static let allocator = ByteBufferAllocator()
+
+    /// A command of `name` and the arguments, each written as a bulk string.
+    public init<each Argument: RESPArgument>(_ name: String, _ arguments: repeat each Argument) {
+        var count = 1
+        var bytes = 16 + name.utf8.count
+        for argument in repeat each arguments {
+            count += 1
+            bytes += argument.respByteCount + 16
+        }
+        var buffer = Self.allocator.buffer(capacity: bytes)
+        buffer.writeInteger(UInt8(ascii: "*"))
+        buffer.writeDecimal(Int64(count))
+        buffer.writeInteger(UInt16(0x0D0A))
+        buffer.writeRESPBulk(name)
+        for argument in repeat each arguments { buffer.writeRESPBulk(argument) }
+        self.name = name
+        self.encoded = buffer
+    }
+
+    /// A command of `name` followed by each element of `arguments`.
+    public init<Arguments: Collection>(_ name: String, arguments: Arguments) where Arguments.Element: RESPArgument {
+        self.init(name, argumentCount: arguments.count) { writer in
+            for argument in arguments { writer.append(argument) }
+        }
+    }
+
+    /// A command of `name` and `argumentCount` arguments, which `write` appends.
+    ///
+    /// - Precondition: `write` appends exactly `argumentCount` arguments.
+    public init(_ name: String, argumentCount: Int, _ write: (inout ArgumentWriter) -> Void) {
+        var writer = ArgumentWriter(buffer: Self.allocator.buffer(capacity: 64 + name.utf8.count + 32 * argumentCount))
+        writer.buffer.writeInteger(UInt8(ascii: "*"))
+        writer.buffer.writeDecimal(Int64(argumentCount + 1))
+        writer.buffer.writeInteger(UInt16(0x0D0A))
+        writer.buffer.writeRESPBulk(name)
+        write(&writer)
+        precondition(writer.count == argumentCount, "RedisCommand \(name): \(writer.count) arguments written, \(argumentCount) declared")
+        self.name = name
+        self.encoded = writer.buffer
+    }
+
+    /// Appends the arguments of a command as it is made.
+    public struct ArgumentWriter {
+        var buffer: ByteBuffer
+        var count = 0
+
+        /// Appends one argument.
+        public mutating func append(_ argument: some RESPArgument) {
+            buffer.writeRESPBulk(argument)
+            count += 1
+        }
+    }
+
+    /// The command's name.
+    public var description: String { name }
+}

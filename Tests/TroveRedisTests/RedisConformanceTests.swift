@@ -1,0 +1,79 @@
+import Foundation
+import Testing
+import Trove
+import TroveConformance
+import TroveRedis
+import TroveRedisClient
+import TroveTestSupport
+
+/// A Redis store of the test server under a fresh prefix, with one expiry model.
+struct RedisFixture: Sendable, CustomStringConvertible {
+    let description: String
+    let expiration: RedisStore.Expiration
+    /// Checks that contradict the model by design, which are not run on this fixture (they run
+    /// on ``none``): with a default lifetime every write expires, which their clause "a write
+    /// without expiry reports no expiration date" forbids.
+    let contradicted: Set<String>
+
+    static let none = RedisFixture(description: "redis", expiration: .none, contradicted: [])
+    static let defaultLifetimeChecks: Set<String> = ["metadataIsAccurate", "expiredEntriesAreInvisible", "writesOverExpiredEntries"]
+    static let fixed = RedisFixture(description: "redis(fixed 1h)", expiration: .fixed(.seconds(3600)), contradicted: defaultLifetimeChecks)
+    static let sliding = RedisFixture(description: "redis(sliding 1h)", expiration: .sliding(.seconds(3600)), contradicted: defaultLifetimeChecks)
+    static let all = [none, fixed, sliding]
+
+    func withStore(_ body: (RedisStore, ConformanceEnvironment) async throws -> Void) async throws {
+        let prefix = uniquePrefix("conformance")
+        let client = try makeTestClient()
+        let expiration = self.expiration
+        let second = try makeTestClient()
+        let store = RedisStore(client: client, prefix: prefix, expiration: expiration)
+        let environment = ConformanceEnvironment(
+            largeValueSize: 16 << 20,
+            reopen: { @Sendable in RedisStore(client: second, prefix: prefix, expiration: expiration) },
+            realTimeExpiry: RealTimeExpiry(unit: .milliseconds(100), grace: .milliseconds(300)),
+            isolatesEachCheck: true)
+        do {
+            try await body(store, environment)
+        } catch {
+            try? await deleteServerKeys(withPrefix: prefix, client: client)
+            await client.shutdown()
+            await second.shutdown()
+            throw error
+        }
+        try await deleteServerKeys(withPrefix: prefix, client: client)
+        await client.shutdown()
+        await second.shutdown()
+    }
+}
+
+/// The whole contract on one Redis server, under a prefix, with each expiry model; the expiry
+/// checks, which wait in real time, are in ``RedisRealTimeExpiryTests``.
+@Suite("RedisStore: contract conformance", .enabled(if: TestServer.redis.isAvailable, TestServer.redis.absence))
+struct RedisConformanceTests {
+    static let realTimeChecks: Set<String> = ["expiredEntriesAreInvisible", "writesOverExpiredEntries", "reclaimExpired", "expiryRefreshOnRead"]
+
+    @Test("contract", .timeLimit(.minutes(5)), arguments: RedisCase.all(where: { !realTimeChecks.contains($0.name) }))
+    func contract(_ item: RedisCase) async throws {
+        try await item.run()
+    }
+}
+
+/// One check on one fixture. The checks a fixture's model contradicts are not among them.
+struct RedisCase: Sendable, CustomStringConvertible {
+    let fixture: RedisFixture
+    let check: ContractCheck
+
+    var description: String { "\(check.name) on \(fixture.description)" }
+
+    static func all(where include: (ContractCheck) -> Bool) -> [RedisCase] {
+        RedisFixture.all.flatMap { fixture in
+            ContractCheck.allCases.filter { include($0) && !fixture.contradicted.contains($0.name) }.map { RedisCase(fixture: fixture, check: $0) }
+        }
+    }
+
+    func run() async throws {
+        try await fixture.withStore { store, environment in
+            try await expectConformance(check, of: store, environment: environment)
+        }
+    }
+}

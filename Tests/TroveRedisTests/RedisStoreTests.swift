@@ -1,0 +1,172 @@
+import Foundation
+import Testing
+import Trove
+import TroveRedis
+import TroveRedisClient
+import TroveTestSupport
+
+/// What the conformance suite does not see: round trips, the layout on the server, counters,
+/// sliding reads, errors. Serialized: one test flushes the server's scripts, which would add a
+/// round trip to the calls another one counts.
+@Suite("RedisStore", .serialized, .enabled(if: TestServer.redis.isAvailable, TestServer.redis.absence))
+struct RedisStoreTests {
+    /// Runs `body` with a store under a fresh prefix, removed afterwards.
+    func withStore(expiration: RedisStore.Expiration = .none, _ body: (RedisStore, RedisClient) async throws -> Void) async throws {
+        try await withTestClient(connections: 1) { client in
+            let prefix = uniquePrefix("store")
+            do {
+                try await body(RedisStore(client: client, prefix: prefix, expiration: expiration), client)
+            } catch {
+                try? await deleteServerKeys(withPrefix: prefix, client: client)
+                throw error
+            }
+            try await deleteServerKeys(withPrefix: prefix, client: client)
+        }
+    }
+
+    @Test func expiryIsReportedByMetadata() async throws {
+        try await withStore { store, client in
+            let written = try await store.set(Data("v".utf8), for: "e/short", expiry: .after(.seconds(3600)))
+            let fields = try await client.send(RedisCommand("HGETALL", store.prefix + "e/short"))
+            let metadata = try await store.metadata(for: "e/short")
+            #expect(written.expirationDate != nil, "\(fields)")
+            #expect(metadata?.expirationDate != nil, "\(fields)")
+            #expect(try await store.reclaimExpired() == 0)
+        }
+    }
+
+    /// The client's own counters: a read, a write (conditional or not), a delete, a metadata
+    /// lookup and a sliding read are one command in one write each; a batch of 100 is one
+    /// write. (The first use of each script on a server costs one more: `NOSCRIPT`, then
+    /// `EVAL`; the calls are made once before they are counted.)
+    @Test func roundTrips() async throws {
+        try await withStore(expiration: .sliding(.seconds(60))) { store, client in
+            func trips(_ body: () async throws -> Void) async throws -> (commands: Int, writes: Int) {
+                let before = client.statistics
+                try await body()
+                let after = client.statistics
+                return (after.commandsSent - before.commandsSent, after.writes - before.writes)
+            }
+            let keys = (0..<100).map { StoreKey(stringLiteral: "b/\($0)") }
+            func everyCall(_ etag: ETag) async throws {
+                _ = try await store.read("k")
+                _ = try await store.metadata(for: "k")
+                _ = try await store.set(Data("w".utf8), for: "k", condition: .ifMatches(etag))
+                _ = try await store.read("k", options: ReadOptions(refreshingExpiry: .after(.seconds(5))))
+                try await store.increment("n")
+                _ = try await store.deleteBatch(keys)
+            }
+            try await everyCall(try await store.set(Data("v".utf8), for: "k").etag)
+            let written = try await store.set(Data("v".utf8), for: "k")
+            #expect(try await trips { _ = try await store.read("k") } == (1, 1))
+            #expect(try await trips { _ = try await store.metadata(for: "k") } == (1, 1))
+            #expect(try await trips { _ = try await store.set(Data("w".utf8), for: "k", condition: .ifMatches(written.etag)) }.commands == 1)
+            #expect(try await trips { _ = try await store.read("k", options: ReadOptions(refreshingExpiry: .after(.seconds(5)))) } == (1, 1))
+            #expect(try await trips { try await store.increment("n") } == (1, 1))
+            #expect(try await trips { _ = try await store.writeBatch(keys.map { BatchWrite($0, Data("x".utf8)) }) } == (100, 1))
+            #expect(try await trips { _ = try await store.readBatch(keys) } == (100, 1))
+            #expect(try await trips { _ = try await store.deleteBatch(keys) } == (100, 1))
+            #expect(try await trips { _ = try await store.delete("k") } == (1, 1))
+        }
+    }
+
+    /// The entry's hash and the index are what the documentation says, readable with
+    /// redis-cli.
+    @Test func layoutOnTheServer() async throws {
+        try await withStore { store, client in
+            let written = try await store.set(Data("hello".utf8), for: "users/alice")
+            let value = try await client.send(RedisCommand("HGET", store.prefix + "users/alice", "v"))
+            #expect(value.string == "hello")
+            let etag = try await client.send(RedisCommand("HGET", store.prefix + "users/alice", "e"))
+            #expect(etag.string == written.etag.rawValue)
+            let members = try await client.send(RedisCommand("ZRANGE", store.prefix + "\u{1}keys", 0, -1))
+            #expect(members.array?.compactMap(\.string) == ["users/alice"])
+            try await store.set(Data("x".utf8), for: "t", expiry: .after(.seconds(100)))
+            let ttl = try await client.send(RedisCommand("PTTL", store.prefix + "t")).int64 ?? 0
+            #expect(ttl > 90_000 && ttl <= 100_000)
+        }
+    }
+
+    /// A sliding read renews the entry's expiry by its lifetime, keeping value and ETag; a
+    /// metadata lookup does not.
+    @Test func slidingReadsRenewTheExpiry() async throws {
+        try await withStore(expiration: .sliding(.seconds(100))) { store, client in
+            let written = try await store.set(Data("s".utf8), for: "session")
+            _ = try await client.send(RedisCommand("PEXPIRE", store.prefix + "session", 5000))
+            _ = try await store.metadata(for: "session")
+            #expect(try await client.send(RedisCommand("PTTL", store.prefix + "session")).int64 ?? 0 <= 5000)
+            let read = try #require(try await store.read("session"))
+            #expect(read.metadata.etag == written.etag)
+            #expect(try await client.send(RedisCommand("PTTL", store.prefix + "session")).int64 ?? 0 > 90_000)
+            let expiry = try #require(read.metadata.expirationDate)
+            #expect(expiry.timeIntervalSinceNow > 90)
+            // An entry with a fixed deadline keeps it.
+            let deadline = Date().addingTimeInterval(30)
+            try await store.set(Data("f".utf8), for: "fixed", expiry: .at(deadline))
+            _ = try await store.read("fixed")
+            let fixed = try await client.send(RedisCommand("PTTL", store.prefix + "fixed")).int64 ?? 0
+            #expect(fixed <= 30_000 && fixed > 20_000)
+        }
+    }
+
+    /// Counters are one HINCRBY on the server: exact under concurrency, refused on a value
+    /// that is no integer and on overflow.
+    @Test func countersAreNative() async throws {
+        try await withStore { store, _ in
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for _ in 0..<8 { group.addTask { for _ in 0..<50 { try await store.increment("hits") } } }
+                try await group.waitForAll()
+            }
+            #expect(try await store.increment("hits", by: 0) == 400)
+            #expect(try await store.read("hits")?.value == Data("400".utf8))
+            try await store.set(Data("nope".utf8), for: "text")
+            await expectStoreError(.decodingFailed) { try await store.increment("text") }
+            try await store.set(Data(String(Int64.max).utf8), for: "big")
+            await expectStoreError(.invalidArgument) { try await store.increment("big") }
+            #expect(try await store.increment("negative", by: -5) == -5)
+        }
+    }
+
+    /// Scripts the server lost (a restart, SCRIPT FLUSH) are sent again in full.
+    @Test func scriptsAreReloadedAfterAFlush() async throws {
+        try await withStore { store, client in
+            try await store.set(Data("a".utf8), for: "a")
+            _ = try await client.send(RedisCommand("SCRIPT", "FLUSH"))
+            try await store.set(Data("b".utf8), for: "b")
+            _ = try await client.send(RedisCommand("SCRIPT", "FLUSH"))
+            let results = try await store.writeBatch([BatchWrite("c", Data("c".utf8)), BatchWrite("a", Data("x".utf8), options: WriteOptions(condition: .ifAbsent))])
+            #expect((try? results[0].get()) != nil)
+            #expect(throws: StoreError.self) { try results[1].get() }
+            #expect(try await store.count() == 3)
+        }
+    }
+
+    /// A server that cannot be reached is `unavailable` and retryable, naming the store
+    /// without a password.
+    @Test func anUnreachableServerIsUnavailable() async throws {
+        var configuration = RedisClient.Configuration(host: "127.0.0.1", port: 1, password: "hunter2")
+        configuration.connectTimeout = .seconds(1)
+        let client = RedisClient(configuration: configuration)
+        let store = RedisStore(client: client, prefix: "p:")
+        do {
+            _ = try await store.read("k")
+            Issue.record("a read from port 1 succeeded")
+        } catch let error as StoreError {
+            #expect(error.code == .unavailable)
+            #expect(error.isRetryable)
+            #expect(!String(reflecting: error).contains("hunter2"))
+        }
+        await client.shutdown()
+    }
+}
+
+func expectStoreError(_ code: StoreError.Code, sourceLocation: SourceLocation = #_sourceLocation, _ body: () async throws -> Void) async {
+    do {
+        try await body()
+        Issue.record("no error; expected \(code)", sourceLocation: sourceLocation)
+    } catch let error as StoreError {
+        #expect(error.code == code, "\(error)", sourceLocation: sourceLocation)
+    } catch {
+        Issue.record("\(error); expected StoreError \(code)", sourceLocation: sourceLocation)
+    }
+}

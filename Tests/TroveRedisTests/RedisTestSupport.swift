@@ -1,0 +1,49 @@
+import Foundation
+import Trove
+import TroveRedis
+import TroveRedisClient
+import TroveTestSupport
+
+extension TestServer {
+    /// The Redis server that `scripts/servers/redis.sh` starts.
+    static let redis = TestServer(name: "redis", variable: "TROVE_TEST_REDIS_URL")
+}
+
+/// A client of the test server, from `TROVE_TEST_REDIS_URL` (`redis://127.0.0.1:PORT`).
+func makeTestClient(connections: Int = 2, commandTimeout: Duration = .seconds(10)) throws -> RedisClient {
+    let url = try StoreURL(parsing: try TestServer.redis.require())
+    var configuration = RedisClient.Configuration(host: url.host ?? "127.0.0.1", port: url.port ?? 6379)
+    configuration.connectionCount = connections
+    configuration.commandTimeout = commandTimeout
+    return RedisClient(configuration: configuration)
+}
+
+/// Runs `body` with a client of the test server, shut down afterwards.
+func withTestClient<T>(connections: Int = 2, _ body: (RedisClient) async throws -> T) async throws -> T {
+    let client = try makeTestClient(connections: connections)
+    do {
+        let result = try await body(client)
+        await client.shutdown()
+        return result
+    } catch {
+        await client.shutdown()
+        throw error
+    }
+}
+
+/// A prefix no other suite uses.
+func uniquePrefix(_ name: String) -> String {
+    "trove-test:\(name):\(UInt32.random(in: 0...UInt32.max)):"
+}
+
+/// Deletes every server key that starts with `prefix` (SCAN and UNLINK).
+func deleteServerKeys(withPrefix prefix: String, client: RedisClient) async throws {
+    var cursor = "0"
+    repeat {
+        let reply = try await client.send(RedisCommand("SCAN", cursor, "MATCH", prefix.replacingOccurrences(of: "*", with: "\\*") + "*", "COUNT", 1000))
+        guard let parts = reply.array, parts.count == 2, let next = parts[0].string, let keys = parts[1].array else { return }
+        let names = keys.compactMap(\.bytes)
+        if !names.isEmpty { _ = try await client.send(RedisCommand("UNLINK", arguments: names)) }
+        cursor = next
+    } while cursor != "0"
+}
