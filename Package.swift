@@ -15,11 +15,15 @@ let package = Package(
         .library(name: "TroveConformance", targets: ["TroveConformance"]),
         .library(name: "TroveCrypto", targets: ["TroveCrypto"]),
         .library(name: "TroveSQLite", targets: ["TroveSQLite"]),
+        .library(name: "TroveS3Client", targets: ["TroveS3Client"]),
+        .library(name: "TroveS3", targets: ["TroveS3"]),
         .executable(name: "trove", targets: ["TroveCLI"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.3"),
     ],
     targets: [
         // Thin C wrappers for Linux system calls that Swift cannot call directly
@@ -56,11 +60,30 @@ let package = Package(
             dependencies: ["Trove", "CTroveSQLite", "CTroveSystem"],
             swiftSettings: swiftSettings
         ),
+        // An S3 client of its own (SigV4 signing, presigned URLs, the object operations), usable
+        // without the store.
+        .target(
+            name: "TroveS3Client",
+            dependencies: [
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // S3Store: a bucket and a prefix as a store, over TroveS3Client.
+        .target(
+            name: "TroveS3",
+            dependencies: ["Trove", "TroveS3Client"],
+            swiftSettings: swiftSettings
+        ),
         .executableTarget(
             name: "TroveCLI",
             dependencies: [
                 "Trove",
                 "TroveSQLite",
+                "TroveS3",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings
@@ -95,6 +118,15 @@ let package = Package(
                 "TroveCrypto", "Trove", "TroveConformance", "TroveTestSupport",
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "TroveS3Tests",
+            dependencies: [
+                "TroveS3", "TroveS3Client", "Trove", "TroveConformance", "TroveTestSupport",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            ],
+            resources: [.copy("Fixtures")],
             swiftSettings: swiftSettings
         ),
     ]
