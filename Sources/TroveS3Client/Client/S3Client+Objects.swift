@@ -191,7 +191,8 @@ extension S3Client {
             throw S3Error(kind: .invalidResponse, operation: call.operation, bucket: bucket,
                           message: "a truncated listing came without a continuation token")
         }
-        return S3ListPage(objects: objects, commonPrefixes: prefixes, nextContinuationToken: token)
+        return S3ListPage(objects: objects, commonPrefixes: prefixes, nextContinuationToken: token,
+                          server: response.headers.first(name: "Server"))
     }
 
     /// The head of an object from the headers of `response`.

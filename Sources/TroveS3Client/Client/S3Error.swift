@@ -85,8 +85,8 @@ public struct S3Error: Error, Sendable, CustomStringConvertible {
         return text
     }
 
-    /// The kind an S3 error `code` with HTTP `status` belongs to.
-    static func kind(status: Int, code: String?) -> Kind {
+    /// The kind that an S3 error `code` answered with HTTP `status` belongs to.
+    public static func kind(status: Int, code: String?) -> Kind {
         switch code {
         case "NoSuchKey", "NoSuchBucket", "NoSuchUpload", "NotFound": return .notFound
         case "PreconditionFailed", "ConditionalRequestConflict": return .preconditionFailed

@@ -102,12 +102,15 @@ public struct S3ListPage: Sendable, Hashable {
     public var commonPrefixes: [String]
     /// The token for the next page, when there is one.
     public var nextContinuationToken: String?
+    /// The server's name and version (its `Server` header), such as `SeaweedFS 4.48`.
+    public var server: String?
 
     /// A page from its parts.
-    public init(objects: [S3ListedObject], commonPrefixes: [String], nextContinuationToken: String?) {
+    public init(objects: [S3ListedObject], commonPrefixes: [String], nextContinuationToken: String?, server: String? = nil) {
         self.objects = objects
         self.commonPrefixes = commonPrefixes
         self.nextContinuationToken = nextContinuationToken
+        self.server = server
     }
 }
 
