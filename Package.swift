@@ -125,6 +125,8 @@ let package = Package(
             dependencies: [
                 "TroveS3", "TroveS3Client", "Trove", "TroveConformance", "TroveTestSupport",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
             ],
             resources: [.copy("Fixtures")],
             swiftSettings: swiftSettings
