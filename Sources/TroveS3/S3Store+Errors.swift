@@ -25,7 +25,7 @@ extension S3Store {
         case .invalidResponse: code = .io
         }
         var message = error.description
-        if error.code == "NoSuchBucket" || (error.kind == .notFound && error.key == nil) {
+        if (error.code == "NoSuchBucket" || (error.kind == .notFound && error.key == nil)) && !error.message.contains("'\(bucket)'") {
             message = "the bucket '\(bucket)' does not exist: \(error.description)"
         }
         if error.kind == .invalidCredentials {
