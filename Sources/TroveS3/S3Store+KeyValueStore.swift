@@ -1,6 +1,7 @@
 public import Foundation
 public import Trove
 import TroveS3Client
+import Synchronization
 
 extension S3Store {
     /// The longest object key S3 accepts, in UTF-8 bytes.
@@ -136,6 +137,40 @@ extension S3Store {
                               status: error.status, code: error.code, message: "the key holds no value to match: \(error.message)",
                               requestID: error.requestID)
             }
+        }
+    }
+
+    /// Writes the bytes of `chunks` as the object's: unconditional writes stream through a
+    /// multipart upload (parts of 8 MiB, or more for a large ``WriteOptions/expectedSize``),
+    /// holding one part in memory, aborted on failure and cancellation so that nothing is
+    /// written; a value that fits in one part, and a conditional write, go in one PUT (S3's
+    /// conditions apply to single PUTs on every server), the latter holding the whole value.
+    ///
+    /// - Throws: ``StoreError/Code/invalidArgument`` when the chunks do not add up to
+    ///   ``WriteOptions/expectedSize``; ``StoreError/Code/notSupported`` for an expiry.
+    public func write<Chunks: AsyncSequence & Sendable>(
+        contentsOf chunks: Chunks, for key: StoreKey, options: WriteOptions
+    ) async throws -> EntryMetadata where Chunks.Element == Data {
+        guard options.expiry.isNever else { throw expiryNotSupported(key) }
+        let name = try checkedObjectKey(key, .write)
+        let checked = ValueChunks(chunks, checkedAgainst: options, key: key, store: description)
+        guard options.condition.isAlways else {
+            return try await write(try await checked.collect(), for: key, options: options)
+        }
+        let counter = ByteCounter()
+        let counted = ValueChunks {
+            var iterator = checked.makeAsyncIterator()
+            return ValueChunks.ChunkSource {
+                let chunk = try await iterator.next()
+                if let chunk { counter.add(chunk.count) }
+                return chunk
+            }
+        }
+        return try await mapErrors(.write, key: key) {
+            let result = try await client.putObject(bucket: bucket, key: name, chunks: counted,
+                                                    partSize: S3Client.partSize(forExpectedSize: options.expectedSize))
+            return EntryMetadata(key: key, size: counter.total, etag: ETag(Self.quoted(result.etag)),
+                                 modificationDate: result.date ?? Date())
         }
     }
 
@@ -287,4 +322,11 @@ extension ValueChunks {
             }
         }
     }
+}
+
+/// The bytes a streamed write has read.
+final class ByteCounter: Sendable {
+    private let count = Mutex<Int64>(0)
+    func add(_ bytes: Int) { count.withLock { $0 += Int64(bytes) } }
+    var total: Int64 { count.withLock { $0 } }
 }
