@@ -101,6 +101,17 @@ import TroveS3Client
         }
     }
 
+    /// What the walk costs in listing requests per 1,000 keys (pages of 1,000): one per
+    /// directory with keys under it, plus one per further page of a directory.
+    @Test func listingRequestsPerThousandKeys() async throws {
+        let flat = (0..<1000).map { "k/\($0)" }
+        #expect(try await walk(flat, prefix: "k/", after: nil, descends: true, pageSize: 1000).1 == 1)
+        let tenDirectories = (0..<1000).map { "k/d\($0 % 10)/\($0)" }
+        #expect(try await walk(tenDirectories, prefix: "k/", after: nil, descends: true, pageSize: 1000).1 == 11)
+        let oneEach = (0..<1000).map { "k/d\($0)/v" }
+        #expect(try await walk(oneEach, prefix: "k/", after: nil, descends: true, pageSize: 1000).1 == 1001)
+    }
+
     @Test func theMergerHoldsAPrefixBackUntilNoEarlierNameCanCome() {
         var merger = S3LevelMerger()
         merger.add([S3LevelEntry(name: "a", object: S3ListedObject(key: "a", size: 0, etag: "", lastModified: nil)),
