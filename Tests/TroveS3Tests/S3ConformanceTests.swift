@@ -45,3 +45,30 @@ struct S3ConformanceTests {
         "writeIfAbsent": "SeaweedFS fails If-None-Match: * on a key that is only a prefix of others (its directory counts as an object)",
     ]
 }
+
+/// The contract against an `ExpiringStore` over S3Store (S3 has no per-object expiry of its
+/// own): expiry by the layer's clock, which the checks move, over objects on SeaweedFS.
+@Suite("ExpiringStore over S3Store: contract conformance", .enabled(if: TestServer.s3.isAvailable, TestServer.s3.absence), .freshBucket)
+struct S3ExpiringConformanceTests {
+    @Test("contract", .timeLimit(.minutes(5)), arguments: ContractCheck.allCases)
+    func contract(_ check: ContractCheck) async throws {
+        let bucket = try S3TestBucket.name()
+        let clock = ManualWallClock()
+        let store = ExpiringStore(base: S3Store(bucket: bucket, client: try S3TestServer.client()), clock: clock.wallClock)
+        let environment = ConformanceEnvironment(
+            clock: clock, largeValueSize: 16 << 20,
+            reopen: { @Sendable in ExpiringStore(base: S3Store(bucket: bucket, client: try S3TestServer.client()), clock: clock.wallClock) },
+            isolatesEachCheck: true)
+        if let limitation = S3ConformanceTests.seaweedFSLimitations[check.name] {
+            try await withKnownIssue(Comment(rawValue: limitation)) {
+                try await expectConformance(check, of: store, environment: environment)
+            } matching: { issue in
+                let text = String(describing: issue)
+                return text.contains("KeyTooLongError") || text.contains("conditions/parent")
+                    || text.contains("back\\\\slash") || text.contains("back\\slash")
+            }
+        } else {
+            try await expectConformance(check, of: store, environment: environment)
+        }
+    }
+}
