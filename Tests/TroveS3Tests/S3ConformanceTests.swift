@@ -72,3 +72,38 @@ struct S3ExpiringConformanceTests {
         }
     }
 }
+
+/// The contract against `CachedStore(S3Store, FileSystemStore)`, the cache in a fresh
+/// directory per check, in both modes: mutable (the cache revalidated by ETag) and append-only.
+@Suite("CachedStore over S3Store: contract conformance", .enabled(if: TestServer.s3.isAvailable, TestServer.s3.absence), .freshBucket)
+struct S3CachedConformanceTests {
+    @Test("contract", .timeLimit(.minutes(5)), arguments: [CacheMode.mutable, .appendOnly], ContractCheck.allCases)
+    func contract(_ mode: CacheMode, _ check: ContractCheck) async throws {
+        let bucket = try S3TestBucket.name()
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("trove-s3-cache-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let store = CachedStore(base: S3Store(bucket: bucket, client: try S3TestServer.client()),
+                                cache: try FileSystemStore(root: directory), mode: mode)
+        // A second instance, as another process would open it: its own cache over the bucket.
+        let secondDirectory = directory.appendingPathExtension("second")
+        defer { try? FileManager.default.removeItem(at: secondDirectory) }
+        let environment = ConformanceEnvironment(
+            largeValueSize: 16 << 20,
+            reopen: { @Sendable in
+                CachedStore(base: S3Store(bucket: bucket, client: try S3TestServer.client()),
+                            cache: try FileSystemStore(root: secondDirectory), mode: mode)
+            },
+            isolatesEachCheck: true)
+        if let limitation = S3ConformanceTests.seaweedFSLimitations[check.name] {
+            try await withKnownIssue(Comment(rawValue: limitation)) {
+                try await expectConformance(check, of: store, environment: environment)
+            } matching: { issue in
+                let text = String(describing: issue)
+                return text.contains("KeyTooLongError") || text.contains("conditions/parent")
+                    || text.contains("back\\\\slash") || text.contains("back\\slash")
+            }
+        } else {
+            try await expectConformance(check, of: store, environment: environment)
+        }
+    }
+}
