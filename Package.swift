@@ -16,6 +16,8 @@ let package = Package(
         .library(name: "TroveCrypto", targets: ["TroveCrypto"]),
         .library(name: "TroveSQLite", targets: ["TroveSQLite"]),
         .library(name: "TroveRedis", targets: ["TroveRedis", "TroveRedisClient"]),
+        .library(name: "TroveS3Client", targets: ["TroveS3Client"]),
+        .library(name: "TroveS3", targets: ["TroveS3"]),
         .executable(name: "trove", targets: ["TroveCLI"]),
     ],
     dependencies: [
@@ -23,6 +25,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.3"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
     ],
     targets: [
         // Thin C wrappers for system calls that Swift cannot call directly: on Linux openat2,
@@ -80,12 +83,31 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // An S3 client of its own (SigV4 signing, presigned URLs, the object operations), usable
+        // without the store.
+        .target(
+            name: "TroveS3Client",
+            dependencies: [
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // S3Store: a bucket and a prefix as a store, over TroveS3Client.
+        .target(
+            name: "TroveS3",
+            dependencies: ["Trove", "TroveS3Client"],
+            swiftSettings: swiftSettings
+        ),
         .executableTarget(
             name: "TroveCLI",
             dependencies: [
                 "Trove",
                 "TroveSQLite",
                 "TroveRedis",
+                "TroveS3",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings
@@ -135,6 +157,17 @@ let package = Package(
                 "TroveCrypto", "Trove", "TroveConformance", "TroveTestSupport",
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "TroveS3Tests",
+            dependencies: [
+                "TroveS3", "TroveS3Client", "Trove", "TroveConformance", "TroveTestSupport",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            resources: [.copy("Fixtures")],
             swiftSettings: swiftSettings
         ),
     ]

@@ -3,6 +3,14 @@ import Foundation
 import Trove
 import TroveRedis
 import TroveSQLite
+import TroveS3
+
+extension StoreOpener {
+    /// Every scheme this command line knows: files, memory, null, SQLite, Redis and S3.
+    static var commandLine: StoreOpener {
+        StoreOpener.withSQLite.adding(.redis).adding(.s3)
+    }
+}
 
 /// `trove`: the root command, which only holds the subcommands and the help text.
 struct TroveCommand: AsyncParsableCommand {
@@ -22,7 +30,7 @@ struct TroveCommand: AsyncParsableCommand {
     /// The part of `trove --help` after the options: where the store is, store URLs, exit codes.
     private static var helpText: String {
         let environment = ProcessInfo.processInfo.environment
-        let schemes = StoreOpener.withSQLite.adding(.redis).schemes.map { "  \($0.usage)\n      \($0.summary)" }
+        let schemes = StoreOpener.commandLine.schemes.map { "  \($0.usage)\n      \($0.summary)" }
         return """
             The store is the URL given with --store, else the one in the TROVE_STORE \
             environment variable, else a directory store on this machine, created on first use:
@@ -63,7 +71,7 @@ struct GlobalOptions: ParsableArguments {
         } else {
             url = StoreLocation.defaultStoreURL(environment: environment)
         }
-        return try await StoreOpener.withSQLite.adding(.redis).withStore(url, body)
+        return try await StoreOpener.commandLine.withStore(url, body)
     }
 }
 

@@ -1,0 +1,127 @@
+import Foundation
+public import Trove
+public import TroveS3Client
+import Synchronization
+
+/// A bucket, or a prefix of one, as a ``KeyValueStore``: each entry one object whose bytes are
+/// exactly the value, so that presigned URLs, `aws s3 cp` and every other S3 tool see the real
+/// data.
+///
+///     let client = S3Client(configuration: try S3ClientConfiguration(
+///         endpoint: URL(string: "http://127.0.0.1:8333")!, credentials: credentials))
+///     let store = S3Store(bucket: "photos", prefix: "2026/", client: client)
+///
+/// What it keeps and claims:
+/// - Metadata from the object's headers: size, S3's ETag (a digest of the content, so an
+///   identical rewrite keeps it: no ``StoreCapabilities/distinctETagPerWrite``) and the
+///   last-modified time (whole seconds). No creation date.
+/// - Conditions through S3's conditional requests: `If-None-Match: *` for
+///   ``WriteCondition/ifAbsent``, `If-Match` for ``WriteCondition/ifMatches(_:)`` and for
+///   conditional deletes; atomic as far as the server makes them so.
+/// - No expiry: S3 has no per-object lifetime that reads and listings honour (a lifecycle rule
+///   deletes objects a day or more late). A write with an expiry throws
+///   ``StoreError/Code/notSupported``; an `ExpiringStore` layer over this store gives expiry.
+/// - Listing in byte order on every server: in the server's own order where it is byte order
+///   (AWS, MinIO, Ceph, GCS), and through a depth-first walk of delimiter listings where it is
+///   not (SeaweedFS lists directory by directory); see ``Options/ListingOrder``.
+/// - Objects under the prefix whose names are not valid ``StoreKey``s (a directory marker
+///   ending in `/`, say) are left out of listings.
+public struct S3Store: KeyValueStore {
+    /// The bucket.
+    public let bucket: String
+    /// What every key is stored under: empty, or ending with `/`.
+    public let prefix: String
+    /// The client that sends the requests.
+    public let client: S3Client
+    /// How the store lists and batches.
+    public let options: Options
+
+    let detectedOrder: OrderDetection
+
+    /// A store over `bucket`, its keys under `prefix`.
+    ///
+    /// - Parameters:
+    ///   - bucket: The bucket, which must exist.
+    ///   - prefix: A prefix of every object's key; `/` is added when it does not end with one.
+    ///     Defaults to none.
+    ///   - client: The client, with the endpoint and the credentials.
+    ///   - options: Listing order and batch concurrency. Defaults to ``Options/init(listingOrder:batchConcurrency:)``.
+    public init(bucket: String, prefix: String = "", client: S3Client, options: Options = Options()) {
+        self.bucket = bucket
+        self.prefix = prefix.isEmpty || prefix.hasSuffix("/") ? prefix : prefix + "/"
+        self.client = client
+        self.options = options
+        self.detectedOrder = OrderDetection()
+    }
+
+    /// `S3Store(s3://bucket/prefix/ at http://host:port)`, without credentials.
+    public var description: String {
+        "S3Store(s3://\(bucket)/\(prefix) at \(client.configuration.endpoint.absoluteString))"
+    }
+
+    /// Persistence, retention, conditional writes and deletes, shared across processes.
+    public var capabilities: StoreCapabilities {
+        [.persistence, .retention, .conditionalWrites, .conditionalDeletes, .sharedAcrossProcesses]
+    }
+
+    /// The object key of `key`.
+    func objectKey(_ key: StoreKey) -> String { prefix + key.rawValue }
+
+    /// The store key of an object key under the prefix, or `nil` for a name that is not a
+    /// valid key.
+    func storeKey(ofObject name: String) -> StoreKey? {
+        guard name.hasPrefix(prefix) else { return nil }
+        return try? StoreKey(validating: String(name.dropFirst(prefix.count)))
+    }
+}
+
+extension S3Store {
+    /// How an ``S3Store`` lists and batches.
+    public struct Options: Sendable, Hashable {
+        /// How listings come out in byte order.
+        public enum ListingOrder: String, Sendable, Hashable {
+            /// Asks the server once (its `Server` header) and walks the hierarchy on SeaweedFS,
+            /// taking the server's order elsewhere.
+            case automatic
+            /// The server lists in byte order (AWS, MinIO, Ceph, GCS): one flat listing.
+            case server
+            /// A depth-first walk of delimiter listings, merging keys and prefixes: byte order on
+            /// servers that list by directory, at the cost of one listing request per prefix
+            /// (per "directory") or more.
+            case hierarchyWalk
+        }
+
+        /// How listings come out in byte order. Defaults to ``ListingOrder/automatic``.
+        public var listingOrder: ListingOrder
+        /// How many requests a batch read or write keeps in flight. Defaults to 16.
+        public var batchConcurrency: Int
+
+        /// Options.
+        public init(listingOrder: ListingOrder = .automatic, batchConcurrency: Int = 16) {
+            self.listingOrder = listingOrder
+            self.batchConcurrency = max(1, batchConcurrency)
+        }
+    }
+
+    /// The listing order the store uses: the option, or what was detected.
+    public func effectiveListingOrder() async throws -> Options.ListingOrder {
+        switch options.listingOrder {
+        case .server, .hierarchyWalk: return options.listingOrder
+        case .automatic:
+            if let known = detectedOrder.value { return known }
+            let server = try await mapErrors(.list, key: nil) {
+                try await client.listObjectsV2(bucket: bucket, prefix: prefix, maxKeys: 1).server
+            }
+            let order: Options.ListingOrder = (server ?? "").lowercased().contains("seaweedfs") ? .hierarchyWalk : .server
+            detectedOrder.set(order)
+            return order
+        }
+    }
+}
+
+/// The listing order found once per store.
+final class OrderDetection: Sendable {
+    private let state = Mutex<S3Store.Options.ListingOrder?>(nil)
+    var value: S3Store.Options.ListingOrder? { state.withLock { $0 } }
+    func set(_ order: S3Store.Options.ListingOrder) { state.withLock { $0 = order } }
+}

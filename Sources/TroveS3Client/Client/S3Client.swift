@@ -1,0 +1,198 @@
+public import AsyncHTTPClient
+import Foundation
+import NIOCore
+import NIOHTTP1
+
+/// A small S3 client: signed requests over AsyncHTTPClient to any S3-compatible server (AWS,
+/// MinIO, SeaweedFS, Ceph, R2, Google Cloud Storage's interoperability API).
+///
+/// Every operation signs its request with Signature Version 4, maps an error answer to
+/// ``S3Error`` (with S3's code, message and request id) and repeats failures under the
+/// configuration's ``S3RetryPolicy``. The client keeps no state between requests beyond the
+/// connection pool of its `HTTPClient` and the signing key of the day; it is safe to share
+/// between tasks.
+///
+/// A missing key reads as `nil` (``headObject(bucket:key:)``, ``getObject(bucket:key:range:ifNoneMatch:ifMatch:)``);
+/// a missing bucket throws ``S3Error/Kind/notFound`` naming it.
+public final class S3Client: Sendable {
+    /// Where requests go and how they are signed and repeated.
+    public let configuration: S3ClientConfiguration
+    /// The HTTP client that sends the requests.
+    public let httpClient: HTTPClient
+    /// The signer of every request.
+    public let signer: SigV4Signer
+
+    /// A client for `configuration`, sending through `httpClient`.
+    ///
+    /// - Parameter httpClient: The HTTP client; defaults to `HTTPClient.shared`, which needs no
+    ///   shutdown. A client passed in stays the caller's to shut down.
+    public init(configuration: S3ClientConfiguration, httpClient: HTTPClient = .shared) {
+        self.configuration = configuration
+        self.httpClient = httpClient
+        self.signer = SigV4Signer(credentials: configuration.credentials, region: configuration.region)
+    }
+
+    // MARK: - Requests
+
+    /// Whether a request may be sent again after a failure.
+    enum Repetition {
+        /// Repeating it cannot change the outcome (reads, unconditional writes of bytes in
+        /// memory, deletes): repeated after any retryable failure.
+        case idempotent
+        /// Repeated only after an answer saying it was not applied (503, 429): a conditional
+        /// write that may have succeeded before its connection broke must not be repeated.
+        case onlyIfRejected
+        /// Never repeated (a streamed body cannot be sent twice).
+        case never
+    }
+
+    /// One S3 request, before it is signed.
+    struct Call {
+        var operation: String
+        var method: HTTPMethod
+        var bucket: String?
+        var key: String?
+        var query: [SigV4Request.Parameter] = []
+        var headers: [SigV4Request.Parameter] = []
+        var body: Data?
+        var repetition: Repetition = .idempotent
+        /// Statuses handed back to the caller instead of thrown (beyond 2xx).
+        var passedStatuses: Set<UInt> = []
+    }
+
+    /// The host and decoded path of a request for `bucket` and `key` under the addressing.
+    func location(bucket: String?, key: String?) -> (host: String, path: String) {
+        let endpointHost = configuration.hostAndPort
+        guard let bucket else { return (endpointHost, "/") }
+        switch configuration.addressing {
+        case .path:
+            return (endpointHost, "/" + bucket + (key.map { "/" + $0 } ?? ""))
+        case .virtualHost:
+            return (bucket + "." + endpointHost, "/" + (key ?? ""))
+        }
+    }
+
+    /// Sends `call`, repeating it under the retry policy, and returns the response whose status
+    /// is 2xx or one of `call.passedStatuses`; its body is the caller's to read.
+    ///
+    /// - Throws: ``S3Error`` for an error answer or a failure to get one; `CancellationError`
+    ///   when the task is cancelled.
+    func send(_ call: Call) async throws -> HTTPClientResponse {
+        let policy = configuration.retry
+        let start = ContinuousClock.now
+        var generator = SystemRandomNumberGenerator()
+        var attempt = 1
+        while true {
+            try Task.checkCancellation()
+            do {
+                return try await sendOnce(call)
+            } catch let error as S3Error {
+                let mayRepeat: Bool
+                switch call.repetition {
+                case .idempotent: mayRepeat = error.isRetryable
+                case .onlyIfRejected: mayRepeat = error.kind == .throttled
+                case .never: mayRepeat = false
+                }
+                let delay = policy.delay(afterAttempt: attempt, using: &generator)
+                guard mayRepeat, attempt < policy.maximumAttempts,
+                      ContinuousClock.now + delay - start < policy.maximumTotal else { throw error }
+                attempt += 1
+                try await Task.sleep(for: delay)
+            }
+        }
+    }
+
+    private func sendOnce(_ call: Call) async throws -> HTTPClientResponse {
+        let (host, path) = location(bucket: call.bucket, key: call.key)
+        let payload: SigV4Payload
+        if let body = call.body, !body.isEmpty {
+            payload = configuration.signsPayload ? .hash(of: body) : .unsigned
+        } else {
+            payload = configuration.signsPayload ? .empty : .unsigned
+        }
+        let signed = signer.sign(SigV4Request(method: call.method.rawValue, host: host, path: path,
+                                              query: call.query, headers: call.headers), payload: payload)
+        var request = HTTPClientRequest(url: configuration.scheme + "://" + host + signed.pathAndQuery)
+        request.method = call.method
+        request.headers.add(name: "Host", value: host)
+        for header in call.headers { request.headers.add(name: header.name, value: header.value) }
+        for header in signed.addedHeaders { request.headers.add(name: header.name, value: header.value) }
+        if let body = call.body {
+            request.body = .bytes(ByteBuffer(bytes: body))
+        } else if call.method == .PUT || call.method == .POST {
+            request.headers.add(name: "Content-Length", value: "0")
+        }
+        let response: HTTPClientResponse
+        do {
+            response = try await httpClient.execute(request, deadline: .now() + .nanoseconds(configuration.requestTimeout.nanoseconds))
+        } catch is CancellationError {
+            throw CancellationError()
+        } catch let error as HTTPClientError where error == .cancelled {
+            throw CancellationError()
+        } catch {
+            throw S3Error(kind: .connection, operation: call.operation, bucket: call.bucket, key: call.key,
+                          message: "no answer from \(configuration.scheme)://\(configuration.hostAndPort): \(error)",
+                          underlying: error)
+        }
+        let status = response.status.code
+        if (200..<300).contains(status) || call.passedStatuses.contains(status) { return response }
+        throw await Self.error(from: response, call: call)
+    }
+
+    /// The ``S3Error`` that an error answer describes, its body read (at most 1 MiB).
+    static func error(from response: HTTPClientResponse, call: Call) async -> S3Error {
+        let status = Int(response.status.code)
+        var code: String?
+        var message = response.status.reasonPhrase
+        var requestID = response.headers.first(name: "x-amz-request-id")
+        if let body = try? await response.body.collect(upTo: 1 << 20), body.readableBytes > 0,
+           let root = S3XMLElement.parse(Data(body.readableBytesView)), root.name == "Error" {
+            code = root.text(of: "Code")
+            if let text = root.text(of: "Message"), !text.isEmpty { message = text }
+            requestID = root.text(of: "RequestId") ?? requestID
+        }
+        if code == nil {
+            switch status {
+            case 404: code = "NotFound"
+            case 304: code = "NotModified"
+            case 412: code = "PreconditionFailed"
+            default: break
+            }
+        }
+        var kind = S3Error.kind(status: status, code: code)
+        if code == "NoSuchBucket", let bucket = call.bucket { message = "the bucket '\(bucket)' does not exist: \(message)" }
+        if kind == .clockSkew { message = "this machine's clock is too far from the server's: \(message)" }
+        if status == 503 && code == nil { kind = .throttled }
+        return S3Error(kind: kind, operation: call.operation, bucket: call.bucket, key: call.key, status: status,
+                       code: code, message: message, requestID: requestID)
+    }
+
+    /// The whole body of `response`, at most `limit` bytes.
+    static func collect(_ response: HTTPClientResponse, limit: Int, call: Call) async throws -> Data {
+        do {
+            let buffer = try await response.body.collect(upTo: limit)
+            return Data(buffer.readableBytesView)
+        } catch is CancellationError {
+            throw CancellationError()
+        } catch {
+            throw S3Error(kind: .connection, operation: call.operation, bucket: call.bucket, key: call.key,
+                          status: Int(response.status.code), message: "the body of the answer could not be read: \(error)",
+                          underlying: error)
+        }
+    }
+
+    static func parseXML(_ data: Data, root: String, call: Call) throws -> S3XMLElement {
+        guard let element = S3XMLElement.parse(data), element.name == root else {
+            throw S3Error(kind: .invalidResponse, operation: call.operation, bucket: call.bucket, key: call.key,
+                          message: "the answer is not a \(root) document")
+        }
+        return element
+    }
+}
+
+extension Duration {
+    var nanoseconds: Int64 {
+        let (seconds, attoseconds) = components
+        return seconds * 1_000_000_000 + attoseconds / 1_000_000_000
+    }
+}

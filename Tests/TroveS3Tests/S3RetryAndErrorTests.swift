@@ -1,0 +1,147 @@
+import AsyncHTTPClient
+import Foundation
+import NIOCore
+import NIOHTTP1
+import Testing
+import Trove
+@testable import TroveS3
+@testable import TroveS3Client
+
+/// S3's error answers mapped to S3Error and StoreError, and the retry policy: only retryable
+/// failures, only requests safe to repeat, with a bounded full-jitter backoff. Against canned
+/// answers and a fake endpoint on 127.0.0.1 (no S3 server).
+@Suite struct S3RetryAndErrorTests {
+    static func answer(_ status: UInt, _ xml: String, headers: HTTPHeaders = [:]) -> HTTPClientResponse {
+        HTTPClientResponse(status: HTTPResponseStatus(statusCode: Int(status)), headers: headers,
+                           body: .bytes(ByteBuffer(string: xml)))
+    }
+
+    static func xml(_ code: String, _ message: String) -> String {
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>\(code)</Code><Message>\(message)</Message><RequestId>R1D</RequestId></Error>"
+    }
+
+    let call = S3Client.Call(operation: "GetObject", method: .GET, bucket: "b", key: "k")
+
+    @Test func errorAnswersBecomeTypedErrors() async throws {
+        let missing = await S3Client.error(from: Self.answer(404, Self.xml("NoSuchKey", "The specified key does not exist.")), call: call)
+        #expect(missing.kind == .notFound && missing.code == "NoSuchKey" && missing.requestID == "R1D" && !missing.isRetryable)
+        #expect(missing.message == "The specified key does not exist.")
+        let signature = await S3Client.error(from: Self.answer(403, Self.xml("SignatureDoesNotMatch", "no")), call: call)
+        #expect(signature.kind == .invalidCredentials && !signature.isRetryable)
+        let slow = await S3Client.error(from: Self.answer(503, Self.xml("SlowDown", "Reduce your request rate.")), call: call)
+        #expect(slow.kind == .throttled && slow.isRetryable)
+        let skew = await S3Client.error(from: Self.answer(403, Self.xml("RequestTimeTooSkewed", "The difference is too large.")), call: call)
+        #expect(skew.kind == .clockSkew && skew.message.contains("clock"))
+        let bare = await S3Client.error(from: Self.answer(500, ""), call: call)
+        #expect(bare.kind == .serverError && bare.isRetryable && bare.code == nil)
+        let bucket = await S3Client.error(from: Self.answer(404, Self.xml("NoSuchBucket", "The specified bucket does not exist")), call: call)
+        #expect(bucket.message.contains("'b'"))
+        let garbage = await S3Client.error(from: Self.answer(400, "<not xml"), call: call)
+        #expect(garbage.kind == .invalidRequest && garbage.status == 400)
+    }
+
+    @Test func storeErrorsSayWhatAndWhere() throws {
+        let client = S3Client(configuration: try S3ClientConfiguration(
+            endpoint: URL(string: "http://127.0.0.1:1")!, credentials: S3Credentials(accessKeyID: "AKID", secretAccessKey: "hidden-secret")))
+        let store = S3Store(bucket: "photos", client: client)
+        let denied = store.storeError(S3Error(kind: .invalidCredentials, operation: "GetObject", bucket: "photos", key: "k",
+                                              status: 403, code: "InvalidAccessKeyId", message: "no such key id"), .read, key: "k")
+        #expect(denied.code == .permissionDenied)
+        #expect(denied.message.contains("AKID") && !String(describing: denied).contains("hidden-secret"))
+        let condition = store.storeError(S3Error(kind: .preconditionFailed, operation: "PutObject", message: "no"), .write, key: "k")
+        #expect(condition.code == .conditionFailed)
+        let slow = store.storeError(S3Error(kind: .throttled, operation: "PutObject", message: "slow"), .write, key: "k")
+        #expect(slow.code == .unavailable && slow.isRetryable)
+        let missing = store.storeError(S3Error(kind: .notFound, operation: "ListObjectsV2", bucket: "photos", code: "NoSuchBucket", message: "gone"),
+                                       .list, key: nil)
+        #expect(missing.message.contains("'photos'"))
+    }
+
+    @Test func backoffIsFullJitterUnderADoublingCap() {
+        let policy = S3RetryPolicy(maximumAttempts: 10, baseDelay: .milliseconds(100), maximumDelay: .milliseconds(800))
+        var random = SplitMix64(seed: 7)
+        for attempt in 1...8 {
+            let cap = min(800, 100 << (attempt - 1))
+            let delays = (0..<200).map { _ in policy.delay(afterAttempt: attempt, using: &random) }
+            #expect(delays.allSatisfy { $0 >= .zero && $0 <= .milliseconds(cap) }, "attempt \(attempt)")
+            #expect(delays.contains { $0 < .milliseconds(cap / 4) } && delays.contains { $0 > .milliseconds(cap * 3 / 4) }, "attempt \(attempt)")
+        }
+    }
+
+    /// A fake endpoint answering `statuses` in turn; `body` gets a client with short backoffs.
+    func withFakeEndpoint(_ statuses: [Int], attempts: Int = 4, _ body: (S3Client) async throws -> Void) async throws -> Int {
+        let script = Bundle.module.resourceURL!.appendingPathComponent("Fixtures/fake-server/answers.py").path
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["python3", script] + statuses.map(String.init)
+        let input = Pipe(), output = Pipe()
+        process.standardInput = input
+        process.standardOutput = output
+        try process.run()
+        defer {
+            try? input.fileHandleForWriting.close()
+            process.waitUntilExit()
+        }
+        var portText = ""
+        while !portText.hasSuffix("\n") {
+            let byte = output.fileHandleForReading.readData(ofLength: 1)
+            guard !byte.isEmpty else { break }
+            portText += String(decoding: byte, as: UTF8.self)
+        }
+        let port = try #require(Int(portText.trimmingCharacters(in: .whitespacesAndNewlines)))
+        let client = S3Client(configuration: try S3ClientConfiguration(
+            endpoint: URL(string: "http://127.0.0.1:\(port)")!, credentials: S3Credentials(accessKeyID: "AKID", secretAccessKey: "secret"),
+            retry: S3RetryPolicy(maximumAttempts: attempts, baseDelay: .milliseconds(5), maximumDelay: .milliseconds(20))))
+        try await body(client)
+        let response = try await HTTPClient.shared.execute(HTTPClientRequest(url: "http://127.0.0.1:\(port)/_count"), timeout: .seconds(10))
+        return Int(String(buffer: try await response.body.collect(upTo: 100)))!
+    }
+
+    @Test func aReadIsRepeatedAfterServerErrorsAndThrottling() async throws {
+        let requests = try await withFakeEndpoint([503, 500, 200]) { client in
+            let outcome = try await client.getObject(bucket: "b", key: "k")
+            guard case .found(_, _, let body)? = outcome else { Issue.record("no object: \(String(describing: outcome))"); return }
+            #expect(body == Data("fake value".utf8))
+        }
+        #expect(requests == 3)
+    }
+
+    @Test func retriesStopAtTheAttemptBound() async throws {
+        let requests = try await withFakeEndpoint([503], attempts: 3) { client in
+            let error = await #expect(throws: S3Error.self) { _ = try await client.getObject(bucket: "b", key: "k") }
+            #expect(error?.kind == .throttled)
+        }
+        #expect(requests == 3)
+    }
+
+    @Test func aConditionalWriteIsNotRepeatedAfterAServerError() async throws {
+        let requests = try await withFakeEndpoint([500, 200]) { client in
+            let error = await #expect(throws: S3Error.self) {
+                _ = try await client.putObject(bucket: "b", key: "k", body: Data("v".utf8), ifNoneMatch: "*")
+            }
+            #expect(error?.kind == .serverError)
+        }
+        #expect(requests == 1, "a 500 may have applied the write: repeating If-None-Match: * could fail a write that succeeded")
+    }
+
+    @Test func aConditionalWriteIsRepeatedAfterThrottling() async throws {
+        let requests = try await withFakeEndpoint([503, 200]) { client in
+            _ = try await client.putObject(bucket: "b", key: "k", body: Data("v".utf8), ifNoneMatch: "*")
+        }
+        #expect(requests == 2)
+    }
+
+    @Test func aFailedConditionAndAClientErrorAreNotRepeated() async throws {
+        let requests = try await withFakeEndpoint([412, 200]) { client in
+            let error = await #expect(throws: S3Error.self) {
+                _ = try await client.putObject(bucket: "b", key: "k", body: Data("v".utf8), ifMatch: "\"x\"")
+            }
+            #expect(error?.kind == .preconditionFailed)
+        }
+        #expect(requests == 1)
+        let denied = try await withFakeEndpoint([403, 200]) { client in
+            await #expect(throws: S3Error.self) { _ = try await client.headObject(bucket: "b", key: "k") }
+        }
+        #expect(denied == 1)
+    }
+}
