@@ -15,11 +15,14 @@ let package = Package(
         .library(name: "TroveConformance", targets: ["TroveConformance"]),
         .library(name: "TroveCrypto", targets: ["TroveCrypto"]),
         .library(name: "TroveSQLite", targets: ["TroveSQLite"]),
+        .library(name: "TrovePostgres", targets: ["TrovePostgres"]),
         .executable(name: "trove", targets: ["TroveCLI"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
     ],
     targets: [
         // Thin C wrappers for Linux system calls that Swift cannot call directly
@@ -56,11 +59,23 @@ let package = Package(
             dependencies: ["Trove", "CTroveSQLite", "CTroveSystem"],
             swiftSettings: swiftSettings
         ),
+        // PostgresStore: a target of its own, so that only apps that use PostgreSQL build
+        // postgres-nio (and SwiftNIO beneath it).
+        .target(
+            name: "TrovePostgres",
+            dependencies: [
+                "Trove",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .executableTarget(
             name: "TroveCLI",
             dependencies: [
                 "Trove",
                 "TroveSQLite",
+                "TrovePostgres",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings
@@ -87,6 +102,14 @@ let package = Package(
         .testTarget(
             name: "TroveSQLiteTests",
             dependencies: ["TroveSQLite", "Trove", "TroveConformance", "TroveTestSupport", "TroveTestHelper", "TroveCLI", "CTroveSQLite"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "TrovePostgresTests",
+            dependencies: [
+                "TrovePostgres", "Trove", "TroveConformance", "TroveTestSupport", "TroveCLI",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Trove
+import TrovePostgres
 import TroveSQLite
 
 /// `trove`: the root command, which only holds the subcommands and the help text.
@@ -21,7 +22,7 @@ struct TroveCommand: AsyncParsableCommand {
     /// The part of `trove --help` after the options: where the store is, store URLs, exit codes.
     private static var helpText: String {
         let environment = ProcessInfo.processInfo.environment
-        let schemes = StoreOpener.withSQLite.schemes.map { "  \($0.usage)\n      \($0.summary)" }
+        let schemes = StoreOpener.withSQLite.addingPostgres().schemes.map { "  \($0.usage)\n      \($0.summary)" }
         return """
             The store is the URL given with --store, else the one in the TROVE_STORE \
             environment variable, else a directory store on this machine, created on first use:
@@ -62,7 +63,7 @@ struct GlobalOptions: ParsableArguments {
         } else {
             url = StoreLocation.defaultStoreURL(environment: environment)
         }
-        return try await StoreOpener.withSQLite.withStore(url, body)
+        return try await StoreOpener.withSQLite.addingPostgres().withStore(url, body)
     }
 }
 
