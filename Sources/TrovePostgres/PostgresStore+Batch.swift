@@ -8,18 +8,19 @@ extension PostgresStore {
     /// - Returns: One element per key, in order; `nil` for a key without a live value.
     public func readBatch(_ keys: [StoreKey]) async throws -> [StoreEntry?] {
         guard !keys.isEmpty else { return [] }
-        let distinct = Array(Set(keys.map(\.rawValue)))
+        // Keys compare by their bytes (StoreKey), not as Swift strings, which equate "é" and "e\u{301}".
+        let distinct = Set(keys).map(\.rawValue)
         let rows = try await rows(.read, nil, try Self.query(sql.readMany) { try $0.append(distinct) })
-        var found: [String: StoreEntry] = [:]
+        var found: [StoreKey: StoreEntry] = [:]
         try decoding(.read, nil) {
             for row in rows {
                 let cells = row.makeRandomAccess()
                 let name = try cells[0].decode(String.self)
                 guard let key = try? StoreKey(validating: name) else { continue }
-                found[name] = StoreEntry(value: try cells[1].decode(Data.self), metadata: try Self.metadata(cells, from: 2, key: key))
+                found[key] = StoreEntry(value: try cells[1].decode(Data.self), metadata: try Self.metadata(cells, from: 2, key: key))
             }
         }
-        return keys.map { found[$0.rawValue] }
+        return keys.map { found[$0] }
     }
 
     /// Writes every entry in one transaction: all of them, or none when one fails
@@ -35,8 +36,7 @@ extension PostgresStore {
         if let index = writes.firstIndex(where: { $0.value.count > options.maximumValueSize }) {
             return aborted(writes.map(\.key), by: BatchEntryFailure(index: index, error: tooLarge(Int64(writes[index].value.count), writes[index].key)))
         }
-        let keys = writes.map(\.key.rawValue)
-        if writes.allSatisfy(\.options.condition.isAlways), Set(keys).count == keys.count {
+        if writes.allSatisfy(\.options.condition.isAlways), Set(writes.map(\.key)).count == writes.count {
             return try await writeInOneStatement(writes).map { .success($0) }
         }
         do {
@@ -62,7 +62,7 @@ extension PostgresStore {
     public func deleteBatch(_ deletes: [BatchDelete]) async throws -> [Result<Void, StoreError>] {
         guard !deletes.isEmpty else { return [] }
         if deletes.allSatisfy({ $0.condition == .always }) {
-            let keys = Array(Set(deletes.map(\.key.rawValue)))
+            let keys = Set(deletes.map(\.key)).map(\.rawValue)
             _ = try await rows(.delete, nil, try Self.query(sql.discardMany) { try $0.append(keys) })
             return deletes.map { _ in .success(()) }
         }
@@ -149,16 +149,16 @@ extension PostgresStore {
             bindings.append(lifetimes)
         }
         let rows = try await rows(.write, nil, query)
-        var written: [String: EntryMetadata] = [:]
+        var written: [StoreKey: EntryMetadata] = [:]
         try decoding(.write, nil) {
             for row in rows {
                 let cells = row.makeRandomAccess()
-                let name = try cells[0].decode(String.self)
-                written[name] = try Self.metadata(cells, from: 1, key: StoreKey(validating: name))
+                let key = try StoreKey(validating: try cells[0].decode(String.self))
+                written[key] = try Self.metadata(cells, from: 1, key: key)
             }
         }
         return try writes.map { write in
-            guard let metadata = written[write.key.rawValue] else {
+            guard let metadata = written[write.key] else {
                 throw StoreError(.io, operation: .write, key: write.key, store: description,
                                  message: "the server returned no row for a key of the batch")
             }

@@ -70,15 +70,3 @@ struct PostgresConformanceTests {
         }
     }
 }
-
-/// The expiry checks by the server's clock: short real lifetimes, waited out.
-@Suite("PostgresStore: expiry by the server's clock",
-       .enabled(if: TestServer.postgres.isAvailable, TestServer.postgres.absence))
-struct PostgresRealTimeExpiryTests {
-    @Test("expiry", .timeLimit(.minutes(5)), arguments: PostgresFixture.all, expiryChecks)
-    func expiry(_ fixture: PostgresFixture, _ check: ContractCheck) async throws {
-        try await fixture.withStore(realTimeExpiry: RealTimeExpiry(unit: .milliseconds(200), grace: .milliseconds(400))) { store, environment in
-            try await expectConformance(check, of: store, environment: environment)
-        }
-    }
-}

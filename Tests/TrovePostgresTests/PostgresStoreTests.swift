@@ -164,6 +164,14 @@ struct PostgresStoreTests {
             _ = try await store.deleteBatch(["a", "b"]).get()
             #expect(try await store.count() == 0)
 
+            // Two spellings of é, equal as Swift strings but not as keys: each keeps its own row.
+            let composed = try key("caf\u{E9}"), decomposed = try key("cafe\u{301}")
+            let pair = try await store.writeBatch([BatchWrite(composed, Data("1".utf8)), BatchWrite(decomposed, Data("22".utf8))]).get()
+            #expect(pair.map(\.size) == [1, 2] && pair[0].etag != pair[1].etag)
+            #expect(try await store.readBatch([decomposed, composed]).map { $0?.value } == [Data("22".utf8), Data("1".utf8)])
+            _ = try await store.deleteBatch([composed, decomposed]).get()
+            #expect(try await store.count() == 0)
+
             let tooLarge = try await store.writeBatch([
                 BatchWrite("small", Data("s".utf8)), BatchWrite("large", Data(count: store.options.maximumValueSize + 1)),
             ])
