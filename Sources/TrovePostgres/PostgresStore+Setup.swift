@@ -38,7 +38,7 @@ extension PostgresStore {
                 for statement in [sql.createTable, sql.createExpiryIndex] {
                     do {
                         _ = try await run(PostgresQuery(unsafeSQL: statement))
-                    } catch let error as PSQLError where ["23505", "42P07"].contains(error.serverInfo?[.sqlState] ?? "") {
+                    } catch let error as PSQLError where ["23505", "42P07", "42710"].contains(error.serverInfo?[.sqlState] ?? "") {
                         // Another client created it at the same moment (IF NOT EXISTS does not
                         // guard against a race).
                     }
