@@ -232,6 +232,28 @@ struct PostgresStoreTests {
         }
     }
 
+    /// The store's statements are prepared once per connection and then run by name: after a
+    /// few calls on one connection, the server holds each as a prepared statement of that
+    /// session, once.
+    @Test func statementsArePreparedOncePerConnection() async throws {
+        try await withFreshTable { store in
+            try await PostgresClients.shared.withConnection { connection in
+                for round in 0..<3 {
+                    _ = try await store.write(Data("\(round)".utf8), for: "k", options: .default, on: connection)
+                    _ = try await store.read("k", on: connection)
+                    _ = try await store.read("missing", on: connection)
+                }
+                let rows = try await connection.query(
+                    PostgresQuery(unsafeSQL: "SELECT name, statement FROM pg_prepared_statements WHERE statement LIKE '%\(store.table)%'"),
+                    logger: store.logger
+                ).collect()
+                let prepared = try rows.map { try $0.decode((String, String).self) }
+                #expect(prepared.count == 2, "\(prepared)")
+                #expect(Set(prepared.map(\.0)) == [PostgresStatement.name(for: store.sql.write), PostgresStatement.name(for: store.sql.read)])
+            }
+        }
+    }
+
     /// ETags change on every write, even of the same bytes; creation dates stay across
     /// overwrites and come from the server's clock.
     @Test func etagsAndDates() async throws {
