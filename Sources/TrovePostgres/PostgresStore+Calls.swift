@@ -14,15 +14,34 @@ extension PostgresStore {
         prepared: Bool = true
     ) async throws -> [PostgresRow] {
         do {
-            if prepared { return try await PostgresStatement.run(query, on: connection, client: client, logger: logger) }
-            if let connection { return try await connection.query(query, logger: logger).collect() }
-            return try await client.query(query, logger: logger).collect()
+            do {
+                return try await run(query, on: connection, prepared: prepared)
+            } catch let error as PSQLError where connection == nil && Self.repeatable.contains(operation) && Self.isLostConnection(error) {
+                // A read is safe to repeat: once more, on another connection of the pool (the
+                // pool may hand out a connection that the server closed before it noticed).
+                return try await run(query, on: nil, prepared: prepared)
+            }
         } catch is CancellationError {
             throw CancellationError()
         } catch {
             if Task.isCancelled { throw CancellationError() }
             throw storeError(error, operation, key)
         }
+    }
+
+    private func run(_ query: PostgresQuery, on connection: PostgresConnection?, prepared: Bool) async throws -> [PostgresRow] {
+        if prepared { return try await PostgresStatement.run(query, on: connection, client: client, logger: logger) }
+        if let connection { return try await connection.query(query, logger: logger).collect() }
+        return try await client.query(query, logger: logger).collect()
+    }
+
+    /// The operations whose statements give the same outcome when repeated (reads, and the
+    /// renewal of an expiry within one), which a lost connection may repeat.
+    static let repeatable: Set<StoreOperation> = [.read, .metadata, .list, .count]
+
+    /// Whether `error` says the connection was closed under the statement.
+    static func isLostConnection(_ error: PSQLError) -> Bool {
+        [.serverClosedConnection, .uncleanShutdown].contains(error.code)
     }
 
     /// A query of `sql` with `bind`'s parameters.

@@ -83,6 +83,41 @@ struct PostgresBadInputTests {
     }
 }
 
+/// A connection lost under a statement in flight.
+@Suite("PostgresStore: lost connections", .enabled(if: TestServer.postgres.isAvailable, TestServer.postgres.absence))
+struct PostgresLostConnectionTests {
+    /// The server ends the connection of a write that waits for a row lock: the write fails
+    /// with unavailable, retryable, and the next call succeeds on a new connection of the pool.
+    @Test func aLostConnectionFailsTheCallRetryably() async throws {
+        try await withFreshTable { store in
+            try await store.set(Data("1".utf8), for: "held")
+            try await PostgresClients.second.withConnection { locker in
+                _ = try await locker.query("BEGIN", logger: store.logger)
+                _ = try await locker.query(PostgresQuery(unsafeSQL: "SELECT 1 FROM \(store.sql.table) WHERE key = 'held' FOR UPDATE"),
+                                           logger: store.logger)
+                let write = Task { try await store.set(Data("2".utf8), for: "held") }
+                // The backend of the waiting write, once it waits (at most 10 s).
+                var victim: Int32?
+                for _ in 0..<200 where victim == nil {
+                    let rows = try await locker.query(PostgresQuery(unsafeSQL: """
+                        SELECT pid FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE '%\(store.table)%'
+                        """), logger: store.logger).collect()
+                    victim = try rows.first?.decode(Int32.self)
+                    if victim == nil { try await Task.sleep(for: .milliseconds(50)) }
+                }
+                let pid = try #require(victim, "the write never waited for the lock")
+                _ = try await locker.query(PostgresQuery(unsafeSQL: "SELECT pg_terminate_backend(\(pid))"), logger: store.logger)
+                let error = await expectStoreError(.unavailable) { try await write.value }
+                #expect(error?.isRetryable == true, "\(String(describing: error))")
+                _ = try await locker.query("ROLLBACK", logger: store.logger)
+            }
+            #expect(try await store.value(for: "held") == Data("1".utf8))
+            try await store.set(Data("3".utf8), for: "held")
+            #expect(try await store.value(for: "held") == Data("3".utf8))
+        }
+    }
+}
+
 /// A TCP port on 127.0.0.1 that nothing listens on now.
 enum ServerSocketPort {
     static func free() throws -> Int {
