@@ -48,6 +48,8 @@ start_postgres_servers() {
         return 1
     }
     rm -f "$root/password"
+    # Loopback only; durability off (fsync, synchronous_commit): a test cluster that dies with
+    # the run, where a crash need not keep anything.
     cat >>"$data/postgresql.conf" <<EOF
 listen_addresses = '127.0.0.1'
 port = $port
