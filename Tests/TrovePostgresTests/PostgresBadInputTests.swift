@@ -68,14 +68,12 @@ struct PostgresBadInputTests {
         try await opened.withRunning { any in
             let store = try #require(any as? PostgresStore)
             try await store.set(Data("1".utf8), for: "held")
-            try await PostgresClients.shared.withConnection { connection in
-                _ = try await connection.query("BEGIN", logger: store.logger)
+            try await withOpenTransaction(PostgresClients.shared) { connection, logger in
                 _ = try await connection.query(PostgresQuery(unsafeSQL: "SELECT 1 FROM \(store.sql.table) WHERE key = 'held' FOR UPDATE"),
-                                               logger: store.logger)
+                                               logger: logger)
                 let error = await expectStoreError(.timedOut) { try await store.set(Data("2".utf8), for: "held") }
                 #expect(error?.isRetryable == true)
                 #expect(error?.message.contains("statement_timeout") == true)
-                _ = try await connection.query("ROLLBACK", logger: store.logger)
             }
             #expect(try await store.value(for: "held") == Data("1".utf8))
             try await execute("DROP TABLE \(store.sql.table)")
@@ -89,31 +87,37 @@ struct PostgresLostConnectionTests {
     /// The server ends the connection of a write that waits for a row lock: the write fails
     /// with unavailable, retryable, and the next call succeeds on a new connection of the pool.
     @Test func aLostConnectionFailsTheCallRetryably() async throws {
-        try await withFreshTable { store in
+        // A client of its own, so that no other suite's calls wait for its connections.
+        try await withOwnClient { client in
+            let table = freshName("t_")
+            let store = try await PostgresStore(client: client, table: table, location: "test")
             try await store.set(Data("1".utf8), for: "held")
-            try await PostgresClients.second.withConnection { locker in
-                _ = try await locker.query("BEGIN", logger: store.logger)
+            try await withOpenTransaction(PostgresClients.second) { locker, logger in
                 _ = try await locker.query(PostgresQuery(unsafeSQL: "SELECT 1 FROM \(store.sql.table) WHERE key = 'held' FOR UPDATE"),
-                                           logger: store.logger)
+                                           logger: logger)
                 let write = Task { try await store.set(Data("2".utf8), for: "held") }
-                // The backend of the waiting write, once it waits (at most 10 s).
+                // The backend of the waiting write, once it waits (at most 30 s).
                 var victim: Int32?
-                for _ in 0..<200 where victim == nil {
+                for _ in 0..<600 where victim == nil {
                     let rows = try await locker.query(PostgresQuery(unsafeSQL: """
-                        SELECT pid FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE '%\(store.table)%'
-                        """), logger: store.logger).collect()
+                        SELECT pid FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE '%\(table)%'
+                        """), logger: logger).collect()
                     victim = try rows.first?.decode(Int32.self)
                     if victim == nil { try await Task.sleep(for: .milliseconds(50)) }
                 }
-                let pid = try #require(victim, "the write never waited for the lock")
-                _ = try await locker.query(PostgresQuery(unsafeSQL: "SELECT pg_terminate_backend(\(pid))"), logger: store.logger)
+                guard let pid = victim else {
+                    write.cancel()
+                    Issue.record("the write never waited for the lock")
+                    return
+                }
+                _ = try await locker.query(PostgresQuery(unsafeSQL: "SELECT pg_terminate_backend(\(pid))"), logger: logger)
                 let error = await expectStoreError(.unavailable) { try await write.value }
                 #expect(error?.isRetryable == true, "\(String(describing: error))")
-                _ = try await locker.query("ROLLBACK", logger: store.logger)
             }
             #expect(try await store.value(for: "held") == Data("1".utf8))
             try await store.set(Data("3".utf8), for: "held")
             #expect(try await store.value(for: "held") == Data("3".utf8))
+            try await execute("DROP TABLE \(store.sql.table)")
         }
     }
 }

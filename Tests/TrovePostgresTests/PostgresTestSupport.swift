@@ -34,6 +34,35 @@ enum PostgresClients {
     }
 }
 
+/// Runs `body` with a client of its own, running while `body` runs, with `connections` at most.
+func withOwnClient<T>(connections: Int = 2, _ body: (PostgresClient) async throws -> T) async throws -> T {
+    var configuration = try postgresSettings().clientConfiguration()
+    configuration.options.maximumConnections = connections
+    let client = PostgresClient(configuration: configuration)
+    let running = Task { await client.run() }
+    defer { running.cancel() }
+    return try await body(client)
+}
+
+/// Runs `body` on a connection of `client` inside `BEGIN`, and rolls back however `body` ends,
+/// so that the connection goes back to the pool outside any transaction.
+func withOpenTransaction<T>(
+    _ client: PostgresClient, _ body: (PostgresConnection, Logger) async throws -> T
+) async throws -> T {
+    let logger = Logger(label: "trove.tests")
+    return try await client.withConnection { connection in
+        _ = try await connection.query("BEGIN", logger: logger)
+        do {
+            let result = try await body(connection, logger)
+            _ = try await connection.query("ROLLBACK", logger: logger)
+            return result
+        } catch {
+            _ = try? await connection.query("ROLLBACK", logger: logger)
+            throw error
+        }
+    }
+}
+
 /// A fresh name for a table or schema: `prefix` and random hexadecimal digits.
 func freshName(_ prefix: String) -> String {
     prefix + String(UInt64.random(in: 0...UInt64.max), radix: 16)
