@@ -18,6 +18,7 @@ let package = Package(
         .library(name: "TroveRedis", targets: ["TroveRedis", "TroveRedisClient"]),
         .library(name: "TroveS3Client", targets: ["TroveS3Client"]),
         .library(name: "TroveS3", targets: ["TroveS3"]),
+        .library(name: "TrovePostgres", targets: ["TrovePostgres"]),
         .executable(name: "trove", targets: ["TroveCLI"]),
     ],
     dependencies: [
@@ -26,6 +27,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.3"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
     ],
     targets: [
         // Thin C wrappers for system calls that Swift cannot call directly: on Linux openat2,
@@ -101,6 +103,17 @@ let package = Package(
             dependencies: ["Trove", "TroveS3Client"],
             swiftSettings: swiftSettings
         ),
+        // PostgresStore: a target of its own, so that only apps that use PostgreSQL build
+        // postgres-nio.
+        .target(
+            name: "TrovePostgres",
+            dependencies: [
+                "Trove",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .executableTarget(
             name: "TroveCLI",
             dependencies: [
@@ -108,6 +121,7 @@ let package = Package(
                 "TroveSQLite",
                 "TroveRedis",
                 "TroveS3",
+                "TrovePostgres",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings
@@ -148,6 +162,14 @@ let package = Package(
                 "TroveRedis", "TroveRedisClient", "Trove", "TroveConformance", "TroveTestSupport", "TroveRedisTestHelper",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "TrovePostgresTests",
+            dependencies: [
+                "TrovePostgres", "Trove", "TroveConformance", "TroveTestSupport", "TroveCLI",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
             ],
             swiftSettings: swiftSettings
         ),

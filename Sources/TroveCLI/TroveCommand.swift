@@ -1,14 +1,16 @@
 import ArgumentParser
 import Foundation
 import Trove
+import TrovePostgres
 import TroveRedis
 import TroveSQLite
 import TroveS3
 
 extension StoreOpener {
-    /// Every scheme this command line knows: files, memory, null, SQLite, Redis and S3.
+    /// Every scheme this command line knows: files, memory, null, SQLite, Redis, S3 and
+    /// PostgreSQL.
     static var commandLine: StoreOpener {
-        StoreOpener.withSQLite.adding(.redis).adding(.s3)
+        StoreOpener.withSQLite.adding(.redis).adding(.s3).addingPostgres()
     }
 }
 

@@ -1,0 +1,143 @@
+import Foundation
+import PostgresNIO
+import Testing
+import Trove
+@testable import TrovePostgres
+import TroveTestSupport
+
+/// Bad URLs, logins, databases and slow statements: each a typed error that says what is wrong,
+/// and never shows a password.
+@Suite("PostgresStore: bad input", .enabled(if: TestServer.postgres.isAvailable, TestServer.postgres.absence))
+struct PostgresBadInputTests {
+    /// The test server's URL with `change` applied to its parts.
+    func url(_ change: (inout URLComponents) -> Void) throws -> String {
+        var components = URLComponents(string: try TestServer.postgres.require())!
+        change(&components)
+        return components.string!
+    }
+
+    func open(_ url: String) async throws {
+        try await StoreOpener.standard.addingPostgres().withStore(url) { store in _ = try await store.count() }
+    }
+
+    @Test func wrongPasswordIsPermissionDeniedWithoutThePassword() async throws {
+        let secret = "wrong-\(freshName("pw"))"
+        let error = await expectStoreError(.permissionDenied) { try await open(try url { $0.password = secret }) }
+        let text = (error?.debugDescription ?? "") + (error.map { String(reflecting: $0) } ?? "")
+        #expect(!text.contains(secret), "\(text)")
+        #expect(error?.message.contains("password authentication failed") == true, "\(text)")
+        #expect(error?.isRetryable == false)
+    }
+
+    @Test func missingDatabaseIsNamed() async throws {
+        let error = await expectStoreError(.unavailable) { try await open(try url { $0.path = "/no_such_database" }) }
+        #expect(error?.message.contains("no_such_database") == true, "\(String(describing: error))")
+        #expect(error?.message.contains("does not exist") == true)
+        let settings = try postgresSettings()
+        #expect(error?.store.contains(settings.password ?? "?") == false)
+    }
+
+    @Test func unreachableServerIsRetryable() async throws {
+        // A port that nothing listens on: bound, read, and closed again.
+        let socket = try ServerSocketPort.free()
+        let error = await expectStoreError(.unavailable) { try await open(try url { $0.port = socket }) }
+        #expect(error?.isRetryable == true)
+    }
+
+    @Test func badURLsAreRefused() async throws {
+        for bad in ["postgres:///db", "postgres://h/db/more", "postgres://h/db?sslmode=sometimes", "postgres://h/db?table=1x",
+                    "postgres://h/db?pool=0", "postgres://h/db?colour=blue"] {
+            let error = await expectStoreError(.invalidArgument) { try await open(bad) }
+            #expect(error?.message.contains("store URL") == true, "\(String(describing: error))")
+        }
+        let parsed = try PostgresStore.URLConfiguration(
+            StoreURL(parsing: "postgresql://app:s3cret@db.example:6543/prod?schema=cache&table=pages&sslmode=require&statement-timeout=2s"))
+        #expect(parsed.location == "app@db.example:6543/prod")
+        #expect(parsed.schema == "cache" && parsed.table == "pages" && parsed.tlsMode == .require)
+        #expect(parsed.statementTimeout == .seconds(2))
+        let fromEnvironment = try PostgresStore.URLConfiguration(StoreURL(parsing: "postgres://app@h/"), environment: ["PGPASSWORD": "pw"])
+        #expect(fromEnvironment.password == "pw" && fromEnvironment.database == "app")
+        #expect(!(try StoreURL(parsing: "postgres://app:s3cret@h/db")).description.contains("s3cret"))
+    }
+
+    /// A statement that waits past the server's statement_timeout (here for a row another
+    /// transaction holds) fails with timedOut, retryable, and changes nothing.
+    @Test func statementTimeoutIsTimedOut() async throws {
+        let settings = try postgresSettings("statement-timeout=300ms&table=\(freshName("t_"))")
+        let opened = try await PostgresStore.open(settings)
+        try await opened.withRunning { any in
+            let store = try #require(any as? PostgresStore)
+            try await store.set(Data("1".utf8), for: "held")
+            try await withOpenTransaction(PostgresClients.shared) { connection, logger in
+                _ = try await connection.query(PostgresQuery(unsafeSQL: "SELECT 1 FROM \(store.sql.table) WHERE key = 'held' FOR UPDATE"),
+                                               logger: logger)
+                let error = await expectStoreError(.timedOut) { try await store.set(Data("2".utf8), for: "held") }
+                #expect(error?.isRetryable == true)
+                #expect(error?.message.contains("statement_timeout") == true)
+            }
+            #expect(try await store.value(for: "held") == Data("1".utf8))
+            try await execute("DROP TABLE \(store.sql.table)")
+        }
+    }
+}
+
+/// A connection lost under a statement in flight.
+@Suite("PostgresStore: lost connections", .enabled(if: TestServer.postgres.isAvailable, TestServer.postgres.absence))
+struct PostgresLostConnectionTests {
+    /// The server ends the connection of a write that waits for a row lock: the write fails
+    /// with unavailable, retryable, and the next call succeeds on a new connection of the pool.
+    @Test func aLostConnectionFailsTheCallRetryably() async throws {
+        // A client of its own, so that no other suite's calls wait for its connections.
+        try await withOwnClient { client in
+            let table = freshName("t_")
+            let store = try await PostgresStore(client: client, table: table, location: "test")
+            try await store.set(Data("1".utf8), for: "held")
+            try await withOpenTransaction(PostgresClients.second) { locker, logger in
+                _ = try await locker.query(PostgresQuery(unsafeSQL: "SELECT 1 FROM \(store.sql.table) WHERE key = 'held' FOR UPDATE"),
+                                           logger: logger)
+                let write = Task { try await store.set(Data("2".utf8), for: "held") }
+                // The backend of the waiting write, once it waits (at most 30 s).
+                var victim: Int32?
+                for _ in 0..<600 where victim == nil {
+                    let rows = try await locker.query(PostgresQuery(unsafeSQL: """
+                        SELECT pid FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE '%\(table)%'
+                        """), logger: logger).collect()
+                    victim = try rows.first?.decode(Int32.self)
+                    if victim == nil { try await Task.sleep(for: .milliseconds(50)) }
+                }
+                guard let pid = victim else {
+                    write.cancel()
+                    Issue.record("the write never waited for the lock")
+                    return
+                }
+                _ = try await locker.query(PostgresQuery(unsafeSQL: "SELECT pg_terminate_backend(\(pid))"), logger: logger)
+                let error = await expectStoreError(.unavailable) { try await write.value }
+                #expect(error?.isRetryable == true, "\(String(describing: error))")
+            }
+            #expect(try await store.value(for: "held") == Data("1".utf8))
+            try await store.set(Data("3".utf8), for: "held")
+            #expect(try await store.value(for: "held") == Data("3".utf8))
+            try await execute("DROP TABLE \(store.sql.table)")
+        }
+    }
+}
+
+/// A TCP port on 127.0.0.1 that nothing listens on now.
+enum ServerSocketPort {
+    static func free() throws -> Int {
+        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(descriptor) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = 0
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) { pointer in
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { socketAddress in
+                bind(descriptor, socketAddress, length) == 0 && getsockname(descriptor, socketAddress, &length) == 0
+            }
+        }
+        guard bound else { throw CocoaError(.fileWriteUnknown) }
+        return Int(UInt16(bigEndian: address.sin_port))
+    }
+}
