@@ -22,33 +22,33 @@ struct PostgresBadInputTests {
 
     @Test func wrongPasswordIsPermissionDeniedWithoutThePassword() async throws {
         let secret = "wrong-\(freshName("pw"))"
-        let error = await expectStoreError(.permissionDenied) { try await open(try url { $0.password = secret }) }
-        let text = (error?.debugDescription ?? "") + (error.map { String(reflecting: $0) } ?? "")
+        let error = try await expectStoreError(.permissionDenied) { try await open(try url { $0.password = secret }) }
+        let text = error.debugDescription + String(reflecting: error)
         #expect(!text.contains(secret), "\(text)")
-        #expect(error?.message.contains("password authentication failed") == true, "\(text)")
-        #expect(error?.isRetryable == false)
+        #expect(error.message.contains("password authentication failed") == true, "\(text)")
+        #expect(error.isRetryable == false)
     }
 
     @Test func missingDatabaseIsNamed() async throws {
-        let error = await expectStoreError(.unavailable) { try await open(try url { $0.path = "/no_such_database" }) }
-        #expect(error?.message.contains("no_such_database") == true, "\(String(describing: error))")
-        #expect(error?.message.contains("does not exist") == true)
+        let error = try await expectStoreError(.unavailable) { try await open(try url { $0.path = "/no_such_database" }) }
+        #expect(error.message.contains("no_such_database") == true, "\(String(describing: error))")
+        #expect(error.message.contains("does not exist") == true)
         let settings = try postgresSettings()
-        #expect(error?.store.contains(settings.password ?? "?") == false)
+        #expect(error.store.contains(settings.password ?? "?") == false)
     }
 
     @Test func unreachableServerIsRetryable() async throws {
         // A port that nothing listens on: bound, read, and closed again.
         let socket = try ServerSocketPort.free()
-        let error = await expectStoreError(.unavailable) { try await open(try url { $0.port = socket }) }
-        #expect(error?.isRetryable == true)
+        let error = try await expectStoreError(.unavailable) { try await open(try url { $0.port = socket }) }
+        #expect(error.isRetryable == true)
     }
 
     @Test func badURLsAreRefused() async throws {
         for bad in ["postgres:///db", "postgres://h/db/more", "postgres://h/db?sslmode=sometimes", "postgres://h/db?table=1x",
                     "postgres://h/db?pool=0", "postgres://h/db?colour=blue"] {
-            let error = await expectStoreError(.invalidArgument) { try await open(bad) }
-            #expect(error?.message.contains("store URL") == true, "\(String(describing: error))")
+            let error = try await expectStoreError(.invalidArgument) { try await open(bad) }
+            #expect(error.message.contains("store URL") == true, "\(String(describing: error))")
         }
         let parsed = try PostgresStore.URLConfiguration(
             StoreURL(parsing: "postgresql://app:s3cret@db.example:6543/prod?schema=cache&table=pages&sslmode=require&statement-timeout=2s"))
@@ -71,9 +71,9 @@ struct PostgresBadInputTests {
             try await withOpenTransaction(PostgresClients.shared) { connection, logger in
                 _ = try await connection.query(PostgresQuery(unsafeSQL: "SELECT 1 FROM \(store.sql.table) WHERE key = 'held' FOR UPDATE"),
                                                logger: logger)
-                let error = await expectStoreError(.timedOut) { try await store.set(Data("2".utf8), for: "held") }
-                #expect(error?.isRetryable == true)
-                #expect(error?.message.contains("statement_timeout") == true)
+                let error = try await expectStoreError(.timedOut) { try await store.set(Data("2".utf8), for: "held") }
+                #expect(error.isRetryable == true)
+                #expect(error.message.contains("statement_timeout") == true)
             }
             #expect(try await store.value(for: "held") == Data("1".utf8))
             try await execute("DROP TABLE \(store.sql.table)")
@@ -111,8 +111,8 @@ struct PostgresLostConnectionTests {
                     return
                 }
                 _ = try await locker.query(PostgresQuery(unsafeSQL: "SELECT pg_terminate_backend(\(pid))"), logger: logger)
-                let error = await expectStoreError(.unavailable) { try await write.value }
-                #expect(error?.isRetryable == true, "\(String(describing: error))")
+                let error = try await expectStoreError(.unavailable) { try await write.value }
+                #expect(error.isRetryable == true, "\(String(describing: error))")
             }
             #expect(try await store.value(for: "held") == Data("1".utf8))
             try await store.set(Data("3".utf8), for: "held")

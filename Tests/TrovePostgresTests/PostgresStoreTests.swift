@@ -55,10 +55,10 @@ struct PostgresStoreTests {
         let table = freshName("bad_")
         try await execute("CREATE TABLE \(table) (key text PRIMARY KEY, value text, size integer NOT NULL, etag text NOT NULL, extra int)")
         defer { Task { _ = try? await execute("DROP TABLE IF EXISTS \(table)") } }
-        let error = await expectStoreError(.invalidArgument) {
+        let error = try await expectStoreError(.invalidArgument) {
             _ = try await PostgresStore(client: PostgresClients.shared, table: table, location: "test")
         }
-        let message = error?.message ?? ""
+        let message = error.message
         #expect(message.contains("column key has collation \"default\", not \"C\""), "\(message)")
         #expect(message.contains("column value is text, not bytea"), "\(message)")
         #expect(message.contains("column size is integer, not bigint"), "\(message)")
@@ -70,14 +70,14 @@ struct PostgresStoreTests {
     /// Names that could escape the quoting, or that PostgreSQL would cut, are refused.
     @Test func badNamesAreRefused() async throws {
         for name in ["", "1kv", "kv; DROP TABLE kv", "k\"v", String(repeating: "t", count: 56)] {
-            await expectStoreError(.invalidArgument) {
+            try await expectStoreError(.invalidArgument) {
                 _ = try await PostgresStore(client: PostgresClients.shared, table: name, location: "test")
             }
         }
-        await expectStoreError(.invalidArgument) {
+        try await expectStoreError(.invalidArgument) {
             _ = try await PostgresStore(client: PostgresClients.shared, schema: freshName("missing_"), location: "test")
         }
-        await expectStoreError(.invalidArgument) {
+        try await expectStoreError(.invalidArgument) {
             _ = try await PostgresStore(client: PostgresClients.shared, table: freshName("t_"),
                                         options: PostgresStore.Options(createsTable: false), location: "test")
         }
@@ -206,13 +206,13 @@ struct PostgresStoreTests {
             #expect(try await store.value(for: "done/1") == Data("job".utf8))
             #expect(try await store.value(for: "done/2") == nil)
 
-            let error = await expectStoreError(.conditionFailed) {
+            let error = try await expectStoreError(.conditionFailed) {
                 try await store.transaction { transaction in
                     try await transaction.write(Data("1".utf8), for: "x")
                     try await transaction.write(Data("2".utf8), for: "done/1", condition: .ifAbsent)
                 }
             }
-            #expect(error?.key == "done/1")
+            #expect(error.key == "done/1")
             #expect(try await store.value(for: "x") == nil)
         }
     }
@@ -221,13 +221,13 @@ struct PostgresStoreTests {
     @Test func valuesOverTheCapAreRefused() async throws {
         try await withFreshTable(options: PostgresStore.Options(maximumValueSize: 1000)) { store in
             try await store.set(Data(count: 1000), for: "fits")
-            let error = await expectStoreError(.valueTooLarge) { try await store.set(Data(count: 1001), for: "big") }
-            #expect(error?.message.contains("1001 bytes") == true)
+            let error = try await expectStoreError(.valueTooLarge) { try await store.set(Data(count: 1001), for: "big") }
+            #expect(error.message.contains("1001 bytes") == true)
             let chunks = AsyncStream<Data> { continuation in
                 for _ in 0..<5 { continuation.yield(Data(count: 300)) }
                 continuation.finish()
             }
-            await expectStoreError(.valueTooLarge) { _ = try await store.write(contentsOf: chunks, for: "big", options: .default) }
+            try await expectStoreError(.valueTooLarge) { _ = try await store.write(contentsOf: chunks, for: "big", options: .default) }
             #expect(try await store.value(for: "big") == nil)
         }
     }

@@ -95,24 +95,6 @@ func withFreshTable<T>(
     }
 }
 
-/// Expects `body` to throw a ``StoreError`` with one of `codes`, and returns it; records an
-/// issue and returns `nil` otherwise.
-@discardableResult
-func expectStoreError(
-    _ codes: StoreError.Code..., sourceLocation: SourceLocation = #_sourceLocation,
-    _ body: () async throws -> Void
-) async -> StoreError? {
-    do {
-        try await body()
-        Issue.record("expected a StoreError (\(codes)), but nothing was thrown", sourceLocation: sourceLocation)
-    } catch let error as StoreError {
-        if codes.contains(error.code) { return error }
-        Issue.record("expected \(codes), got \(error.code): \(error)", sourceLocation: sourceLocation)
-    } catch {
-        Issue.record("expected a StoreError (\(codes)), got \(type(of: error)): \(error)", sourceLocation: sourceLocation)
-    }
-    return nil
-}
 
 /// A `StoreKey` made at run time.
 func key(_ text: String) throws -> StoreKey { try StoreKey(validating: text) }

@@ -120,9 +120,9 @@ struct RedisStoreTests {
             #expect(try await store.increment("hits", by: 0) == 400)
             #expect(try await store.read("hits")?.value == Data("400".utf8))
             try await store.set(Data("nope".utf8), for: "text")
-            await expectStoreError(.decodingFailed) { try await store.increment("text") }
+            try await expectStoreError(.decodingFailed) { try await store.increment("text") }
             try await store.set(Data(String(Int64.max).utf8), for: "big")
-            await expectStoreError(.invalidArgument) { try await store.increment("big") }
+            try await expectStoreError(.invalidArgument) { try await store.increment("big") }
             #expect(try await store.increment("negative", by: -5) == -5)
         }
     }
@@ -160,13 +160,3 @@ struct RedisStoreTests {
     }
 }
 
-func expectStoreError(_ code: StoreError.Code, sourceLocation: SourceLocation = #_sourceLocation, _ body: () async throws -> Void) async {
-    do {
-        try await body()
-        Issue.record("no error; expected \(code)", sourceLocation: sourceLocation)
-    } catch let error as StoreError {
-        #expect(error.code == code, "\(error)", sourceLocation: sourceLocation)
-    } catch {
-        Issue.record("\(error); expected StoreError \(code)", sourceLocation: sourceLocation)
-    }
-}
