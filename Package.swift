@@ -134,9 +134,11 @@ let package = Package(
         ),
         // What every test target shares: running conformance checks under Swift Testing,
         // scratch directories, child processes.
+        // posix_spawn for the tests' child processes (see SpawnedProcess).
+        .target(name: "CTroveTestSpawn", path: "Tests/CTroveTestSpawn"),
         .target(
             name: "TroveTestSupport",
-            dependencies: ["Trove", "TroveConformance"],
+            dependencies: ["Trove", "TroveConformance", "CTroveTestSpawn"],
             path: "Tests/TroveTestSupport",
             swiftSettings: swiftSettings
         ),

@@ -13,7 +13,7 @@ struct PostgresCLITests {
         return try await withCheckedThrowingContinuation { continuation in
             Thread.detachNewThread {
                 continuation.resume(with: Result {
-                    let process = Process()
+                    let process = SpawnedProcess()
                     process.executableURL = executable
                     process.arguments = arguments
                     var environment = ProcessInfo.processInfo.environment

@@ -52,7 +52,7 @@ struct RedisCrossProcessTests {
 
     /// Runs `executable` to its end and returns its status and output.
     private func runToEnd(_ executable: URL, _ arguments: [String]) async throws -> Outcome {
-        let process = Process()
+        let process = SpawnedProcess()
         process.executableURL = executable
         process.arguments = arguments
         let output = Pipe(), errors = Pipe()

@@ -19,7 +19,7 @@ final class OwnRedisServer: @unchecked Sendable {
     let binary: String
     let directory: URL
     let port: Int
-    private var process: Process?
+    private var process: SpawnedProcess?
 
     init(binary: String) async throws {
         self.binary = binary
@@ -32,7 +32,7 @@ final class OwnRedisServer: @unchecked Sendable {
     }
 
     func start() async throws {
-        let process = Process()
+        let process = SpawnedProcess()
         process.executableURL = URL(fileURLWithPath: binary)
         process.arguments = ["--bind", "127.0.0.1", "--port", String(port), "--dir", directory.path, "--save", "",
                              "--appendonly", "yes", "--appendfsync", "always", "--daemonize", "no",
@@ -65,7 +65,7 @@ final class OwnRedisServer: @unchecked Sendable {
         try? FileManager.default.removeItem(at: directory)
     }
 
-    private func waitForExit(_ process: Process) async throws {
+    private func waitForExit(_ process: SpawnedProcess) async throws {
         for _ in 0..<1000 where process.isRunning { try await Task.sleep(for: .milliseconds(10)) }
         if process.isRunning { throw ServerFailure(description: "redis-server \(process.processIdentifier) did not end after SIGKILL") }
     }

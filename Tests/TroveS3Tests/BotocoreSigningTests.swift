@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TroveTestSupport
 import TroveS3Client
 
 /// The signer against botocore's (`S3SigV4Auth`, `S3SigV4QueryAuth`) over randomised requests:
@@ -140,7 +141,7 @@ enum Botocore {
     }
 
     static func run(arguments: [String], input: Data) throws -> Data {
-        let process = Process()
+        let process = SpawnedProcess()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = ["python3"] + arguments
         let errors = FileManager.default.temporaryDirectory.appendingPathComponent("trove-botocore-\(UUID().uuidString).txt")

@@ -147,7 +147,7 @@ struct S3ServerTests {
 
     @Test func everyListenerOfTheServerIsOnLoopback() throws {
         let pid = try S3TestServer.variable("TROVE_TEST_S3_PID")
-        let process = Process()
+        let process = SpawnedProcess()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = ["ss", "-ltnpH"]
         let output = Pipe()

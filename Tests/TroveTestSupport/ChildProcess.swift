@@ -51,7 +51,7 @@ public enum ChildProcess {
         _ executable: URL, _ arguments: [String], in directory: URL? = nil,
         environment: [String: String?] = [:], standardInput: URL? = nil, scratch: URL? = nil
     ) async throws -> ChildOutcome {
-        let process = Process()
+        let process = SpawnedProcess()
         process.executableURL = executable
         process.arguments = arguments
         if let directory { process.currentDirectoryURL = directory }
@@ -116,7 +116,7 @@ public enum ChildProcess {
         return try await withCheckedThrowingContinuation { continuation in
             Thread.detachNewThread {
                 continuation.resume(with: Result {
-                    let process = Process()
+                    let process = SpawnedProcess()
                     process.executableURL = executable
                     process.arguments = arguments
                     process.environment = variables
@@ -164,7 +164,7 @@ public enum ChildProcess {
         try await withCheckedThrowingContinuation { continuation in
             Thread.detachNewThread {
                 continuation.resume(with: Result {
-                    let process = Process()
+                    let process = SpawnedProcess()
                     process.executableURL = executable
                     process.arguments = arguments
                     let errors = Pipe()
@@ -211,8 +211,8 @@ public enum ChildProcess {
     /// `@unchecked Sendable`: its only use from another thread is `terminate()`, which
     /// Foundation documents as safe to call at any time, including after the process ended.
     private final class Stopper: @unchecked Sendable {
-        let process: Process
-        init(_ process: Process) { self.process = process }
+        let process: SpawnedProcess
+        init(_ process: SpawnedProcess) { self.process = process }
         func stop() { if process.isRunning { process.terminate() } }
     }
 }
@@ -220,7 +220,7 @@ public enum ChildProcess {
 /// A child process whose standard output is collected line by line as it runs, for a test
 /// that watches a long-running child (a consumer, a server) and kills it at a moment it picks.
 public final class LineProcess: Sendable {
-    private let process: Process
+    private let process: SpawnedProcess
     private let collected = Mutex<[String]>([])
     private let errorText = Mutex<String>("")
     private let ended = Mutex<Int32?>(nil)
@@ -228,7 +228,7 @@ public final class LineProcess: Sendable {
     /// A process of `executable` with `arguments`, not started yet; it inherits this
     /// process's environment.
     public init(_ executable: URL, _ arguments: [String]) {
-        let process = Process()
+        let process = SpawnedProcess()
         process.executableURL = executable
         process.arguments = arguments
         self.process = process

@@ -56,7 +56,7 @@ public enum SmallFileSystem {
     }
 
     private static func run(_ tool: String, _ arguments: [String]) throws {
-        let process = Process()
+        let process = SpawnedProcess()
         process.executableURL = URL(fileURLWithPath: tool)
         process.arguments = arguments
         process.standardError = FileHandle.nullDevice

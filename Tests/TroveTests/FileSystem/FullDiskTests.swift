@@ -64,7 +64,7 @@ struct ReadOnlyMountTests {
 
 extension SmallFileSystem {
     static func remountReadOnly(_ mountPoint: URL) throws {
-        let process = Process()
+        let process = SpawnedProcess()
         process.executableURL = URL(fileURLWithPath: "/bin/mount")
         process.arguments = ["-o", "remount,ro", mountPoint.path]
         try process.run()
