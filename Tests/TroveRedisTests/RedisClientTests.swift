@@ -131,25 +131,39 @@ struct RedisClientTests {
 
     /// A cancelled call fails at once; the reply it was waiting for is dropped when it comes,
     /// and the calls after it get their own replies.
-    @Test func cancellationFailsFastAndKeepsTheConnectionInStep() async throws {
-        try await withTestClient(connections: 1) { client in
-            let key = uniquePrefix("cancel") + "list"
-            // BLPOP holds the connection for 3 s: everything behind it waits. Each call is
-            // known to be on the connection once the client's command count has moved.
+    @Test(.timeLimit(.minutes(2)))
+    func cancellationFailsFastAndKeepsTheConnectionInStep() async throws {
+        // One connection, held by a BLPOP that only a push from a second client releases (not
+        // a timeout, which a loaded machine could outrun): everything behind it waits.
+        let client = try makeTestClient(connections: 1, commandTimeout: .seconds(120))
+        let pusher = try makeTestClient(connections: 1)
+        let key = uniquePrefix("cancel") + "list"
+        do {
+            // Each call is known to be on the connection once the client's command count has moved.
             func sent(_ count: Int) async throws {
                 while client.statistics.commandsSent < count { try await Task.sleep(for: .milliseconds(1)) }
             }
             let start = client.statistics.commandsSent
-            async let blocked: RESPValue = client.send(RedisCommand("BLPOP", key, "3"))
+            async let blocked: RESPValue = client.send(RedisCommand("BLPOP", key, "0"))
             try await sent(start + 1)
             let waiting = Task { try await client.send(RedisCommand("ECHO", "cancelled")) }
             try await sent(start + 2)
             waiting.cancel()
             await #expect(throws: CancellationError.self) { try await waiting.value }
-            #expect(try await blocked.isNull)
+            _ = try await pusher.send(RedisCommand("RPUSH", key, "released"))
+            #expect(try await blocked.array?.last?.string == "released")
             #expect(try await client.send(RedisCommand("ECHO", "after")).string == "after")
             #expect(try await client.send(RedisCommand("ECHO", "again")).string == "again")
+        } catch {
+            _ = try? await pusher.send(RedisCommand("RPUSH", key, "released"))
+            await client.shutdown()
+            _ = try? await pusher.send(RedisCommand("DEL", key))
+            await pusher.shutdown()
+            throw error
         }
+        await client.shutdown()
+        _ = try await pusher.send(RedisCommand("DEL", key))
+        await pusher.shutdown()
     }
 
     @Test func aCommandPastItsTimeoutDropsTheConnectionAndTheNextOneReconnects() async throws {
