@@ -43,7 +43,9 @@ static pthread_mutex_t *trove_lock_slot(int fd, off_t offset) {
     return &trove_lock_slots[hash % TROVE_LOCK_SLOTS];
 }
 
-static int trove_record_lock(int fd, off_t offset, short type, int wait) {
+/// Sets a lock of `type` on one byte of `fd` at `offset` with the fcntl `command` (F_SETLK,
+/// F_SETLKW, or their F_OFD_ forms), retried on EINTR.
+static int trove_fcntl_lock(int fd, off_t offset, short type, int command) {
     struct flock fl;
     memset(&fl, 0, sizeof fl);
     fl.l_type = type;
@@ -52,9 +54,13 @@ static int trove_record_lock(int fd, off_t offset, short type, int wait) {
     fl.l_len = 1;
     int result;
     do {
-        result = fcntl(fd, wait ? F_SETLKW : F_SETLK, &fl);
+        result = fcntl(fd, command, &fl);
     } while (result < 0 && errno == EINTR);
     return result;
+}
+
+static int trove_record_lock(int fd, off_t offset, short type, int wait) {
+    return trove_fcntl_lock(fd, offset, type, wait ? F_SETLKW : F_SETLK);
 }
 
 static int trove_portable_lock_byte(int fd, off_t offset, int lock) {
@@ -176,16 +182,7 @@ int trove_renameat2(int olddirfd, const char *oldpath, int newdirfd, const char 
 int trove_lock_byte(int fd, off_t offset, int lock, trove_calls_t calls) {
 #ifdef __linux__
     if (calls == TROVE_CALLS_NATIVE) {
-        struct flock fl;
-        memset(&fl, 0, sizeof fl);
-        fl.l_type = lock ? F_WRLCK : F_UNLCK;
-        fl.l_whence = SEEK_SET;
-        fl.l_start = offset;
-        fl.l_len = 1;
-        int result;
-        do {
-            result = fcntl(fd, lock ? F_OFD_SETLKW : F_OFD_SETLK, &fl);
-        } while (result < 0 && errno == EINTR);
+        int result = trove_fcntl_lock(fd, offset, lock ? F_WRLCK : F_UNLCK, lock ? F_OFD_SETLKW : F_OFD_SETLK);
         return result;
     }
 #endif
@@ -196,16 +193,7 @@ int trove_lock_byte(int fd, off_t offset, int lock, trove_calls_t calls) {
 int trove_try_lock_byte(int fd, off_t offset, int kind, trove_calls_t calls) {
 #ifdef __linux__
     if (calls == TROVE_CALLS_NATIVE) {
-        struct flock fl;
-        memset(&fl, 0, sizeof fl);
-        fl.l_type = kind == 2 ? F_WRLCK : (kind == 1 ? F_RDLCK : F_UNLCK);
-        fl.l_whence = SEEK_SET;
-        fl.l_start = offset;
-        fl.l_len = 1;
-        int result;
-        do {
-            result = fcntl(fd, F_OFD_SETLK, &fl);
-        } while (result < 0 && errno == EINTR);
+        int result = trove_fcntl_lock(fd, offset, kind == 2 ? F_WRLCK : (kind == 1 ? F_RDLCK : F_UNLCK), F_OFD_SETLK);
         return result;
     }
 #endif
@@ -216,16 +204,7 @@ int trove_try_lock_byte(int fd, off_t offset, int kind, trove_calls_t calls) {
 int trove_try_lock_stripe(int fd, off_t offset, trove_calls_t calls) {
 #ifdef __linux__
     if (calls == TROVE_CALLS_NATIVE) {
-        struct flock fl;
-        memset(&fl, 0, sizeof fl);
-        fl.l_type = F_WRLCK;
-        fl.l_whence = SEEK_SET;
-        fl.l_start = offset;
-        fl.l_len = 1;
-        int result;
-        do {
-            result = fcntl(fd, F_OFD_SETLK, &fl);
-        } while (result < 0 && errno == EINTR);
+        int result = trove_fcntl_lock(fd, offset, F_WRLCK, F_OFD_SETLK);
         if (result < 0 && errno == EACCES) errno = EAGAIN;
         return result;
     }
