@@ -25,6 +25,11 @@
 // dequeues and acknowledges until the queue is empty and <done-key> exists, printing
 // `acking N` before each acknowledgement and `acked N` after it.
 //
+//     TroveTestHelper hold-lock <root-directory> <key>
+//
+// takes the file store's lock of <key>, prints `held` and the kind of lock, and waits without
+// releasing it until it is killed (a writer that dies holding a key's lock).
+//
 // In each command, <root-directory> may instead be a store URL (any scheme with a colon, such as
 // `sqlite:///tmp/x/store.db?synchronous=full`), opened as `trove` opens it; write-loop then
 // uses the URL's own durability options. A file store makes only the portable system calls
@@ -56,7 +61,7 @@ func withStore(at location: String, durable: Bool = false, _ body: (any KeyValue
 let usage = "usage: TroveTestHelper cas-increment <root-directory> <key> <count> | "
     + "write-loop <root-directory> <first-serial> <count> | stream-roundtrip <root-directory> <mebibytes> | "
     + "queue-produce <root-directory> <namespace> <first> <count> | "
-    + "queue-consume <root-directory> <namespace> <lease-milliseconds> <done-key>"
+    + "queue-consume <root-directory> <namespace> <lease-milliseconds> <done-key> | hold-lock <root-directory> <key>"
 
 /// Writes `message` as one line on standard error and exits with `status`.
 func exit(with message: String, status: Int32) -> Never {
@@ -103,6 +108,16 @@ case "cas-increment":
         try await withStore(at: arguments[1]) { store in try await incrementCounter(in: store, key: key, count: count) }
     } catch {
         exit(with: "cas-increment failed: \(error)", status: 1)
+    }
+case "hold-lock":
+    guard arguments.count == 3, let key = try? StoreKey(validating: arguments[2]) else { exit(with: usage, status: 2) }
+    do {
+        let store = try FileSystemStore(root: URL(fileURLWithPath: arguments[1], isDirectory: true), systemCalls: .native)
+        try store.takeKeyLockAndKeepIt(for: key)
+        FileHandle.standardOutput.write(Data("held \(store.keyLockKind)\n".utf8))
+        while true { sleep(60) }
+    } catch {
+        exit(with: "hold-lock failed: \(error)", status: 1)
     }
 case "write-loop":
     guard arguments.count == 4, let first = Int(arguments[2]), first >= 0, let count = Int(arguments[3]), count >= 0 else {

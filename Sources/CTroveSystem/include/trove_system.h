@@ -114,4 +114,57 @@ int64_t trove_realtime_ns(void);
 /// errno of the calling thread.
 int trove_errno(void);
 
+/// Which locks a file store's writers take: see trove_lock_table_open.
+#define TROVE_LOCKS_RECORDS 0
+#define TROVE_LOCKS_MUTEXES 1
+
+/// A table of process-shared robust mutexes in a file that every writer of a store maps.
+typedef struct trove_lock_table trove_lock_table_t;
+
+/// 1 when the file system of `fd` is a local one whose mapped pages every process on the
+/// machine shares (tmpfs, ext4, xfs, btrfs, ...), 0 when it is not or may not be (NFS, SMB, FUSE,
+/// 9p, and any file system not known here), -1 with errno set.
+int trove_shares_mapped_pages(int fd);
+
+/// Decides which locks this opener of a store takes, and holds that choice for as long as
+/// `lockfd` (the store's lock file, open for writing) stays open.
+///
+/// Mutexes in the table file `name` under `dirfd` (`slot_count` of them, created and made ready
+/// when no other process has the table open) where `may_use_mutexes` is 1, the file system
+/// shares mapped pages and no other writer uses record locks: taking and releasing one costs no system call unless it is
+/// contended, and one whose holder died is handed on (EOWNERDEAD, then made consistent). Record
+/// locks (open-file-description locks on bytes of `lockfd`) otherwise. Writers of both kinds
+/// never run side by side: each holds a shared lock on a byte of `lockfd` that says its kind,
+/// and openers decide one at a time under an exclusive lock on another byte, joining the kind
+/// in use. Returns TROVE_LOCKS_MUTEXES (with `*out` set) or TROVE_LOCKS_RECORDS (`*out` NULL),
+/// or -1 with errno set: EPROTO when other writers use a table that this opener cannot use
+/// (another layout, C library or architecture, or it cannot be mapped); ENOLCK when other
+/// writers use the table and this opener may not use mutexes (a network file system, or
+/// `may_use_mutexes` 0, which portable calls pass).
+///
+/// Only on Linux, where both robust mutexes and open-file-description locks exist; elsewhere
+/// it returns TROVE_LOCKS_RECORDS at once and takes no lock.
+int trove_lock_table_open(int lockfd, int dirfd, const char *name, uint32_t slot_count, int may_use_mutexes,
+                          trove_lock_table_t **out);
+
+/// How many 32-bit words a table shares beside its mutexes, all 0 when the table is made anew.
+#define TROVE_LOCK_TABLE_WORDS 64
+
+/// Word `index` of the table's shared words (acquire), 0 for an index past them.
+uint32_t trove_lock_table_load_word(trove_lock_table_t *table, uint32_t index);
+
+/// Sets word `index` of the table's shared words (release); an index past them is ignored.
+void trove_lock_table_store_word(trove_lock_table_t *table, uint32_t index, uint32_t value);
+
+/// Unmaps and closes a table (NULL is ignored). Its mutexes must not be held.
+void trove_lock_table_close(trove_lock_table_t *table);
+
+/// Takes mutex `slot`, waiting for it when `wait` is 1. Returns 0, EBUSY when `wait` is 0 and
+/// the mutex is held, or another errno value. Sets `*recovered` to 1 when its last holder died
+/// holding it. The calling thread must release it.
+int trove_lock_table_lock(trove_lock_table_t *table, uint32_t slot, int wait, int *recovered);
+
+/// Releases mutex `slot`, which the calling thread holds. Returns 0 or an errno value.
+int trove_lock_table_unlock(trove_lock_table_t *table, uint32_t slot);
+
 #endif

@@ -1,5 +1,6 @@
 import CTroveSystem
 import Foundation
+import Synchronization
 import Testing
 @testable import Trove
 import TroveTestSupport
@@ -7,8 +8,7 @@ import TroveTestSupport
 import Glibc
 #endif
 
-/// A key's lock held by another open file description of `.trove/lock` (as another process or
-/// another store on the same root holds it): writes and deletes of that key wait for it on the
+/// A key's lock held by another store on the same root (as another process holds it): writes and deletes of that key wait for it on the
 /// blocking pool, and the calling tasks' threads stay free for other work meanwhile.
 @Suite("FileSystemStore waits for a held key lock off the calling task")
 struct FileLockWaitTests {
@@ -37,7 +37,7 @@ struct FileLockWaitTests {
             for key in keys { etags.append(try await store.set(Data("old".utf8), for: key).etag) }
 
             let holder = try LockHolder(root: root)
-            for key in keys { try holder.take(StripedLock.stripe(of: key)) }
+            for key in keys { try holder.take(key) }
             let before = store.lock.contentions
 
             let expected = etags[1]
@@ -54,7 +54,7 @@ struct FileLockWaitTests {
             // Nothing of theirs happened while the lock is held.
             for key in keys { #expect(try await store[key] == Data("old".utf8), "\(key) changed under a held lock") }
 
-            for key in keys { try holder.release(StripedLock.stripe(of: key)) }
+            for key in keys { try holder.release(key) }
             _ = try await writer0.value
             _ = try await writer1.value
             #expect(try await deleter.value, "the delete found the value it waited for")
@@ -72,11 +72,11 @@ struct FileLockWaitTests {
             let key: StoreKey = "contended"
             let first = try await store.set(Data("1".utf8), for: key)
             let holder = try LockHolder(root: root)
-            try holder.take(StripedLock.stripe(of: key))
+            try holder.take(key)
             let before = store.lock.contentions
             let swap = Task { try await store.set(Data("2".utf8), for: key, condition: .ifMatches(first.etag)) }
             while store.lock.contentions < before + 1 { try await Task.sleep(for: .milliseconds(5)) }
-            try holder.release(StripedLock.stripe(of: key))
+            try holder.release(key)
             _ = try await swap.value
             // The second store's compare-and-swap on the old ETag must now fail.
             try await expectStoreError(.conditionFailed) {
@@ -87,22 +87,43 @@ struct FileLockWaitTests {
     }
 }
 
-/// A second open file description of a store's `.trove/lock`, holding stripes as another process would.
-private final class LockHolder {
-    private let fd: Int32
+/// A second store on the same root, holding keys' locks as another process would: each on a
+/// thread of its own, which takes the lock, waits to be told, and releases it (a mutex must be
+/// released by the thread that took it).
+private final class LockHolder: Sendable {
+    private let store: FileSystemStore
+    private let held = Mutex<[Int: (release: DispatchSemaphore, done: DispatchSemaphore)]>([:])
 
     init(root: URL) throws {
-        fd = open(root.appendingPathComponent(".trove/lock").path, O_RDWR | O_CLOEXEC)
-        guard fd >= 0 else { throw TestFailure("cannot open the lock file: errno \(errno)") }
+        store = try FileSystemStore(root: root)
     }
 
-    deinit { _ = close(fd) }
-
-    func take(_ stripe: Int) throws {
-        guard trove_try_lock_stripe(fd, off_t(stripe), TROVE_CALLS_NATIVE) == 0 else { throw TestFailure("cannot take stripe \(stripe): errno \(errno)") }
+    func take(_ key: StoreKey) throws {
+        let taken = DispatchSemaphore(value: 0), release = DispatchSemaphore(value: 0), done = DispatchSemaphore(value: 0)
+        let failure = Mutex<(any Error)?>(nil)
+        let store = self.store
+        Thread.detachNewThread {
+            do {
+                try store.lock.withLock(for: key) {
+                    taken.signal()
+                    release.wait()
+                }
+            } catch {
+                failure.withLock { $0 = error }
+                taken.signal()
+            }
+            done.signal()
+        }
+        taken.wait()
+        if let error = failure.withLock({ $0 }) { throw TestFailure("cannot take the lock of \(key): \(error)") }
+        held.withLock { $0[StripedLock.stripe(of: key)] = (release, done) }
     }
 
-    func release(_ stripe: Int) throws {
-        guard trove_lock_byte(fd, off_t(stripe), 0, TROVE_CALLS_NATIVE) == 0 else { throw TestFailure("cannot release stripe \(stripe): errno \(errno)") }
+    func release(_ key: StoreKey) throws {
+        guard let entry = held.withLock({ $0.removeValue(forKey: StripedLock.stripe(of: key)) }) else {
+            throw TestFailure("the lock of \(key) is not held")
+        }
+        entry.release.signal()
+        entry.done.wait()
     }
 }

@@ -63,12 +63,21 @@ extension FileSystemStore {
             defer { _ = trove_close(directory) }
             guard fsync(directory) == 0 else { throw SystemCallError.last("fsync", ".trove") }
         }
+        lock.noteExpiringEntries()
         mayHoldExpiringEntries.store(true, ordering: .releasing)
     }
 
-    /// Whether a value file may carry an expiry now (one `faccessat` until the marker is seen).
+    /// Whether a value file may carry an expiry now: with shared mutexes a load of the flag that
+    /// every writer shares, else one `faccessat` until the marker is seen.
+    ///
+    /// A writer notes the marker before it renames its first expiring file into place, under
+    /// that key's lock: a call made under the same key's lock after that rename sees it.
     func expiringEntriesMayExist() -> Bool {
         if mayHoldExpiringEntries.load(ordering: .acquiring) { return true }
+        if let shared = lock.expiringEntriesMayExist {
+            if shared { mayHoldExpiringEntries.store(true, ordering: .releasing) }
+            return shared
+        }
         guard faccessat(rootFD, Self.expiryMarker, F_OK, AT_SYMLINK_NOFOLLOW) == 0 else { return false }
         mayHoldExpiringEntries.store(true, ordering: .releasing)
         return true

@@ -162,6 +162,20 @@ extension FileSystemStore {
         defer { directory.close() }
         return try lock.withLock(for: key, waiting: waiting) { () throws -> Bool in
             let name = location.file.name
+            if condition.expectedETag == nil, lock.kind == .sharedMutexes, !expiringEntriesMayExist() {
+                // No file of this store has an expiry, and no version is asked for: whatever
+                // stands under the name is a value (or a link planted there: it goes, never what
+                // it points to). With record locks the flag costs a system call of its own, as
+                // the status does, so the status is taken there instead.
+                guard name.withCString({ unlinkat(directory.fd, $0, 0) }) == 0 else {
+                    let error = SystemCallError.last("unlinkat", location.relativePath)
+                    // A directory under a file's name is not a value of this store.
+                    if error.errno == ENOENT || error.errno == EISDIR { return false }
+                    throw error
+                }
+                if configuration.durability.syncsToDisk { _ = fsync(directory.fd) }
+                return true
+            }
             var status = trove_stat_t()
             guard name.withCString({ trove_statx(directory.fd, $0, AT_SYMLINK_NOFOLLOW, &status, systemCalls) }) == 0 else {
                 let error = SystemCallError.last("statx", location.relativePath)
@@ -169,9 +183,13 @@ extension FileSystemStore {
                 if condition.expectedETag != nil { throw deleteConditionFailed(condition, key, holds: nil) }
                 return false
             }
+            let type = status.mode & UInt32(S_IFMT)
+            if type == UInt32(S_IFDIR) {
+                if condition.expectedETag != nil { throw deleteConditionFailed(condition, key, holds: nil) }
+                return false
+            }
             var live = true
-            if condition.expectedETag != nil || status.mode & UInt32(S_IXUSR) != 0
-                || status.mode & UInt32(S_IFMT) != UInt32(S_IFREG) {
+            if condition.expectedETag != nil || (type == UInt32(S_IFREG) && status.mode & UInt32(S_IXUSR) != 0) {
                 let current = try readHeader(directory: directory.fd, name: name, path: location.relativePath)
                 let header = current.flatMap { $0.header.isExpired(at: now) ? nil : $0.header }
                 live = header != nil

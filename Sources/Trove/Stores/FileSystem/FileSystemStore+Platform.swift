@@ -30,13 +30,30 @@ extension FileSystemStore {
     /// Opens (and by default creates) a file store rooted at `root` that makes the system calls
     /// `systemCalls` chooses; otherwise the same as ``init(root:configuration:clock:)``.
     ///
-    /// Every store and process sharing a root must choose alike: on Linux, open-file-description
-    /// locks and the portable record locks do exclude each other, but a portable store's per-key
-    /// locks are only as strong as record locks (see ``SystemCalls``).
+    /// A portable store takes record locks. On Linux it opens a root only while no writer there
+    /// uses the shared mutexes of local file systems (it fails with
+    /// ``StoreError/Code/unavailable`` then), and native stores join its record locks while it has
+    /// the root open; its per-key locks are only as strong as record locks (see ``SystemCalls``).
     @_spi(Testing)
     public convenience init(
         root: URL, configuration: Configuration = Configuration(), clock: WallClock = .system, systemCalls: SystemCalls
     ) throws {
         try self.init(root: root, configuration: configuration, clock: clock, usesOpenat2: nil, systemCalls: systemCalls)
+    }
+
+    /// Which per-key lock this store's writers use: `"shared mutexes"` or `"record locks"`.
+    @_spi(Testing)
+    public var keyLockKind: String {
+        lock.kind == .sharedMutexes ? "shared mutexes" : "record locks"
+    }
+
+    /// How many times this store took a key's lock over from a writer that died holding it.
+    @_spi(Testing)
+    public var keyLockRecoveries: Int { lock.recoveries }
+
+    /// Takes `key`'s lock and never releases it, for a test process that is killed holding it.
+    @_spi(Testing)
+    public func takeKeyLockAndKeepIt(for key: StoreKey) throws {
+        try performing(.write, key) { try lock.takeAndKeep(for: key) }
     }
 }

@@ -20,8 +20,11 @@ import Darwin
 /// **Atomicity.** A write goes to a scratch file in `.trove/tmp` under the root (the same file
 /// system), then is renamed into place, so a reader sees the old value or the new one, never a
 /// torn value, even if the writer dies mid-write. Conditional writes and deletes check and act
-/// under a per-key lock that holds across processes (an open-file-description lock on
-/// `.trove/lock`), so two processes doing compare-and-swap on one key lose no update.
+/// under a per-key lock that holds across processes, so two processes doing compare-and-swap on
+/// one key lose no update. On a local file system the lock is a robust process-shared mutex in
+/// `.trove/locks`, which every writer maps (no system call unless another writer holds it); on
+/// NFS and other file systems not known to share mapped pages, an open-file-description lock on
+/// `.trove/lock`. The writers of one store always agree on which.
 ///
 /// **Durability.** With ``Durability/fsync`` every write syncs the file and then its directory
 /// before returning; with ``Durability/buffered`` (the default) the kernel writes back later,
@@ -44,9 +47,13 @@ import Darwin
 /// calls cost less than a hop to another thread. Values larger than 1 MiB, fsync, and directory
 /// walks run on a small pool of dedicated threads, so they never hold up Swift's cooperative pool:
 /// ``Configuration/blockingPool``, by default ``BlockingPool/fileStores``. A write or delete takes
-/// its key's lock on the calling thread only when the lock is free (a non-blocking
-/// `F_OFD_SETLK`); when another task or process holds it, the wait for it (`F_OFD_SETLKW`) and
-/// the rest of the operation move to that pool.
+/// its key's lock on the calling thread only when the lock is free (a non-blocking try); when
+/// another task or process holds it, the wait for it and the rest of the operation move to that
+/// pool.
+///
+/// **Links.** Paths never pass through a symbolic link: reading or writing a key whose path
+/// meets one fails with ``StoreError/Code/permissionDenied``. A delete of a key whose file name
+/// holds a planted link removes the link, never what it points to.
 ///
 /// **Listing pages and cursors.** A ``ListCursor`` of this store is a position in key order
 /// (the name of the last element returned), not a snapshot: it stays valid indefinitely, across
@@ -151,9 +158,11 @@ public final class FileSystemStore: KeyValueStore {
     /// Opens a store; `usesOpenat2: false` forces the component-by-component path walk that
     /// kernels without openat2 get (for tests), `nil` probes the kernel; `snapshotSettleMargin`
     /// is how long a directory must be unchanged before listing pages trust its snapshot;
-    /// `systemCalls` picks the platform's own calls or the portable ones.
+    /// `systemCalls` picks the platform's own calls or the portable ones; `usesSharedMutexes: false`
+    /// makes the store lock keys as it would on a network file system (with record locks).
     init(root: URL, configuration: Configuration, clock: WallClock, usesOpenat2: Bool?,
-         snapshotSettleMargin: Int64 = DirectorySnapshots.settleMargin, systemCalls: SystemCalls = .native) throws {
+         snapshotSettleMargin: Int64 = DirectorySnapshots.settleMargin, systemCalls: SystemCalls = .native,
+         usesSharedMutexes: Bool = true) throws {
         let calls = systemCalls.cValue
         guard root.isFileURL else {
             throw StoreError(.invalidArgument, operation: .open, store: "file \(root)",
@@ -229,10 +238,24 @@ public final class FileSystemStore: KeyValueStore {
             self.temporaryFD = temporaryFD
             self.lockFD = lockFD
             self.systemCalls = calls
-            self.lock = StripedLock(fileDescriptor: lockFD, calls: calls)
+            do {
+                self.lock = try StripedLock(fileDescriptor: lockFD, rootFD: rootFD, calls: calls, mayUseMutexes: usesSharedMutexes)
+            } catch let error as SystemCallError where error.errno == EPROTO || error.errno == ENOLCK {
+                for fd in opened { _ = trove_close(fd) }
+                let why = error.errno == EPROTO
+                    ? "it is laid out for another build, C library or architecture, or it cannot be mapped here"
+                    : "this file system does not share mapped memory with them (a network file system's client), "
+                        + "or this process makes the portable system calls"
+                throw StoreError(.unavailable, operation: .open, store: name,
+                                 message: "other processes write this store through the shared lock table '.trove/locks', "
+                                     + "which this process cannot share (\(why)); open it where they run, "
+                                     + "or once they have closed it", underlying: error)
+            }
             self.directorySnapshots = DirectorySnapshots(settleMargin: snapshotSettleMargin)
             var generator = SystemRandomNumberGenerator()
             self.instanceID = generator.next()
+            // The marker may predate the lock table, which is made anew when no writer has it open.
+            if mayHoldExpiringEntries.load(ordering: .relaxed) { lock.noteExpiringEntries() }
         } catch let error as SystemCallError {
             for fd in opened { _ = trove_close(fd) }
             throw fail(error)

@@ -4,37 +4,95 @@ import Synchronization
 
 /// Mutual exclusion per key, between the tasks of this process and between processes.
 ///
-/// Keys hash to one of 256 stripes. A stripe is an `NSLock` (for tasks of this process, which
-/// share one open file description) plus an open-file-description lock on one byte of the
-/// store's lock file (for other processes, and for other stores opened on the same root); with
-/// portable calls, a record lock behind a process-wide mutex instead (see `trove_lock_byte`).
+/// Keys hash to one of 256 stripes. Which lock a stripe is depends on where the store lives
+/// (`trove_lock_table_open` decides, once per store, and every writer of the store joins the
+/// kind in use):
+///
+/// - **Shared mutexes** on a local file system (tmpfs, ext4, xfs, btrfs, ...): a robust,
+///   process-shared `pthread_mutex_t` per stripe in `.trove/locks`, which every writer maps.
+///   An uncontended take and release are two atomic instructions, no system call; a holder that
+///   dies hands the mutex on (`EOWNERDEAD`), and the table is made anew whenever a writer opens
+///   the store while no other has it open (so a lock left by a reboot never sticks).
+/// - **Record locks** elsewhere (NFS and other file systems whose mapped pages other machines do
+///   not see), and with portable calls: an `NSLock` (for tasks of this process, which share one
+///   open file description) plus an open-file-description lock on one byte of `.trove/lock`; with
+///   portable calls, a record lock behind a process-wide mutex instead (see `trove_lock_byte`).
+///
 /// Critical sections are a few synchronous system calls and never suspend.
 ///
-/// **Waiting.** ``withLock(for:waiting:_:)`` with `waiting: false` never waits: it takes both
-/// locks with non-blocking calls (`NSLock.try()`, `F_OFD_SETLK`) and returns `nil` without
-/// running the body when either is held elsewhere, so that a task of Swift's cooperative pool
-/// can hand the wait to the blocking pool instead of stalling a cooperative thread. With
-/// `waiting: true` it waits (`NSLock.lock()`, `F_OFD_SETLKW`): only for threads that may block.
-/// Either way both locks are taken and released on the calling thread, as `NSLock` requires.
+/// **Waiting.** ``withLock(for:waiting:_:)`` with `waiting: false` never waits: it takes the lock
+/// with non-blocking calls and returns `nil` without running the body when it is held elsewhere,
+/// so that a task of Swift's cooperative pool can hand the wait to the blocking pool instead of
+/// stalling a cooperative thread. With `waiting: true` it waits: only for threads that may
+/// block. Either way the lock is taken and released on the calling thread, as both `NSLock`
+/// and a mutex require.
 final class StripedLock: Sendable {
     static let stripeCount = 256
 
+    /// The kind of lock this store's writers use.
+    enum Kind: Equatable {
+        case sharedMutexes
+        case recordLocks
+    }
+
     private let locks: [NSLock]
     private let fileDescriptor: Int32
+    /// The mapped mutex table, or `nil` with record locks. Its mutexes are process-shared and
+    /// taken and released by one thread at a time; the pointer itself never changes.
+    private nonisolated(unsafe) let table: OpaquePointer?
     /// How many times a stripe was found held elsewhere by a call that does not wait.
     private let contendedCount = Atomic<Int>(0)
+    /// How many times a stripe was taken over from a holder that died holding it.
+    private let recoveredCount = Atomic<Int>(0)
     private let calls: trove_calls_t
 
-    /// Uses `fileDescriptor`, an open lock file the caller keeps open, for cross-process locks,
-    /// through the system calls `calls` chooses.
-    init(fileDescriptor: Int32, calls: trove_calls_t = TROVE_CALLS_NATIVE) {
+    /// Uses `fileDescriptor`, the store's lock file open for writing, which the caller keeps open
+    /// for as long as this lock is used (-1: the store is only read, and nothing is locked), and
+    /// decides between the mutex table `.trove/locks` under `rootFD` and record locks on the lock
+    /// file. Mutexes only with native calls and `mayUseMutexes` (tests pass `false` to be the
+    /// client of a network file system).
+    init(fileDescriptor: Int32, rootFD: Int32, calls: trove_calls_t = TROVE_CALLS_NATIVE, mayUseMutexes: Bool = true) throws {
         self.fileDescriptor = fileDescriptor
         self.calls = calls
-        self.locks = (0..<Self.stripeCount).map { _ in NSLock() }
+        var table: OpaquePointer?
+        if fileDescriptor >= 0 {
+            let allowed: Int32 = calls == TROVE_CALLS_NATIVE && mayUseMutexes ? 1 : 0
+            guard trove_lock_table_open(fileDescriptor, rootFD, ".trove/locks", UInt32(Self.stripeCount), allowed, &table) >= 0 else {
+                throw SystemCallError.last("open the lock table", ".trove/locks")
+            }
+        }
+        self.table = table
+        self.locks = table == nil ? (0..<Self.stripeCount).map { _ in NSLock() } : []
     }
+
+    deinit {
+        trove_lock_table_close(table)
+    }
+
+    /// Which kind of lock the store's writers use.
+    var kind: Kind { table == nil ? .recordLocks : .sharedMutexes }
 
     /// How many non-waiting calls found their stripe held elsewhere (for tests).
     var contentions: Int { contendedCount.load(ordering: .relaxed) }
+
+    /// How many times a stripe was taken over from a holder that died holding it (for tests).
+    var recoveries: Int { recoveredCount.load(ordering: .relaxed) }
+
+    /// The shared word that is 1 once an entry with an expiry may have been written to the store.
+    private static let expiringWord: UInt32 = 0
+
+    /// With shared mutexes, whether any writer of the store has said that an entry with an expiry
+    /// may exist (one atomic load, no system call); `nil` with record locks, which share no memory.
+    var expiringEntriesMayExist: Bool? {
+        guard let table else { return nil }
+        return trove_lock_table_load_word(table, Self.expiringWord) != 0
+    }
+
+    /// With shared mutexes, tells every writer of the store that an entry with an expiry may exist.
+    func noteExpiringEntries() {
+        guard let table else { return }
+        trove_lock_table_store_word(table, Self.expiringWord, 1)
+    }
 
     /// The stripe of `key`: FNV-1a of its bytes.
     static func stripe(of key: StoreKey) -> Int {
@@ -55,6 +113,9 @@ final class StripedLock: Sendable {
     /// (body not run) when another task or process holds the stripe.
     func withLock<T>(for key: StoreKey, waiting: Bool, _ body: () throws -> T) throws -> T? {
         let stripe = Self.stripe(of: key)
+        if let table {
+            return try withMutex(table, stripe: stripe, waiting: waiting, body)
+        }
         let lock = locks[stripe]
         if waiting {
             lock.lock()
@@ -74,6 +135,37 @@ final class StripedLock: Sendable {
             return nil
         }
         defer { _ = trove_lock_byte(fileDescriptor, off_t(stripe), 0, calls) }
+        return try body()
+    }
+
+    /// Takes the stripe of `key`, waiting, and never releases it: for a test process that is
+    /// killed while it holds a key's lock.
+    func takeAndKeep(for key: StoreKey) throws {
+        let stripe = Self.stripe(of: key)
+        if let table {
+            var recovered: Int32 = 0
+            let result = trove_lock_table_lock(table, UInt32(stripe), 1, &recovered)
+            guard result == 0 else { throw SystemCallError(call: "pthread_mutex_lock", path: ".trove/locks", errno: result) }
+        } else {
+            locks[stripe].lock()
+            guard trove_lock_byte(fileDescriptor, off_t(stripe), 1, calls) == 0 else {
+                throw SystemCallError.last("fcntl", ".trove/lock")
+            }
+        }
+    }
+
+    private func withMutex<T>(_ table: OpaquePointer, stripe: Int, waiting: Bool, _ body: () throws -> T) throws -> T? {
+        var recovered: Int32 = 0
+        let result = trove_lock_table_lock(table, UInt32(stripe), waiting ? 1 : 0, &recovered)
+        if recovered != 0 { recoveredCount.add(1, ordering: .relaxed) }
+        guard result == 0 else {
+            if result == EBUSY, !waiting {
+                contendedCount.add(1, ordering: .relaxed)
+                return nil
+            }
+            throw SystemCallError(call: waiting ? "pthread_mutex_lock" : "pthread_mutex_trylock", path: ".trove/locks", errno: result)
+        }
+        defer { _ = trove_lock_table_unlock(table, UInt32(stripe)) }
         return try body()
     }
 }
