@@ -54,6 +54,50 @@ struct FileSystemListingTests {
         }
     }
 
+    /// Directories larger than a listing's window are walked in windows, each read in one
+    /// pass that keeps only the next smallest names: every window size lists what the memory
+    /// store lists, for every shape of query, walked and paged, from cursors anywhere.
+    @Test(arguments: [1, 2, 3, 7, 64, FileSystemListing.defaultWindowCapacity])
+    func everyWindowSizeListsTheSame(windowCapacity: Int) async throws {
+        try await withScratchDirectory { root in
+            let store = try FileSystemStore(root: root, configuration: .init(), clock: .system, usesOpenat2: nil,
+                                            snapshotSettleMargin: 0, listingWindowCapacity: windowCapacity)
+            let reference = MemoryStore()
+            var random = SplitMix64(seed: UInt64(windowCapacity))
+            var keys: Set<String> = ["a", "a-c", "a/b", "a/b/c", "a/d", "a0", "b-1", "b-2", "b/x", "c", "e%f", ".dot",
+                                     String(repeating: "ü", count: 200), "d/" + String(repeating: "é", count: 150) + "/k"]
+            let segments = ["a", "b", "a-", "x", "x/y", "m", "m-n", "z9"]
+            while keys.count < 120 {
+                let depth = Int(random.next() % 3) + 1
+                keys.insert((0..<depth).map { _ in segments[Int(random.next() % UInt64(segments.count))] }
+                    .joined(separator: "/") + String(random.next() % 20))
+            }
+            for key in keys {
+                let storeKey = try StoreKey(validating: key)
+                try await store.set(Data(key.utf8), for: storeKey)
+                try await reference.set(Data(key.utf8), for: storeKey)
+            }
+            let queries = [ListQuery.all, try ListQuery(delimiter: "/"), try ListQuery(delimiter: "-"), try ListQuery(prefix: "a"),
+                           try ListQuery(prefix: "a/"), try ListQuery(prefix: "a/", delimiter: "/"), try ListQuery(prefix: "m", delimiter: "-"),
+                           try ListQuery(prefix: "x/", delimiter: "/"), try ListQuery(prefix: "zz")]
+            for query in queries {
+                var expected: [String] = []
+                for try await element in reference.list(query, pageSize: 1000) { expected.append(element.name) }
+                #expect(try await walkedNames(store, query) == expected, "walk of \(query), window \(windowCapacity)")
+                for limit in [1, 4, 50] {
+                    #expect(try await pagedNames(store, query, limit: limit) == expected,
+                            "pages of \(limit) of \(query), window \(windowCapacity)")
+                }
+                // From a cursor at every element, and between elements.
+                for (index, name) in expected.enumerated() where index % 5 == 0 {
+                    let after = Array(expected[(index + 1)...])
+                    #expect(try await pagedNames(store, query, limit: 3, after: ListCursor(name)) == after,
+                            "after \(name) in \(query), window \(windowCapacity)")
+                }
+            }
+        }
+    }
+
     /// The cursor is a position in key order: later pages show the keys after it as they are
     /// when the page is read, in this store, in another store on the same root, after a restart.
     @Test(arguments: [Int64(0), DirectorySnapshots.settleMargin])

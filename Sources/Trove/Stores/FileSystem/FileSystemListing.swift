@@ -20,12 +20,26 @@ final class FileSystemListing: @unchecked Sendable {
     private struct Frame {
         let fd: Int32
         let path: String
-        let items: [DirectoryItem]
+        /// The key prefix of the directory's entries (`""` at the root, `a/` in `a.d`).
+        let prefix: String
+        /// The window of the directory's sorted items being walked.
+        var items: [DirectoryItem]
         var index: Int
+        /// Whether `items` runs to the end of the directory; otherwise the items after the last
+        /// one are read when the walk gets there.
+        var reachesEnd: Bool
+        /// Items that start with this are passed over in the next window (a common prefix listed).
+        var skipping: String?
     }
+
+    /// The most items of one directory that a walk holds at once (tests lower it): a larger
+    /// directory is walked in windows, each read with a pass over the directory that keeps only
+    /// the smallest names after the previous window.
+    static let defaultWindowCapacity = 65_536
 
     private let store: FileSystemStore
     private let query: ListQuery
+    private let windowCapacity: Int
     private let now: Date
     private let startAfter: String?
     private let snapshots: DirectorySnapshots?
@@ -37,6 +51,7 @@ final class FileSystemListing: @unchecked Sendable {
     /// snapshot is still valid are not read again.
     init(store: FileSystemStore, query: ListQuery, startAfter: String?, now: Date, snapshots: DirectorySnapshots? = nil) {
         self.store = store
+        self.windowCapacity = store.listingWindowCapacity
         self.query = query
         self.startAfter = startAfter
         self.now = now
@@ -70,6 +85,10 @@ final class FileSystemListing: @unchecked Sendable {
         var elements: [ListElement] = []
         while elements.count < limit, !stack.isEmpty {
             let top = stack.count - 1
+            if stack[top].index == stack[top].items.count, !stack[top].reachesEnd, let last = stack[top].items.last {
+                try readNextWindow(of: top, after: last.name)
+                continue
+            }
             let index = stack[top].index
             // Items are sorted, and those that start with the prefix are contiguous.
             guard index < stack[top].items.count, stack[top].items[index].name.utf8.starts(with: query.prefix.utf8) else {
@@ -127,7 +146,24 @@ final class FileSystemListing: @unchecked Sendable {
             stack[level].index = Self.firstIndex(in: stack[level].items, from: stack[level].index) { name in
                 !name.utf8.starts(with: prefix.utf8) && StoreKey.utf8Precedes(prefix, name)
             }
+            // The next window of a directory must not bring them back either.
+            if stack[level].index == stack[level].items.count, !stack[level].reachesEnd { stack[level].skipping = prefix }
         }
+    }
+
+    /// Replaces the exhausted window of the directory at `level` with the items after `name`.
+    private func readNextWindow(of level: Int, after name: String) throws {
+        let frame = stack[level]
+        let filter = WindowFilter(prefix: query.prefix, after: name, containing: false, skipping: frame.skipping)
+        let window = try self.window(in: frame.fd, path: frame.path, prefix: frame.prefix, filter: filter)
+        stack[level].items = window.items
+        // A kept window may start earlier, and holds what a common prefix skips.
+        // (The skipped names follow `name` at once: `name` itself starts with what is skipped.)
+        stack[level].index = Self.firstIndex(in: window.items, from: 0) { item in
+            StoreKey.utf8Precedes(name, item) && !(frame.skipping.map { item.utf8.starts(with: $0.utf8) } ?? false)
+        }
+        stack[level].reachesEnd = window.reachesEnd
+        stack[level].skipping = nil
     }
 
     /// The first index at or after `low` whose item's name satisfies `isPast`, which must be
@@ -174,8 +210,9 @@ final class FileSystemListing: @unchecked Sendable {
             prefix += segment + "/"
         }
         if path.isEmpty {
-            let items = try items(in: store.rootFD, path: "", prefix: "")
-            stack.append(Frame(fd: store.rootFD, path: "", items: items, index: startIndex(in: items)))
+            let window = try firstWindow(in: store.rootFD, path: "", prefix: "")
+            stack.append(Frame(fd: store.rootFD, path: "", prefix: "", items: window.items, index: startIndex(in: window.items),
+                               reachesEnd: window.reachesEnd, skipping: nil))
             return
         }
         try push(store.openBeneath(path, flags: O_RDONLY | O_DIRECTORY), call: "openat2", path: path, prefix: prefix)
@@ -194,73 +231,110 @@ final class FileSystemListing: @unchecked Sendable {
             throw error
         }
         do {
-            let items = try items(in: fd, path: path, prefix: prefix)
-            stack.append(Frame(fd: fd, path: path, items: items, index: startIndex(in: items)))
+            let window = try firstWindow(in: fd, path: path, prefix: prefix)
+            stack.append(Frame(fd: fd, path: path, prefix: prefix, items: window.items, index: startIndex(in: window.items),
+                               reachesEnd: window.reachesEnd, skipping: nil))
         } catch {
             _ = trove_close(fd)
             throw error
         }
     }
 
-    /// The decoded, sorted entries of a directory whose keys start with `prefix`: from the
-    /// snapshot cache when it holds the directory as it is, else read (and kept when settled).
-    private func items(in fd: Int32, path: String, prefix: String) throws -> [DirectoryItem] {
-        guard let snapshots else { return try Self.readItems(in: fd, path: path, prefix: prefix, store: store).items }
+    /// The first window of a directory whose keys start with `prefix`: its items from the
+    /// listing's prefix and cursor on (with the directory that holds the cursor, to descend into).
+    private func firstWindow(in fd: Int32, path: String, prefix: String) throws -> DirectoryWindow {
+        var skipping: String?
+        if let startAfter, let delimiter = query.delimiterByte, startAfter.utf8.last == delimiter,
+           startAfter.utf8.count > query.prefix.utf8.count {
+            skipping = startAfter  // a cursor that is a common prefix stands for every key under it
+        }
+        let filter = WindowFilter(prefix: query.prefix, after: startAfter, containing: !listsOneLevel, skipping: skipping)
+        return try window(in: fd, path: path, prefix: prefix, filter: filter)
+    }
+
+    /// A window of a directory: from the snapshot cache when it holds one that covers `filter`
+    /// for the directory as it is, else read (and kept when the directory has settled).
+    private func window(in fd: Int32, path: String, prefix: String, filter: WindowFilter) throws -> DirectoryWindow {
+        guard let snapshots else {
+            return try Self.readWindow(in: fd, path: path, prefix: prefix, filter: filter, capacity: windowCapacity, store: store)
+        }
         let statusTakenAt = trove_realtime_ns()
         var status = trove_stat_t()
         guard trove_statx(fd, "", TROVE_AT_EMPTY_PATH, &status, store.systemCalls) == 0 else { throw SystemCallError.last("statx", path) }
-        if let items = snapshots.items(at: path, status: status) { return items }
-        let (items, isComplete) = try Self.readItems(in: fd, path: path, prefix: prefix, store: store)
-        if isComplete { snapshots.keep(items, at: path, status: status, statusTakenAt: statusTakenAt) }
-        return items
+        if let window = snapshots.window(at: path, status: status, covering: filter) { return window }
+        // What is kept leaves out nothing that a common prefix skips, so that later pages can
+        // use it too; the walk passes over what it skips.
+        let kept = WindowFilter(prefix: filter.prefix, after: filter.after, containing: filter.containing, skipping: nil)
+        let window = try Self.readWindow(in: fd, path: path, prefix: prefix, filter: kept, capacity: windowCapacity, store: store)
+        if window.isComplete { snapshots.keep(window, at: path, status: status, statusTakenAt: statusTakenAt) }
+        return window
     }
 
-    /// Reads, decodes and sorts a directory's entries. `isComplete` is false when a shortened
-    /// directory's name file could not be read yet (a writer is creating it): such a result is
-    /// right for now but must not be kept, since the keys that directory will hold would be missing.
-    static func readItems(in fd: Int32, path: String, prefix: String, store: FileSystemStore) throws
-        -> (items: [DirectoryItem], isComplete: Bool) {
+    /// Reads the items of a directory that `filter` selects, decoded, and keeps the smallest
+    /// `capacity` of them in byte order: one pass over the directory, holding at most twice
+    /// `capacity` items at any moment.
+    ///
+    /// `isComplete` is false when a shortened directory's name file could not be read yet (a
+    /// writer is creating it): such a result is right for now but must not be kept, since the
+    /// keys that directory will hold would be missing.
+    static func readWindow(in fd: Int32, path: String, prefix: String, filter: WindowFilter, capacity: Int,
+                           store: FileSystemStore) throws -> DirectoryWindow {
+        let capacity = max(1, capacity)
         var items: [DirectoryItem] = []
         var isComplete = true
-        for entry in try FileSystemListing.readDirectory(fd, path: path) {
+        // Once more than `capacity` items were seen, the largest kept: later ones past it are not.
+        var cutoff: String?
+        try forEachEntry(of: fd, path: path) { entryName, type in
             var isDirectory: Bool
-            switch entry.type {
+            switch type {
             case UInt8(DT_DIR): isDirectory = true
             case UInt8(DT_REG): isDirectory = false
             case UInt8(DT_UNKNOWN):
                 var status = trove_stat_t()
-                guard trove_statx(fd, entry.name, AT_SYMLINK_NOFOLLOW, &status, store.systemCalls) == 0 else { continue }
+                guard trove_statx(fd, entryName, AT_SYMLINK_NOFOLLOW, &status, store.systemCalls) == 0 else { return }
                 let type = status.mode & UInt32(S_IFMT)
-                guard type == UInt32(S_IFDIR) || type == UInt32(S_IFREG) else { continue }
+                guard type == UInt32(S_IFDIR) || type == UInt32(S_IFREG) else { return }
                 isDirectory = type == UInt32(S_IFDIR)
-            default: continue  // links, sockets, devices: never ours
+            default: return  // links, sockets, devices: never ours
             }
-            let decoded = isDirectory ? FileNameCodec.decodeDirectoryName(entry.name) : FileNameCodec.decodeFileName(entry.name)
+            let decoded = isDirectory ? FileNameCodec.decodeDirectoryName(entryName) : FileNameCodec.decodeFileName(entryName)
             let name: String
             switch decoded {
-            case .foreign: continue
+            case .foreign: return
             case .segment(let segment): name = isDirectory ? prefix + segment + "/" : prefix + segment
             case .shortened:
                 if isDirectory {
-                    let child = openat(fd, entry.name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
-                    guard child >= 0 else { continue }
+                    let child = openat(fd, entryName, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+                    guard child >= 0 else { return }
                     let segment = store.readNameFile(in: child)
                     _ = trove_close(child)
-                    guard let segment, FileNameCodec.directoryName(for: segment).name == entry.name else {
+                    guard let segment, FileNameCodec.directoryName(for: segment).name == entryName else {
                         isComplete = false
-                        continue
+                        return
                     }
                     name = prefix + segment + "/"
                 } else {
-                    guard let key = store.readTrailerKey(directory: fd, name: entry.name),
-                          key.hasPrefix(prefix), EntryLocation(key).file.name == entry.name else { continue }
+                    guard let key = store.readTrailerKey(directory: fd, name: entryName),
+                          key.hasPrefix(prefix), EntryLocation(key).file.name == entryName else { return }
                     name = key.rawValue
                 }
             }
-            items.append(DirectoryItem(name: name, diskName: entry.name, isDirectory: isDirectory))
+            guard filter.selects(name, isDirectory: isDirectory) else { return }
+            if let cutoff, !StoreKey.utf8Precedes(name, cutoff) { return }
+            items.append(DirectoryItem(name: name, diskName: entryName, isDirectory: isDirectory))
+            if items.count >= 2 * capacity {
+                items.sort { StoreKey.utf8Precedes($0.name, $1.name) }
+                items.removeSubrange(capacity...)
+                cutoff = items[capacity - 1].name
+            }
         }
         items.sort { StoreKey.utf8Precedes($0.name, $1.name) }
-        return (items, isComplete)
+        var reachesEnd = cutoff == nil
+        if items.count > capacity {
+            items.removeSubrange(capacity...)
+            reachesEnd = false
+        }
+        return DirectoryWindow(items: items, reachesEnd: reachesEnd, filter: filter, isComplete: isComplete)
     }
 
     /// The listing element of a file, or `nil` when it expired or vanished.
@@ -313,6 +387,14 @@ final class FileSystemListing: @unchecked Sendable {
 
     /// The names and types of a directory's entries, without `.` and `..`.
     static func readDirectory(_ fd: Int32, path: String) throws -> [(name: String, type: UInt8)] {
+        var entries: [(name: String, type: UInt8)] = []
+        try forEachEntry(of: fd, path: path) { entries.append(($0, $1)) }
+        return entries
+    }
+
+    /// Calls `body` with the name and type of each of a directory's entries, without `.` and
+    /// `..`, as they are read (nothing is held between entries).
+    static func forEachEntry(of fd: Int32, path: String, _ body: (String, UInt8) throws -> Void) throws {
         let copy = openat(fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         guard copy >= 0, let stream = fdopendir(copy) else {
             let error = SystemCallError.last("opendir", path.isEmpty ? "." : path)
@@ -320,7 +402,6 @@ final class FileSystemListing: @unchecked Sendable {
             throw error
         }
         defer { closedir(stream) }
-        var entries: [(name: String, type: UInt8)] = []
         while true {
             errno = 0
             guard let entry = readdir(stream) else {
@@ -334,8 +415,7 @@ final class FileSystemListing: @unchecked Sendable {
                 }
             }
             guard let name, name != ".", name != ".." else { continue }
-            entries.append((name, entry.pointee.d_type))
+            try body(name, entry.pointee.d_type)
         }
-        return entries
     }
 }

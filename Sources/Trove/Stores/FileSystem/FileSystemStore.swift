@@ -136,6 +136,8 @@ public final class FileSystemStore: KeyValueStore {
     let writeCounter = Atomic<UInt64>(0)
     /// The decoded, sorted entries of directories that listing pages read, while valid.
     let directorySnapshots: DirectorySnapshots
+    /// The most items of one directory that a listing holds at once.
+    let listingWindowCapacity: Int
     /// The platform's own system calls, or the portable ones (see ``SystemCalls``).
     let systemCalls: trove_calls_t
 
@@ -159,10 +161,11 @@ public final class FileSystemStore: KeyValueStore {
     /// kernels without openat2 get (for tests), `nil` probes the kernel; `snapshotSettleMargin`
     /// is how long a directory must be unchanged before listing pages trust its snapshot;
     /// `systemCalls` picks the platform's own calls or the portable ones; `usesSharedMutexes: false`
-    /// makes the store lock keys as it would on a network file system (with record locks).
+    /// makes the store lock keys as it would on a network file system (with record locks);
+    /// `listingWindowCapacity` is the most items of one directory a listing holds at once.
     init(root: URL, configuration: Configuration, clock: WallClock, usesOpenat2: Bool?,
          snapshotSettleMargin: Int64 = DirectorySnapshots.settleMargin, systemCalls: SystemCalls = .native,
-         usesSharedMutexes: Bool = true) throws {
+         usesSharedMutexes: Bool = true, listingWindowCapacity: Int = FileSystemListing.defaultWindowCapacity) throws {
         let calls = systemCalls.cValue
         guard root.isFileURL else {
             throw StoreError(.invalidArgument, operation: .open, store: "file \(root)",
@@ -252,6 +255,7 @@ public final class FileSystemStore: KeyValueStore {
                                      + "or once they have closed it", underlying: error)
             }
             self.directorySnapshots = DirectorySnapshots(settleMargin: snapshotSettleMargin)
+            self.listingWindowCapacity = max(1, listingWindowCapacity)
             var generator = SystemRandomNumberGenerator()
             self.instanceID = generator.next()
             // The marker may predate the lock table, which is made anew when no writer has it open.
