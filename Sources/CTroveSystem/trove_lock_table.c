@@ -23,7 +23,7 @@
 #define TROVE_MARKER_OPENING (((off_t)1 << 20) + 2)
 
 #define TROVE_TABLE_MAGIC "TROVELCK"
-#define TROVE_TABLE_VERSION 1u
+#define TROVE_TABLE_VERSION 2u
 #define TROVE_TABLE_SLOT_SIZE 64u
 #define TROVE_TABLE_FIRST_SLOT 4096u
 /// Where the table's shared words lie, after the header and before the first slot.
@@ -60,12 +60,30 @@ _Static_assert(sizeof(trove_table_header_t) <= TROVE_TABLE_WORDS_OFFSET, "the he
 _Static_assert(TROVE_TABLE_WORDS_OFFSET + TROVE_LOCK_TABLE_WORDS * sizeof(uint32_t) <= TROVE_TABLE_FIRST_SLOT,
                "the words fit before the first slot");
 
+/// One change of a directory's names in the change log.
+typedef struct {
+    /// The change's number, or 0 while it is being written (a sequence lock around the rest).
+    uint64_t sequence;
+    uint64_t directory;
+    uint32_t operation;
+    uint32_t length;
+    char name[256];
+} trove_change_record_t;
+
 struct trove_lock_table {
     int fd;
     uint32_t slot_count;
     size_t length;
     unsigned char *base;
+    /// The number of the last change noted (the log's head), then the records.
+    uint64_t *head;
+    trove_change_record_t *records;
 };
+
+static size_t trove_table_log_offset(uint32_t slot_count) {
+    size_t end = TROVE_TABLE_FIRST_SLOT + (size_t)slot_count * TROVE_TABLE_SLOT_SIZE;
+    return (end + 63) & ~(size_t)63;
+}
 
 static int trove_ofd_lock(int fd, off_t offset, short type, int wait) {
 #ifdef __linux__
@@ -167,6 +185,7 @@ static int trove_table_initialize(trove_lock_table_t *table) {
         return -1;
     }
     memset(table->base + TROVE_TABLE_WORDS_OFFSET, 0, TROVE_LOCK_TABLE_WORDS * sizeof(uint32_t));
+    memset(table->head, 0, 64 + TROVE_CHANGE_LOG_RECORDS * sizeof(trove_change_record_t));
     trove_table_header_t fresh;
     trove_table_fill_header(&fresh, table->slot_count);
     fresh.ready = 0;
@@ -197,7 +216,7 @@ static trove_lock_table_t *trove_table_map(int dirfd, const char *name, uint32_t
     if (table == NULL) return NULL;
     table->fd = -1;
     table->slot_count = slot_count;
-    table->length = TROVE_TABLE_FIRST_SLOT + (size_t)slot_count * TROVE_TABLE_SLOT_SIZE;
+    table->length = trove_table_log_offset(slot_count) + 64 + TROVE_CHANGE_LOG_RECORDS * sizeof(trove_change_record_t);
     int saved;
     table->fd = openat(dirfd, name, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644);
     if (table->fd < 0) goto fail;
@@ -212,11 +231,25 @@ static trove_lock_table_t *trove_table_map(int dirfd, const char *name, uint32_t
             errno = EPROTO;  // in use, yet not laid out as this build lays it out
             goto fail;
         }
-        if (ftruncate(table->fd, 0) != 0 || ftruncate(table->fd, (off_t)table->length) != 0) goto fail;
+        if (ftruncate(table->fd, 0) != 0) goto fail;
+    }
+    if (alone) {
+        // Every page of the table gets its blocks now: a page first touched through the mapping
+        // on a full file system would kill the process (SIGBUS) instead of failing here.
+        int allocated = posix_fallocate(table->fd, 0, (off_t)table->length);
+        if (allocated != 0) {
+            errno = allocated;
+            goto fail;
+        }
     }
     void *base = mmap(NULL, table->length, PROT_READ | PROT_WRITE, MAP_SHARED, table->fd, 0);
     if (base == MAP_FAILED) goto fail;
     table->base = base;
+    // The mapping keeps the file; its descriptor is not needed any more.
+    close(table->fd);
+    table->fd = -1;
+    table->head = (uint64_t *)(table->base + trove_table_log_offset(slot_count));
+    table->records = (trove_change_record_t *)(table->base + trove_table_log_offset(slot_count) + 64);
     if (alone) {
         // Nobody holds any of these mutexes: make them anew, which also clears any left locked
         // by a process that a reboot ended (its death was never seen by a robust-list walk).
@@ -321,4 +354,39 @@ uint32_t trove_lock_table_load_word(trove_lock_table_t *table, uint32_t index) {
 void trove_lock_table_store_word(trove_lock_table_t *table, uint32_t index, uint32_t value) {
     if (index >= TROVE_LOCK_TABLE_WORDS) return;
     __atomic_store_n(trove_table_word(table, index), value, __ATOMIC_RELEASE);
+}
+
+uint64_t trove_changes_head(trove_lock_table_t *table) {
+    return __atomic_load_n(table->head, __ATOMIC_ACQUIRE);
+}
+
+void trove_changes_note(trove_lock_table_t *table, uint64_t directory, uint32_t operation, const char *name, uint32_t length) {
+    uint64_t number = __atomic_add_fetch(table->head, 1, __ATOMIC_ACQ_REL);
+    trove_change_record_t *record = &table->records[number % TROVE_CHANGE_LOG_RECORDS];
+    __atomic_store_n(&record->sequence, 0, __ATOMIC_RELAXED);
+    __atomic_thread_fence(__ATOMIC_RELEASE);
+    record->directory = directory;
+    if (length > sizeof record->name) {
+        // Longer than any file name: noted as a change that cannot be replayed.
+        operation = TROVE_CHANGE_OTHER;
+        length = 0;
+    }
+    record->operation = operation;
+    record->length = length;
+    if (length > 0) memcpy(record->name, name, length);
+    __atomic_store_n(&record->sequence, number, __ATOMIC_RELEASE);
+}
+
+int trove_changes_read(trove_lock_table_t *table, uint64_t number, uint64_t *directory, uint32_t *operation,
+                       char *name, uint32_t *length) {
+    trove_change_record_t *record = &table->records[number % TROVE_CHANGE_LOG_RECORDS];
+    if (__atomic_load_n(&record->sequence, __ATOMIC_ACQUIRE) != number) return 0;
+    *directory = record->directory;
+    *operation = record->operation;
+    uint32_t stored = record->length;
+    if (stored > sizeof record->name) return 0;
+    memcpy(name, record->name, stored);
+    *length = stored;
+    __atomic_thread_fence(__ATOMIC_ACQUIRE);
+    return __atomic_load_n(&record->sequence, __ATOMIC_RELAXED) == number;
 }

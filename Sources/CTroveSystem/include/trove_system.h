@@ -156,6 +156,28 @@ uint32_t trove_lock_table_load_word(trove_lock_table_t *table, uint32_t index);
 /// Sets word `index` of the table's shared words (release); an index past them is ignored.
 void trove_lock_table_store_word(trove_lock_table_t *table, uint32_t index, uint32_t value);
 
+/// How many changes the table's change log keeps: a reader that falls further behind reads again.
+#define TROVE_CHANGE_LOG_RECORDS 2048
+
+/// What a change did to a directory's names.
+#define TROVE_CHANGE_ADDED 1
+#define TROVE_CHANGE_REMOVED 2
+#define TROVE_CHANGE_OTHER 3
+
+/// The number of the last change noted in the table's change log (0 before the first).
+uint64_t trove_changes_head(trove_lock_table_t *table);
+
+/// Notes a change in the log: `operation` (TROVE_CHANGE_ADDED or _REMOVED, with the file's name;
+/// TROVE_CHANGE_OTHER for one a reader cannot replay) in the directory whose identity is
+/// `directory`. Writers note a change after making it and before releasing the key's lock,
+/// so that the changes of one name are noted in the order they were made.
+void trove_changes_note(trove_lock_table_t *table, uint64_t directory, uint32_t operation, const char *name, uint32_t length);
+
+/// Reads change `number` into the out-parameters (`name` must hold 256 bytes). Returns 1, or 0
+/// when the log no longer holds it (overwritten by a later one) or it is still being written.
+int trove_changes_read(trove_lock_table_t *table, uint64_t number, uint64_t *directory, uint32_t *operation,
+                       char *name, uint32_t *length);
+
 /// Unmaps and closes a table (NULL is ignored). Its mutexes must not be held.
 void trove_lock_table_close(trove_lock_table_t *table);
 

@@ -7,15 +7,21 @@ import TroveTestSupport
 /// copy of the stream happens to be dropped.
 @Suite("File streams close with their scope")
 struct FileStreamScopeTests {
-    private static func openDescriptors() throws -> Int {
-        try FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd").count
+    /// How many of this process's descriptors are open on files under `directory` (other tests
+    /// running beside this one open and close descriptors of their own meanwhile).
+    private static func openDescriptors(under directory: URL) throws -> Int {
+        let root = directory.resolvingSymlinksInPath().path
+        return try FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd").filter { fd in
+            guard let target = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/fd/" + fd) else { return false }
+            return target.hasPrefix(root + "/")
+        }.count
     }
 
     @Test func withReadStreamReleasesTheFileEvenWhenTheStreamIsKept() async throws {
         try await withScratchDirectory { directory in
             let store = try FileSystemStore(root: directory.appending(path: "data"))
             for index in 0..<20 { try await store.set(Data(repeating: UInt8(index), count: 10_000), for: StoreKey(validating: "v/\(index)")) }
-            let before = try Self.openDescriptors()
+            let before = try Self.openDescriptors(under: directory)
             var kept: [StreamedEntry] = []
             for index in 0..<20 {
                 try await store.withReadStream(try StoreKey(validating: "v/\(index)"), chunkSize: 100) { stream in
@@ -25,7 +31,7 @@ struct FileStreamScopeTests {
                     kept.append(stream)   // outlives the scope on purpose
                 }
             }
-            #expect(try Self.openDescriptors() <= before, "every stream's descriptor must be closed when its scope ends")
+            #expect(try Self.openDescriptors(under: directory) <= before, "every stream's descriptor must be closed when its scope ends")
 
             // A kept stream refuses to go on instead of reading a reused descriptor.
             var iterator = kept[3].chunks.makeAsyncIterator()

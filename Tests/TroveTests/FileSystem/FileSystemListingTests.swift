@@ -1,5 +1,6 @@
 import CTroveSystem
 import Foundation
+import Synchronization
 import Testing
 @testable import Trove
 import TroveTestSupport
@@ -95,6 +96,73 @@ struct FileSystemListingTests {
                             "after \(name) in \(query), window \(windowCapacity)")
                 }
             }
+        }
+    }
+
+    /// Kept windows take in what every writer of the store changes (this store, another store
+    /// on the root), so that a page of a changing directory does not read it again, and still
+    /// show at once what another program changed.
+    @Test(arguments: [3, FileSystemListing.defaultWindowCapacity])
+    func keptWindowsTakeInTheChangesOfEveryWriter(windowCapacity: Int) async throws {
+        try await withScratchDirectory { root in
+            let store = try FileSystemStore(root: root, configuration: .init(), clock: .system, usesOpenat2: nil,
+                                            snapshotSettleMargin: 3_600_000_000_000, listingWindowCapacity: windowCapacity)
+            try #require(store.lock.kind == .sharedMutexes, "the change log needs the shared lock table")
+            let other = try FileSystemStore(root: root)
+            let reference = MemoryStore()
+            var random = SplitMix64(seed: 7)
+            func name(_ number: UInt64) -> StoreKey { try! StoreKey(validating: "q/" + String(1000 + number % 400)) }
+            for number in 0..<60 as Range<UInt64> {
+                try await store.set(Data([1]), for: name(number * 7))
+                try await reference.set(Data([1]), for: name(number * 7))
+            }
+            let query = try ListQuery(prefix: "q/")
+            func expected(after cursor: String?) async throws -> [String] {
+                var names: [String] = []
+                for try await element in reference.list(query, pageSize: 1000) where cursor.map({ StoreKey.utf8Precedes($0, element.name) }) ?? true {
+                    names.append(element.name)
+                }
+                return names
+            }
+            #expect(try await pagedNames(store, query, limit: 16) == (try await expected(after: nil)))
+            var passesWithoutRead = 0
+            for round in 0..<40 {
+                // A few changes by either writer, then pages from a cursor somewhere.
+                for _ in 0..<Int(random.next() % 4) + 1 {
+                    let key = name(random.next())
+                    let writer = random.next() % 2 == 0 ? store : other
+                    if random.next() % 3 == 0 {
+                        _ = try await writer.delete(key)
+                        _ = try await reference.delete(key)
+                    } else {
+                        try await writer.set(Data([2]), for: key)
+                        try await reference.set(Data([2]), for: key)
+                    }
+                }
+                let all = try await expected(after: nil)
+                let cursor = all.isEmpty ? nil : all[Int(random.next() % UInt64(all.count))]
+                let passes = store.directoryPasses.load(ordering: .relaxed)
+                let paged = try await pagedNames(store, query, limit: 8, after: cursor.map(ListCursor.init))
+                #expect(paged == (try await expected(after: cursor)), "round \(round), after \(cursor ?? "-")")
+                if store.directoryPasses.load(ordering: .relaxed) == passes { passesWithoutRead += 1 }
+            }
+            if windowCapacity > 100 {
+                #expect(passesWithoutRead == 40, "every page came from the kept window and the changes noted")
+            }
+            // Another program's rename and removal: no writer noted them, so the next page reads
+            // the directory again. (Behind changes that writers noted, another program's would
+            // show only once the window is read again, a settle margin after its first change.)
+            let directory = root.appendingPathComponent("q.d")
+            try await other.set(Data([3]), for: "q/tmp")
+            try await reference.set(Data([3]), for: "q/tmp")
+            #expect(try await pagedNames(store, query, limit: 8) == (try await expected(after: nil)))
+            _ = try await reference.delete("q/tmp")
+            #expect(rename(directory.appendingPathComponent("tmp").path, directory.appendingPathComponent("0999").path) == 0)
+            try await reference.set(Data([3]), for: "q/0999")
+            let gone = try #require(try await expected(after: nil).last)
+            #expect(unlink(directory.appendingPathComponent(String(gone.dropFirst(2))).path) == 0)
+            _ = try await reference.delete(try StoreKey(validating: gone))
+            #expect(try await pagedNames(store, query, limit: 8) == (try await expected(after: nil)))
         }
     }
 

@@ -38,6 +38,41 @@ struct DirectoryWindow: Sendable {
     /// False when a shortened directory's name could not be read yet: not to be kept.
     let isComplete: Bool
 
+    /// The window with `changes` made: a name mapped to an item is there (added, or put in
+    /// place of the item of that name), a name mapped to `nil` is not. Only names within the
+    /// window's range are taken in: past its last item, a window that does not reach the end
+    /// of the directory holds nothing.
+    func applying(_ changes: [String: DirectoryItem?]) -> DirectoryWindow {
+        let limit = reachesEnd ? nil : items.last?.name
+        var removed: Set<String> = []
+        var added: [DirectoryItem] = []
+        for (name, item) in changes {
+            if let item {
+                guard filter.selects(name, isDirectory: false), limit.map({ StoreKey.utf8Precedes(name, $0) }) ?? true else { continue }
+                added.append(item)
+            } else {
+                removed.insert(name)
+            }
+        }
+        guard !added.isEmpty || !removed.isEmpty else { return self }
+        added.sort { StoreKey.utf8Precedes($0.name, $1.name) }
+        var merged: [DirectoryItem] = []
+        merged.reserveCapacity(items.count + added.count)
+        var next = 0
+        for item in items {
+            while next < added.count, StoreKey.utf8Precedes(added[next].name, item.name) {
+                merged.append(added[next])
+                next += 1
+            }
+            if next < added.count, added[next].name == item.name {
+                continue  // the added item takes its place below
+            }
+            if !removed.contains(item.name) { merged.append(item) }
+        }
+        merged.append(contentsOf: added[next...])
+        return DirectoryWindow(items: merged, reachesEnd: reachesEnd, filter: filter, isComplete: isComplete)
+    }
+
     /// Whether this window holds every item that a walk reading with `wanted` needs first: the
     /// items that filter selects, up to this window's last item (or to the end).
     func covers(_ wanted: WindowFilter) -> Bool {
@@ -90,51 +125,142 @@ final class DirectorySnapshots: Sendable {
 
     private struct Snapshot {
         let inode: UInt64
-        let changeSeconds: Int64
-        let changeNanoseconds: UInt32
-        let window: DirectoryWindow
+        var changeSeconds: Int64
+        var changeNanoseconds: UInt32
+        var window: DirectoryWindow
+        /// The key prefix of the directory's entries, to decode the names of noted changes.
+        let prefix: String
+        /// The last change of the shared log replayed into the window (`nil`: no log is kept).
+        var position: UInt64?
+        /// When (real-time clock, nanoseconds) the window must be read again however it looks:
+        /// changes that no Trove writer noted (another program's) may hide behind noted ones.
+        var trustedUntil: Int64
+
+        func matches(_ status: trove_stat_t) -> Bool {
+            changeSeconds == status.ctime_sec && changeNanoseconds == status.ctime_nsec
+        }
     }
 
     private struct State {
         var snapshots: [String: Snapshot] = [:]
         var itemCount = 0
+
+        mutating func drop(_ path: String) {
+            if let old = snapshots.removeValue(forKey: path) { itemCount -= old.window.items.count }
+        }
     }
 
     private let state = Mutex(State())
     private let margin: Int64
+    /// The store's key lock, whose shared change log (with shared mutexes) says what every
+    /// writer of the store changed in which directory since a window was read.
+    private let changes: StripedLock?
 
-    /// A cache that trusts directories unchanged for `settleMargin` nanoseconds (tests shorten it).
-    init(settleMargin: Int64 = DirectorySnapshots.settleMargin) {
+    /// A cache that trusts directories unchanged for `settleMargin` nanoseconds (tests shorten it)
+    /// and, where `changes` keeps a change log, replays the changes noted in it.
+    init(settleMargin: Int64 = DirectorySnapshots.settleMargin, changes: StripedLock? = nil) {
         self.margin = settleMargin
+        self.changes = changes?.kind == .sharedMutexes ? changes : nil
     }
 
-    /// The kept window of the directory at `path` whose status is `status`, if one taken at that
-    /// same status covers what `filter` selects first.
+    /// Where the change log stands: taken before a directory is read, and given to ``keep(_:at:prefix:status:statusTakenAt:position:)``.
+    func position() -> UInt64? { changes?.lastChange }
+
+    /// The kept window of the directory at `path` whose status is `status`, brought up to date
+    /// with the changes noted since it was read, if it covers what `filter` selects first.
+    ///
+    /// Without a change log, a window is used only while the directory's change time is the one
+    /// seen before it was read. With one, the window takes in every change noted for its
+    /// directory; it is read again when the log no longer holds them all, when a change cannot
+    /// be replayed (a directory made or removed, a shortened name), when the change time moved
+    /// with no change noted (another program's), and at the latest a settle margin after it
+    /// first took in a change or was read unsettled.
     func window(at path: String, status: trove_stat_t, covering filter: WindowFilter) -> DirectoryWindow? {
         state.withLock { state in
-            guard let snapshot = state.snapshots[path] else { return nil }
-            guard snapshot.inode == status.inode, snapshot.changeSeconds == status.ctime_sec,
-                  snapshot.changeNanoseconds == status.ctime_nsec else {
-                state.itemCount -= snapshot.window.items.count
-                state.snapshots[path] = nil
+            guard var snapshot = state.snapshots[path] else { return nil }
+            guard snapshot.inode == status.inode else {
+                state.drop(path)
                 return nil
             }
+            guard let changes, let position = snapshot.position else {
+                guard snapshot.matches(status) else {
+                    state.drop(path)
+                    return nil
+                }
+                return snapshot.window.covers(filter) ? snapshot.window : nil
+            }
+            let now = trove_realtime_ns()
+            guard now <= snapshot.trustedUntil, let head = changes.lastChange, head >= position,
+                  head - position <= UInt64(TROVE_CHANGE_LOG_RECORDS) else {
+                state.drop(path)
+                return nil
+            }
+            var noted = false
+            if head > position {
+                let identity = StripedLock.directoryIdentity(path)
+                var present: [String: DirectoryItem?] = [:]
+                for number in (position + 1)...head {
+                    guard let change = changes.change(number) else {
+                        state.drop(path)
+                        return nil
+                    }
+                    guard change.directory == identity else { continue }
+                    noted = true
+                    let segment: String
+                    switch (change.change, FileNameCodec.decodeFileName(change.name)) {
+                    case (.other, _), (_, .shortened):
+                        state.drop(path)
+                        return nil
+                    case (_, .foreign):
+                        continue
+                    case (_, .segment(let decoded)):
+                        segment = decoded
+                    }
+                    let name = snapshot.prefix + segment
+                    present[name] = change.change == .added
+                        ? DirectoryItem(name: name, diskName: change.name, isDirectory: false) : .some(nil)
+                }
+                if !present.isEmpty {
+                    let before = snapshot.window.items.count
+                    snapshot.window = snapshot.window.applying(present)
+                    state.itemCount += snapshot.window.items.count - before
+                }
+                snapshot.position = head
+            }
+            if !snapshot.matches(status) {
+                guard noted else {
+                    state.drop(path)
+                    return nil
+                }
+                snapshot.changeSeconds = status.ctime_sec
+                snapshot.changeNanoseconds = status.ctime_nsec
+                snapshot.trustedUntil = min(snapshot.trustedUntil, now + margin)
+            }
+            state.snapshots[path] = snapshot
             return snapshot.window.covers(filter) ? snapshot.window : nil
         }
     }
 
-    /// Keeps `window` (replacing the directory's earlier one), read after `status` was taken at
-    /// `statusTakenAt` (nanoseconds of the real-time clock), if the directory had settled by then.
-    func keep(_ window: DirectoryWindow, at path: String, status: trove_stat_t, statusTakenAt: Int64) {
-        guard Self.hasSettled(status, at: statusTakenAt, margin: margin), window.items.count <= Self.itemCapacity else { return }
+    /// Keeps `window` (replacing the directory's earlier one; `prefix` is the key prefix of its
+    /// entries), read after `status` was taken at `statusTakenAt` (nanoseconds of the real-time
+    /// clock) and after the change log stood at `position`. Without a change log only if the
+    /// directory had settled by then; with one, always, to be read again a settle margin later
+    /// if it had not.
+    func keep(_ window: DirectoryWindow, at path: String, prefix: String, status: trove_stat_t, statusTakenAt: Int64,
+              position: UInt64?) {
+        guard window.items.count <= Self.itemCapacity else { return }
+        let settled = Self.hasSettled(status, at: statusTakenAt, margin: margin)
+        let position = changes == nil ? nil : position
+        guard settled || position != nil else { return }
         state.withLock { state in
-            if let old = state.snapshots.removeValue(forKey: path) { state.itemCount -= old.window.items.count }
+            state.drop(path)
             if state.snapshots.count >= Self.capacity || state.itemCount + window.items.count > Self.itemCapacity {
                 state.snapshots.removeAll(keepingCapacity: true)
                 state.itemCount = 0
             }
             state.snapshots[path] = Snapshot(inode: status.inode, changeSeconds: status.ctime_sec,
-                                             changeNanoseconds: status.ctime_nsec, window: window)
+                                             changeNanoseconds: status.ctime_nsec, window: window, prefix: prefix,
+                                             position: position, trustedUntil: settled ? .max : statusTakenAt + margin)
             state.itemCount += window.items.count
         }
     }

@@ -1,5 +1,6 @@
 import CTroveSystem
 import Foundation
+import Synchronization
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -265,8 +266,11 @@ final class FileSystemListing: @unchecked Sendable {
         // What is kept leaves out nothing that a common prefix skips, so that later pages can
         // use it too; the walk passes over what it skips.
         let kept = WindowFilter(prefix: filter.prefix, after: filter.after, containing: filter.containing, skipping: nil)
+        let position = snapshots.position()
         let window = try Self.readWindow(in: fd, path: path, prefix: prefix, filter: kept, capacity: windowCapacity, store: store)
-        if window.isComplete { snapshots.keep(window, at: path, status: status, statusTakenAt: statusTakenAt) }
+        if window.isComplete {
+            snapshots.keep(window, at: path, prefix: prefix, status: status, statusTakenAt: statusTakenAt, position: position)
+        }
         return window
     }
 
@@ -280,6 +284,7 @@ final class FileSystemListing: @unchecked Sendable {
     static func readWindow(in fd: Int32, path: String, prefix: String, filter: WindowFilter, capacity: Int,
                            store: FileSystemStore) throws -> DirectoryWindow {
         let capacity = max(1, capacity)
+        store.directoryPasses.add(1, ordering: .relaxed)
         var items: [DirectoryItem] = []
         var isComplete = true
         // Once more than `capacity` items were seen, the largest kept: later ones past it are not.

@@ -71,10 +71,12 @@ extension FileSystemStore {
         var current = DirectoryHandle(fd: rootFD, isOwned: false)
         var path = ""
         for (segment, name) in location.directories {
+            let parentPath = path
             path = path.isEmpty ? name.name : path + "/" + name.name
             var created = false
             if mkdirat(current.fd, name.name, 0o755) == 0 {
                 created = true
+                lock.note(.other, of: name.name, in: parentPath)
             } else if trove_errno() != EEXIST {
                 let error = SystemCallError.last("mkdirat", path)
                 current.close()
@@ -142,6 +144,7 @@ extension FileSystemStore {
             let parent: Int32 = parentPath.isEmpty ? rootFD : openBeneath(parentPath, flags: O_RDONLY | O_DIRECTORY)
             guard parent >= 0 else { return }
             let removed = unlinkat(parent, name, AT_REMOVEDIR) == 0
+            if removed { lock.note(.other, of: name, in: parentPath) }
             if parent != rootFD { _ = trove_close(parent) }
             if !removed { return }
         }

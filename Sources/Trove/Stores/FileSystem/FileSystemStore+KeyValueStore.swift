@@ -173,6 +173,7 @@ extension FileSystemStore {
                     if error.errno == ENOENT || error.errno == EISDIR { return false }
                     throw error
                 }
+                lock.note(.removed, of: name, in: location.directoryPath)
                 if configuration.durability.syncsToDisk { _ = fsync(directory.fd) }
                 return true
             }
@@ -202,6 +203,7 @@ extension FileSystemStore {
                 if error.errno == ENOENT { return false }
                 throw error
             }
+            lock.note(.removed, of: name, in: location.directoryPath)
             if configuration.durability.syncsToDisk { _ = fsync(directory.fd) }
             return live
         }

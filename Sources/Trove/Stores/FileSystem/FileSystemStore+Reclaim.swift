@@ -43,7 +43,7 @@ extension FileSystemStore {
                 _ = trove_close(child)
                 // Fails harmlessly when the directory is not empty (or is a shortened one,
                 // which keeps its name file).
-                _ = unlinkat(fd, entry.name, AT_REMOVEDIR)
+                if unlinkat(fd, entry.name, AT_REMOVEDIR) == 0 { lock.note(.other, of: entry.name, in: path) }
             case UInt32(S_IFREG):
                 guard status.mode & UInt32(S_IXUSR) != 0 else { continue }
                 let key: StoreKey?
@@ -61,6 +61,7 @@ extension FileSystemStore {
                         if error.errno == ENOENT { return false }
                         throw error
                     }
+                    lock.note(.removed, of: entry.name, in: path)
                     return true
                 }
                 if removed { deleted += 1 }

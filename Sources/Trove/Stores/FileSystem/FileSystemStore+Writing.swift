@@ -105,7 +105,10 @@ extension FileSystemStore {
     ) throws -> Bool {
         let name = location.file.name
         if condition.requiresAbsence {
-            if Self.rename(temporaryFD, scratch.name, directory, name, flags: UInt32(TROVE_RENAME_NOREPLACE), calls: systemCalls) == 0 { return true }
+            if Self.rename(temporaryFD, scratch.name, directory, name, flags: UInt32(TROVE_RENAME_NOREPLACE), calls: systemCalls) == 0 {
+                lock.note(.added, of: name, in: location.directoryPath)
+                return true
+            }
             let error = SystemCallError.last("renameat2", location.relativePath)
             switch error.errno {
             case ENOENT:
@@ -126,7 +129,10 @@ extension FileSystemStore {
                 throw conditionFailed(condition, location.key, holds: live?.etagValue)
             }
         }
-        if Self.rename(temporaryFD, scratch.name, directory, name, flags: 0, calls: systemCalls) == 0 { return true }
+        if Self.rename(temporaryFD, scratch.name, directory, name, flags: 0, calls: systemCalls) == 0 {
+            lock.note(.added, of: name, in: location.directoryPath)
+            return true
+        }
         let error = SystemCallError.last("renameat", location.relativePath)
         if error.errno == ENOENT { return false }
         throw error

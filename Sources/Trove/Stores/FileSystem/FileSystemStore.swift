@@ -138,6 +138,8 @@ public final class FileSystemStore: KeyValueStore {
     let directorySnapshots: DirectorySnapshots
     /// The most items of one directory that a listing holds at once.
     let listingWindowCapacity: Int
+    /// How many passes over a directory listings have made (for tests).
+    let directoryPasses = Atomic<Int>(0)
     /// The platform's own system calls, or the portable ones (see ``SystemCalls``).
     let systemCalls: trove_calls_t
 
@@ -254,7 +256,7 @@ public final class FileSystemStore: KeyValueStore {
                                      + "which this process cannot share (\(why)); open it where they run, "
                                      + "or once they have closed it", underlying: error)
             }
-            self.directorySnapshots = DirectorySnapshots(settleMargin: snapshotSettleMargin)
+            self.directorySnapshots = DirectorySnapshots(settleMargin: snapshotSettleMargin, changes: lock)
             self.listingWindowCapacity = max(1, listingWindowCapacity)
             var generator = SystemRandomNumberGenerator()
             self.instanceID = generator.next()

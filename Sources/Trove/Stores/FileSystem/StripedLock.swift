@@ -94,6 +94,62 @@ final class StripedLock: Sendable {
         trove_lock_table_store_word(table, Self.expiringWord, 1)
     }
 
+    /// What a noted change did to a directory's names.
+    enum Change: UInt32 {
+        /// A value file was renamed into place (new, or replacing one of the same name).
+        case added = 1
+        /// A value file was removed.
+        case removed = 2
+        /// Anything else (a directory made or removed): readers of the directory read it again.
+        case other = 3
+    }
+
+    /// A change read back from the log.
+    struct NotedChange {
+        let directory: UInt64
+        let change: Change
+        let name: String
+    }
+
+    /// The identity of a directory in the change log: FNV-1a (64 bits) of its path under the root.
+    static func directoryIdentity(_ path: String) -> UInt64 {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in path.utf8 { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3 }
+        return hash
+    }
+
+    /// Notes in the shared change log (with shared mutexes; nothing with record locks) that
+    /// `change` happened to `name` in the directory at `path`. Called after the change, under
+    /// the lock of the key it concerns.
+    func note(_ change: Change, of name: String, in path: String) {
+        guard let table else { return }
+        var name = name
+        name.withUTF8 { bytes in
+            bytes.withMemoryRebound(to: CChar.self) { chars in
+                trove_changes_note(table, Self.directoryIdentity(path), change.rawValue, chars.baseAddress, UInt32(chars.count))
+            }
+        }
+    }
+
+    /// The number of the last change noted, or `nil` with record locks (no log is kept).
+    var lastChange: UInt64? {
+        guard let table else { return nil }
+        return trove_changes_head(table)
+    }
+
+    /// Change `number` of the log, or `nil` when the log no longer holds it intact.
+    func change(_ number: UInt64) -> NotedChange? {
+        guard let table else { return nil }
+        var directory: UInt64 = 0, operation: UInt32 = 0, length: UInt32 = 0
+        return withUnsafeTemporaryAllocation(of: CChar.self, capacity: 256) { buffer -> NotedChange? in
+            guard trove_changes_read(table, number, &directory, &operation, buffer.baseAddress, &length) == 1,
+                  let change = Change(rawValue: operation) else { return nil }
+            let bytes = UnsafeRawBufferPointer(start: buffer.baseAddress, count: Int(length))
+            guard let name = String(validating: bytes.bindMemory(to: UInt8.self), as: UTF8.self) else { return nil }
+            return NotedChange(directory: directory, change: change, name: name)
+        }
+    }
+
     /// The stripe of `key`: FNV-1a of its bytes.
     static func stripe(of key: StoreKey) -> Int {
         var hash: UInt32 = 2_166_136_261
