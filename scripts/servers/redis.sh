@@ -42,9 +42,11 @@ start_redis_cluster() {
         done
         dir="$TROVE_SERVERS_DIR/redis-cluster-$port"
         mkdir -p "$dir"
-        # A short node timeout, so that a killed primary's replica takes over within seconds.
+        # A short node timeout, so that a killed primary's replica takes over within seconds;
+        # no delay before a full resynchronisation, so that a demoted primary is a replica in
+        # step again at once.
         redis-server --bind 127.0.0.1 --port "$port" --dir "$dir" --save "" --appendonly no \
-            --daemonize no --logfile "$dir/redis.log" --protected-mode yes \
+            --daemonize no --logfile "$dir/redis.log" --protected-mode yes --repl-diskless-sync-delay 0 \
             --cluster-enabled yes --cluster-config-file "$dir/nodes.conf" --cluster-node-timeout 3000 &
         pid=$!
         trove_on_exit "trove_stop_pid $pid"
@@ -62,7 +64,7 @@ start_redis_cluster() {
     # Every node sees the slots covered, and three replicas attached (the failover test needs one).
     for port in "${ports[@]}"; do
         until redis-cli -h 127.0.0.1 -p "$port" cluster info 2>/dev/null | grep -q 'cluster_state:ok' \
-            && [ "$(redis-cli -h 127.0.0.1 -p "$port" cluster nodes 2>/dev/null | grep -c ' slave ')" -eq 3 ]; do
+            && [ "$(redis-cli -h 127.0.0.1 -p "$port" cluster nodes 2>/dev/null | awk '$3 ~ /slave/' | wc -l)" -eq 3 ]; do
             if [ "$waited" -ge 600 ]; then
                 echo "error: the Redis Cluster on ${nodes[*]} did not reach cluster_state:ok within 60s" >&2
                 return 1
