@@ -41,6 +41,7 @@ public final class RedisClient: Sendable, CustomStringConvertible {
     public let clusterConfiguration: ClusterConfiguration?
     private let connections: [RedisConnection]
     private let router: RedisClusterRouter?
+    private let executors: [EventLoopTaskExecutor]
     private let turn = Atomic<Int>(0)
     let counters: Counters
 
@@ -86,9 +87,11 @@ public final class RedisClient: Sendable, CustomStringConvertible {
         self.clusterConfiguration = nil
         self.counters = counters
         self.router = nil
-        self.connections = (0..<max(1, configuration.connectionCount)).map { _ in
+        let connections = (0..<max(1, configuration.connectionCount)).map { _ in
             RedisConnection(configuration: configuration, eventLoop: eventLoopGroup.next(), counters: counters, logger: logger)
         }
+        self.connections = connections
+        self.executors = connections.map { EventLoopTaskExecutor(eventLoop: $0.eventLoop) }
     }
 
     /// Creates a client of a Redis Cluster; nothing is sent until the first call, which
@@ -113,6 +116,7 @@ public final class RedisClient: Sendable, CustomStringConvertible {
         let counters = Counters()
         self.counters = counters
         self.connections = []
+        self.executors = (0..<max(1, cluster.node.connectionCount)).map { _ in EventLoopTaskExecutor(eventLoop: eventLoopGroup.next()) }
         self.router = RedisClusterRouter(configuration: cluster, eventLoopGroup: eventLoopGroup, logger: logger, counters: counters)
     }
 
@@ -128,10 +132,37 @@ public final class RedisClient: Sendable, CustomStringConvertible {
                    movedRedirects: counters.moved.load(ordering: .relaxed), askRedirects: counters.asked.load(ordering: .relaxed))
     }
 
+    /// A task executor on the event loop of one of the client's connections (the next one at
+    /// each call), for tasks that send many commands one after another.
+    ///
+    ///     try await withTaskExecutorPreference(client.nextTaskExecutor()) {
+    ///         for key in keys { _ = try await client.send(RedisCommand("GET", key)) }
+    ///     }
+    ///
+    /// A task that prefers it runs on the thread of that connection's channel, and its
+    /// commands go to that connection: each is written at once, with no hop to the event
+    /// loop, and its reply resumes the task on the same thread, with no hop back. Work of
+    /// the task's own then runs on the event loop too, so it suits tasks that mostly wait for
+    /// the server. On a cluster client the executors are on event loops of the client's
+    /// group, not tied to one node.
+    public func nextTaskExecutor() -> any TaskExecutor {
+        if executors.count == 1 { return executors[0] }
+        let index = turn.wrappingAdd(1, ordering: .relaxed).oldValue
+        return executors[Int(UInt(bitPattern: index) % UInt(executors.count))]
+    }
+
     private func nextConnection() -> RedisConnection {
         if connections.count == 1 { return connections[0] }
-        let index = turn.wrappingAdd(1, ordering: .relaxed).oldValue
-        return connections[Int(UInt(bitPattern: index) % UInt(connections.count))]
+        let next = Int(UInt(bitPattern: turn.wrappingAdd(1, ordering: .relaxed).oldValue) % UInt(connections.count))
+        // A caller on an event loop takes the next connection of that loop: no thread hop.
+        if let current = MultiThreadedEventLoopGroup.currentEventLoop {
+            var index = next
+            for _ in 0..<connections.count {
+                if connections[index].eventLoop === current { return connections[index] }
+                index = index + 1 == connections.count ? 0 : index + 1
+            }
+        }
+        return connections[next]
     }
 
     /// Sends `command` and returns its reply.
