@@ -31,8 +31,9 @@ import Synchronization
 /// **Cluster.** A client made with ``init(cluster:eventLoopGroup:logger:)`` talks to a Redis
 /// Cluster: each command goes to the primary of its key's slot (``RedisCommand/keySlot``),
 /// following `MOVED` and `ASK` redirects; a pipeline is split into one pipeline per primary,
-/// sent at once, its replies put back in the order of the commands. See
-/// ``ClusterConfiguration``.
+/// sent at once, its replies put back in the order of the commands; `MGET`, `MSET`, `DEL`,
+/// `UNLINK`, `EXISTS` and `TOUCH` over keys of several slots are split per slot and their
+/// replies joined. See ``ClusterConfiguration``.
 public final class RedisClient: Sendable, CustomStringConvertible {
     /// The configuration the client was made with; for a cluster client, how it talks to each
     /// node, with the first seed's host and port.

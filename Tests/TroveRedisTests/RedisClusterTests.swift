@@ -50,6 +50,34 @@ struct RedisClusterTests {
         }
     }
 
+    /// `MSET`, `MGET`, `EXISTS`, `TOUCH`, `DEL` and `UNLINK` over keys of many slots are split
+    /// per slot: the values come back in the order of the keys, the counts add up.
+    @Test func multiKeyCommandsAreSplitPerSlot() async throws {
+        try await withClusterClient { client in
+            let prefix = uniquePrefix("multi")
+            let keys = (0..<60).map { "\(prefix)\($0)" }
+            #expect(Set(keys.map { RedisHashSlot(key: $0) }).count > 30)
+            let mset = try await client.send(RedisCommand("MSET", arguments: keys.flatMap { [$0, "v-\($0)"] }))
+            #expect(mset.string == "OK")
+            let missing = prefix + "missing"
+            let values = try await client.send(RedisCommand("MGET", arguments: [keys[0], missing] + keys.dropFirst()))
+            #expect(values.array?.map(\.string) == [keys[0], nil].map { $0.map { "v-\($0)" } } + keys.dropFirst().map { "v-\($0)" })
+            #expect(try await client.send(RedisCommand("EXISTS", arguments: keys + [missing])).int64 == 60)
+            #expect(try await client.send(RedisCommand("TOUCH", arguments: keys)).int64 == 60)
+            let replies = try await client.pipeline([RedisCommand("DEL", arguments: keys[..<30]), RedisCommand("GET", keys[40]),
+                                                     RedisCommand("UNLINK", arguments: keys[30...])])
+            #expect(replies.map(\.int64) == [30, nil, 30])
+            #expect(replies[1].string == "v-\(keys[40])")
+            #expect(try await client.send(RedisCommand("EXISTS", arguments: keys)).int64 == 0)
+            // Keys of one slot stay one command.
+            let tagged = (0..<5).map { "{\(prefix)}\($0)" }
+            let before = client.statistics.commandsSent
+            _ = try await client.send(RedisCommand("MSET", arguments: tagged.flatMap { [$0, "t"] }))
+            #expect(client.statistics.commandsSent == before + 1)
+            #expect(try await client.send(RedisCommand("DEL", arguments: tagged)).int64 == 5)
+        }
+    }
+
     /// The store's entries and indexes spread over every primary in 16 buckets; a read is one
     /// command in one write, as on one server.
     @Test func theStoreSpreadsOverThePrimaries() async throws {

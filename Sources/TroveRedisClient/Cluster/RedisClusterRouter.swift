@@ -69,7 +69,18 @@ final class RedisClusterRouter: Sendable {
 
     /// One command or a pipeline's worth, each to the primary of its slot; returns the final
     /// replies in the order of `commands`, error replies among them.
+    ///
+    /// `MGET`, `MSET`, `DEL`, `UNLINK`, `EXISTS` and `TOUCH` over keys of several slots are
+    /// split into one command per slot, their replies put back together (the values in the
+    /// order of the keys, the counts added up); the split command is not atomic.
     func execute(_ commands: [RedisCommand]) async throws -> [RESPValue] {
+        if let (expanded, plans) = Self.expand(commands) {
+            return Self.reassemble(try await route(expanded), plans)
+        }
+        return try await route(commands)
+    }
+
+    private func route(_ commands: [RedisCommand]) async throws -> [RESPValue] {
         guard !commands.isEmpty else { return [] }
         try await ensureLayout()
         let slots = commands.map(\.keySlot)

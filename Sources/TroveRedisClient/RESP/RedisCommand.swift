@@ -192,11 +192,21 @@ public struct RedisCommand: Sendable, CustomStringConvertible {
         return argument(keyIndex).map { RedisHashSlot(key: $0) }
     }
 
-    /// The bytes of argument `index` (the name is argument 0), read back from the encoding.
-    func argument(_ index: Int) -> ByteBufferView? {
+    /// Every argument (the name first), as slices of the encoding.
+    func argumentSlices() -> [ByteBuffer] {
+        var slices: [ByteBuffer] = []
+        walkArguments { _, offset, length in
+            if let slice = encoded.getSlice(at: encoded.readerIndex + offset, length: length) { slices.append(slice) }
+            return true
+        }
+        return slices
+    }
+
+    /// Calls `body` with the index, offset (from the reader index) and length of each argument
+    /// of the encoding in turn, until it returns `false`.
+    private func walkArguments(_ body: (Int, Int, Int) -> Bool) {
         let view = encoded.readableBytesView
         var position = view.startIndex
-        /// Reads the decimal after a type byte up to CR LF, and moves past the LF.
         func header() -> Int? {
             position = view.index(after: position)
             var value = 0
@@ -208,12 +218,23 @@ public struct RedisCommand: Sendable, CustomStringConvertible {
             position = view.index(position, offsetBy: 2)
             return value
         }
-        guard let count = header(), index < count else { return nil }
-        for current in 0...index {
-            guard position < view.endIndex, let length = header() else { return nil }
-            if current == index { return view[position..<view.index(position, offsetBy: length)] }
+        guard let count = header() else { return }
+        for index in 0..<count {
+            guard position < view.endIndex, let length = header(), position + length <= view.endIndex else { return }
+            if !body(index, position - view.startIndex, length) { return }
             position = view.index(position, offsetBy: length + 2)
         }
-        return nil
+    }
+
+    /// The bytes of argument `index` (the name is argument 0), read back from the encoding.
+    func argument(_ index: Int) -> ByteBufferView? {
+        var found: ByteBufferView?
+        walkArguments { current, offset, length in
+            guard current == index else { return true }
+            let view = encoded.readableBytesView
+            found = view[(view.startIndex + offset)..<(view.startIndex + offset + length)]
+            return false
+        }
+        return found
     }
 }
