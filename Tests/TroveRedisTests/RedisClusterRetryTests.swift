@@ -14,8 +14,9 @@ final class FakeClusterNode: Sendable {
     let port: Int
     let received = Received()
 
-    init(slotsOnly: Bool = false) async throws {
+    init(slotsOnly: Bool = false, firstOwnerPort: Int? = nil) async throws {
         let box = PortBox()
+        box.firstOwner.store(firstOwnerPort ?? 0, ordering: .releasing)
         let received = self.received
         let server = ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .childChannelInitializer { channel in
@@ -44,7 +45,12 @@ final class FakeClusterNode: Sendable {
 
     func stop() async throws { try await channel.close() }
 
-    final class PortBox: Sendable { let port = Atomic<Int>(0) }
+    /// The node's port; and a port the first `CLUSTER SHARDS` names as every slot's owner
+    /// instead (0 for none), as a cluster does just before a failover is noticed.
+    final class PortBox: Sendable {
+        let port = Atomic<Int>(0)
+        let firstOwner = Atomic<Int>(0)
+    }
     /// How many times each command arrived.
     final class Received: Sendable { let counts = Mutex<[String: Int]>([:]) }
 }
@@ -76,7 +82,10 @@ private final class FakeClusterHandler: ChannelInboundHandler {
                 counts[counted, default: 0] += 1
                 return counts[counted]!
             }
-            let port = self.port.port.load(ordering: .acquiring)
+            var port = self.port.port.load(ordering: .acquiring)
+            if name == "CLUSTER", times == 1, self.port.firstOwner.load(ordering: .acquiring) != 0 {
+                port = self.port.firstOwner.load(ordering: .acquiring)
+            }
             let reply: String
             switch name {
             case "HELLO": reply = "%1\r\n+server\r\n+fake\r\n"
@@ -155,6 +164,22 @@ struct RedisClusterRetryTests {
             #expect(error.code == .server && error.serverError?.prefix == "WRONGTYPE")
         }
         #expect(node.count("WRONG") == 1)
+        await client.shutdown()
+        try await node.stop()
+    }
+
+    /// A primary that cannot be reached (killed, say, and not yet replaced): the command is
+    /// not sent, the layout is learnt again, and the command goes to the new owner.
+    @Test func anUnreachablePrimaryIsReplacedAfterARefresh() async throws {
+        let probe = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton).bind(host: "127.0.0.1", port: 0).get()
+        let deadPort = probe.localAddress!.port!
+        try await probe.close()
+        let node = try await FakeClusterNode(firstOwnerPort: deadPort)
+        let client = node.client(maximumRetries: 5)
+        #expect(try await client.primaries() == [.init(host: "127.0.0.1", port: deadPort)])
+        #expect(try await client.send(RedisCommand("FLAKY", "k", "0")).string == "OK")
+        #expect(node.count("CLUSTER") == 2)
+        #expect(try await client.primaries() == [.init(host: "127.0.0.1", port: node.port)])
         await client.shutdown()
         try await node.stop()
     }
