@@ -36,7 +36,8 @@ start_redis_cluster() {
         while :; do
             port=$(trove_free_port)
             if [ "$port" -lt 55000 ] && ! (echo >"/dev/tcp/127.0.0.1/$((port + 10000))") 2>/dev/null \
-                && [[ " ${ports[*]} " != *" $port "* ]]; then
+                && [[ " ${ports[*]} " != *" $port "* && " ${ports[*]} " != *" $((port + 10000)) "* \
+                    && " ${ports[*]} " != *" $((port - 10000)) "* ]]; then
                 break
             fi
         done
