@@ -74,5 +74,14 @@ let package = Package(
             path: "TroveWorkloads/Sources",
             swiftSettings: swiftSettings
         ),
+        // The Redis client beside redis-benchmark, GET and SET at equal connections and
+        // pipeline depth: redis-bench.sh runs both against one redis-server. Its sources sit
+        // one level down, like TroveWorkloads', so the benchmark plugin does not run it.
+        .executableTarget(
+            name: "RedisClientBench",
+            dependencies: [.product(name: "TroveRedis", package: "Trove")],
+            path: "RedisClientBench/Sources",
+            swiftSettings: swiftSettings
+        ),
     ]
 )

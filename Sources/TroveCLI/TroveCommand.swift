@@ -7,10 +7,10 @@ import TroveSQLite
 import TroveS3
 
 extension StoreOpener {
-    /// Every scheme this command line knows: files, memory, null, SQLite, Redis, S3 and
-    /// PostgreSQL.
+    /// Every scheme this command line knows: files, memory, null, SQLite, Redis (one server or a
+    /// cluster), S3 and PostgreSQL.
     static var commandLine: StoreOpener {
-        StoreOpener.withSQLite.adding(.redis).adding(.s3).addingPostgres()
+        StoreOpener.withSQLite.adding(.redis).adding(.redisCluster).adding(.s3).addingPostgres()
     }
 }
 

@@ -13,13 +13,13 @@ extension RedisStore {
     }
 
     /// The ``StoreError`` for a client error: lost connections and timeouts are retryable
-    /// (`unavailable`, `timedOut`), garbage from the server is `io`, refused credentials and
+    /// (`unavailable`, `timedOut`), as is a cluster redirecting too often; garbage from the server is `io`, refused credentials and
     /// `NOPERM` are `permissionDenied`, `OOM` is `outOfSpace`, `READONLY` (a replica) is
     /// `readOnly`; the server's message is kept.
     func storeError(_ error: RedisClientError, _ operation: StoreOperation, _ key: StoreKey?) -> StoreError {
         let code: StoreError.Code
         switch error.code {
-        case .connectFailed, .connectionClosed, .shutDown: code = .unavailable
+        case .connectFailed, .connectionClosed, .shutDown, .tooManyRedirects: code = .unavailable
         case .timedOut: code = .timedOut
         case .protocolViolation: code = .io
         case .authenticationFailed: code = .permissionDenied

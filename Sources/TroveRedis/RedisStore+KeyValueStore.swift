@@ -213,28 +213,42 @@ extension RedisStore {
         let query = try ListQuery(prefix: prefix)
         _ = try await purgeExpired(.count)
         let range = Self.range(of: query.prefix)
-        let reply = try await mapping(.list, nil) {
-            try await client.send(RedisCommand("ZLEXCOUNT", indexKey, range.start, range.end))
+        let replies = try await mapping(.list, nil) {
+            try await client.pipeline(buckets.map { RedisCommand("ZLEXCOUNT", $0.indexKey, range.start, range.end) })
         }
-        guard let count = reply.int64 else { throw unexpected(reply, .list, nil) }
-        return Int(count)
+        var total = 0
+        for reply in replies {
+            guard let count = try serverReply(reply, .list, nil).int64 else { throw unexpected(reply, .list, nil) }
+            total += Int(count)
+        }
+        return total
     }
 
     public func reclaimExpired() async throws -> Int {
         try await purgeExpired(.reclaim)
     }
 
-    /// Drops every expired key from the indexes, 1,000 per script call, and returns how many.
+    /// Drops every expired key from the indexes, 1,000 per bucket and script call (the
+    /// buckets' calls in one pipeline), and returns how many.
     private func purgeExpired(_ operation: StoreOperation) async throws -> Int {
         var total = 0
-        while true {
-            let reply = try await mapping(operation, nil) {
-                try await client.run(RedisStoreScripts.purge, keys: [indexKey, indexKey, expiryKey], arguments: [prefix])
+        var due = Array(buckets.indices)
+        while !due.isEmpty {
+            let replies = try await mapping(operation, nil) {
+                try await runScripts(RedisStoreScripts.purge, due.map { index in
+                    let bucket = buckets[index]
+                    return ([bucket.indexKey, bucket.indexKey, bucket.expiryKey], [bucket.entryPrefix])
+                })
             }
-            guard let count = reply.int64 else { throw unexpected(reply, operation, nil) }
-            total += Int(count)
-            if count < 1000 { return total }
+            var next: [Int] = []
+            for (index, reply) in zip(due, replies) {
+                guard let count = try serverReply(reply, operation, nil).int64 else { throw unexpected(reply, operation, nil) }
+                total += Int(count)
+                if count >= 1000 { next.append(index) }
+            }
+            due = next
         }
+        return total
     }
 
     /// Adds `delta` to the decimal integer under `key` (0 when absent) on the server, in one

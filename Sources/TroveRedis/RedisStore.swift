@@ -23,6 +23,17 @@ public import TroveRedisClient
 /// an entry's hash 480 bytes where a plain string of the same value takes 184: about 425 bytes
 /// per entry beyond the plain string, for ordered listing, counting and the metadata.
 ///
+/// **On a Redis Cluster** (a client made with ``RedisClient/init(cluster:eventLoopGroup:logger:)``)
+/// the store is split into 16 buckets (``Layout/buckets(_:)``): key `k` belongs to bucket
+/// `CRC16(k) mod 16`, its hash lives at `prefix + "{" + tag + "}" + k` and the bucket's two
+/// sorted sets at `prefix + "{" + tag + "}\u{1}keys"` and `…\u{1}expiry`, where the hash tag
+/// (`0.3`, `1.22`, …) pins the bucket to one slot and the 16 slots are spread evenly over the
+/// slot space, so the buckets spread over the primaries as the slots do. Each script still
+/// touches one entry and its own bucket's indexes, which share its slot, so writes,
+/// compare-and-swap, deletes, counters and sliding reads stay one atomic step on one
+/// primary. Listing reads every bucket's index from the cursor on (one pipeline, split per
+/// primary) and merges them in byte order; counting adds the buckets' counts.
+///
 /// **Atomicity.** Every write, delete, counter step and sliding read is one Lua script, which
 /// Redis runs with nothing in between: the condition, the hash and both indexes change
 /// together. Scripts are sent by digest (`EVALSHA`), and in full (`EVAL`, which loads them)
@@ -57,10 +68,24 @@ public final class RedisStore: KeyValueStore {
     /// How the store's entries expire.
     public let expiration: Expiration
 
-    let indexKey: String
-    let expiryKey: String
+    /// How the entries are laid out on the server: one index, or buckets spread over a
+    /// cluster's slots.
+    public let layout: Layout
+
+    /// The buckets of the layout: one for ``Layout/single``.
+    let buckets: [Bucket]
     private let instance: UInt64
     private let counter = Atomic<UInt64>(0)
+
+    /// Where the entries of one bucket live: their keys' common start, and the two indexes.
+    struct Bucket: Sendable {
+        /// What the server key of every entry of the bucket starts with.
+        let entryPrefix: String
+        /// The sorted set of the bucket's keys.
+        let indexKey: String
+        /// The sorted set of the bucket's expiring keys, scored by expiry time.
+        let expiryKey: String
+    }
 
     /// Creates a store over the keys under `prefix` in the client's database.
     ///
@@ -71,12 +96,19 @@ public final class RedisStore: KeyValueStore {
     ///   - prefix: What every key starts with on the server. Defaults to `""`, the whole
     ///     database (the index keys are then `\u{1}keys` and `\u{1}expiry`).
     ///   - expiration: How entries expire. Defaults to ``Expiration/none``.
-    public init(client: RedisClient, prefix: String = "", expiration: Expiration = .none) {
+    ///   - layout: How entries are laid out: ``Layout/single`` (the default for a client of
+    ///     one server) or ``Layout/buckets(_:)`` (the default for a cluster client, with 16
+    ///     buckets). Every process sharing the store must use the same layout.
+    public init(client: RedisClient, prefix: String = "", expiration: Expiration = .none, layout: Layout? = nil) {
         self.client = client
         self.prefix = prefix
         self.expiration = expiration
-        self.indexKey = prefix + "\u{1}keys"
-        self.expiryKey = prefix + "\u{1}expiry"
+        let layout = layout ?? (client.isCluster ? Layout.buckets(16) : Layout.single)
+        self.layout = layout
+        self.buckets = layout.bucketTags.map { tag in
+            let entryPrefix = tag.map { prefix + "{" + $0 + "}" } ?? prefix
+            return Bucket(entryPrefix: entryPrefix, indexKey: entryPrefix + "\u{1}keys", expiryKey: entryPrefix + "\u{1}expiry")
+        }
         self.instance = UInt64.random(in: 1...UInt64.max)
     }
 
@@ -87,16 +119,26 @@ public final class RedisStore: KeyValueStore {
 
     /// `redis(redis://host:port/db, prefix 'app:', sliding 30m)`, never with a password.
     public var description: String {
-        var text = "redis(\(client.configuration), prefix '\(prefix)'"
+        var text = "redis(\(client), prefix '\(prefix)'"
         if expiration != .none { text += ", \(expiration)" }
+        if layout != .single { text += ", \(layout)" }
         return text + ")"
     }
 
-    /// The server key of `key`'s hash.
-    func serverKey(_ key: StoreKey) -> String { prefix + key.rawValue }
+    /// The bucket of `key`: CRC16 of its UTF-8 bytes modulo the number of buckets.
+    func bucket(of key: StoreKey) -> Bucket {
+        if buckets.count == 1 { return buckets[0] }
+        return buckets[Int(RedisHashSlot.crc16(key.rawValue.utf8)) % buckets.count]
+    }
 
-    /// The three keys every script receives.
-    func scriptKeys(_ key: StoreKey) -> [String] { [serverKey(key), indexKey, expiryKey] }
+    /// The server key of `key`'s hash.
+    func serverKey(_ key: StoreKey) -> String { bucket(of: key).entryPrefix + key.rawValue }
+
+    /// The three keys every script receives: the entry's hash and its bucket's two indexes.
+    func scriptKeys(_ key: StoreKey) -> [String] {
+        let bucket = bucket(of: key)
+        return [bucket.entryPrefix + key.rawValue, bucket.indexKey, bucket.expiryKey]
+    }
 
     /// A new ETag: this instance's identifier and the next count.
     func makeETag() -> ETag {
@@ -105,6 +147,49 @@ public final class RedisStore: KeyValueStore {
 }
 
 extension RedisStore {
+    /// How a ``RedisStore`` lays its entries out on the server.
+    ///
+    /// A Lua script touches the keys of one hash slot only, so on a cluster the entry and the
+    /// index it is listed in must share a slot. ``single`` keeps one index for the whole store
+    /// (one slot: fine on one server, a hot spot on a cluster); ``buckets(_:)`` splits the
+    /// store into buckets, each with an index of its own and a hash tag that pins the bucket's
+    /// entries and index to one slot, the buckets' slots spread evenly over the slot space.
+    public struct Layout: Hashable, Sendable, CustomStringConvertible {
+        /// The number of buckets; 1 for ``single``.
+        public let bucketCount: Int
+        private let isBucketed: Bool
+
+        /// One index for the whole store: the entry of key `k` at `prefix + k`, the indexes at
+        /// `prefix + "\u{1}keys"` and `prefix + "\u{1}expiry"`.
+        public static let single = Layout(bucketCount: 1, isBucketed: false)
+
+        /// `count` buckets (from 1 to 1,024): key `k` is in bucket `CRC16(k) mod count`, its
+        /// entry at `prefix + "{" + tag + "}" + k` and the bucket's indexes at
+        /// `prefix + "{" + tag + "}\u{1}keys"` and `…\u{1}expiry`, where bucket `i`'s tag is
+        /// `i.n` with the smallest `n ≥ 0` whose slot falls in the `i`-th of `count` equal
+        /// parts of the 16,384 slots, so that the buckets spread evenly over the primaries.
+        /// A prefix holding a hash tag of its own (`{…}`) pins every bucket to that tag's slot.
+        public static func buckets(_ count: Int) -> Layout {
+            Layout(bucketCount: min(max(count, 1), 1024), isBucketed: true)
+        }
+
+        /// `single` or `16 buckets`.
+        public var description: String { isBucketed ? "\(bucketCount) buckets" : "single" }
+
+        /// Each bucket's hash tag, or `[nil]` for ``single``.
+        var bucketTags: [String?] {
+            guard isBucketed else { return [nil] }
+            return (0..<bucketCount).map { bucket in
+                var attempt = 0
+                while true {
+                    let tag = "\(bucket).\(attempt)"
+                    if Int(RedisHashSlot(key: tag).rawValue) * bucketCount / RedisHashSlot.count == bucket { return tag }
+                    attempt += 1
+                }
+            }
+        }
+    }
+
     /// How a ``RedisStore``'s entries expire.
     public struct Expiration: Hashable, Sendable, CustomStringConvertible {
         enum Base: Hashable, Sendable {

@@ -6,7 +6,7 @@ public struct RedisClientError: Error, Sendable, CustomStringConvertible {
     /// What kind of failure this is, stable across releases.
     public struct Code: Hashable, Sendable, CustomStringConvertible {
         private enum Base: String, Hashable, Sendable {
-            case connectFailed, connectionClosed, timedOut, protocolViolation, server, authenticationFailed, shutDown
+            case connectFailed, connectionClosed, timedOut, protocolViolation, server, authenticationFailed, shutDown, tooManyRedirects
         }
 
         private let base: Base
@@ -29,6 +29,10 @@ public struct RedisClientError: Error, Sendable, CustomStringConvertible {
         public static var authenticationFailed: Self { Self(.authenticationFailed) }
         /// The client was shut down.
         public static var shutDown: Self { Self(.shutDown) }
+        /// A cluster redirected the command (`MOVED`, `ASK`) more often than
+        /// ``RedisClient/ClusterConfiguration/maximumRedirects``: its layout is changing
+        /// faster than the client follows. The command was not carried out.
+        public static var tooManyRedirects: Self { Self(.tooManyRedirects) }
 
         public var description: String { base.rawValue }
     }
@@ -54,7 +58,7 @@ public struct RedisClientError: Error, Sendable, CustomStringConvertible {
     /// server's transient replies (`LOADING`, `BUSY`, `TRYAGAIN`, `MASTERDOWN`, `CLUSTERDOWN`).
     public var isRetryable: Bool {
         switch code {
-        case .connectFailed, .connectionClosed, .timedOut: return true
+        case .connectFailed, .connectionClosed, .timedOut, .tooManyRedirects: return true
         case .server:
             let prefix = serverError?.prefix ?? ""
             return ["LOADING", "BUSY", "TRYAGAIN", "MASTERDOWN", "CLUSTERDOWN"].contains(prefix)

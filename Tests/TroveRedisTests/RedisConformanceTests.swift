@@ -14,18 +14,31 @@ struct RedisFixture: Sendable, CustomStringConvertible {
     /// on ``none``): with a default lifetime every write expires, which their clause "a write
     /// without expiry reports no expiration date" forbids.
     let contradicted: Set<String>
+    /// Whether the store is on the test cluster rather than the single server.
+    var onCluster = false
 
     static let none = RedisFixture(description: "redis", expiration: .none, contradicted: [])
     static let defaultLifetimeChecks: Set<String> = ["metadataIsAccurate", "expiredEntriesAreInvisible", "writesOverExpiredEntries"]
     static let fixed = RedisFixture(description: "redis(fixed 1h)", expiration: .fixed(.seconds(3600)), contradicted: defaultLifetimeChecks)
     static let sliding = RedisFixture(description: "redis(sliding 1h)", expiration: .sliding(.seconds(3600)), contradicted: defaultLifetimeChecks)
     static let all = [none, fixed, sliding]
+    static let clusterNone = RedisFixture(description: "redis cluster", expiration: .none, contradicted: [], onCluster: true)
+    static let clusterSliding = RedisFixture(description: "redis cluster(sliding 1h)", expiration: .sliding(.seconds(3600)),
+                                             contradicted: defaultLifetimeChecks, onCluster: true)
+    static let cluster = [clusterNone, clusterSliding]
 
     func withStore(_ body: (RedisStore, ConformanceEnvironment) async throws -> Void) async throws {
         let prefix = uniquePrefix("conformance")
-        let client = try makeTestClient()
+        let client = try onCluster ? makeClusterClient() : makeTestClient()
         let expiration = self.expiration
-        let second = try makeTestClient()
+        let second = try onCluster ? makeClusterClient() : makeTestClient()
+        let cleanUp: @Sendable () async throws -> Void = { [onCluster] in
+            if onCluster {
+                try await deleteClusterKeys(withPrefix: prefix, client: client)
+            } else {
+                try await deleteServerKeys(withPrefix: prefix, client: client)
+            }
+        }
         let store = RedisStore(client: client, prefix: prefix, expiration: expiration)
         let environment = ConformanceEnvironment(
             largeValueSize: 16 << 20,
@@ -35,12 +48,12 @@ struct RedisFixture: Sendable, CustomStringConvertible {
         do {
             try await body(store, environment)
         } catch {
-            try? await deleteServerKeys(withPrefix: prefix, client: client)
+            try? await cleanUp()
             await client.shutdown()
             await second.shutdown()
             throw error
         }
-        try await deleteServerKeys(withPrefix: prefix, client: client)
+        try await cleanUp()
         await client.shutdown()
         await second.shutdown()
     }
@@ -58,6 +71,18 @@ struct RedisConformanceTests {
     }
 }
 
+/// The whole contract on the test cluster (3 primaries, 3 replicas), the store spread over
+/// 16 buckets: with no expiry and with sliding expiry; the real-time expiry checks are in
+/// ``RedisRealTimeExpiryTests``.
+@Suite("RedisStore on a cluster: contract conformance", .enabled(if: TestServer.redisCluster.isAvailable, TestServer.redisCluster.absence))
+struct RedisClusterConformanceTests {
+    @Test("contract", .timeLimit(.minutes(5)),
+          arguments: RedisCase.all(of: RedisFixture.cluster, where: { !RedisConformanceTests.realTimeChecks.contains($0.name) }))
+    func contract(_ item: RedisCase) async throws {
+        try await item.run()
+    }
+}
+
 /// One check on one fixture. The checks a fixture's model contradicts are not among them.
 struct RedisCase: Sendable, CustomStringConvertible {
     let fixture: RedisFixture
@@ -65,8 +90,8 @@ struct RedisCase: Sendable, CustomStringConvertible {
 
     var description: String { "\(check.name) on \(fixture.description)" }
 
-    static func all(where include: (ContractCheck) -> Bool) -> [RedisCase] {
-        RedisFixture.all.flatMap { fixture in
+    static func all(of fixtures: [RedisFixture] = RedisFixture.all, where include: (ContractCheck) -> Bool) -> [RedisCase] {
+        fixtures.flatMap { fixture in
             ContractCheck.allCases.filter { include($0) && !fixture.contradicted.contains($0.name) }.map { RedisCase(fixture: fixture, check: $0) }
         }
     }

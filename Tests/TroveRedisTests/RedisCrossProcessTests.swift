@@ -26,6 +26,25 @@ struct RedisCrossProcessTests {
         }
     }
 
+    /// The same on the cluster: the counter's entry and its bucket's index live on one
+    /// primary, and every compare-and-swap is one script there.
+    @Test(.timeLimit(.minutes(3)), .enabled(if: TestServer.redisCluster.isAvailable, TestServer.redisCluster.absence))
+    func twoProcessesIncrementingOneKeyOnTheClusterLoseNothing() async throws {
+        let helper = try helperExecutable()
+        let prefix = uniquePrefix("cross-process")
+        let url = try TestServer.redisCluster.require() + "/?prefix=" + prefix
+        async let first = runToEnd(helper, ["cas-increment", url, "counters/shared", "400"])
+        async let second = runToEnd(helper, ["cas-increment", url, "counters/shared", "400"])
+        for (index, outcome) in try await [first, second].enumerated() {
+            #expect(outcome.status == 0 && outcome.output == "done\n", "helper \(index + 1) exited with \(outcome.status): \(outcome.errors)")
+        }
+        try await withClusterClient { client in
+            let store = RedisStore(client: client, prefix: prefix)
+            #expect(try await store.read("counters/shared")?.value == Data("800".utf8))
+            try await deleteClusterKeys(withPrefix: prefix, client: client)
+        }
+    }
+
     private func helperExecutable() throws -> URL {
         var directories: [URL] = []
         for bundle in Bundle.allBundles where bundle.bundleURL.pathExtension == "xctest" {

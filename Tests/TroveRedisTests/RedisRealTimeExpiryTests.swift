@@ -18,6 +18,16 @@ struct RedisRealTimeExpiryTests {
     }
 }
 
+/// The expiry checks in real time on the test cluster.
+@Suite("RedisStore on a cluster: expiry in real time", .enabled(if: TestServer.redisCluster.isAvailable, TestServer.redisCluster.absence))
+struct RedisClusterRealTimeExpiryTests {
+    @Test("contract", .timeLimit(.minutes(5)),
+          arguments: RedisCase.all(of: [RedisFixture.clusterNone], where: { RedisConformanceTests.realTimeChecks.contains($0.name) }))
+    func contract(_ item: RedisCase) async throws {
+        try await item.run()
+    }
+}
+
 /// Sliding expiry by the server's clock: a key read every half lifetime outlives three
 /// lifetimes; a key left unread is gone after one.
 @Suite("RedisStore: sliding expiry in real time", .enabled(if: TestServer.redis.isAvailable, TestServer.redis.absence))

@@ -47,3 +47,52 @@ func deleteServerKeys(withPrefix prefix: String, client: RedisClient) async thro
         cursor = next
     } while cursor != "0"
 }
+
+extension TestServer {
+    /// The Redis Cluster (3 primaries, 3 replicas) that `scripts/servers/redis.sh` starts.
+    static let redisCluster = TestServer(name: "redis", variable: "TROVE_TEST_REDIS_CLUSTER_URL")
+}
+
+/// A client of the test cluster, from `TROVE_TEST_REDIS_CLUSTER_URL`
+/// (`redis+cluster://127.0.0.1:P1,…`).
+func makeClusterClient(connections: Int = 2) throws -> RedisClient {
+    var settings = try RedisStore.URLConfiguration(StoreURL(parsing: try TestServer.redisCluster.require()))
+    settings.cluster?.node.connectionCount = connections
+    return settings.makeClient()
+}
+
+/// Runs `body` with a client of the test cluster, shut down afterwards.
+func withClusterClient<T>(connections: Int = 2, _ body: (RedisClient) async throws -> T) async throws -> T {
+    let client = try makeClusterClient(connections: connections)
+    do {
+        let result = try await body(client)
+        await client.shutdown()
+        return result
+    } catch {
+        await client.shutdown()
+        throw error
+    }
+}
+
+/// The keys under `prefix` on every primary of the cluster (SCAN on each).
+func clusterKeys(withPrefix prefix: String, client: RedisClient) async throws -> [RedisClient.Endpoint: [String]] {
+    var found: [RedisClient.Endpoint: [String]] = [:]
+    try await client.refreshClusterLayout()
+    for primary in try await client.primaries() {
+        var cursor = "0"
+        repeat {
+            let reply = try await client.send(RedisCommand("SCAN", cursor, "MATCH", prefix.replacingOccurrences(of: "*", with: "\\*") + "*", "COUNT", 1000),
+                                              to: primary)
+            guard let parts = reply.array, parts.count == 2, let next = parts[0].string, let keys = parts[1].array else { break }
+            found[primary, default: []] += keys.compactMap(\.string)
+            cursor = next
+        } while cursor != "0"
+    }
+    return found
+}
+
+/// Deletes every key under `prefix` on every primary of the cluster.
+func deleteClusterKeys(withPrefix prefix: String, client: RedisClient) async throws {
+    let keys = try await clusterKeys(withPrefix: prefix, client: client).values.joined()
+    if !keys.isEmpty { _ = try await client.pipeline(keys.map { RedisCommand("UNLINK", $0) }) }
+}

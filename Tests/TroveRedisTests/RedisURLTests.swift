@@ -47,6 +47,40 @@ struct RedisURLTests {
         }
     }
 
+    @Test func clusterURLsListTheirSeeds() throws {
+        let settings = try RedisStore.URLConfiguration(StoreURL(parsing:
+            "redis+cluster://alice:s3cret@10.0.0.1:7000,10.0.0.2:7001,node3:7002/?prefix=app:&buckets=32&connections=1"))
+        let cluster = try #require(settings.cluster)
+        #expect(cluster.seeds == [.init(host: "10.0.0.1", port: 7000), .init(host: "10.0.0.2", port: 7001), .init(host: "node3", port: 7002)])
+        #expect(cluster.node.username == "alice")
+        #expect(cluster.node.password == "s3cret")
+        #expect(cluster.node.connectionCount == 1)
+        #expect(settings.prefix == "app:")
+        #expect(settings.layout == .buckets(32))
+        #expect(cluster.description == "redis+cluster://alice@10.0.0.1:7000,10.0.0.2:7001,node3:7002")
+        let client = settings.makeClient()
+        #expect(client.isCluster)
+        #expect(!"\(settings.makeStore(client: client))".contains("s3cret"))
+        // Without ports, every seed is on 6379; one seed is a cluster too.
+        let bare = try RedisStore.URLConfiguration(StoreURL(parsing: "redis+cluster://a,b"))
+        #expect(bare.cluster?.seeds == [.init(host: "a", port: 6379), .init(host: "b", port: 6379)])
+        let one = try RedisStore.URLConfiguration(StoreURL(parsing: "redis+cluster://a:7000/0"))
+        #expect(one.cluster?.seeds == [.init(host: "a", port: 7000)])
+        #expect(one.layout == nil)
+        #expect(try RedisStore.URLConfiguration(StoreURL(parsing: "redis://h")).cluster == nil)
+    }
+
+    @Test(arguments: ["redis+cluster://a:7000,b:7001/2", "redis+cluster://a:7000,,b:7001", "redis+cluster://a:7000,:7001",
+                      "redis+cluster://a:x,b:7001", "redis://a:7000,b:7001", "redis+cluster:///", "redis://h?buckets=0"])
+    func badClusterURLsAreRefused(_ text: String) throws {
+        do {
+            _ = try RedisStore.URLConfiguration(StoreURL(parsing: text))
+            Issue.record("\(text) was accepted")
+        } catch {
+            #expect(error.code == .invalidArgument, "\(text): \(error)")
+        }
+    }
+
     @Test func tlsIsNotSupportedYet() throws {
         #expect(throws: StoreError.self) { try RedisStore.URLConfiguration(StoreURL(parsing: "redis://h?tls=true")) }
     }
@@ -54,6 +88,24 @@ struct RedisURLTests {
 
 @Suite("RedisStore URLs on the server", .enabled(if: TestServer.redis.isAvailable, TestServer.redis.absence))
 struct RedisOpenerTests {
+    @Test(.enabled(if: TestServer.redisCluster.isAvailable, TestServer.redisCluster.absence))
+    func theOpenerOpensAStoreOnTheCluster() async throws {
+        let prefix = uniquePrefix("opener")
+        let url = try TestServer.redisCluster.require() + "/?prefix=\(prefix)"
+        try await StoreOpener.withRedis.withStore(url) { store in
+            #expect("\(store)".contains("redis+cluster://"))
+            for index in 0..<50 { try await store.set(Data("v\(index)".utf8), for: StoreKey(stringLiteral: "k\(index)")) }
+            #expect(try await store.read("k7")?.value == Data("v7".utf8))
+            #expect(try await store.count() == 50)
+            try await store.removeAll(withPrefix: "")
+            #expect(try await store.count() == 0)
+        }
+        try await withClusterClient { client in
+            let left = try await clusterKeys(withPrefix: prefix, client: client).values.joined()
+            #expect(left.isEmpty, "\(left.prefix(3))")
+        }
+    }
+
     @Test func theOpenerOpensARedisStore() async throws {
         let prefix = uniquePrefix("opener")
         let url = try TestServer.redis.require() + "/0?prefix=\(prefix)&expiration=fixed:1h"

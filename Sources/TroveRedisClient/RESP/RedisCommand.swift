@@ -105,6 +105,9 @@ public struct RedisCommand: Sendable, CustomStringConvertible {
     public let name: String
     /// The encoded command.
     public private(set) var encoded: ByteBuffer
+    /// The hash slot a cluster client sends the command to, when set; otherwise the slot of
+    /// the command's first key (see ``keySlot``). A client of one server ignores it.
+    public var slot: RedisHashSlot?
 
     private static let allocator = ByteBufferAllocator()
 
@@ -162,4 +165,76 @@ public struct RedisCommand: Sendable, CustomStringConvertible {
 
     /// The command's name.
     public var description: String { name }
+
+    /// The slot a cluster client sends the command to: ``slot`` when set, else the slot of its
+    /// first key, which is its first argument but for `EVAL`, `EVALSHA`, `FCALL` and their
+    /// read-only forms (the first key after the key count), `MEMORY USAGE` and `OBJECT`
+    /// (the second argument); `nil` for commands without keys (`PING`, `INFO`, `CLUSTER`,
+    /// `SCRIPT`, `SCAN`, …), which go to any primary.
+    public var keySlot: RedisHashSlot? {
+        if let slot { return slot }
+        let upper = name.utf8.contains(where: { $0 >= UInt8(ascii: "a") && $0 <= UInt8(ascii: "z") }) ? name.uppercased() : name
+        let keyIndex: Int
+        switch upper {
+        case "EVAL", "EVALSHA", "EVAL_RO", "EVALSHA_RO", "FCALL", "FCALL_RO":
+            guard let count = argument(2), let keys = Int(String(decoding: count, as: UTF8.self)), keys > 0 else { return nil }
+            keyIndex = 3
+        case "MEMORY", "OBJECT":
+            keyIndex = 2
+        case "PING", "INFO", "CLUSTER", "SCRIPT", "FUNCTION", "SCAN", "KEYS", "RANDOMKEY", "DBSIZE", "FLUSHALL", "FLUSHDB",
+             "COMMAND", "CONFIG", "CLIENT", "HELLO", "AUTH", "SELECT", "TIME", "ECHO", "MULTI", "EXEC", "DISCARD", "WAIT",
+             "READONLY", "READWRITE", "ASKING", "LASTSAVE", "SAVE", "BGSAVE", "BGREWRITEAOF", "ROLE", "DEBUG", "SLOWLOG",
+             "LATENCY", "ACL", "PUBLISH", "SUBSCRIBE", "PSUBSCRIBE", "UNSUBSCRIBE", "PUNSUBSCRIBE", "QUIT", "RESET":
+            return nil
+        default:
+            keyIndex = 1
+        }
+        return argument(keyIndex).map { RedisHashSlot(key: $0) }
+    }
+
+    /// Every argument (the name first), as slices of the encoding.
+    func argumentSlices() -> [ByteBuffer] {
+        var slices: [ByteBuffer] = []
+        walkArguments { _, offset, length in
+            if let slice = encoded.getSlice(at: encoded.readerIndex + offset, length: length) { slices.append(slice) }
+            return true
+        }
+        return slices
+    }
+
+    /// Calls `body` with the index, offset (from the reader index) and length of each argument
+    /// of the encoding in turn, until it returns `false`.
+    private func walkArguments(_ body: (Int, Int, Int) -> Bool) {
+        let view = encoded.readableBytesView
+        var position = view.startIndex
+        func header() -> Int? {
+            position = view.index(after: position)
+            var value = 0
+            while position < view.endIndex, view[position] != UInt8(ascii: "\r") {
+                value = value * 10 + Int(view[position] &- UInt8(ascii: "0"))
+                position = view.index(after: position)
+            }
+            guard position < view.endIndex else { return nil }
+            position = view.index(position, offsetBy: 2)
+            return value
+        }
+        guard let count = header() else { return }
+        for index in 0..<count {
+            guard position < view.endIndex, let length = header(), position + length <= view.endIndex else { return }
+            if !body(index, position - view.startIndex, length) { return }
+            position = view.index(position, offsetBy: length + 2)
+        }
+    }
+
+    /// The bytes of argument `index` (the name is argument 0), read back from the encoding.
+    func argument(_ index: Int) -> ByteBufferView? {
+        var found: ByteBufferView?
+        walkArguments { current, offset, length in
+            guard current == index else { return true }
+            let view = encoded.readableBytesView
+            found = view[(view.startIndex + offset)..<(view.startIndex + offset + length)]
+            return false
+        }
+        return found
+    }
 }
