@@ -99,6 +99,21 @@ struct FileSystemListingTests {
         }
     }
 
+    /// The comparison that passes over names before decoding them orders a prefix followed by
+    /// a name's bytes exactly as the key made of both.
+    @Test func comparingAPrefixAndANameIsTheKeysOrder() {
+        var random = SplitMix64(seed: 11)
+        let pieces = ["", "a", "a/", "ab", "b", "é", "a-", "a0", "z"]
+        func pick() -> String { (0..<Int(random.next() % 3)).map { _ in pieces[Int(random.next() % UInt64(pieces.count))] }.joined() }
+        for _ in 0..<3_000 {
+            let prefix = pick(), name = pick(), other = pick()
+            let key = prefix + name
+            let expected = StoreKey.utf8Precedes(key, other) ? -1 : (key == other ? 0 : 1)
+            let got = Array(name.utf8).withUnsafeBufferPointer { FileSystemListing.compare(prefix, $0, with: other) }
+            #expect(got == expected, "'\(prefix)' + '\(name)' against '\(other)'")
+        }
+    }
+
     /// Kept windows take in what every writer of the store changes (this store, another store
     /// on the root), so that a page of a changing directory does not read it again, and still
     /// show at once what another program changed.

@@ -109,6 +109,17 @@ struct DirectoryWindow: Sendable {
 /// stale snapshot then lasts until the directory changes again.)
 ///
 /// A stale snapshot can never resurrect a key either: a deletion changes the change time too.
+/// **The change log.** Where the store's writers share the mutex table (local file systems), each
+/// writer notes every name it renames into place or removes in a log in that table, under the
+/// key's lock, after the change. A window records where the log stood before its directory was
+/// read and takes in the noted changes of its directory at the next page, so a directory that
+/// keeps changing is not read again for every page. The change time still tells when something
+/// changed that no writer noted: with no noted change beside it, the window is read again at
+/// once; behind noted changes it could hide, so a window that took in changes (or was read
+/// unsettled) is read again a settle margin later at the latest. A change that cannot be
+/// replayed (a directory made or removed, a shortened name), or a log that no longer holds every
+/// change since the window was read, makes the next page read the directory.
+///
 /// A directory larger than a listing's window is kept as the window last read (see
 /// `FileSystemListing`). At most ``capacity`` directories and ``itemCapacity`` items are kept;
 /// the cache is emptied when it is full.

@@ -54,6 +54,14 @@ enum FileNameCodec {
         case foreign
     }
 
+    /// Whether a value file's name on disk is its segment as it is: no `%`, no leading `.`, not
+    /// ending in `.d`, so that decoding would give back the same bytes.
+    static func isPlainFileName(_ name: UnsafeBufferPointer<UInt8>) -> Bool {
+        guard let first = name.first, first != UInt8(ascii: ".") else { return false }
+        if name.count >= 2, name[name.count - 1] == UInt8(ascii: "d"), name[name.count - 2] == UInt8(ascii: ".") { return false }
+        return !name.contains(UInt8(ascii: "%"))
+    }
+
     /// Decodes a value file's name.
     static func decodeFileName(_ name: String) -> Decoded {
         if name.utf8.count >= 2, name.utf8.last == UInt8(ascii: "d"),

@@ -289,7 +289,15 @@ final class FileSystemListing: @unchecked Sendable {
         var isComplete = true
         // Once more than `capacity` items were seen, the largest kept: later ones past it are not.
         var cutoff: String?
-        try forEachEntry(of: fd, path: path) { entryName, type in
+        try forEachRawEntry(of: fd, path: path) { raw, type in
+            // Most names need no decoding: one past the cutoff, or not after the window's start,
+            // is passed over before any string is made of it (a large directory is read once per
+            // window, and most of each pass is such names).
+            if type == UInt8(DT_REG), FileNameCodec.isPlainFileName(raw) {
+                if let cutoff, Self.compare(prefix, raw, with: cutoff) >= 0 { return }
+                if let after = filter.after, Self.compare(prefix, raw, with: after) <= 0 { return }
+            }
+            guard let entryName = String(validating: raw, as: UTF8.self) else { return }
             var isDirectory: Bool
             switch type {
             case UInt8(DT_DIR): isDirectory = true
@@ -397,9 +405,39 @@ final class FileSystemListing: @unchecked Sendable {
         return entries
     }
 
+    /// How `prefix` followed by the bytes `name` compares with `other`, byte-wise: -1, 0 or 1.
+    static func compare(_ prefix: String, _ name: UnsafeBufferPointer<UInt8>, with other: String) -> Int {
+        var prefix = prefix, other = other
+        return prefix.withUTF8 { head in
+            other.withUTF8 { other in
+                func order(_ left: UnsafeBufferPointer<UInt8>, _ right: UnsafeBufferPointer<UInt8>) -> Int {
+                    let common = min(left.count, right.count)
+                    let compared = common == 0 ? 0 : memcmp(left.baseAddress!, right.baseAddress!, common)
+                    if compared != 0 { return compared < 0 ? -1 : 1 }
+                    return left.count == right.count ? 0 : (left.count < right.count ? -1 : 1)
+                }
+                let split = min(head.count, other.count)
+                let first = order(head, UnsafeBufferPointer(rebasing: other[..<split]))
+                if first != 0 { return first }
+                if other.count <= head.count { return name.isEmpty && other.count == head.count ? 0 : 1 }
+                return order(name, UnsafeBufferPointer(rebasing: other[head.count...]))
+            }
+        }
+    }
+
     /// Calls `body` with the name and type of each of a directory's entries, without `.` and
     /// `..`, as they are read (nothing is held between entries).
     static func forEachEntry(of fd: Int32, path: String, _ body: (String, UInt8) throws -> Void) throws {
+        try forEachRawEntry(of: fd, path: path) { raw, type in
+            // Names that are not UTF-8 are never Trove's: skip them rather than repair them.
+            guard let name = String(validating: raw, as: UTF8.self) else { return }
+            try body(name, type)
+        }
+    }
+
+    /// Calls `body` with the bytes of the name and the type of each of a directory's entries,
+    /// without `.` and `..`, as they are read; the bytes are valid during the call only.
+    static func forEachRawEntry(of fd: Int32, path: String, _ body: (UnsafeBufferPointer<UInt8>, UInt8) throws -> Void) throws {
         let copy = openat(fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         guard copy >= 0, let stream = fdopendir(copy) else {
             let error = SystemCallError.last("opendir", path.isEmpty ? "." : path)
@@ -413,14 +451,15 @@ final class FileSystemListing: @unchecked Sendable {
                 if errno != 0 { throw SystemCallError.last("readdir", path.isEmpty ? "." : path) }
                 break
             }
-            // Names that are not UTF-8 are never Trove's: skip them rather than repair them.
-            let name = withUnsafePointer(to: &entry.pointee.d_name) { pointer in
-                pointer.withMemoryRebound(to: UInt8.self, capacity: 256) { bytes in
-                    String(validating: UnsafeBufferPointer(start: bytes, count: strlen(UnsafeRawPointer(bytes).assumingMemoryBound(to: CChar.self))), as: UTF8.self)
+            let type = entry.pointee.d_type
+            try withUnsafePointer(to: &entry.pointee.d_name) { pointer in
+                try pointer.withMemoryRebound(to: UInt8.self, capacity: 256) { bytes in
+                    let name = UnsafeBufferPointer(start: bytes, count: strlen(UnsafeRawPointer(bytes).assumingMemoryBound(to: CChar.self)))
+                    // `.` and `..`
+                    if name.first == UInt8(ascii: "."), name.count == 1 || (name.count == 2 && name[1] == UInt8(ascii: ".")) { return }
+                    try body(name, type)
                 }
             }
-            guard let name, name != ".", name != ".." else { continue }
-            try body(name, entry.pointee.d_type)
         }
     }
 }

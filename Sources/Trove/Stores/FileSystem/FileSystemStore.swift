@@ -61,9 +61,16 @@ import Darwin
 /// after the cursor's name in byte order, as they are when that page is read, so a key written
 /// after the cursor was issued shows up in a later page if and only if it sorts after the cursor.
 /// A page costs a `statx` of each directory it visits, a binary search and the page itself: the
-/// store keeps each directory's decoded, sorted entries while the directory's change time stays
-/// as it was (see `DirectorySnapshots` for why a directory changed within the last three seconds
-/// is still read again for every page). ``list(_:pageSize:)`` walks the directories once instead.
+/// store keeps each directory's decoded, sorted entries (up to 65,536 of them from where the
+/// listing is; a larger directory is read in windows, each one pass over it that keeps only the
+/// next smallest names, so a listing's memory does not grow with the directory). On a local
+/// file system every writer notes the names it adds and removes in a change log beside the
+/// shared key locks, and a page takes those changes into the kept entries instead of reading a
+/// changing directory again (a durable queue's); a change that no writer noted (another
+/// program's) shows at once when it is the only one, and within three seconds when it hides
+/// behind noted ones. Elsewhere the entries are kept while the directory's change time stays as
+/// it was (see `DirectorySnapshots` for why a directory changed within the last three seconds is
+/// then read again for every page). ``list(_:pageSize:)`` walks the directories once instead.
 /// While no entry has ever had an expiry (`.trove/expiring` absent), a listing without metadata
 /// reads only the directories, not each file's status.
 ///
