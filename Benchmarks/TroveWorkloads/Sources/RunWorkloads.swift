@@ -5,7 +5,10 @@ import TroveSQLite
 import WorkloadKit
 
 /// Runs W1 and W2 once for one subject in one directory and prints one JSON object with the
-/// key operations per second of each phase. `compare.sh` runs it beside Python's stores.
+/// key operations per second of each phase (`ops_per_second`, by the wall clock) and the
+/// processor time of the whole process per key operation (`cpu_microseconds_per_op`, user and
+/// system time of every thread: what a loaded machine inflates least, since waiting for a core
+/// is not counted). `compare.sh` runs it beside Python's stores.
 @main
 struct RunWorkloads: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -62,7 +65,7 @@ struct RunWorkloads: AsyncParsableCommand {
         }
         let workloads = [try Workload.w1(), try Workload.w2()]
         let scratch = try ScratchDirectory.make(in: directory, label: "workloads-\(subject.rawValue)")
-        var results: [(String, Double)] = []
+        var results: [(String, Double, Double)] = []
         do {
             for workload in workloads {
                 let root = scratch.appending(workload.name)
@@ -75,10 +78,11 @@ struct RunWorkloads: AsyncParsableCommand {
                 case .sqlite: try await Self.run(workload, on: try await SQLitePhases.openStore(
                     in: URL(fileURLWithPath: root, isDirectory: true)))
                 case .sqliteRaw: try Self.run(workload, on: try Self.openRawSQLite(workload, in: root))
-                case .sqlitePair, .sqliteScale, .fileScale: [(Workload.Phase, Duration)]()
+                case .sqlitePair, .sqliteScale, .fileScale: [(Workload.Phase, PhaseTime)]()
                 }
-                for (phase, elapsed) in timings {
-                    results.append(("\(workload.name) \(phase.rawValue)", Double(workload.keyCount) / elapsed.seconds))
+                for (phase, time) in timings {
+                    results.append(("\(workload.name) \(phase.rawValue)", Double(workload.keyCount) / time.wall.seconds,
+                                    time.processorSeconds * 1e6 / Double(workload.keyCount)))
                 }
             }
         } catch {
@@ -88,19 +92,19 @@ struct RunWorkloads: AsyncParsableCommand {
         try scratch.remove()
 
         let phases = results.map { "\"\($0.0)\": \(String(format: "%.1f", $0.1))" }.joined(separator: ", ")
+        let processor = results.map { "\"\($0.0)\": \(String(format: "%.3f", $0.2))" }.joined(separator: ", ")
         let sizes = workloads.map { "\"\($0.name)\": \"\($0.keyCount) x \($0.valueSizeDescription)\"" }
             .joined(separator: ", ")
-        print("{\"subject\": \"\(subject.rawValue)\", \"workloads\": {\(sizes)}, \"ops_per_second\": {\(phases)}}")
+        print("{\"subject\": \"\(subject.rawValue)\", \"workloads\": {\(sizes)}, \"ops_per_second\": {\(phases)}, \"cpu_microseconds_per_op\": {\(processor)}}")
     }
 
-    static func run(_ workload: Workload, on directory: RawDirectory) throws -> [(Workload.Phase, Duration)] {
-        let clock = ContinuousClock()
-        return try workload.phases.map { phase in
-            let elapsed = try clock.measure {
+    static func run(_ workload: Workload, on directory: RawDirectory) throws -> [(Workload.Phase, PhaseTime)] {
+        try workload.phases.map { phase in
+            let elapsed = try PhaseTime.measure {
                 switch phase {
                 case .put: try RawPhases.put(workload, into: directory)
-                case .get: try RawPhases.get(workload, from: directory)
-                case .list: try RawPhases.list(workload, in: directory)
+                case .get: _ = try RawPhases.get(workload, from: directory)
+                case .list: _ = try RawPhases.list(workload, in: directory)
                 case .delete: try RawPhases.delete(workload, from: directory)
                 }
             }
@@ -113,14 +117,13 @@ struct RunWorkloads: AsyncParsableCommand {
         return try RawSQLite(path: root + "/" + SQLitePhases.databaseName, layout: RawPhases.sqliteLayout(for: workload))
     }
 
-    static func run(_ workload: Workload, on database: RawSQLite) throws -> [(Workload.Phase, Duration)] {
-        let clock = ContinuousClock()
-        return try workload.phases.map { phase in
-            let elapsed = try clock.measure {
+    static func run(_ workload: Workload, on database: RawSQLite) throws -> [(Workload.Phase, PhaseTime)] {
+        try workload.phases.map { phase in
+            let elapsed = try PhaseTime.measure {
                 switch phase {
                 case .put: try RawPhases.put(workload, into: database)
-                case .get: try RawPhases.get(workload, from: database)
-                case .list: try RawPhases.list(workload, in: database)
+                case .get: _ = try RawPhases.get(workload, from: database)
+                case .list: _ = try RawPhases.list(workload, in: database)
                 case .delete: try RawPhases.delete(workload, from: database)
                 }
             }
@@ -128,20 +131,52 @@ struct RunWorkloads: AsyncParsableCommand {
         }
     }
 
-    static func run(_ workload: Workload, on store: some KeyValueStore) async throws -> [(Workload.Phase, Duration)] {
-        let clock = ContinuousClock()
-        var timings: [(Workload.Phase, Duration)] = []
+    static func run(_ workload: Workload, on store: some KeyValueStore) async throws -> [(Workload.Phase, PhaseTime)] {
+        var timings: [(Workload.Phase, PhaseTime)] = []
         for phase in workload.phases {
-            let start = clock.now
-            switch phase {
-            case .put: try await StorePhases.put(workload, into: store)
-            case .get: try await StorePhases.get(workload, from: store)
-            case .list: try await StorePhases.list(workload, in: store)
-            case .delete: try await StorePhases.delete(workload, from: store)
+            let time = try await PhaseTime.measure {
+                switch phase {
+                case .put: try await StorePhases.put(workload, into: store)
+                case .get: _ = try await StorePhases.get(workload, from: store)
+                case .list: _ = try await StorePhases.list(workload, in: store)
+                case .delete: try await StorePhases.delete(workload, from: store)
+                }
             }
-            timings.append((phase, start.duration(to: clock.now)))
+            timings.append((phase, time))
         }
         return timings
+    }
+}
+
+/// The wall-clock time and the process's processor time of one phase.
+struct PhaseTime {
+    var wall: Duration
+    var processorSeconds: Double
+
+    /// Runs `body`, measuring both.
+    static func measure(_ body: () async throws -> Void) async rethrows -> PhaseTime {
+        let clock = ContinuousClock()
+        let processorStart = processorNow()
+        let start = clock.now
+        try await body()
+        let wall = start.duration(to: clock.now)
+        return PhaseTime(wall: wall, processorSeconds: processorNow() - processorStart)
+    }
+
+    static func measure(_ body: () throws -> Void) rethrows -> PhaseTime {
+        let clock = ContinuousClock()
+        let processorStart = processorNow()
+        let start = clock.now
+        try body()
+        let wall = start.duration(to: clock.now)
+        return PhaseTime(wall: wall, processorSeconds: processorNow() - processorStart)
+    }
+
+    /// User and system time of every thread of the process so far, in seconds.
+    static func processorNow() -> Double {
+        var now = timespec()
+        clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &now)
+        return Double(now.tv_sec) + Double(now.tv_nsec) / 1e9
     }
 }
 

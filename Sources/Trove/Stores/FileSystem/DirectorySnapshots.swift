@@ -263,6 +263,12 @@ final class DirectorySnapshots: Sendable {
         let settled = Self.hasSettled(status, at: statusTakenAt, margin: margin)
         let position = changes == nil ? nil : position
         guard settled || position != nil else { return }
+        // A window read in one pass was collected in an array of up to twice its size: keep a copy
+        // of its own size.
+        let window = window.items.capacity > window.items.count + window.items.count / 4
+            ? DirectoryWindow(items: window.items.withUnsafeBufferPointer { Array($0) }, reachesEnd: window.reachesEnd,
+                              filter: window.filter, isComplete: window.isComplete)
+            : window
         state.withLock { state in
             state.drop(path)
             if state.snapshots.count >= Self.capacity || state.itemCount + window.items.count > Self.itemCapacity {

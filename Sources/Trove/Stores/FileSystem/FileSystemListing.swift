@@ -45,6 +45,9 @@ final class FileSystemListing: @unchecked Sendable {
     private let startAfter: String?
     private let snapshots: DirectorySnapshots?
     private var stack: [Frame] = []
+    /// The storage of the last window walked past, reused for the next one, so that walking a
+    /// large directory window by window does not allocate (and fragment) a new array each time.
+    private var spare: [DirectoryItem] = []
     private var started = false
     private var lastCommonPrefix: String?
 
@@ -154,14 +157,18 @@ final class FileSystemListing: @unchecked Sendable {
 
     /// Replaces the exhausted window of the directory at `level` with the items after `name`.
     private func readNextWindow(of level: Int, after name: String) throws {
-        let frame = stack[level]
-        let filter = WindowFilter(prefix: query.prefix, after: name, containing: false, skipping: frame.skipping)
-        let window = try self.window(in: frame.fd, path: frame.path, prefix: frame.prefix, filter: filter)
+        // The frame's items move to `spare` (no other reference left), whose storage the next
+        // window then reuses.
+        spare = stack[level].items
+        stack[level].items = []
+        let (fd, path, prefix, skipping) = (stack[level].fd, stack[level].path, stack[level].prefix, stack[level].skipping)
+        let filter = WindowFilter(prefix: query.prefix, after: name, containing: false, skipping: skipping)
+        let window = try self.window(in: fd, path: path, prefix: prefix, filter: filter)
         stack[level].items = window.items
         // A kept window may start earlier, and holds what a common prefix skips.
         // (The skipped names follow `name` at once: `name` itself starts with what is skipped.)
         stack[level].index = Self.firstIndex(in: window.items, from: 0) { item in
-            StoreKey.utf8Precedes(name, item) && !(frame.skipping.map { item.utf8.starts(with: $0.utf8) } ?? false)
+            StoreKey.utf8Precedes(name, item) && !(skipping.map { item.utf8.starts(with: $0.utf8) } ?? false)
         }
         stack[level].reachesEnd = window.reachesEnd
         stack[level].skipping = nil
@@ -257,7 +264,8 @@ final class FileSystemListing: @unchecked Sendable {
     /// for the directory as it is, else read (and kept when the directory has settled).
     private func window(in fd: Int32, path: String, prefix: String, filter: WindowFilter) throws -> DirectoryWindow {
         guard let snapshots else {
-            return try Self.readWindow(in: fd, path: path, prefix: prefix, filter: filter, capacity: windowCapacity, store: store)
+            return try Self.readWindow(in: fd, path: path, prefix: prefix, filter: filter, capacity: windowCapacity, store: store,
+                                       reusing: &spare)
         }
         let statusTakenAt = trove_realtime_ns()
         var status = trove_stat_t()
@@ -267,7 +275,8 @@ final class FileSystemListing: @unchecked Sendable {
         // use it too; the walk passes over what it skips.
         let kept = WindowFilter(prefix: filter.prefix, after: filter.after, containing: filter.containing, skipping: nil)
         let position = snapshots.position()
-        let window = try Self.readWindow(in: fd, path: path, prefix: prefix, filter: kept, capacity: windowCapacity, store: store)
+        let window = try Self.readWindow(in: fd, path: path, prefix: prefix, filter: kept, capacity: windowCapacity, store: store,
+                                         reusing: &spare)
         if window.isComplete {
             snapshots.keep(window, at: path, prefix: prefix, status: status, statusTakenAt: statusTakenAt, position: position)
         }
@@ -276,19 +285,21 @@ final class FileSystemListing: @unchecked Sendable {
 
     /// Reads the items of a directory that `filter` selects, decoded, and keeps the smallest
     /// `capacity` of them in byte order: one pass over the directory, holding at most twice
-    /// `capacity` items at any moment.
+    /// `capacity` items at any moment, in the storage of `buffer` when it has some (taken).
     ///
     /// `isComplete` is false when a shortened directory's name file could not be read yet (a
     /// writer is creating it): such a result is right for now but must not be kept, since the
     /// keys that directory will hold would be missing.
     static func readWindow(in fd: Int32, path: String, prefix: String, filter: WindowFilter, capacity: Int,
-                           store: FileSystemStore) throws -> DirectoryWindow {
+                           store: FileSystemStore, reusing buffer: inout [DirectoryItem]) throws -> DirectoryWindow {
         let capacity = max(1, capacity)
         store.directoryPasses.add(1, ordering: .relaxed)
-        var items: [DirectoryItem] = []
+        var items = buffer
+        buffer = []
+        items.removeAll(keepingCapacity: true)
+        var cutoff: String?
         var isComplete = true
         // Once more than `capacity` items were seen, the largest kept: later ones past it are not.
-        var cutoff: String?
         try forEachRawEntry(of: fd, path: path) { raw, type in
             // Most names need no decoding: one past the cutoff, or not after the window's start,
             // is passed over before any string is made of it (a large directory is read once per
@@ -334,6 +345,7 @@ final class FileSystemListing: @unchecked Sendable {
             }
             guard filter.selects(name, isDirectory: isDirectory) else { return }
             if let cutoff, !StoreKey.utf8Precedes(name, cutoff) { return }
+            if items.count == capacity { items.reserveCapacity(2 * capacity) }  // one growth, not many
             items.append(DirectoryItem(name: name, diskName: entryName, isDirectory: isDirectory))
             if items.count >= 2 * capacity {
                 items.sort { StoreKey.utf8Precedes($0.name, $1.name) }
