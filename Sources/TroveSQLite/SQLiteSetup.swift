@@ -29,7 +29,7 @@ struct Setup {
             let lock = try OpenLock(readingDatabaseAt: path, description: description)
             do {
                 let (first, mode) = try openFirstReader(sql: sql)
-                let others = try (1..<readerCount).map { _ in try openReader(mode) }
+                let others = try (1..<readerCount).map { try openReader(mode, scans: $0 == readerCount - 1) }
                 return Opened(lock: lock, writer: nil, readers: [first] + others, mode: mode)
             } catch let failure as SQLiteFailure {
                 throw openingError(failure)
@@ -39,7 +39,7 @@ struct Setup {
         do {
             let mode = SQLiteConnection.OpenMode.readWrite(creates: false)
             let writer = try openWriter(sql: sql)
-            let readers = try (0..<readerCount).map { _ in try openReader(mode) }
+            let readers = try (0..<readerCount).map { try openReader(mode, scans: readerCount >= 2 && $0 == readerCount - 1) }
             return Opened(lock: lock, writer: writer, readers: readers, mode: mode)
         } catch let failure as SQLiteFailure {
             throw openingError(failure)
@@ -81,13 +81,15 @@ struct Setup {
         }
     }
 
-    func openReader(_ mode: SQLiteConnection.OpenMode) throws -> SQLiteConnection {
+    /// A reader; with `scans`, the one for listings and counts, which maps none of the file.
+    func openReader(_ mode: SQLiteConnection.OpenMode, scans: Bool = false) throws -> SQLiteConnection {
         let connection = try SQLiteConnection(path: path, mode: mode)
         // Its settings may need to read the file, which another process may hold locked for a
         // moment (switching it to WAL, or recovering its log).
         connection.waitDeadline = deadline(after: options.busyTimeout)
         defer { connection.waitDeadline = 0 }
         try configure(connection)
+        if scans { try connection.execute("PRAGMA mmap_size=0;") }
         return connection
     }
 

@@ -10,7 +10,7 @@ extension SQLiteStore {
     /// SQLite failures become ``StoreError``s naming `operation` and `key`; a ``CallerError`` is
     /// unwrapped and its error thrown as it is.
     func perform<T: Sendable>(
-        _ operation: StoreOperation, _ key: StoreKey?, writes: Bool, heavy: Bool = false,
+        _ operation: StoreOperation, _ key: StoreKey?, writes: Bool, heavy: Bool = false, scans: Bool = false,
         _ body: @escaping @Sendable (SQLiteConnection) throws -> T
     ) async throws -> T {
         try Task.checkCancellation()
@@ -21,7 +21,7 @@ extension SQLiteStore {
             guard let writer else { throw refusal(operation, key) }
             connection = writer
         } else {
-            connection = reader()
+            connection = scans ? readers[readers.count - 1] : reader()
         }
         if !heavy {
             do {
@@ -86,16 +86,18 @@ extension SQLiteStore {
         return try body(connection)
     }
 
-    /// A connection for reads: a free one if there is one, else the next in turn.
+    /// A connection for reads of single entries: a free one if there is one (the one for scans,
+    /// which maps none of the file, last), else the next in turn.
     private func reader() -> SQLiteConnection {
         let start = nextReader.add(1, ordering: .relaxed).newValue
+        let pointReaders = readers.count >= 2 ? readers.count - 1 : readers.count
         for offset in 0..<readers.count {
-            let candidate = readers[(start + offset) % readers.count]
+            let candidate = offset < pointReaders ? readers[(start + offset) % pointReaders] : readers[readers.count - 1]
             if candidate.lock.try() {
                 candidate.lock.unlock()
                 return candidate
             }
         }
-        return readers[start % readers.count]
+        return readers[start % pointReaders]
     }
 }

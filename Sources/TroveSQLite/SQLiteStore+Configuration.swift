@@ -51,9 +51,15 @@ extension SQLiteStore {
         /// How long a call waits for another connection's lock before failing with
         /// ``StoreError/Code/timedOut``. Defaults to 5 seconds.
         public var busyTimeout: Duration
-        /// How many connections serve reads. Defaults to 2.
+        /// How many connections serve reads. Defaults to 2. With two or more, the last serves
+        /// listings (and other reads when the rest are busy).
         public var readerCount: Int
         /// How many bytes of the file SQLite maps into memory for reads. Defaults to 256 MiB.
+        ///
+        /// The connection that serves listings (when there are two readers or more) maps
+        /// nothing: a scan of the whole table reads its pages through SQLite's bounded page
+        /// cache, so that listing a large store does not grow the process's resident memory by
+        /// every page it passes.
         public var memoryMapSize: Int
         /// Whether to create the database file when it is missing. Defaults to `true`; a
         /// read-only store never creates it.

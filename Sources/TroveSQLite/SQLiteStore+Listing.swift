@@ -16,7 +16,7 @@ extension SQLiteStore {
     public func listPage(_ query: ListQuery, after cursor: ListCursor?, limit: Int) async throws -> ListPage {
         let now = clock.now
         let limit = max(1, limit)
-        return try await perform(.list, nil, writes: false) { [self] connection in
+        return try await perform(.list, nil, writes: false, scans: true) { [self] connection in
             try connection.readTransaction {
                 try page(connection, query, after: cursor, limit: limit, now: now)
             }

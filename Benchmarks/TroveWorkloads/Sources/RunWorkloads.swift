@@ -48,6 +48,9 @@ struct RunWorkloads: AsyncParsableCommand {
     @Option(help: "Store sizes for sqlite-scale and file-scale, comma-separated.")
     var scaleKeys: String = "10000,100000,1000000"
 
+    @Option(help: "SQLite's memory map for sqlite-scale, in MiB (the store's default when not given; 0 turns it off).")
+    var memoryMapMib: Int?
+
     mutating func run() async throws {
         if subject == .sqlitePair {
             try await SQLitePairs.run(in: directory, rounds: max(1, rounds))
@@ -59,7 +62,7 @@ struct RunWorkloads: AsyncParsableCommand {
             if subject == .fileScale {
                 try await FileScale.run(in: directory, sizes: sizes)
             } else {
-                try await SQLiteScale.run(in: directory, sizes: sizes)
+                try await SQLiteScale.run(in: directory, sizes: sizes, memoryMapMiB: memoryMapMib)
             }
             return
         }

@@ -8,16 +8,18 @@ import WorkloadKit
 /// `writeAll` in batches of 10,000), then:
 ///
 /// - count: `count()` of every key, the best of 5;
-/// - get: the latency of single `read`s of 20,000 keys in a seeded random order (after 2,000
+/// - get: the latency of single `read`s of 20,000 keys in a seeded random order (after reading
+///   every key once and 2,000
 ///   reads to warm up), p50 and p99;
 /// - list: `list()` of every key, and the process's memory while it runs: the peak resident set
 ///   (`VmHWM`, reset before the listing through `/proc/self/clear_refs`), which counts the
 ///   database's pages mapped by SQLite's memory-mapped reads, and the peak of anonymous memory
 ///   (`RssAnon`, the heap; sampled every 10,000 keys), which is what listing itself holds.
 ///
-/// Prints one Markdown table row per size.
+/// Prints one Markdown table row per size. The listing runs on a store opened after the reads,
+/// so that the pages the reads mapped are not counted as the listing's.
 enum SQLiteScale {
-    static func run(in directory: String, sizes: [Int]) async throws {
+    static func run(in directory: String, sizes: [Int], memoryMapMiB: Int? = nil) async throws {
         let scratch = try ScratchDirectory.make(in: directory, label: "workloads-sqlite-scale")
         defer { try? scratch.remove() }
         let value = Data((0..<100).map { UInt8((7 * $0 + 13) % 251) })
@@ -29,9 +31,14 @@ enum SQLiteScale {
             let path = scratch.appending("s\(index)")
             try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
             do {
-                let store = try await openStore(URL(fileURLWithPath: path).appendingPathComponent("store.sqlite"))
-                let keys = try (0..<size).map { try StoreKey(validating: "key-" + String(repeating: "0", count: max(0, 7 - String($0).count)) + String($0)) }
+                let file = URL(fileURLWithPath: path).appendingPathComponent("store.sqlite")
                 let clock = ContinuousClock()
+                // Filled, counted and read through one store, listed through another opened
+                // afterwards: the listing's memory is then that of a process that lists, not the
+                // pages that the reads before it mapped (SQLite maps the file for point reads).
+                let (fill, countBest, latencies) = try await { () async throws -> (Duration, Duration, [Duration]) in
+                let store = try await openStore(file, memoryMapMiB: memoryMapMiB)
+                let keys = try (0..<size).map { try StoreKey(validating: "key-" + String(repeating: "0", count: max(0, 7 - String($0).count)) + String($0)) }
                 let fill = try await clock.measure {
                     var start = 0
                     while start < size {
@@ -50,6 +57,9 @@ enum SQLiteScale {
                 }
 
                 var random = SplitMix64(seed: 42)
+                // Every key read once first: the latency measured is that of a store in use, whose
+                // memory map already holds the pages, not of first touches of the map.
+                for key in keys { _ = try await store.read(key) }
                 for _ in 0..<2_000 { _ = try await store.read(keys[Int(random.next() % UInt64(size))]) }
                 var latencies: [Duration] = []
                 latencies.reserveCapacity(20_000)
@@ -61,7 +71,11 @@ enum SQLiteScale {
                     guard entry?.value.count == value.count else { throw WorkloadError("\(key) is missing") }
                 }
                 latencies.sort()
+                return (fill, countBest, latencies)
+                }()
 
+                let store = try await openStore(file, memoryMapMiB: memoryMapMiB)
+                _ = trimHeap(0)
                 resetPeakResidentSet()
                 var heapPeak = memory("RssAnon")
                 var listed = 0
@@ -85,8 +99,9 @@ enum SQLiteScale {
         }
     }
 
-    private static func openStore(_ file: URL) async throws -> SQLiteStore {
-        try await SQLiteStore(path: file)
+    private static func openStore(_ file: URL, memoryMapMiB: Int?) async throws -> SQLiteStore {
+        guard let memoryMapMiB else { return try await SQLiteStore(path: file) }
+        return try await SQLiteStore(path: file, options: SQLiteStore.Options(memoryMapSize: memoryMapMiB << 20))
     }
 
     /// Resets the process's peak resident set (`VmHWM`) to its current size.
@@ -111,3 +126,7 @@ enum SQLiteScale {
         guard value == expected else { throw WorkloadError("\(what): \(value), not \(expected)") }
     }
 }
+
+/// glibc's `malloc_trim`, which Swift's Glibc module does not declare.
+@_silgen_name("malloc_trim")
+private func trimHeap(_ pad: Int) -> Int32
