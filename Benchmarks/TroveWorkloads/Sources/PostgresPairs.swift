@@ -73,9 +73,9 @@ enum PostgresPairs {
         print("")
         print("| phase | raw loop ops/s (median, best) | PostgresStore ops/s (median, best) | store/raw by median |")
         print("| --- | ---: | ---: | ---: |")
-        let entries = w1.keys.map { BatchWrite(key: $0, value: w1.valueData) }
+        let entries = w1.keys.map { BatchWrite($0, w1.valueData) }
         let emptyRaw = { try await raw.clear() }
-        let emptyStore = { _ = try await store.deleteBatch(w1.keys.map { BatchDelete(key: $0) }) }
+        let emptyStore = { _ = try await store.deleteBatch(w1.keys.map { BatchDelete($0) }) }
 
         var rawSamples: [Double] = [], storeSamples: [Double] = []
         // put: into an empty table each round.
@@ -181,7 +181,7 @@ enum PostgresPairs {
     /// The process's peak resident memory so far, in bytes.
     static func peakResidentBytes() -> Int {
         var usage = rusage()
-        getrusage(RUSAGE_SELF, &usage)
+        getrusage(RUSAGE_SELF.rawValue, &usage)
         return usage.ru_maxrss * 1024
     }
 
@@ -344,6 +344,6 @@ struct RawPostgres: Sendable {
     }
 
     func clear() async throws {
-        _ = try await client.query(PostgresQuery(unsafeSQL: "TRUNCATE \(table)")).collect()
+        _ = try await client.query(PostgresQuery(unsafeSQL: "DELETE FROM \(table)")).collect()
     }
 }
