@@ -64,7 +64,7 @@ psycopg() {
     if [[ ! -x "$psycopg_venv/bin/python" ]]; then
         echo "== making $psycopg_venv with psycopg" >&2
         python3 -m venv "$psycopg_venv" >&2
-        "$psycopg_venv/bin/pip" install -q "psycopg[binary]==3.2.9" >&2
+        "$psycopg_venv/bin/pip" install -q "psycopg[binary]==3.3.9" >&2
     fi
     "$psycopg_venv/bin/python" "$here/postgres_psycopg.py"
 }

@@ -124,6 +124,14 @@ extension PostgresStore {
                 host: host, port: port, username: user, password: password, database: database, tls: clientTLS())
             configuration.options.connectTimeout = connectTimeout
             configuration.options.maximumConnections = maximumConnections
+            // The pool's timers: every connection handed back starts a keep-alive timer, and one
+            // above the minimum an idle timer too, each a task or two, cancelled when the
+            // connection is handed out again, which for a call at a time is once per call. So
+            // the first connections stay open without an idle timer, and there is no keep-alive:
+            // a connection the server closed while idle is found closed when it is next handed
+            // out, and the statement goes on another one (see PostgresStatement).
+            configuration.options.minimumConnections = min(2, maximumConnections)
+            configuration.options.keepAliveBehavior = nil
             configuration.options.additionalStartupParameters = startupParameters
             return configuration
         }
