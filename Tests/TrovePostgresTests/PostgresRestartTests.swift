@@ -6,6 +6,27 @@ import Trove
 @testable import TrovePostgres
 import TroveTestSupport
 
+/// Runs `body` in a task of its own and waits at most 30 s for it: `true` when it returned,
+/// `false` when it did not (the task is left running), so that a call that never returns
+/// fails the test instead of holding it.
+func returnsInTime(_ body: @escaping @Sendable () async throws -> Void) async throws -> Bool {
+    let call = Task { try await body() }
+    let outcome = Mutex<Result<Void, any Error>?>(nil)
+    let watcher = Task {
+        do { try await call.value; outcome.withLock { $0 = .success(()) } }
+        catch { outcome.withLock { $0 = .failure(error) } }
+    }
+    for _ in 0..<3000 {
+        if let result = outcome.withLock({ $0 }) {
+            try result.get()
+            return true
+        }
+        try await Task.sleep(for: .milliseconds(10))
+    }
+    watcher.cancel()
+    return false
+}
+
 /// What the tasks of the restart test share.
 final class RestartRun: Sendable {
     let acknowledged = Mutex<[(StoreKey, Data)]>([])
@@ -54,7 +75,11 @@ struct PostgresRestartTests {
                         count += 1
                         let during = run.phase.load(ordering: .acquiring)
                         do {
-                            try await store.set(value, for: key)
+                            guard try await returnsInTime({ try await store.set(value, for: key) }) else {
+                                Issue.record("the write of \(key) did not return within 30 s (phase \(during))")
+                                run.phase.store(3, ordering: .releasing)
+                                return
+                            }
                             run.acknowledged.withLock { $0.append((key, value)) }
                             if during == 2 { run.successesAfterRestart.add(1, ordering: .relaxed) }
                         } catch {
@@ -113,8 +138,11 @@ struct PostgresRestartTests {
                 }
                 try? await locker.close()
                 do {
-                    try await waiting.value
-                    Issue.record("the write in flight across the restart succeeded")
+                    if try await returnsInTime({ try await waiting.value }) {
+                        Issue.record("the write in flight across the restart succeeded")
+                    } else {
+                        Issue.record("the write in flight across the restart did not return within 30 s")
+                    }
                 } catch {
                     run.failures.withLock { $0.append(error) }
                 }
