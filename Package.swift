@@ -167,10 +167,16 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // A second process for PostgresStore's cross-process tests.
+        .executableTarget(
+            name: "TrovePostgresTestHelper",
+            dependencies: ["Trove", "TrovePostgres"],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "TrovePostgresTests",
             dependencies: [
-                "TrovePostgres", "Trove", "TroveConformance", "TroveTestSupport", "TroveCLI",
+                "TrovePostgres", "Trove", "TroveConformance", "TroveTestSupport", "TroveCLI", "TrovePostgresTestHelper",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
             ],
             swiftSettings: swiftSettings

@@ -6,6 +6,7 @@
 //     swift package benchmark                 # ordo-one/benchmark suite (TroveBenchmarks)
 //     swift run -c release TroveWorkloads raw /dev/shm
 //     swift run -c release TroveWorkloads sqlite /dev/shm
+//     TROVE_BENCH_POSTGRES_URL=postgres://… swift run -c release TroveWorkloads postgres /tmp
 //
 // and from the repository root, `bash Benchmarks/compare.sh` for the comparison with
 // Python's persistent dictionaries.
@@ -24,6 +25,7 @@ let package = Package(
         .package(url: "https://github.com/ordo-one/benchmark", from: "1.38.1", traits: ["MallocInterposer"]),
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
     ],
     targets: [
         // The system SQLite library, for the raw SQLite loop: the same header and library as the
@@ -69,6 +71,8 @@ let package = Package(
                 "WorkloadKit",
                 .product(name: "Trove", package: "Trove"),
                 .product(name: "TroveSQLite", package: "Trove"),
+                .product(name: "TrovePostgres", package: "Trove"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "TroveWorkloads/Sources",

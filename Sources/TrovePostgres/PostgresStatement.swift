@@ -37,18 +37,56 @@ struct PostgresStatement: PostgresPreparedStatement {
 
     /// Runs `query` as a prepared statement on `connection`, or on a connection of `client`'s
     /// pool, and returns every row.
+    ///
+    /// The statement runs on the connection's event loop (see ``EventLoopExecutor``), from the
+    /// write of its Bind and Execute to the last row: postgres-nio answers a statement in steps
+    /// (the stream of rows as soon as the server has bound the statement, then the rows, then
+    /// the end), and each step resumes the caller; on the event loop's thread that is a call,
+    /// not a hand-over to another thread. Only the way in and the way back change threads.
     static func run(
         _ query: PostgresQuery, on connection: PostgresConnection?, client: PostgresClient, logger: Logger
     ) async throws -> [PostgresRow] {
         let statement = PostgresStatement(bindings: query.binds)
-        return try await $current.withValue((name(for: query.sql), query.sql)) {
-            var rows: [PostgresRow] = []
-            if let connection {
-                for try await row in try await connection.execute(statement, logger: logger) { rows.append(row) }
-            } else {
-                for try await row in try await client.execute(statement, logger: logger) { rows.append(row) }
-            }
-            return rows
+        let names = (name(for: query.sql), query.sql)
+        if let connection { return try await collect(statement, names, on: connection, logger: logger) }
+        return try await client.withConnection { connection in
+            try await collect(statement, names, on: connection, logger: logger)
         }
+    }
+
+    private static func collect(
+        _ statement: PostgresStatement, _ names: (name: String, sql: String), on connection: PostgresConnection, logger: Logger
+    ) async throws -> [PostgresRow] {
+        try await withTaskExecutorPreference(EventLoopExecutor(connection.eventLoop)) {
+            // On the loop's thread, nothing closes the channel between this check and the write
+            // below, which postgres-nio makes without a promise: a write to a closed channel
+            // would leave the statement waiting for an answer that never comes.
+            guard !connection.isClosed else { throw ClosedBeforeSending() }
+            return try await $current.withValue(names) {
+                var rows: [PostgresRow] = []
+                for try await row in try await connection.execute(statement, logger: logger) { rows.append(row) }
+                return rows
+            }
+        }
+    }
+}
+
+/// The pool handed out a connection that had closed; the statement was not sent, so any
+/// statement, a write too, may run again on another connection.
+struct ClosedBeforeSending: Error {}
+
+/// A task executor that runs every job on one NIO event loop, so that a task preferring it
+/// runs on the loop's thread: what the loop's channel handlers resume runs right after them,
+/// on that thread, instead of waking a thread of the global executor.
+final class EventLoopExecutor: TaskExecutor {
+    let eventLoop: any EventLoop
+
+    init(_ eventLoop: any EventLoop) {
+        self.eventLoop = eventLoop
+    }
+
+    func enqueue(_ job: consuming ExecutorJob) {
+        let job = UnownedJob(job)
+        eventLoop.execute { job.runSynchronously(on: self.asUnownedTaskExecutor()) }
     }
 }

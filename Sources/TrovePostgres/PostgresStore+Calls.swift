@@ -20,6 +20,9 @@ extension PostgresStore {
                 // A read is safe to repeat: once more, on another connection of the pool (the
                 // pool may hand out a connection that the server closed before it noticed).
                 return try await run(query, on: nil, prepared: prepared)
+            } catch is ClosedBeforeSending where connection == nil {
+                // Nothing was sent, so any statement may go once more on another connection.
+                return try await run(query, on: nil, prepared: prepared)
             }
         } catch is CancellationError {
             throw CancellationError()
@@ -42,6 +45,7 @@ extension PostgresStore {
     /// Whether `error` says the connection was closed under the statement.
     static func isLostConnection(_ error: PSQLError) -> Bool {
         [.serverClosedConnection, .uncleanShutdown].contains(error.code)
+            || (error.code == .clientClosedConnection && error.underlying != nil)
     }
 
     /// A query of `sql` with `bind`'s parameters.

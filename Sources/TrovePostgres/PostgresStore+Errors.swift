@@ -21,8 +21,16 @@ extension PostgresStore {
         if error is PostgresDecodingError {
             return make(.integrity, "a row of the table holds a value of an unexpected type: \(String(reflecting: error))")
         }
+        if error is ClosedBeforeSending {
+            return make(.unavailable, "the pool handed out a connection that had closed (the server went away); "
+                        + "the statement was not sent", retryable: true)
+        }
         guard let failure = error as? PSQLError else {
             return make(.unavailable, "the server could not be reached: \(error)", retryable: true)
+        }
+        if let tls = failure.underlying as? NIOSSLError {
+            return make(.unavailable, "TLS with the server failed (\(tls)): with sslmode=verify-full the server's certificate "
+                        + "must chain to the system's roots (or sslrootcert's) and name the host")
         }
         switch failure.code {
         case .server:
@@ -31,6 +39,10 @@ extension PostgresStore {
              .unexpectedBackendMessage, .receivedUnencryptedDataAfterSSLRequest:
             let cause = failure.underlying.map { ": \($0)" } ?? ""
             return make(.unavailable, "the connection to the server was lost or could not be made (\(failure.code))\(cause); "
+                        + "the statement may or may not have run", retryable: true)
+        case .clientClosedConnection where failure.underlying != nil:
+            // The connection closed itself after a failure of its own (the server's going away).
+            return make(.unavailable, "the connection was closed under the statement (\(failure.code)): \(failure.underlying!); "
                         + "the statement may or may not have run", retryable: true)
         case .clientClosedConnection, .poolClosed:
             return make(.unavailable, "the connection pool is closed (\(failure.code)): the client's run() has ended")

@@ -13,8 +13,8 @@ extension PostgresStore {
         case prefer
         /// TLS or no connection; the certificate is not verified.
         case require
-        /// TLS or no connection, with the certificate verified against the system's roots and
-        /// the host name.
+        /// TLS or no connection, with the certificate verified against the system's roots (or
+        /// the certificates of `sslrootcert`) and the host name.
         case verifyFull = "verify-full"
     }
 
@@ -26,7 +26,8 @@ extension PostgresStore {
     ///     postgres://app@db.internal/app?schema=cache&table=pages   table cache.pages
     ///
     /// Options: `table` (default `kv`), `schema` (default `public`), `sslmode` (`disable`,
-    /// `prefer`, `require` or `verify-full`; default `prefer`), `create` (`true` or `false`:
+    /// `prefer`, `require` or `verify-full`; default `prefer`), `sslrootcert` (a PEM file of the
+    /// certificate authorities that `verify-full` trusts instead of the system's), `create` (`true` or `false`:
     /// whether to create a missing table), `max-value-size` (bytes, default 64 MiB),
     /// `statement-timeout` (such as `5s`: the server cancels longer statements), `connect-timeout`
     /// (such as `10s`), `pool` (most connections, 1 to 1000, default 20). Without a password in
@@ -49,6 +50,9 @@ extension PostgresStore {
         public var table: String
         /// How the connections use TLS.
         public var tlsMode: TLSMode
+        /// A PEM file of the certificate authorities that ``TLSMode/verifyFull`` trusts, instead
+        /// of the system's roots; `nil` for the system's.
+        public var trustedCertificatesFile: String?
         /// The store's options.
         public var options: Options
         /// The server's `statement_timeout` for the store's connections, if set.
@@ -83,6 +87,7 @@ extension PostgresStore {
             let tls = try reader.choice("sslmode", from: [
                 "disable": TLSMode.disable, "prefer": .prefer, "require": .require, "verify-full": .verifyFull,
             ])
+            let rootCertificates = try reader.string("sslrootcert")
             let creates = try reader.bool("create")
             let maximum = try reader.integer("max-value-size", in: 0...Options.byteaLimit)
             let statementTimeout = try reader.duration("statement-timeout")
@@ -100,6 +105,7 @@ extension PostgresStore {
             self.schema = schema
             self.table = table
             self.tlsMode = tls ?? .prefer
+            self.trustedCertificatesFile = rootCertificates.flatMap { $0.isEmpty ? nil : $0 }
             self.options = Options(maximumValueSize: maximum ?? (64 << 20), createsTable: creates ?? true)
             self.statementTimeout = statementTimeout
             self.connectTimeout = connectTimeout ?? .seconds(10)
@@ -118,6 +124,14 @@ extension PostgresStore {
                 host: host, port: port, username: user, password: password, database: database, tls: clientTLS())
             configuration.options.connectTimeout = connectTimeout
             configuration.options.maximumConnections = maximumConnections
+            // The pool's timers: every connection handed back starts a keep-alive timer, and one
+            // above the minimum an idle timer too, each a task or two, cancelled when the
+            // connection is handed out again, which for a call at a time is once per call. So
+            // the first connections stay open without an idle timer, and there is no keep-alive:
+            // a connection the server closed while idle is found closed when it is next handed
+            // out, and the statement goes on another one (see PostgresStatement).
+            configuration.options.minimumConnections = min(2, maximumConnections)
+            configuration.options.keepAliveBehavior = nil
             configuration.options.additionalStartupParameters = startupParameters
             return configuration
         }
@@ -130,7 +144,7 @@ extension PostgresStore {
             case .disable: tls = .disable
             case .prefer: tls = .prefer(try NIOSSLContext(configuration: Self.unverified()))
             case .require: tls = .require(try NIOSSLContext(configuration: Self.unverified()))
-            case .verifyFull: tls = .require(try NIOSSLContext(configuration: .makeClientConfiguration()))
+            case .verifyFull: tls = .require(try NIOSSLContext(configuration: verified()))
             }
             var configuration = PostgresConnection.Configuration(
                 host: host, port: port, username: user, password: password, database: database, tls: tls)
@@ -145,8 +159,17 @@ extension PostgresStore {
             case .disable: return .disable
             case .prefer: return .prefer(Self.unverified())
             case .require: return .require(Self.unverified())
-            case .verifyFull: return .require(.makeClientConfiguration())
+            case .verifyFull: return .require(verified())
             }
+        }
+
+        /// Full verification: the chain up to the system's roots or `sslrootcert`'s, and the
+        /// host name.
+        private func verified() -> TLSConfiguration {
+            var configuration = TLSConfiguration.makeClientConfiguration()
+            configuration.certificateVerification = .fullVerification
+            if let trustedCertificatesFile { configuration.trustRoots = .file(trustedCertificatesFile) }
+            return configuration
         }
 
         private static func unverified() -> TLSConfiguration {
@@ -193,7 +216,7 @@ extension PostgresStore {
 
 extension StoreScheme {
     /// `postgres://user[:password]@host[:port]/database`: a ``PostgresStore``; options `table`,
-    /// `schema`, `sslmode`, `create`, `max-value-size`, `statement-timeout`, `connect-timeout`,
+    /// `schema`, `sslmode`, `sslrootcert`, `create`, `max-value-size`, `statement-timeout`, `connect-timeout`,
     /// `pool`. See ``PostgresStore/URLConfiguration``.
     public static var postgres: StoreScheme { postgresScheme(named: "postgres") }
 
@@ -205,7 +228,7 @@ extension StoreScheme {
             name: name,
             usage: "\(name)://user[:password]@host[:port]/database",
             summary: "one table of a PostgreSQL database; options table, schema, sslmode=disable|prefer|require|verify-full, "
-                + "create, max-value-size, statement-timeout, pool"
+                + "sslrootcert, create, max-value-size, statement-timeout, pool"
         ) { url, context in
             try await PostgresStore.open(PostgresStore.URLConfiguration(url, environment: context.environment))
         }

@@ -64,6 +64,15 @@ public import Trove
 /// ``Options/maximumValueSize`` (64 MiB unless you set it), which fails a larger write with
 /// ``StoreError/Code/valueTooLarge`` before anything is sent.
 ///
+/// **Threads and the pool.** Each statement runs on its connection's event loop, from the
+/// write to the last row, so that the steps in which postgres-nio answers (the stream, the rows,
+/// the end) resume it on the same thread; a call changes threads on its way in and on its way
+/// back only. For a client of your own, consider what ``URLConfiguration/clientConfiguration()``
+/// sets: postgres-nio's pool starts a keep-alive timer (and, above `minimumConnections`, an
+/// idle timer) every time a connection comes back, and cancels them when it goes out again,
+/// which costs a call at a time about as much as the statement's own work on the client; with
+/// `keepAliveBehavior = nil` and a `minimumConnections` of one or two, neither runs.
+///
 /// Capabilities: retention, persistence, conditional writes and deletes, expiration, creation
 /// dates, a new ETag on every write, atomic batches, renewing an expiry within a read, and
 /// sharing across processes.

@@ -60,6 +60,34 @@ struct PostgresBadInputTests {
         #expect(!(try StoreURL(parsing: "postgres://app:s3cret@h/db")).description.contains("s3cret"))
     }
 
+    /// Opening a URL whose table has another shape fails before the pool runs, naming the
+    /// difference, and leaves the table and its rows as they were.
+    @Test func aTableOfAnotherShapeIsRefusedAndLeftAlone() async throws {
+        let table = freshName("shape_")
+        try await execute("CREATE TABLE public.\(table) (key text PRIMARY KEY, value bytea NOT NULL)")
+        try await execute("INSERT INTO public.\(table) VALUES ('kept', 'x')")
+        let error = try await expectStoreError(.invalidArgument) { try await open(try TestServer.postgres.require() + "?table=\(table)") }
+        #expect(error.message.contains("exists with another shape") == true, "\(String(describing: error))")
+        #expect(error.message.contains("column size (bigint) is missing") == true, "\(String(describing: error))")
+        #expect(error.message.contains("column key has collation") == true, "\(String(describing: error))")
+        let rows = try await execute("SELECT key FROM public.\(table)")
+        #expect(try rows.map { try $0.decode(String.self) } == ["kept"])
+        try await execute("DROP TABLE public.\(table)")
+    }
+
+    /// A value over the URL's max-value-size fails before anything is sent, and the value
+    /// already under the key stays.
+    @Test func aValueOverTheURLsCapIsRefused() async throws {
+        let table = freshName("t_")
+        try await StoreOpener.standard.addingPostgres().withStore(try TestServer.postgres.require() + "?table=\(table)&max-value-size=1000") { store in
+            try await store.set(Data(count: 1000), for: "k")
+            let error = try await expectStoreError(.valueTooLarge) { try await store.set(Data(count: 1001), for: "k") }
+            #expect(error.message.contains("max-value-size") == true, "\(String(describing: error))")
+            #expect(try await store.value(for: "k") == Data(count: 1000))
+        }
+        try await execute("DROP TABLE public.\(table)")
+    }
+
     /// A statement that waits past the server's statement_timeout (here for a row another
     /// transaction holds) fails with timedOut, retryable, and changes nothing.
     @Test func statementTimeoutIsTimedOut() async throws {

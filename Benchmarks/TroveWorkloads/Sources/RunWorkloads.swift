@@ -28,6 +28,7 @@ struct RunWorkloads: AsyncParsableCommand {
         case sqlitePair = "sqlite-pair"
         case sqliteScale = "sqlite-scale"
         case fileScale = "file-scale"
+        case postgres
     }
 
     @Argument(help: """
@@ -35,14 +36,16 @@ struct RunWorkloads: AsyncParsableCommand {
         sqlite (SQLiteStore), sqlite-raw (the raw SQLite loop), sqlite-pair (both in \
         alternating rounds, printed as a table), sqlite-scale (SQLiteStore's count, get \
         latency, listing and memory at each of --scale-keys), or file-scale (FileSystemStore's \
-        get latency, listing, memory and a listing page at each of --scale-keys).
+        get latency, listing, memory and a listing page at each of --scale-keys), or postgres \
+        (PostgresStore beside a raw postgres-nio loop on the server of TROVE_BENCH_POSTGRES_URL, in \
+        alternating rounds, printed as a table; DIRECTORY is not used).
         """)
     var subject: Subject
 
     @Argument(help: "An existing directory to work in, such as /dev/shm.")
     var directory: String
 
-    @Option(help: "Rounds of every phase for sqlite-pair.")
+    @Option(help: "Rounds of every phase for sqlite-pair and postgres.")
     var rounds: Int = 15
 
     @Option(help: "Store sizes for sqlite-scale and file-scale, comma-separated.")
@@ -52,6 +55,10 @@ struct RunWorkloads: AsyncParsableCommand {
     var memoryMapMib: Int?
 
     mutating func run() async throws {
+        if subject == .postgres {
+            try await PostgresPairs.run(rounds: max(1, rounds))
+            return
+        }
         if subject == .sqlitePair {
             try await SQLitePairs.run(in: directory, rounds: max(1, rounds))
             return
@@ -81,7 +88,7 @@ struct RunWorkloads: AsyncParsableCommand {
                 case .sqlite: try await Self.run(workload, on: try await SQLitePhases.openStore(
                     in: URL(fileURLWithPath: root, isDirectory: true)))
                 case .sqliteRaw: try Self.run(workload, on: try Self.openRawSQLite(workload, in: root))
-                case .sqlitePair, .sqliteScale, .fileScale: [(Workload.Phase, PhaseTime)]()
+                case .sqlitePair, .sqliteScale, .fileScale, .postgres: [(Workload.Phase, PhaseTime)]()
                 }
                 for (phase, time) in timings {
                     results.append(("\(workload.name) \(phase.rawValue)", Double(workload.keyCount) / time.wall.seconds,
