@@ -30,9 +30,42 @@ trove_servers_dir() {
     fi
 }
 
-# Prints a TCP port on 127.0.0.1 that nothing listens on now.
+# Prints a TCP port on 127.0.0.1 that nothing listens on now, that no earlier call of this run
+# printed, and that lies below the kernel's ephemeral range by 10,000 or more. A port from that
+# range (what binding port 0 gives) can be taken as the source port of any outgoing connection
+# (a cluster node's, a client's) before the server that was meant to listen on it starts; below
+# it only listeners compete, and a Redis Cluster node's bus port (its port + 10,000) stays below
+# it too.
 trove_free_port() {
-    python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
+    python3 - "${TROVE_SERVERS_DIR:-}" <<'PY'
+import os, random, socket, sys
+record = os.path.join(sys.argv[1], "ports") if sys.argv[1] else None
+try:
+    low = int(open("/proc/sys/net/ipv4/ip_local_port_range").read().split()[0])
+except (OSError, ValueError, IndexError):
+    low = 32768
+used = set()
+if record and os.path.exists(record):
+    used = {int(line) for line in open(record) if line.strip()}
+top = max(10100, low - 10001)
+for _ in range(1000):
+    port = random.randint(10000, top)
+    if port in used:
+        continue
+    probe = socket.socket()
+    try:
+        probe.bind(("127.0.0.1", port))
+    except OSError:
+        continue
+    finally:
+        probe.close()
+    if record:
+        with open(record, "a") as out:
+            out.write(f"{port}\n")
+    print(port)
+    sys.exit(0)
+sys.exit("no free port found below the ephemeral range")
+PY
 }
 
 # Waits until something accepts connections on 127.0.0.1:PORT, for at most SECONDS (default 30).

@@ -41,6 +41,8 @@ start_redis_cluster() {
                 break
             fi
         done
+        # No later call of trove_free_port hands out the bus port.
+        echo "$((port + 10000))" >>"$TROVE_SERVERS_DIR/ports"
         dir="$TROVE_SERVERS_DIR/redis-cluster-$port"
         mkdir -p "$dir"
         # A short node timeout, so that a killed primary's replica takes over within seconds;
