@@ -2,6 +2,7 @@
 #define _GNU_SOURCE
 #endif
 #include "trove_system.h"
+#include "trove_internal.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -87,17 +88,7 @@ static size_t trove_table_log_offset(uint32_t slot_count) {
 
 static int trove_ofd_lock(int fd, off_t offset, short type, int wait) {
 #ifdef __linux__
-    struct flock fl;
-    memset(&fl, 0, sizeof fl);
-    fl.l_type = type;
-    fl.l_whence = SEEK_SET;
-    fl.l_start = offset;
-    fl.l_len = 1;
-    int result;
-    do {
-        result = fcntl(fd, wait ? F_OFD_SETLKW : F_OFD_SETLK, &fl);
-    } while (result < 0 && errno == EINTR);
-    return result;
+    return trove_fcntl_lock(fd, offset, type, wait ? F_OFD_SETLKW : F_OFD_SETLK);
 #else
     (void)fd; (void)offset; (void)type; (void)wait;
     errno = ENOTSUP;

@@ -2,6 +2,7 @@
 #define _GNU_SOURCE
 #endif
 #include "trove_system.h"
+#include "trove_internal.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -45,7 +46,7 @@ static pthread_mutex_t *trove_lock_slot(int fd, off_t offset) {
 
 /// Sets a lock of `type` on one byte of `fd` at `offset` with the fcntl `command` (F_SETLK,
 /// F_SETLKW, or their F_OFD_ forms), retried on EINTR.
-static int trove_fcntl_lock(int fd, off_t offset, short type, int command) {
+int trove_fcntl_lock(int fd, off_t offset, short type, int command) {
     struct flock fl;
     memset(&fl, 0, sizeof fl);
     fl.l_type = type;
