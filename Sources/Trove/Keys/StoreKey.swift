@@ -132,6 +132,17 @@ extension StoreKey {
         return (order ?? nil) ?? lhs.utf8.lexicographicallyPrecedes(rhs.utf8)
     }
 
+    /// Whether the UTF-8 bytes of `string` start with those of `prefix`.
+    static func utf8HasPrefix(_ string: String, _ prefix: String) -> Bool {
+        if prefix.isEmpty { return true }
+        let answer = string.utf8.withContiguousStorageIfAvailable { bytes in
+            prefix.utf8.withContiguousStorageIfAvailable { head in
+                head.count <= bytes.count && memcmp(bytes.baseAddress!, head.baseAddress!, head.count) == 0
+            }
+        }
+        return (answer ?? nil) ?? string.utf8.starts(with: prefix.utf8)
+    }
+
     /// The first rule that `string` breaks, or `nil` if it is a valid key.
     static func violation(in string: String) -> String? {
         let bytes = string.utf8

@@ -62,7 +62,7 @@ public struct ListQuery: Hashable, Sendable {
     /// into, or `nil` when it does not start with the prefix.
     public func classify(_ key: StoreKey) -> ListedName? {
         let bytes = key.rawValue.utf8
-        guard bytes.starts(with: prefix.utf8) else { return nil }
+        guard StoreKey.utf8HasPrefix(key.rawValue, prefix) else { return nil }
         if let delimiterByte {
             let rest = bytes.dropFirst(prefix.utf8.count)
             if let index = rest.firstIndex(of: delimiterByte) {

@@ -82,14 +82,36 @@ public struct StoreListing: AsyncSequence, Sendable {
 
     /// Iterates over a listing, a batch at a time.
     public struct AsyncIterator: AsyncIteratorProtocol {
-        let source: BatchSource
-        let closer: ListingCloser
-        var buffer: [ListElement] = []
-        var index = 0
-        var finished = false
+        @usableFromInline let source: BatchSource
+        @usableFromInline let closer: ListingCloser
+        @usableFromInline var buffer: [ListElement] = []
+        @usableFromInline var index = 0
+        @usableFromInline var finished = false
+
+        init(source: BatchSource, closer: ListingCloser) {
+            self.source = source
+            self.closer = closer
+        }
 
         /// The next element, fetching the next batch when the current one is used up.
         public mutating func next() async throws -> ListElement? {
+            try await next(isolation: nil)
+        }
+
+        /// The next element, on the caller's isolation: `for try await` calls this one. An
+        /// element of the current batch is taken where the loop runs, without a call to await.
+        @inlinable
+        public mutating func next(isolation actor: isolated (any Actor)?) async throws -> ListElement? {
+            if index < buffer.count, !closer.isClosed {
+                defer { index += 1 }
+                return buffer[index]
+            }
+            return try await nextFromNextBatch(isolation: actor)
+        }
+
+        /// The next element when the current batch is used up (or the listing was closed).
+        @usableFromInline
+        mutating func nextFromNextBatch(isolation actor: isolated (any Actor)?) async throws -> ListElement? {
             if !finished, closer.isClosed {
                 finish()
                 throw StoreError(.invalidArgument, operation: .list,
@@ -131,6 +153,7 @@ public struct StoreListing: AsyncSequence, Sendable {
 }
 
 /// Closes one listing's source once.
+@usableFromInline
 final class ListingCloser: Sendable {
     private let action: Mutex<(@Sendable () -> Void)?>
 
@@ -138,6 +161,7 @@ final class ListingCloser: Sendable {
 
     init(_ action: (@Sendable () -> Void)?) { self.action = Mutex(action) }
 
+    @usableFromInline
     var isClosed: Bool { closed.load(ordering: .acquiring) }
 
     func close() {

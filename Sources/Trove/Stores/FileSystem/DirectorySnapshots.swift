@@ -20,8 +20,8 @@ struct WindowFilter: Sendable {
     let skipping: String?
 
     func selects(_ name: String, isDirectory: Bool) -> Bool {
-        guard name.utf8.starts(with: prefix.utf8) else { return false }
-        if let skipping, name.utf8.starts(with: skipping.utf8) { return false }
+        guard StoreKey.utf8HasPrefix(name, prefix) else { return false }
+        if let skipping, StoreKey.utf8HasPrefix(name, skipping) { return false }
         guard let after else { return true }
         if StoreKey.utf8Precedes(after, name) { return true }
         return containing && isDirectory && after.utf8.starts(with: name.utf8)

@@ -62,6 +62,33 @@ enum FileNameCodec {
         return !name.contains(UInt8(ascii: "%"))
     }
 
+    /// The segment that the bytes of a value file's name stand for, when they need no decoding
+    /// (the common case), made without a validating pass when they are ASCII.
+    static func plainSegment(_ name: UnsafeBufferPointer<UInt8>) -> String? {
+        guard isPlainSegment(name) else { return nil }
+        var isASCII = true
+        for byte in name where byte >= 0x80 {
+            isASCII = false
+            break
+        }
+        return isASCII ? String(decoding: name, as: UTF8.self) : String(validating: name, as: UTF8.self)
+    }
+
+    /// Whether `bytes` are a valid segment as they stand: no `%`, no leading `.`, no trailing
+    /// `.d`, no control character, at most a key's length (UTF-8 validity aside).
+    private static func isPlainSegment(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+        guard let first = bytes.first, first != UInt8(ascii: "."), bytes.count <= StoreKey.maximumByteCount else { return false }
+        if bytes.count >= 2, bytes[bytes.count - 1] == UInt8(ascii: "d"), bytes[bytes.count - 2] == UInt8(ascii: ".") { return false }
+        var previous: UInt8 = 0
+        for byte in bytes {
+            // ASCII controls, DEL, `%`, `/`; and U+0080–U+009F, which UTF-8 writes as C2 80–C2 9F.
+            if byte < 0x20 || byte == 0x7F || byte == UInt8(ascii: "%") || byte == UInt8(ascii: "/") { return false }
+            if previous == 0xC2, byte >= 0x80, byte <= 0x9F { return false }
+            previous = byte
+        }
+        return true
+    }
+
     /// Decodes a value file's name.
     static func decodeFileName(_ name: String) -> Decoded {
         if name.utf8.count >= 2, name.utf8.last == UInt8(ascii: "d"),
@@ -155,18 +182,7 @@ enum FileNameCodec {
     /// `name` itself when it needs no decoding and is a valid segment as it stands (the common
     /// case): no `%`, no leading `.`, no trailing `.d`, no control character, at most a key's length.
     private static func plainSegment(_ name: String) -> String? {
-        let plain = name.utf8.withContiguousStorageIfAvailable { bytes -> Bool in
-            guard let first = bytes.first, first != UInt8(ascii: "."), bytes.count <= StoreKey.maximumByteCount else { return false }
-            if bytes.count >= 2, bytes[bytes.count - 1] == UInt8(ascii: "d"), bytes[bytes.count - 2] == UInt8(ascii: ".") { return false }
-            var previous: UInt8 = 0
-            for byte in bytes {
-                // ASCII controls, DEL, `%`, `/`; and U+0080–U+009F, which UTF-8 writes as C2 80–C2 9F.
-                if byte < 0x20 || byte == 0x7F || byte == UInt8(ascii: "%") || byte == UInt8(ascii: "/") { return false }
-                if previous == 0xC2, byte >= 0x80, byte <= 0x9F { return false }
-                previous = byte
-            }
-            return true
-        }
+        let plain = name.utf8.withContiguousStorageIfAvailable(isPlainSegment)
         return plain == true ? name : nil
     }
 

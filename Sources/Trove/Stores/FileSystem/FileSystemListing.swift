@@ -75,10 +75,10 @@ final class FileSystemListing: @unchecked Sendable {
             started = true
             try start()
         }
-        var elements: [ListElement] = []
-        repeat {
+        var elements = try walk(limit: limit)
+        while elements.count < limit && !stack.isEmpty {
             elements += try walk(limit: limit - elements.count)
-        } while elements.count < limit && !stack.isEmpty
+        }
         return elements
     }
 
@@ -87,15 +87,21 @@ final class FileSystemListing: @unchecked Sendable {
         // Without expiring entries, a file's directory entry is all a listing without metadata needs.
         let checksFiles = query.includesMetadata || store.expiringEntriesMayExist()
         var elements: [ListElement] = []
+        elements.reserveCapacity(min(limit, 4_096))
         while elements.count < limit, !stack.isEmpty {
             let top = stack.count - 1
             if stack[top].index == stack[top].items.count, !stack[top].reachesEnd, let last = stack[top].items.last {
                 try readNextWindow(of: top, after: last.name)
                 continue
             }
+            if !checksFiles, query.delimiterByte == nil {
+                // The common case, files listed as they are: one tight pass over the window.
+                let taken = takeFiles(from: top, limit: limit - elements.count, into: &elements)
+                if taken > 0 { continue }
+            }
             let index = stack[top].index
             // Items are sorted, and those that start with the prefix are contiguous.
-            guard index < stack[top].items.count, stack[top].items[index].name.utf8.starts(with: query.prefix.utf8) else {
+            guard index < stack[top].items.count, StoreKey.utf8HasPrefix(stack[top].items[index].name, query.prefix) else {
                 let frame = stack.removeLast()
                 if frame.fd != store.rootFD { _ = trove_close(frame.fd) }
                 continue
@@ -121,6 +127,11 @@ final class FileSystemListing: @unchecked Sendable {
             } else {
                 element = .entry(StoreKey(unchecked: item.name), nil)
             }
+            // Without a delimiter, every item that starts with the prefix is listed as itself.
+            guard query.delimiterByte != nil else {
+                elements.append(element)
+                continue
+            }
             switch query.classify(StoreKey(unchecked: item.name)) {
             case .key, .none:
                 elements.append(element)
@@ -143,6 +154,27 @@ final class FileSystemListing: @unchecked Sendable {
     }
 
     private func join(_ path: String, _ name: String) -> String { path.isEmpty ? name : path + "/" + name }
+
+    /// Lists the files that come next in the window of the directory at `level`, as they are,
+    /// up to `limit` of them, stopping at a directory or the end of the prefix; returns how
+    /// many were listed.
+    private func takeFiles(from level: Int, limit: Int, into elements: inout [ListElement]) -> Int {
+        // The window's array is read through a local reference, so that the loop does not go
+        // through the frame (and the stack) for each item.
+        let items = stack[level].items
+        let prefix = query.prefix
+        let start = stack[level].index
+        var index = start
+        let end = min(items.count, start + limit)
+        while index < end {
+            let item = items[index]
+            guard !item.isDirectory, StoreKey.utf8HasPrefix(item.name, prefix) else { break }
+            elements.append(.entry(StoreKey(unchecked: item.name), nil))
+            index += 1
+        }
+        stack[level].index = index
+        return index - start
+    }
 
     /// Moves every open directory past the items that a common prefix just listed stands for.
     private func skipItems(under prefix: String) {
@@ -300,53 +332,34 @@ final class FileSystemListing: @unchecked Sendable {
         var cutoff: String?
         var isComplete = true
         // Once more than `capacity` items were seen, the largest kept: later ones past it are not.
-        try forEachRawEntry(of: fd, path: path) { raw, type in
-            // Most names need no decoding: one past the cutoff, or not after the window's start,
-            // is passed over before any string is made of it (a large directory is read once per
-            // window, and most of each pass is such names).
+        // (A loop over a reader rather than a closure per entry: the closure's captured state
+        // would be checked for exclusive access at every entry.)
+        var reader = try DirectoryEntryReader(fd, path: path)
+        while let (raw, type) = try reader.next() {
+            let item: DirectoryItem
             if type == UInt8(DT_REG), FileNameCodec.isPlainFileName(raw) {
-                if let cutoff, Self.compare(prefix, raw, with: cutoff) >= 0 { return }
-                if let after = filter.after, Self.compare(prefix, raw, with: after) <= 0 { return }
+                // Most names need no decoding: one past the cutoff, or not after the window's
+                // start, is passed over before any string is made of it (a large directory is
+                // read once per window, and most of each pass is such names).
+                if let cutoff, Self.compare(prefix, raw, with: cutoff) >= 0 { continue }
+                if let after = filter.after, Self.compare(prefix, raw, with: after) <= 0 { continue }
             }
-            guard let entryName = String(validating: raw, as: UTF8.self) else { return }
-            var isDirectory: Bool
-            switch type {
-            case UInt8(DT_DIR): isDirectory = true
-            case UInt8(DT_REG): isDirectory = false
-            case UInt8(DT_UNKNOWN):
-                var status = trove_stat_t()
-                guard trove_statx(fd, entryName, AT_SYMLINK_NOFOLLOW, &status, store.systemCalls) == 0 else { return }
-                let type = status.mode & UInt32(S_IFMT)
-                guard type == UInt32(S_IFDIR) || type == UInt32(S_IFREG) else { return }
-                isDirectory = type == UInt32(S_IFDIR)
-            default: return  // links, sockets, devices: never ours
-            }
-            let decoded = isDirectory ? FileNameCodec.decodeDirectoryName(entryName) : FileNameCodec.decodeFileName(entryName)
-            let name: String
-            switch decoded {
-            case .foreign: return
-            case .segment(let segment): name = isDirectory ? prefix + segment + "/" : prefix + segment
-            case .shortened:
-                if isDirectory {
-                    let child = openat(fd, entryName, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
-                    guard child >= 0 else { return }
-                    let segment = store.readNameFile(in: child)
-                    _ = trove_close(child)
-                    guard let segment, FileNameCodec.directoryName(for: segment).name == entryName else {
-                        isComplete = false
-                        return
-                    }
-                    name = prefix + segment + "/"
-                } else {
-                    guard let key = store.readTrailerKey(directory: fd, name: entryName),
-                          key.hasPrefix(prefix), EntryLocation(key).file.name == entryName else { return }
-                    name = key.rawValue
+            if type == UInt8(DT_REG), let segment = FileNameCodec.plainSegment(raw) {
+                // The common case, a value file whose name is its key's last segment as it is.
+                item = DirectoryItem(name: prefix.isEmpty ? segment : prefix + segment, diskName: segment, isDirectory: false)
+            } else {
+                switch decodedItem(raw, type: type, in: fd, prefix: prefix, store: store) {
+                case .item(let decoded): item = decoded
+                case .notOurs: continue
+                case .incomplete:
+                    isComplete = false
+                    continue
                 }
             }
-            guard filter.selects(name, isDirectory: isDirectory) else { return }
-            if let cutoff, !StoreKey.utf8Precedes(name, cutoff) { return }
+            guard filter.selects(item.name, isDirectory: item.isDirectory) else { continue }
+            if let cutoff, !StoreKey.utf8Precedes(item.name, cutoff) { continue }
             if items.count == capacity { items.reserveCapacity(2 * capacity) }  // one growth, not many
-            items.append(DirectoryItem(name: name, diskName: entryName, isDirectory: isDirectory))
+            items.append(item)
             if items.count >= 2 * capacity {
                 items.sort { StoreKey.utf8Precedes($0.name, $1.name) }
                 items.removeSubrange(capacity...)
@@ -360,6 +373,53 @@ final class FileSystemListing: @unchecked Sendable {
             reachesEnd = false
         }
         return DirectoryWindow(items: items, reachesEnd: reachesEnd, filter: filter, isComplete: isComplete)
+    }
+
+    /// What a directory entry stands for, when it is not a plain value file.
+    private enum DecodedItem {
+        case item(DirectoryItem)
+        /// Not one of the store's entries (or gone since it was read).
+        case notOurs
+        /// A shortened directory whose name file a writer has not written yet.
+        case incomplete
+    }
+
+    /// Decodes the entry `raw` of type `type` in the directory `fd`, whose keys start with `prefix`.
+    private static func decodedItem(_ raw: UnsafeBufferPointer<UInt8>, type: UInt8, in fd: Int32, prefix: String,
+                                    store: FileSystemStore) -> DecodedItem {
+        guard let entryName = String(validating: raw, as: UTF8.self) else { return .notOurs }
+        var isDirectory: Bool
+        switch type {
+        case UInt8(DT_DIR): isDirectory = true
+        case UInt8(DT_REG): isDirectory = false
+        case UInt8(DT_UNKNOWN):
+            var status = trove_stat_t()
+            guard trove_statx(fd, entryName, AT_SYMLINK_NOFOLLOW, &status, store.systemCalls) == 0 else { return .notOurs }
+            let type = status.mode & UInt32(S_IFMT)
+            guard type == UInt32(S_IFDIR) || type == UInt32(S_IFREG) else { return .notOurs }
+            isDirectory = type == UInt32(S_IFDIR)
+        default: return .notOurs  // links, sockets, devices: never ours
+        }
+        let decoded = isDirectory ? FileNameCodec.decodeDirectoryName(entryName) : FileNameCodec.decodeFileName(entryName)
+        let name: String
+        switch decoded {
+        case .foreign: return .notOurs
+        case .segment(let segment): name = isDirectory ? prefix + segment + "/" : prefix + segment
+        case .shortened:
+            if isDirectory {
+                let child = openat(fd, entryName, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+                guard child >= 0 else { return .notOurs }
+                let segment = store.readNameFile(in: child)
+                _ = trove_close(child)
+                guard let segment, FileNameCodec.directoryName(for: segment).name == entryName else { return .incomplete }
+                name = prefix + segment + "/"
+            } else {
+                guard let key = store.readTrailerKey(directory: fd, name: entryName),
+                      key.hasPrefix(prefix), EntryLocation(key).file.name == entryName else { return .notOurs }
+                name = key.rawValue
+            }
+        }
+        return .item(DirectoryItem(name: name, diskName: entryName, isDirectory: isDirectory))
     }
 
     /// The listing element of a file, or `nil` when it expired or vanished.
@@ -450,28 +510,47 @@ final class FileSystemListing: @unchecked Sendable {
     /// Calls `body` with the bytes of the name and the type of each of a directory's entries,
     /// without `.` and `..`, as they are read; the bytes are valid during the call only.
     static func forEachRawEntry(of fd: Int32, path: String, _ body: (UnsafeBufferPointer<UInt8>, UInt8) throws -> Void) throws {
+        var reader = try DirectoryEntryReader(fd, path: path)
+        while let (name, type) = try reader.next() { try body(name, type) }
+    }
+}
+
+/// A directory's entries, read one at a time, without `.` and `..`; closes what it opened when
+/// it goes away.
+struct DirectoryEntryReader: ~Copyable {
+    private let stream: OpaquePointer
+    private let path: String
+    private static let nameOffset = MemoryLayout<dirent>.offset(of: \dirent.d_name)!
+
+    /// Opens the directory `fd` for reading from its start (through a descriptor of its own, so
+    /// that `fd` and its position are left alone); `path` names it in errors.
+    init(_ fd: Int32, path: String) throws {
         let copy = openat(fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         guard copy >= 0, let stream = fdopendir(copy) else {
             let error = SystemCallError.last("opendir", path.isEmpty ? "." : path)
             if copy >= 0 { _ = trove_close(copy) }
             throw error
         }
-        defer { closedir(stream) }
+        self.stream = stream
+        self.path = path
+    }
+
+    deinit { closedir(stream) }
+
+    /// The bytes of the next entry's name, valid until the next call, and its type (`DT_REG`,
+    /// `DT_DIR`, ...); `nil` after the last.
+    mutating func next() throws -> (name: UnsafeBufferPointer<UInt8>, type: UInt8)? {
         while true {
             errno = 0
             guard let entry = readdir(stream) else {
                 if errno != 0 { throw SystemCallError.last("readdir", path.isEmpty ? "." : path) }
-                break
+                return nil
             }
-            let type = entry.pointee.d_type
-            try withUnsafePointer(to: &entry.pointee.d_name) { pointer in
-                try pointer.withMemoryRebound(to: UInt8.self, capacity: 256) { bytes in
-                    let name = UnsafeBufferPointer(start: bytes, count: strlen(UnsafeRawPointer(bytes).assumingMemoryBound(to: CChar.self)))
-                    // `.` and `..`
-                    if name.first == UInt8(ascii: "."), name.count == 1 || (name.count == 2 && name[1] == UInt8(ascii: ".")) { return }
-                    try body(name, type)
-                }
-            }
+            let bytes = UnsafeRawPointer(entry).advanced(by: Self.nameOffset).assumingMemoryBound(to: UInt8.self)
+            let name = UnsafeBufferPointer(start: bytes, count: strlen(UnsafeRawPointer(bytes).assumingMemoryBound(to: CChar.self)))
+            // `.` and `..`
+            if name.first == UInt8(ascii: "."), name.count == 1 || (name.count == 2 && name[1] == UInt8(ascii: ".")) { continue }
+            return (name, entry.pointee.d_type)
         }
     }
 }
