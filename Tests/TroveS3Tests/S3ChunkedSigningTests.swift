@@ -90,12 +90,13 @@ import Testing
         #expect(SigV4ChunkSigner.encodedLength(ofDecodedLength: 131_072, chunkSize: 65_536) == 2 * (5 + 17 + 64 + 4 + 65_536) + 86)
     }
 
-    /// The body the client streams, from a source whose pieces do not line up with the chunks
-    /// (7,000 bytes each), is the documented one.
-    @Test func theStreamedBodyIsTheDocumentedOne() async throws {
+    /// The body the client streams is the documented one, whether the source's pieces are
+    /// smaller than a chunk and do not line up with it, exactly one chunk, or the whole value.
+    @Test(arguments: [7000, 65_536, 66_560, 1])
+    func theStreamedBodyIsTheDocumentedOne(_ piece: Int) async throws {
         let (_, chunks) = signer.signChunked(request, date: date)
         var body = Data()
-        for try await buffer in StreamedUploadBody(source: Pieces(total: 66_560, piece: 7000), length: 66_560, chunkSize: 65_536,
+        for try await buffer in StreamedUploadBody(source: Pieces(total: 66_560, piece: piece), length: 66_560, chunkSize: 65_536,
                                                    signer: chunks, failure: S3Client.FailureBox(), bucket: "examplebucket",
                                                    key: "chunkObject.txt") {
             body.append(contentsOf: buffer.readableBytesView)

@@ -94,6 +94,8 @@ struct StreamedUploadBody<Source: AsyncSequence & Sendable>: AsyncSequence, Send
         let bucket: String
         let key: String
         var pending = Data()
+        /// The bytes of `pending` already sent.
+        var start = 0
         var sourceEnded = false
         var sent: Int64 = 0
         var finished = false
@@ -109,15 +111,21 @@ struct StreamedUploadBody<Source: AsyncSequence & Sendable>: AsyncSequence, Send
 
         private mutating func produce() async throws -> ByteBuffer? {
             guard !finished else { return nil }
-            while pending.count < chunkSize && !sourceEnded {
+            while pending.count - start < chunkSize && !sourceEnded {
                 if let data = try await source.next() {
+                    if start > 0 {
+                        // Drop the bytes already sent before appending, so that a large source
+                        // chunk is not copied once per signed chunk.
+                        pending = Data(pending[(pending.startIndex + start)...])
+                        start = 0
+                    }
                     pending.append(data)
                     if sent + Int64(pending.count) > length { throw mismatch(atLeast: sent + Int64(pending.count)) }
                 } else {
                     sourceEnded = true
                 }
             }
-            guard !pending.isEmpty else {
+            guard pending.count > start else {
                 finished = true
                 guard sent == length else { throw mismatch(atLeast: sent) }
                 guard var signer else { return nil }
@@ -125,15 +133,14 @@ struct StreamedUploadBody<Source: AsyncSequence & Sendable>: AsyncSequence, Send
                 self.signer = signer
                 return ByteBuffer(bytes: last)
             }
-            let piece: Data
-            if pending.count > chunkSize {
-                piece = Data(pending.prefix(chunkSize))
-                pending = Data(pending.dropFirst(chunkSize))
-            } else {
-                piece = pending
-                pending = Data()
-            }
+            let end = Swift.min(start + chunkSize, pending.count)
+            let piece = pending[(pending.startIndex + start)..<(pending.startIndex + end)]
+            start = end
             sent += Int64(piece.count)
+            if start == pending.count {
+                pending = Data()
+                start = 0
+            }
             guard var signer else { return ByteBuffer(bytes: piece) }
             let framed = signer.frame(piece)
             self.signer = signer
