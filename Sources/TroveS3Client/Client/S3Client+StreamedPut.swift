@@ -22,7 +22,9 @@ extension S3Client {
     /// (`x-amz-decoded-content-length`) in the signed headers. A value of unknown length goes
     /// through ``putObject(bucket:key:chunks:partSize:concurrentParts:contentType:onPart:)``.
     ///
-    /// The request is never repeated (its body cannot be sent twice). When `chunks` fails, or
+    /// The request is never repeated (its body cannot be sent twice). It must end within the
+    /// configuration's ``S3ClientConfiguration/requestTimeout`` plus a second per MiB of the
+    /// value (a source slower than that fails it as a timeout). When `chunks` fails, or
     /// holds more or fewer bytes than `length`, the request is broken off before its end, and
     /// S3 stores nothing.
     ///

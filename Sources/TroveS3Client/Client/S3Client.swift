@@ -173,7 +173,9 @@ public final class S3Client: Sendable {
         }
         let response: HTTPClientResponse
         do {
-            response = try await httpClient.execute(request, deadline: .now() + .nanoseconds(configuration.requestTimeout.nanoseconds))
+            // A streamed body takes as long as its source: the deadline grows by a second per MiB.
+            let allowance = configuration.requestTimeout + .seconds((call.stream?.length ?? 0) >> 20)
+            response = try await httpClient.execute(request, deadline: .now() + .nanoseconds(allowance.nanoseconds))
         } catch is CancellationError {
             throw CancellationError()
         } catch let error as HTTPClientError where error == .cancelled {
