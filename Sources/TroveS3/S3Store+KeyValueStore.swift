@@ -125,29 +125,31 @@ extension S3Store {
         guard options.expiry.isNever else { throw expiryNotSupported(key) }
         let name = try checkedObjectKey(key, .write)
         return try await mapErrors(.write, key: key) {
-            do {
+            try await conditionally(options) {
                 let result = try await client.putObject(bucket: bucket, key: name, body: value,
                                                         ifNoneMatch: options.condition.requiresAbsence ? "*" : nil,
                                                         ifMatch: options.condition.expectedETag?.rawValue)
                 return EntryMetadata(key: key, size: Int64(value.count), etag: ETag(Self.quoted(result.etag)),
                                      modificationDate: result.date ?? Date())
-            } catch let error as S3Error where error.kind == .notFound && error.code != "NoSuchBucket" && options.condition.expectedETag != nil {
-                // If-Match on a missing key: some servers answer 404.
-                throw S3Error(kind: .preconditionFailed, operation: error.operation, bucket: error.bucket, key: error.key,
-                              status: error.status, code: error.code, message: "the key holds no value to match: \(error.message)",
-                              requestID: error.requestID)
             }
         }
     }
 
-    /// Writes the bytes of `chunks` as the object's: unconditional writes stream through a
-    /// multipart upload (parts of 8 MiB, or more for a large ``WriteOptions/expectedSize``),
-    /// holding one part in memory, aborted on failure and cancellation so that nothing is
-    /// written; a value that fits in one part, and a conditional write, go in one PUT (S3's
-    /// conditions apply to single PUTs on every server), the latter holding the whole value.
+    /// Writes the bytes of `chunks` as the object's.
+    ///
+    /// - Unconditional writes stream through a multipart upload (parts of 8 MiB, or more for a
+    ///   large ``WriteOptions/expectedSize``), ``Options/concurrentParts`` parts in flight at
+    ///   once and about one more in memory, aborted on failure and cancellation so that nothing
+    ///   is written; a value that fits in one part goes in one PUT.
+    /// - Conditional writes go in one PUT (S3's conditions apply to single PUTs on every
+    ///   server): with an ``WriteOptions/expectedSize`` the bytes stream as they come (signed
+    ///   chunk by chunk, `aws-chunked`, when the client signs payloads), holding none of the
+    ///   value; without one the value is collected first, since S3 needs a PUT's length before
+    ///   its first byte.
     ///
     /// - Throws: ``StoreError/Code/invalidArgument`` when the chunks do not add up to
-    ///   ``WriteOptions/expectedSize``; ``StoreError/Code/notSupported`` for an expiry.
+    ///   ``WriteOptions/expectedSize`` (nothing is written); ``StoreError/Code/notSupported`` for
+    ///   an expiry.
     public func write<Chunks: AsyncSequence & Sendable>(
         contentsOf chunks: Chunks, for key: StoreKey, options: WriteOptions
     ) async throws -> EntryMetadata where Chunks.Element == Data {
@@ -155,7 +157,17 @@ extension S3Store {
         let name = try checkedObjectKey(key, .write)
         let checked = ValueChunks(chunks, checkedAgainst: options, key: key, store: description)
         guard options.condition.isAlways else {
-            return try await write(try await checked.collect(), for: key, options: options)
+            guard let size = options.expectedSize, size <= S3Client.maximumSinglePutSize else {
+                return try await write(try await checked.collect(), for: key, options: options)
+            }
+            return try await mapErrors(.write, key: key) {
+                try await conditionally(options) {
+                    let result = try await client.putObject(bucket: bucket, key: name, chunks: checked, length: size,
+                                                            ifNoneMatch: options.condition.requiresAbsence ? "*" : nil,
+                                                            ifMatch: options.condition.expectedETag?.rawValue)
+                    return EntryMetadata(key: key, size: size, etag: ETag(Self.quoted(result.etag)), modificationDate: result.date ?? Date())
+                }
+            }
         }
         let counter = ByteCounter()
         let counted = ValueChunks {
@@ -168,9 +180,22 @@ extension S3Store {
         }
         return try await mapErrors(.write, key: key) {
             let result = try await client.putObject(bucket: bucket, key: name, chunks: counted,
-                                                    partSize: S3Client.partSize(forExpectedSize: options.expectedSize))
+                                                    partSize: S3Client.partSize(forExpectedSize: options.expectedSize),
+                                                    concurrentParts: self.options.concurrentParts)
             return EntryMetadata(key: key, size: counter.total, etag: ETag(Self.quoted(result.etag)),
                                  modificationDate: result.date ?? Date())
+        }
+    }
+
+    /// Runs a conditional write, reporting an `If-Match` on a missing key (some servers answer
+    /// 404) as the failed condition it is.
+    func conditionally<T>(_ options: WriteOptions, _ body: () async throws -> T) async throws -> T {
+        do {
+            return try await body()
+        } catch let error as S3Error where error.kind == .notFound && error.code != "NoSuchBucket" && options.condition.expectedETag != nil {
+            throw S3Error(kind: .preconditionFailed, operation: error.operation, bucket: error.bucket, key: error.key,
+                          status: error.status, code: error.code, message: "the key holds no value to match: \(error.message)",
+                          requestID: error.requestID)
         }
     }
 

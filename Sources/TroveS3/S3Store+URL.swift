@@ -9,12 +9,21 @@ extension S3Store {
     ///     s3://photos/2026/?region=eu-central-1                 keys under 2026/
     ///     s3://trove/app?endpoint=http://127.0.0.1:8333         a local SeaweedFS or MinIO
     ///
+    ///     s3://backups?profile=archive                          keys and region of a profile
+    ///
     /// Options: `endpoint` (an `http` or `https` URL; defaults to AWS's endpoint of the
-    /// region), `region` (default `AWS_REGION`, else `us-east-1`), `addressing` (`path` or
-    /// `virtual`; `path` by default with an endpoint, `virtual` on AWS), `listing`
-    /// (`automatic`, `server` or `walk`: see ``Options/ListingOrder``). The credentials come
-    /// from `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY` and `AWS_SESSION_TOKEN`, never from the
-    /// URL, so that no secret is written in a command line or a log.
+    /// region), `region` (default `AWS_REGION`, else `AWS_DEFAULT_REGION`, else the profile's
+    /// region, else `us-east-1`), `profile` (a profile of the shared credentials and config
+    /// files), `addressing` (`path` or `virtual`; `path` by default with an endpoint, `virtual`
+    /// on AWS), `listing` (`automatic`, `server` or `walk`: see ``Options/ListingOrder``),
+    /// `parts` (how many parts of a multipart upload are sent at once, default 4).
+    ///
+    /// The credentials never come from the URL, so that no secret is written in a command line
+    /// or a log: they are found as the AWS command line finds them (see ``S3SharedSettings``):
+    /// `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY` and `AWS_SESSION_TOKEN` unless `profile` is
+    /// given, else the profile (`profile`, else `AWS_PROFILE`, else `default`) in
+    /// `~/.aws/credentials` (or `AWS_SHARED_CREDENTIALS_FILE`) and `~/.aws/config` (or
+    /// `AWS_CONFIG_FILE`).
     public struct URLConfiguration: Sendable {
         /// The bucket.
         public var bucket: String
@@ -25,10 +34,13 @@ extension S3Store {
         /// The store's options.
         public var options: Options
 
-        /// Reads an `s3:` URL, with the credentials from `environment`.
+        /// Reads an `s3:` URL, with the credentials from `environment` and the shared files it
+        /// locates (through `HOME` and the `AWS_*_FILE` variables).
         ///
         /// - Throws: ``StoreError/Code/invalidArgument`` for another scheme, a missing bucket, a
-        ///   user or password in the URL, an unknown option or bad value, or missing credentials.
+        ///   user or password in the URL, an unknown option or bad value, missing credentials, or
+        ///   a profile that is missing, incomplete or unreadable (the message names it and the
+        ///   files; its underlying error is the ``S3ProfileError``).
         public init(_ url: StoreURL, environment: [String: String]) throws(StoreError) {
             guard url.scheme == "s3" else { throw url.invalid("an S3 store needs an s3: URL, not a \(url.scheme): one") }
             guard let bucket = url.host, !bucket.isEmpty else {
@@ -40,14 +52,29 @@ extension S3Store {
             if url.port != nil { throw url.invalid("an s3 URL takes no port; give the server as ?endpoint=http://host:port") }
             var reader = url.optionReader
             let endpointText = try reader.string("endpoint")
-            let region = try reader.string("region") ?? environment["AWS_REGION"].flatMap { $0.isEmpty ? nil : $0 } ?? "us-east-1"
+            let regionOption = try reader.string("region")
+            let profile = try reader.string("profile")
+            let parts = try reader.string("parts")
             let addressing = try reader.choice("addressing", from: ["path": S3ClientConfiguration.Addressing.path, "virtual": .virtualHost])
             let listing = try reader.choice("listing", from: ["automatic": Options.ListingOrder.automatic, "server": .server,
                                                               "walk": .hierarchyWalk])
             try reader.rejectUnknown()
-            guard let credentials = S3Credentials.fromEnvironment(environment) else {
-                throw url.invalid("an S3 store needs credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY")
+            var concurrentParts = S3Client.defaultConcurrentParts
+            if let parts {
+                guard let count = Int(parts), (1...64).contains(count) else {
+                    throw url.invalid("parts must be a number of parts from 1 to 64, not '\(parts)'")
+                }
+                concurrentParts = count
             }
+            let shared: S3SharedSettings
+            do {
+                shared = try S3SharedSettings.resolve(region: regionOption, profile: profile, environment: environment)
+            } catch {
+                let invalid = url.invalid("an S3 store needs credentials: \(error.message)")
+                throw StoreError(invalid.code, operation: invalid.operation, message: invalid.message, underlying: error)
+            }
+            let credentials = shared.credentials
+            let region = shared.region ?? "us-east-1"
             let endpoint: URL
             if let endpointText {
                 guard let parsed = URL(string: endpointText) else { throw url.invalid("endpoint '\(endpointText)' is not a URL") }
@@ -65,7 +92,7 @@ extension S3Store {
             }
             self.bucket = bucket
             self.prefix = prefix
-            self.options = Options(listingOrder: listing ?? .automatic)
+            self.options = Options(listingOrder: listing ?? .automatic, concurrentParts: concurrentParts)
         }
     }
 }
@@ -76,9 +103,10 @@ extension StoreScheme {
     public static var s3: StoreScheme {
         StoreScheme(
             name: "s3",
-            usage: "s3://bucket/prefix?endpoint=http://host:port&region=us-east-1",
-            summary: "objects of an S3 bucket (AWS, MinIO, SeaweedFS, …) under a prefix; options endpoint, region, "
-                + "addressing=path|virtual, listing=automatic|server|walk; keys from AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"
+            usage: "s3://bucket/prefix?endpoint=http://host:port&region=us-east-1&profile=name",
+            summary: "objects of an S3 bucket (AWS, MinIO, SeaweedFS, …) under a prefix; options endpoint, region, profile, "
+                + "addressing=path|virtual, listing=automatic|server|walk, parts=N; keys from AWS_ACCESS_KEY_ID and "
+                + "AWS_SECRET_ACCESS_KEY or a profile of ~/.aws/credentials and ~/.aws/config"
         ) { url, context in
             let settings = try S3Store.URLConfiguration(url, environment: context.environment)
             return OpenedStore(S3Store(bucket: settings.bucket, prefix: settings.prefix,

@@ -45,7 +45,7 @@ public struct S3Store: KeyValueStore {
     ///   - prefix: A prefix of every object's key; `/` is added when it does not end with one.
     ///     Defaults to none.
     ///   - client: The client, with the endpoint and the credentials.
-    ///   - options: Listing order and batch concurrency. Defaults to ``Options/init(listingOrder:batchConcurrency:)``.
+    ///   - options: Listing order and batch concurrency. Defaults to ``Options/init(listingOrder:batchConcurrency:concurrentParts:)``.
     public init(bucket: String, prefix: String = "", client: S3Client, options: Options = Options()) {
         self.bucket = bucket
         self.prefix = prefix.isEmpty || prefix.hasSuffix("/") ? prefix : prefix + "/"
@@ -95,11 +95,16 @@ extension S3Store {
         public var listingOrder: ListingOrder
         /// How many requests a batch read or write keeps in flight. Defaults to 16.
         public var batchConcurrency: Int
+        /// How many parts of a streamed write's multipart upload (or of a server-side copy) are
+        /// sent at once; memory holds about one part more. Defaults to 4.
+        public var concurrentParts: Int
 
         /// Options.
-        public init(listingOrder: ListingOrder = .automatic, batchConcurrency: Int = 16) {
+        public init(listingOrder: ListingOrder = .automatic, batchConcurrency: Int = 16,
+                    concurrentParts: Int = S3Client.defaultConcurrentParts) {
             self.listingOrder = listingOrder
             self.batchConcurrency = max(1, batchConcurrency)
+            self.concurrentParts = max(1, concurrentParts)
         }
     }
 

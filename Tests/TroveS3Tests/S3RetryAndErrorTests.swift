@@ -71,10 +71,15 @@ import Trove
 
     /// A fake endpoint answering `statuses` in turn; `body` gets a client with short backoffs.
     func withFakeEndpoint(_ statuses: [Int], attempts: Int = 4, _ body: (S3Client) async throws -> Void) async throws -> Int {
+        try await withFakeEndpoint(answers: statuses.map(String.init), attempts: attempts, body)
+    }
+
+    /// A fake endpoint giving `answers` in turn: statuses, or `200-error` and `200-copy`.
+    func withFakeEndpoint(answers statuses: [String], attempts: Int = 4, _ body: (S3Client) async throws -> Void) async throws -> Int {
         let script = Bundle.module.resourceURL!.appendingPathComponent("Fixtures/fake-server/answers.py").path
         let process = SpawnedProcess()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", script] + statuses.map(String.init)
+        process.arguments = ["python3", script] + statuses
         let input = Pipe(), output = Pipe()
         process.standardInput = input
         process.standardOutput = output
@@ -147,5 +152,22 @@ import Trove
             await #expect(throws: S3Error.self) { _ = try await client.headObject(bucket: "b", key: "k") }
         }
         #expect(denied == 1)
+    }
+
+    @Test func aCopyThatFailsInsideA200AnswerIsRepeatedAsAnError() async throws {
+        // HEAD of the source, then a copy answered 200 with an error, then a good copy.
+        let requests = try await withFakeEndpoint(answers: ["200", "200-error", "200-copy"]) { client in
+            let result = try await client.copyObject(fromBucket: "b", key: "source", toBucket: "b", key: "target")
+            #expect(result.etag == "\"copied\"")
+        }
+        #expect(requests == 3)
+        let failing = try await withFakeEndpoint(answers: ["200", "200-error"], attempts: 2) { client in
+            let error = await #expect(throws: S3Error.self) {
+                _ = try await client.copyObject(fromBucket: "b", key: "source", toBucket: "b", key: "target")
+            }
+            #expect(error?.status == 200 && error?.code == "InternalError" && error?.kind == .serverError)
+            #expect(error?.operation == "CopyObject" && error?.requestID == "fake-200")
+        }
+        #expect(failing == 3, "the HEAD and two attempts of the copy")
     }
 }

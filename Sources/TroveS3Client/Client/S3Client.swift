@@ -2,6 +2,7 @@ public import AsyncHTTPClient
 import Foundation
 import NIOCore
 import NIOHTTP1
+import Synchronization
 
 /// A small S3 client: signed requests over AsyncHTTPClient to any S3-compatible server (AWS,
 /// MinIO, SeaweedFS, Ceph, R2, Google Cloud Storage's interoperability API).
@@ -55,9 +56,35 @@ public final class S3Client: Sendable {
         var query: [SigV4Request.Parameter] = []
         var headers: [SigV4Request.Parameter] = []
         var body: Data?
+        /// A body sent as it is produced, instead of ``body``; such a call is never repeated.
+        var stream: StreamedBody?
         var repetition: Repetition = .idempotent
         /// Statuses handed back to the caller instead of thrown (beyond 2xx).
         var passedStatuses: Set<UInt> = []
+        /// Whether a 2xx answer may still carry an `<Error>` document (CopyObject, UploadPartCopy,
+        /// CompleteMultipartUpload): its body (at most 1 MiB) is read and checked, and such an
+        /// answer throws, and is repeated, as any error answer.
+        var mayFailInBody = false
+    }
+
+    /// A request body of a known length, produced while it is sent: in `aws-chunked` encoding
+    /// with signed chunks when the configuration signs payloads, else as it is under
+    /// `UNSIGNED-PAYLOAD`.
+    struct StreamedBody: Sendable {
+        /// The bytes of the value (not of its encoding).
+        var length: Int64
+        /// The size of each signed chunk but the last.
+        var chunkSize: Int
+        /// The body to send, its chunks signed by the signer when there is one; the first error
+        /// of the source goes into the box as well, so that it is thrown as it is.
+        var makeBody: @Sendable (_ signer: SigV4ChunkSigner?, _ failure: FailureBox) -> HTTPClientRequest.Body
+    }
+
+    /// The first error a streamed body met, kept for the caller.
+    final class FailureBox: Sendable {
+        private let error = Mutex<(any Error)?>(nil)
+        func record(_ failure: any Error) { error.withLock { if $0 == nil { $0 = failure } } }
+        var recorded: (any Error)? { error.withLock { $0 } }
     }
 
     /// The host and decoded path of a request for `bucket` and `key` under the addressing.
@@ -88,7 +115,7 @@ public final class S3Client: Sendable {
                 return try await sendOnce(call)
             } catch let error as S3Error {
                 let mayRepeat: Bool
-                switch call.repetition {
+                switch call.stream == nil ? call.repetition : .never {
                 case .idempotent: mayRepeat = error.isRetryable
                 case .onlyIfRejected: mayRepeat = error.kind == .throttled
                 case .never: mayRepeat = false
@@ -104,38 +131,83 @@ public final class S3Client: Sendable {
 
     private func sendOnce(_ call: Call) async throws -> HTTPClientResponse {
         let (host, path) = location(bucket: call.bucket, key: call.key)
+        var headers = call.headers
         let payload: SigV4Payload
-        if let body = call.body, !body.isEmpty {
+        if let stream = call.stream {
+            if configuration.signsPayload {
+                payload = .signedChunks
+                headers.append(.init("Content-Encoding", "aws-chunked"))
+                headers.append(.init("Content-Length", String(SigV4ChunkSigner.encodedLength(ofDecodedLength: stream.length,
+                                                                                             chunkSize: stream.chunkSize))))
+                headers.append(.init("x-amz-decoded-content-length", String(stream.length)))
+            } else {
+                payload = .unsigned
+                headers.append(.init("Content-Length", String(stream.length)))
+            }
+        } else if let body = call.body, !body.isEmpty {
             payload = configuration.signsPayload ? .hash(of: body) : .unsigned
         } else {
             payload = configuration.signsPayload ? .empty : .unsigned
         }
-        let signed = signer.sign(SigV4Request(method: call.method.rawValue, host: host, path: path,
-                                              query: call.query, headers: call.headers), payload: payload)
+        let sigV4Request = SigV4Request(method: call.method.rawValue, host: host, path: path, query: call.query, headers: headers)
+        let signed: SigV4SignedRequest
+        var chunkSigner: SigV4ChunkSigner?
+        if payload == .signedChunks {
+            (signed, chunkSigner) = signer.signChunked(sigV4Request)
+        } else {
+            signed = signer.sign(sigV4Request, payload: payload)
+        }
         var request = HTTPClientRequest(url: configuration.scheme + "://" + host + signed.pathAndQuery)
         request.method = call.method
         request.headers.add(name: "Host", value: host)
-        for header in call.headers { request.headers.add(name: header.name, value: header.value) }
+        // Content-Length comes from the body (the client sets it, equal to the signed one).
+        for header in headers where header.name != "Content-Length" { request.headers.add(name: header.name, value: header.value) }
         for header in signed.addedHeaders { request.headers.add(name: header.name, value: header.value) }
-        if let body = call.body {
+        let failure = FailureBox()
+        if let stream = call.stream {
+            request.body = stream.makeBody(chunkSigner, failure)
+        } else if let body = call.body {
             request.body = .bytes(ByteBuffer(bytes: body))
         } else if call.method == .PUT || call.method == .POST {
             request.headers.add(name: "Content-Length", value: "0")
         }
         let response: HTTPClientResponse
         do {
-            response = try await httpClient.execute(request, deadline: .now() + .nanoseconds(configuration.requestTimeout.nanoseconds))
+            // A streamed body takes as long as its source: the deadline grows by a second per MiB.
+            let allowance = configuration.requestTimeout + .seconds((call.stream?.length ?? 0) >> 20)
+            response = try await httpClient.execute(request, deadline: .now() + .nanoseconds(allowance.nanoseconds))
         } catch is CancellationError {
             throw CancellationError()
         } catch let error as HTTPClientError where error == .cancelled {
             throw CancellationError()
         } catch {
+            if let sourceError = failure.recorded { throw sourceError }
             throw S3Error(kind: .connection, operation: call.operation, bucket: call.bucket, key: call.key,
                           message: "no answer from \(configuration.scheme)://\(configuration.hostAndPort): \(error)",
                           underlying: error)
         }
+        if let sourceError = failure.recorded {
+            // The server answered before the body ended (with an error, as a rule): the body's
+            // failure is what the caller needs to see.
+            _ = try? await response.body.collect(upTo: 1 << 20)
+            throw sourceError
+        }
         let status = response.status.code
-        if (200..<300).contains(status) || call.passedStatuses.contains(status) { return response }
+        if (200..<300).contains(status) {
+            guard call.mayFailInBody else { return response }
+            let data = try await Self.collect(response, limit: 1 << 20, call: call)
+            if let root = S3XMLElement.parse(data), root.name == "Error" {
+                let code = root.text(of: "Code")
+                // The status says nothing here: the kind comes from the code, a server error when unknown.
+                throw S3Error(kind: S3Error.kind(status: 500, code: code), operation: call.operation, bucket: call.bucket,
+                              key: call.key, status: Int(status), code: code,
+                              message: root.text(of: "Message").flatMap { $0.isEmpty ? nil : $0 } ?? "the server answered \(status) with an error",
+                              requestID: root.text(of: "RequestId") ?? response.headers.first(name: "x-amz-request-id"))
+            }
+            return HTTPClientResponse(version: response.version, status: response.status, headers: response.headers,
+                                      body: .bytes(ByteBuffer(bytes: data)))
+        }
+        if call.passedStatuses.contains(status) { return response }
         throw await Self.error(from: response, call: call)
     }
 

@@ -32,6 +32,19 @@ public struct S3Credentials: Sendable, Hashable, CustomStringConvertible {
         return S3Credentials(accessKeyID: id, secretAccessKey: secret, sessionToken: token)
     }
 
+    /// Credentials as the AWS command line would find them: the environment's keys, else the
+    /// profile's in the shared credentials and config files; see ``S3SharedSettings`` for the
+    /// precedence and the files.
+    ///
+    /// - Parameters:
+    ///   - profile: The profile to read; overrides `AWS_PROFILE` and the key variables.
+    ///   - environment: The variables to read. Defaults to the process's.
+    /// - Throws: ``S3ProfileError`` naming the profile and the files.
+    public static func resolve(profile: String? = nil,
+                               environment: [String: String] = ProcessInfo.processInfo.environment) throws(S3ProfileError) -> S3Credentials {
+        try S3SharedSettings.resolve(profile: profile, environment: environment).credentials
+    }
+
     /// `S3Credentials(AKIA…, secret redacted)`.
     public var description: String {
         "S3Credentials(\(accessKeyID), secret redacted\(sessionToken == nil ? "" : ", session token redacted"))"

@@ -51,6 +51,10 @@ public enum SigV4Payload: Sendable, Hashable {
     case unsigned
     /// The lower-case hex SHA-256 of the body.
     case sha256(String)
+    /// `STREAMING-AWS4-HMAC-SHA256-PAYLOAD`: the body goes in `aws-chunked` encoding, each chunk
+    /// signed in turn, the request's signature the seed of the chain (see
+    /// ``SigV4Signer/signChunked(_:date:)`` and ``SigV4ChunkSigner``).
+    case signedChunks
 
     /// The SHA-256 of `body`.
     public static func hash(of body: some DataProtocol) -> SigV4Payload {
@@ -65,6 +69,7 @@ public enum SigV4Payload: Sendable, Hashable {
         switch self {
         case .unsigned: return "UNSIGNED-PAYLOAD"
         case .sha256(let hex): return hex
+        case .signedChunks: return "STREAMING-AWS4-HMAC-SHA256-PAYLOAD"
         }
     }
 }
@@ -261,14 +266,19 @@ public struct SigV4Signer: Sendable {
     }
 
     private func sign(_ stringToSign: String, day: String) -> String {
-        let key = keyCache.key(day: day) {
+        SigV4Encoding.hex(HMAC<SHA256>.authenticationCode(for: Data(stringToSign.utf8), using: signingKey(day: day)))
+    }
+
+    /// The key of `day` (`20150830`) that signs strings to sign: the secret run through HMACs
+    /// of the day, the region, the service and `aws4_request`.
+    func signingKey(day: String) -> SymmetricKey {
+        keyCache.key(day: day) {
             func hmac(_ key: SymmetricKey, _ text: String) -> SymmetricKey {
                 SymmetricKey(data: HMAC<SHA256>.authenticationCode(for: Data(text.utf8), using: key))
             }
             let secret = SymmetricKey(data: Data(("AWS4" + credentials.secretAccessKey).utf8))
             return hmac(hmac(hmac(hmac(secret, day), region), service), "aws4_request")
         }
-        return SigV4Encoding.hex(HMAC<SHA256>.authenticationCode(for: Data(stringToSign.utf8), using: key))
     }
 }
 

@@ -2,13 +2,16 @@
 the statuses given as arguments (the last one repeats), with S3's error XML for errors, and
 counts the requests. Prints its port, then serves until its standard input closes.
 
+Two answers are not statuses: `200-error` is a 200 whose body is an InternalError document (as
+S3 answers a CopyObject that fails after it started), `200-copy` a 200 with a CopyObjectResult.
+
 GET /_count answers the number of requests so far (not counted).
 """
 import http.server
 import sys
 import threading
 
-statuses = [int(status) for status in sys.argv[1:]] or [200]
+statuses = sys.argv[1:] or ["200"]
 codes = {500: "InternalError", 503: "SlowDown", 403: "AccessDenied", 412: "PreconditionFailed", 400: "InvalidArgument"}
 count = 0
 lock = threading.Lock()
@@ -35,12 +38,23 @@ class Handler(http.server.BaseHTTPRequestHandler):
         with lock:
             status = statuses[min(count, len(statuses) - 1)]
             count += 1
-        if status == 200:
+        if status == "200-error":
+            body = (b"<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>InternalError</Code>"
+                    b"<Message>We encountered an internal error. Please try again.</Message><RequestId>fake-200</RequestId></Error>")
+            self.send_response(200)
+            self.send_header("Content-Type", "application/xml")
+        elif status == "200-copy":
+            body = (b"<?xml version=\"1.0\" encoding=\"UTF-8\"?><CopyObjectResult><LastModified>2026-12-01T23:29:31.000Z"
+                    b"</LastModified><ETag>\"copied\"</ETag></CopyObjectResult>")
+            self.send_response(200)
+            self.send_header("Content-Type", "application/xml")
+        elif status == "200":
             body = b"fake value"
             self.send_response(200)
             self.send_header("ETag", '"fake"')
             self.send_header("Last-Modified", "Tue, 01 Dec 2026 23:29:31 GMT")
         else:
+            status = int(status)
             code = codes.get(status, "Error")
             body = (f"<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>{code}</Code>"
                     f"<Message>fake {status}</Message><RequestId>fake-{count}</RequestId></Error>").encode()

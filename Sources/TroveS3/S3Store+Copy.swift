@@ -1,0 +1,123 @@
+public import Foundation
+public import Trove
+public import TroveS3Client
+
+extension S3Store {
+    /// Copies the value of `key` to `destinationKey` of `destination` on the server (S3's
+    /// CopyObject, or UploadPartCopy in parts past 5 GiB): the bytes never pass through this
+    /// process.
+    ///
+    ///     try await photos.copyValue("2026/cat.jpg", to: "cat.jpg", in: archive)
+    ///
+    /// Both stores must be on the same endpoint; the request goes through the destination's
+    /// client, whose credentials must be allowed to read the source. The copy keeps the
+    /// source's content type and user metadata; S3 gives it a new modification time and keeps
+    /// the ETag of a copy in one request (a copy in parts has a multipart ETag).
+    ///
+    /// - Parameters:
+    ///   - key: The key to copy.
+    ///   - destinationKey: The key to write. Defaults to `key`.
+    ///   - destination: The store to write into. Defaults to this store.
+    ///   - condition: When to write: always, only if `destinationKey` is absent, or only if it
+    ///     has an ETag (on servers that honour conditions on copies, SeaweedFS among them).
+    ///   - sourceETag: An ETag the source must have, else ``StoreError/Code/conditionFailed``.
+    /// - Returns: The new entry's metadata, or `nil` when `key` holds no value (nothing is
+    ///   written then).
+    /// - Throws: ``StoreError``: ``StoreError/Code/notSupported`` when the stores are on
+    ///   different endpoints, ``StoreError/Code/conditionFailed`` when a condition does not
+    ///   hold, and the codes of ``write(_:for:options:)``.
+    @discardableResult
+    public func copyValue(_ key: StoreKey, to destinationKey: StoreKey? = nil, in destination: S3Store? = nil,
+                          condition: WriteCondition = .always, sourceETag: ETag? = nil) async throws -> EntryMetadata? {
+        let destination = destination ?? self
+        let destinationKey = destinationKey ?? key
+        try checkSameEndpoint(destination)
+        let source = try checkedObjectKey(key, .copy)
+        let target = try destination.checkedObjectKey(destinationKey, .copy)
+        do {
+            let result = try await destination.mapErrors(.copy, key: destinationKey) {
+                try await destination.client.copyObject(fromBucket: bucket, key: source, toBucket: destination.bucket, key: target,
+                                                        sourceIfMatch: sourceETag?.rawValue,
+                                                        ifNoneMatch: condition.requiresAbsence ? "*" : nil,
+                                                        ifMatch: condition.expectedETag?.rawValue,
+                                                        concurrentParts: destination.options.concurrentParts)
+            }
+            return EntryMetadata(key: destinationKey, size: result.size, etag: ETag(Self.quoted(result.etag)),
+                                 modificationDate: result.lastModified ?? Date())
+        } catch let error as StoreError where (error.underlying as? S3Error).map(isMissingSource) == true {
+            return nil
+        }
+    }
+
+    /// Copies every entry whose key starts with `prefix` into `destination` on the server, under
+    /// the same key (below the destination's prefix), `concurrency` at a time: the server-side
+    /// counterpart of ``KeyValueStore/copy(to:withPrefix:replacing:concurrency:chunkSize:)`` for
+    /// two stores on one endpoint, in which no byte of a value passes through this process.
+    ///
+    /// - Parameters:
+    ///   - destination: The store to copy into, on the same endpoint.
+    ///   - prefix: The bytes keys must start with. Defaults to `""`, every key.
+    ///   - replacing: Whether to overwrite keys the destination holds. Defaults to `true`; with
+    ///     `false` they are skipped (a copy conditional on absence), so running it again resumes.
+    ///   - concurrency: How many entries are copied at once. Defaults to 8.
+    /// - Returns: How many entries were copied and skipped (held by the destination, or gone
+    ///   from the source before their turn), and their bytes.
+    /// - Throws: The first ``StoreError``, naming its key (entries copied before it stay copied);
+    ///   ``StoreError/Code/notSupported`` when the stores are on different endpoints.
+    @discardableResult
+    public func copyOnServer(to destination: S3Store, withPrefix prefix: String = "", replacing: Bool = true,
+                             concurrency: Int = 8) async throws -> CopyReport {
+        try checkSameEndpoint(destination)
+        let listing = list(try ListQuery(prefix: prefix), pageSize: 1000)
+        let width = max(1, concurrency)
+        return try await withThrowingTaskGroup(of: CopyReport.self) { group in
+            var report = CopyReport()
+            var inFlight = 0
+            for try await element in listing {
+                guard let key = element.key else { continue }
+                if inFlight == width, let done = try await group.next() {
+                    report.add(done)
+                    inFlight -= 1
+                }
+                group.addTask {
+                    var one = CopyReport()
+                    do {
+                        if let copied = try await copyValue(key, in: destination, condition: replacing ? .always : .ifAbsent) {
+                            one.copied = 1
+                            one.bytes = copied.size
+                        } else {
+                            one.skipped = 1
+                        }
+                    } catch let error as StoreError where !replacing && error.code == .conditionFailed {
+                        one.skipped = 1
+                    }
+                    return one
+                }
+                inFlight += 1
+            }
+            while let done = try await group.next() { report.add(done) }
+            return report
+        }
+    }
+
+    private func checkSameEndpoint(_ destination: S3Store) throws {
+        let here = client.configuration.endpoint.absoluteString, there = destination.client.configuration.endpoint.absoluteString
+        guard here == there else {
+            throw StoreError(.notSupported, operation: .copy, store: description,
+                             message: "a server-side copy needs both stores on one endpoint, not \(here) and \(there); "
+                                + "copy(to:) streams the values through this process instead")
+        }
+    }
+
+    private func isMissingSource(_ error: S3Error) -> Bool {
+        error.kind == .notFound && error.code == "NoSuchKey" && error.bucket == bucket
+    }
+}
+
+extension CopyReport {
+    mutating func add(_ other: CopyReport) {
+        copied += other.copied
+        skipped += other.skipped
+        bytes += other.bytes
+    }
+}
