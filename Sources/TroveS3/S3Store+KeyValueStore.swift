@@ -146,6 +146,11 @@ extension S3Store {
     /// written; a value that fits in one part, and a conditional write, go in one PUT (S3's
     /// conditions apply to single PUTs on every server), the latter holding the whole value.
     ///
+    /// When the failure is the server itself (it died, or the network to it broke), the abort
+    /// cannot reach it either: nothing is written, but the upload stays open on the server with
+    /// the parts it received, until ``abortIncompleteUploads(startedBefore:)`` (or a lifecycle
+    /// rule) removes it.
+    ///
     /// - Throws: ``StoreError/Code/invalidArgument`` when the chunks do not add up to
     ///   ``WriteOptions/expectedSize``; ``StoreError/Code/notSupported`` for an expiry.
     public func write<Chunks: AsyncSequence & Sendable>(
