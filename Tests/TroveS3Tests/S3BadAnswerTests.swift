@@ -48,7 +48,8 @@ final class FakeS3Endpoint: Sendable {
     }
 
     /// A client of the endpoint (fake credentials).
-    func client(retry: S3RetryPolicy = .none, requestTimeout: Duration = .seconds(60), httpClient: HTTPClient = .shared) throws -> S3Client {
+    func client(retry: S3RetryPolicy = .none, requestTimeout: Duration = .seconds(60),
+                httpClient: HTTPClient = S3Client.defaultHTTPClient) throws -> S3Client {
         S3Client(configuration: try S3ClientConfiguration(
             endpoint: URL(string: "http://127.0.0.1:\(port)")!, credentials: S3Credentials(accessKeyID: "AKID", secretAccessKey: "secret"),
             retry: retry, requestTimeout: requestTimeout), httpClient: httpClient)
@@ -75,7 +76,7 @@ final class FakeS3Endpoint: Sendable {
     static let deadline = Duration.seconds(30)
 
     func store(_ endpoint: FakeS3Endpoint, retry: S3RetryPolicy = .none, requestTimeout: Duration = .seconds(60),
-               httpClient: HTTPClient = .shared) throws -> S3Store {
+               httpClient: HTTPClient = S3Client.defaultHTTPClient) throws -> S3Store {
         S3Store(bucket: "bucket", client: try endpoint.client(retry: retry, requestTimeout: requestTimeout, httpClient: httpClient),
                 options: S3Store.Options(listingOrder: .server))
     }

@@ -30,29 +30,33 @@ struct S3ServerKillTests {
     private func exercise(_ server: OwnSeaweedServer) async throws {
         let bucket = "trove-kill-" + UUID().uuidString.lowercased().prefix(8)
         try await server.waitUntilWritable(bucket: bucket)
-        let store = S3Store(bucket: bucket, prefix: "killed/", client: try server.client(requestTimeout: .seconds(10)))
+        // The default configuration: a request timeout of 60 s, which the failure must not wait out.
+        let store = S3Store(bucket: bucket, prefix: "killed/", client: try server.client(requestTimeout: .seconds(60)))
         let key: StoreKey = "big"
         let partChunks = S3Client.partSize(forExpectedSize: nil) / PatternChunks.chunkSize
         let killedAt = Atomic<Int>(-1)
+        let killTime = Mutex<ContinuousClock.Instant?>(nil)
         let doomed = PatternChunks(count: 6 * partChunks, beforeChunk: { index in
             guard index == 3 * partChunks + partChunks / 2 else { return }
             await server.server.kill()
+            killTime.withLock { $0 = .now }
             killedAt.store(index, ordering: .releasing)
         })
 
-        let started = ContinuousClock.now
+        // A refused connection is reported under the retry policy, not after the request
+        // timeout of each attempt (the part's and the abort's): 45 s is less than one of them.
         let error = try await expectStoreError(.unavailable) {
-            _ = try await withinDeadline(.seconds(90), "a streamed write to a killed server") {
+            _ = try await withinDeadline(.seconds(45), "a streamed write to a killed server") {
                 try await store.write(contentsOf: doomed, for: key, options: .default)
             }
         }
-        let failedAfter = ContinuousClock.now - started
+        let failedAfter = killTime.withLock { $0 }.map { ContinuousClock.now - $0 }
         #expect(killedAt.load(ordering: .acquiring) == 3 * partChunks + partChunks / 2, "the server was not killed mid-upload")
         #expect(!server.server.isRunning)
         #expect(error.key == key && error.operation == .write)
         #expect(error.isRetryable == true, "\(error)")
         #expect(String(describing: error).contains(server.endpoint.host! + ":" + String(server.endpoint.port!)), "\(error)")
-        print("a streamed write to a killed SeaweedFS failed after \(failedAfter): \(error)")
+        print("a streamed write to a killed SeaweedFS failed \(failedAfter.map { "\($0)" } ?? "?") after the kill: \(error)")
 
         try server.server.start()
         try await server.waitUntilWritable(bucket: bucket)

@@ -24,13 +24,30 @@ public final class S3Client: Sendable {
 
     /// A client for `configuration`, sending through `httpClient`.
     ///
-    /// - Parameter httpClient: The HTTP client; defaults to `HTTPClient.shared`, which needs no
+    /// - Parameter httpClient: The HTTP client; defaults to ``defaultHTTPClient``, which needs no
     ///   shutdown. A client passed in stays the caller's to shut down.
-    public init(configuration: S3ClientConfiguration, httpClient: HTTPClient = .shared) {
+    public init(configuration: S3ClientConfiguration, httpClient: HTTPClient = S3Client.defaultHTTPClient) {
         self.configuration = configuration
         self.httpClient = httpClient
         self.signer = SigV4Signer(credentials: configuration.credentials, region: configuration.region)
     }
+
+    /// The HTTP client that S3 clients send through unless given another: one for the
+    /// process, never shut down (as `HTTPClient.shared`), on AsyncHTTPClient's shared event
+    /// loops, with its default configuration but for two settings.
+    ///
+    /// - A connection that cannot be made fails the requests waiting for it at once, instead of
+    ///   being tried again in the background until each request's deadline: the retry policy
+    ///   decides what happens next, so a server that is down (connection refused) is reported
+    ///   within the policy's backoffs, not after ``S3ClientConfiguration/requestTimeout`` for
+    ///   every attempt. Connecting may take up to 10 seconds.
+    /// - A response whose body stops arriving fails after 60 seconds without a byte (the
+    ///   request timeout ends with the response's head; this bounds the body).
+    public static let defaultHTTPClient: HTTPClient = {
+        var configuration = HTTPClient.Configuration(timeout: HTTPClient.Configuration.Timeout(connect: .seconds(10), read: .seconds(60)))
+        configuration.connectionPool.retryConnectionEstablishment = false
+        return HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration)
+    }()
 
     // MARK: - Requests
 
