@@ -2,6 +2,7 @@ import AsyncHTTPClient
 import Crypto
 import Foundation
 import NIOCore
+import NIOHTTP1
 import Testing
 import Trove
 import TroveConformance
@@ -91,9 +92,18 @@ struct S3ClusterTests {
             #expect(servers.count == 2, "volume \(volume) is on \(servers.sorted()), not on two servers")
         }
 
-        let victim = cluster.volumes[1]
-        let victimHeld = placement.values.filter { $0.contains(victim.address) }.count
-        #expect(victimHeld > 0, "the volume server to kill holds none of the bucket's volumes: the kill would prove nothing")
+        // The volume server holding the most of the bucket's volumes, and the objects with a
+        // chunk on one of them (from the filer's metadata of each object).
+        let victim = cluster.volumes.max { one, other in
+            placement.values.filter { $0.contains(one.address) }.count < placement.values.filter { $0.contains(other.address) }.count
+        }!
+        let victimVolumes = Set(placement.filter { $0.value.contains(victim.address) }.keys)
+        var onVictim = 0
+        for name in values.keys.map(\.rawValue) + ["streamed"] {
+            let volumes = try await chunkVolumes(cluster, path: "/buckets/\(bucket)/\(store.prefix)\(name)")
+            if !volumes.isDisjoint(with: victimVolumes) { onVictim += 1 }
+        }
+        #expect(onVictim > 0, "no object has a chunk on the volume server to kill: the kill would prove nothing")
         await victim.kill()
         #expect(!victim.isRunning)
 
@@ -107,11 +117,26 @@ struct S3ClusterTests {
         var listed = 0
         for try await _ in store.list(.all, pageSize: 100) { listed += 1 }
         #expect(listed == values.count + 1)
-        print("SeaweedFS cluster: \(placement.count) volumes of the bucket, \(victimHeld) of them on the killed volume server; "
-              + "\(values.count + 1) objects read back whole")
+        print("SeaweedFS cluster: \(placement.count) volumes of the bucket, \(victimVolumes.count) of them on the killed volume server, "
+              + "which held chunks of \(onVictim) of the \(values.count + 1) objects; all read back whole")
 
         // Cleanup, with one volume server down (the cluster's files go with its directory).
         try await S3TestServer.deleteBucket(bucket, client: client)
+    }
+
+    /// The volumes holding the chunks of the filer entry at `path`.
+    private func chunkVolumes(_ cluster: OwnSeaweedCluster, path: String) async throws -> Set<Int> {
+        var request = HTTPClientRequest(url: cluster.filerURL + path + "?metadata=true")
+        request.headers.add(name: "Accept", value: "application/json")
+        let response = try await HTTPClient.shared.execute(request, timeout: .seconds(5))
+        let body = try await response.body.collect(upTo: 4 << 20)
+        struct Entry: Decodable {
+            struct Chunk: Decodable { struct FileID: Decodable { var volume_id: Int }; var fid: FileID }
+            var chunks: [Chunk]?
+        }
+        guard response.status == .ok else { throw TestFailure("the filer answered \(response.status) for \(path)") }
+        let entry = try JSONDecoder().decode(Entry.self, from: Data(body.readableBytesView))
+        return Set((entry.chunks ?? []).map(\.fid.volume_id))
     }
 
     /// The volume servers holding each volume of `collection`, from the master's `/vol/status`.

@@ -276,6 +276,8 @@ struct OwnSeaweedCluster: OwnSeaweedFS {
     let endpoint: URL
     /// The master's HTTP address, for its status pages.
     let masterURL: String
+    /// The filer's HTTP address, for the metadata of its entries.
+    let filerURL: String
     var processes: [WeedProcess] { [master] + volumes + [filer, gateway] }
 
     /// Starts every process (the master first); on a failure to start one, kills those started.
@@ -290,6 +292,7 @@ struct OwnSeaweedCluster: OwnSeaweedFS {
         func log(_ name: String) -> URL { directory.appendingPathComponent(name + ".log") }
         let masterAddress = "127.0.0.1:\(ports[0]).\(ports[1])"
         masterURL = "http://127.0.0.1:\(ports[0])"
+        filerURL = "http://127.0.0.1:\(ports[8])"
         master = WeedProcess(name: "weed master", arguments: [
             "master", "-ip=127.0.0.1", "-ip.bind=127.0.0.1", "-port=\(ports[0])", "-port.grpc=\(ports[1])",
             "-mdir=\(try folder("master"))", "-telemetry=false", "-defaultReplication=001", "-volumeSizeLimitMB=16",
