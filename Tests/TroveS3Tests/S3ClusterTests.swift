@@ -40,6 +40,7 @@ struct S3ClusterTests {
         let bucket = "trove-cluster-" + UUID().uuidString.lowercased().prefix(8)
         try await cluster.waitUntilWritable(bucket: bucket)
         let client = try cluster.client()
+        try await expectEveryListenerOnLoopback(cluster)
 
         // Part of the contract, four checks at a time, each in a namespace of its own.
         let skipped = try await withThrowingTaskGroup(of: String?.self) { group in
@@ -122,6 +123,20 @@ struct S3ClusterTests {
 
         // Cleanup, with one volume server down (the cluster's files go with its directory).
         try await S3TestServer.deleteBucket(bucket, client: client)
+    }
+
+    /// Every TCP listener of every process of the cluster is on 127.0.0.1 (from `ss`).
+    private func expectEveryListenerOnLoopback(_ cluster: OwnSeaweedCluster) async throws {
+        let outcome = try await ChildProcess.run(URL(fileURLWithPath: "/usr/bin/env"), ["ss", "-ltnpH"])
+        for process in cluster.processes {
+            let pid = try #require(process.pid, "\(process.name) is not running")
+            let listeners = outcome.outputLines.filter { $0.contains("pid=\(pid),") }
+            #expect(!listeners.isEmpty, "ss shows no listener of \(process.name) (pid \(pid))")
+            for line in listeners {
+                let local = line.split(separator: " ", omittingEmptySubsequences: true)[3]
+                #expect(local.hasPrefix("127.0.0.1:"), "a listener of \(process.name) on \(local): \(line)")
+            }
+        }
     }
 
     /// The volumes holding the chunks of the filer entry at `path`.
