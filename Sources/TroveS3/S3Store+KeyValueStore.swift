@@ -147,6 +147,11 @@ extension S3Store {
     ///   value; without one the value is collected first, since S3 needs a PUT's length before
     ///   its first byte.
     ///
+    /// When the failure is the server itself (it died, or the network to it broke), the abort
+    /// cannot reach it either: nothing is written, but the upload stays open on the server with
+    /// the parts it received, until ``abortIncompleteUploads(startedBefore:)`` (or a lifecycle
+    /// rule) removes it.
+    ///
     /// - Throws: ``StoreError/Code/invalidArgument`` when the chunks do not add up to
     ///   ``WriteOptions/expectedSize`` (nothing is written); ``StoreError/Code/notSupported`` for
     ///   an expiry.

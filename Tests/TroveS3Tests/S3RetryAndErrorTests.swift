@@ -75,35 +75,14 @@ import Trove
     }
 
     /// A fake endpoint giving `answers` in turn: statuses, or `200-error` and `200-copy`.
-    func withFakeEndpoint(answers statuses: [String], attempts: Int = 4, _ body: (S3Client) async throws -> Void) async throws -> Int {
-        let script = Bundle.module.resourceURL!.appendingPathComponent("Fixtures/fake-server/answers.py").path
-        let process = SpawnedProcess()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", script] + statuses
-        let input = Pipe(), output = Pipe()
-        process.standardInput = input
-        process.standardOutput = output
-        try process.run()
-        defer {
-            try? input.fileHandleForWriting.close()
-            process.waitUntilExit()
-        }
-        var portText = ""
-        while !portText.hasSuffix("\n") {
-            let byte = output.fileHandleForReading.readData(ofLength: 1)
-            guard !byte.isEmpty else { break }
-            portText += String(decoding: byte, as: UTF8.self)
-        }
-        let port = try #require(Int(portText.trimmingCharacters(in: .whitespacesAndNewlines)))
-        let client = S3Client(configuration: try S3ClientConfiguration(
-            endpoint: URL(string: "http://127.0.0.1:\(port)")!, credentials: S3Credentials(accessKeyID: "AKID", secretAccessKey: "secret"),
+    func withFakeEndpoint(answers: [String], attempts: Int = 4, _ body: (S3Client) async throws -> Void) async throws -> Int {
+        try await withFakeS3Endpoint(answers) { endpoint in
             // The total-time bound set far off: on a loaded machine the fake endpoint's answers
             // can take seconds, and these tests count attempts.
-            retry: S3RetryPolicy(maximumAttempts: attempts, baseDelay: .milliseconds(5), maximumDelay: .milliseconds(20),
-                                 maximumTotal: .seconds(600))))
-        try await body(client)
-        let response = try await HTTPClient.shared.execute(HTTPClientRequest(url: "http://127.0.0.1:\(port)/_count"), timeout: .seconds(10))
-        return Int(String(buffer: try await response.body.collect(upTo: 100)))!
+            try await body(try endpoint.client(retry: S3RetryPolicy(maximumAttempts: attempts, baseDelay: .milliseconds(5),
+                                                                    maximumDelay: .milliseconds(20), maximumTotal: .seconds(600))))
+            return try await endpoint.requestCount()
+        }
     }
 
     @Test func aReadIsRepeatedAfterServerErrorsAndThrottling() async throws {

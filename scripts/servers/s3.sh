@@ -10,6 +10,7 @@
 #   TROVE_TEST_S3_SECRET_KEY  its secret
 #   TROVE_TEST_S3_REGION      us-east-1
 #   TROVE_TEST_S3_PID         the server's PID (for tests that check its listeners)
+#   TROVE_WEED                the weed binary (for suites that start SeaweedFS processes of their own)
 # Each suite makes a bucket of its own and deletes it afterwards.
 
 TROVE_SEAWEEDFS_VERSION=${TROVE_SEAWEEDFS_VERSION:-4.48}
@@ -93,5 +94,6 @@ PY
     export TROVE_TEST_S3_SECRET_KEY="$secret"
     export TROVE_TEST_S3_REGION="us-east-1"
     export TROVE_TEST_S3_PID="$pid"
+    export TROVE_WEED
     echo "   SeaweedFS $("$TROVE_WEED" version 2>/dev/null | awk '{print $3}') S3 on 127.0.0.1:$s3 (pid $pid)"
 }

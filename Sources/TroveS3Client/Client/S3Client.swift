@@ -25,13 +25,30 @@ public final class S3Client: Sendable {
 
     /// A client for `configuration`, sending through `httpClient`.
     ///
-    /// - Parameter httpClient: The HTTP client; defaults to `HTTPClient.shared`, which needs no
+    /// - Parameter httpClient: The HTTP client; defaults to ``defaultHTTPClient``, which needs no
     ///   shutdown. A client passed in stays the caller's to shut down.
-    public init(configuration: S3ClientConfiguration, httpClient: HTTPClient = .shared) {
+    public init(configuration: S3ClientConfiguration, httpClient: HTTPClient = S3Client.defaultHTTPClient) {
         self.configuration = configuration
         self.httpClient = httpClient
         self.signer = SigV4Signer(credentials: configuration.credentials, region: configuration.region)
     }
+
+    /// The HTTP client that S3 clients send through unless given another: one for the
+    /// process, never shut down (as `HTTPClient.shared`), on AsyncHTTPClient's shared event
+    /// loops, with its default configuration but for two settings.
+    ///
+    /// - A connection that cannot be made fails the requests waiting for it at once, instead of
+    ///   being tried again in the background until each request's deadline: the retry policy
+    ///   decides what happens next, so a server that is down (connection refused) is reported
+    ///   within the policy's backoffs, not after ``S3ClientConfiguration/requestTimeout`` for
+    ///   every attempt. Connecting may take up to 10 seconds.
+    /// - A response whose body stops arriving fails after 60 seconds without a byte (the
+    ///   request timeout ends with the response's head; this bounds the body).
+    public static let defaultHTTPClient: HTTPClient = {
+        var configuration = HTTPClient.Configuration(timeout: HTTPClient.Configuration.Timeout(connect: .seconds(10), read: .seconds(60)))
+        configuration.connectionPool.retryConnectionEstablishment = false
+        return HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration)
+    }()
 
     // MARK: - Requests
 
@@ -217,11 +234,17 @@ public final class S3Client: Sendable {
         var code: String?
         var message = response.status.reasonPhrase
         var requestID = response.headers.first(name: "x-amz-request-id")
-        if let body = try? await response.body.collect(upTo: 1 << 20), body.readableBytes > 0,
-           let root = S3XMLElement.parse(Data(body.readableBytesView)), root.name == "Error" {
-            code = root.text(of: "Code")
-            if let text = root.text(of: "Message"), !text.isEmpty { message = text }
-            requestID = root.text(of: "RequestId") ?? requestID
+        if let body = try? await response.body.collect(upTo: 1 << 20), body.readableBytes > 0 {
+            let data = Data(body.readableBytesView)
+            if let root = S3XMLElement.parse(data), root.name == "Error" {
+                code = root.text(of: "Code")
+                if let text = root.text(of: "Message"), !text.isEmpty { message = text }
+                requestID = root.text(of: "RequestId") ?? requestID
+            } else {
+                // A proxy's page, say: what it is tells more than the status alone.
+                let type = response.headers.first(name: "Content-Type") ?? "a body without a content type"
+                message += ": the answer is \(type), not S3's error XML (\(snippet(of: data)))"
+            }
         }
         if code == nil {
             switch status {
@@ -253,12 +276,34 @@ public final class S3Client: Sendable {
         }
     }
 
+    /// The document `root` of a successful answer's body.
+    ///
+    /// - Throws: ``S3Error``: the server's error when the body is S3's error document (which S3
+    ///   may send with a 200), ``S3Error/Kind/invalidResponse`` when it is not well-formed XML or
+    ///   another document, its first bytes quoted.
     static func parseXML(_ data: Data, root: String, call: Call) throws -> S3XMLElement {
-        guard let element = S3XMLElement.parse(data), element.name == root else {
+        guard let element = S3XMLElement.parse(data) else {
             throw S3Error(kind: .invalidResponse, operation: call.operation, bucket: call.bucket, key: call.key,
-                          message: "the answer is not a \(root) document")
+                          message: "the answer is not well-formed XML where a \(root) document belongs (\(snippet(of: data)))")
+        }
+        if element.name == "Error" {
+            let code = element.text(of: "Code")
+            throw S3Error(kind: S3Error.kind(status: 500, code: code), operation: call.operation, bucket: call.bucket, key: call.key,
+                          code: code, message: (element.text(of: "Message") ?? "the server failed") + " (an error document in a successful answer)",
+                          requestID: element.text(of: "RequestId"))
+        }
+        guard element.name == root else {
+            throw S3Error(kind: .invalidResponse, operation: call.operation, bucket: call.bucket, key: call.key,
+                          message: "the answer is a \(element.name) document where a \(root) document belongs")
         }
         return element
+    }
+
+    /// The size of `data` and its first 100 bytes as text, for an error's message.
+    static func snippet(of data: Data) -> String {
+        let head = String(decoding: data.prefix(100), as: UTF8.self)
+            .replacingOccurrences(of: "\r", with: "").replacingOccurrences(of: "\n", with: " ")
+        return "\(data.count) bytes: \u{201C}\(head)\(data.count > 100 ? "\u{2026}" : "")\u{201D}"
     }
 }
 
