@@ -136,7 +136,8 @@ final class FakeS3Endpoint: Sendable {
             let text = String(describing: error)
             #expect(text.contains("CompleteMultipartUpload") && text.contains("InternalError"), "\(text)")
             #expect(error.key == "k")
-            #expect(try await endpoint.requestCount() == 5, "the upload was not aborted")
+            // The abort is the fifth request; a check that the upload is gone may follow it.
+            #expect(try await endpoint.requestCount() >= 5, "the upload was not aborted")
         }
     }
 

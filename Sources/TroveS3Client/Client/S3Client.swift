@@ -41,12 +41,16 @@ public final class S3Client: Sendable {
     ///   being tried again in the background until each request's deadline: the retry policy
     ///   decides what happens next, so a server that is down (connection refused) is reported
     ///   within the policy's backoffs, not after ``S3ClientConfiguration/requestTimeout`` for
-    ///   every attempt. Connecting may take up to 10 seconds.
+    ///   every attempt. Connecting (or waiting for one of the 64 connections per host) may take up
+    ///   to 30 seconds.
     /// - A response whose body stops arriving fails after 60 seconds without a byte (the
     ///   request timeout ends with the response's head; this bounds the body).
     public static let defaultHTTPClient: HTTPClient = {
-        var configuration = HTTPClient.Configuration(timeout: HTTPClient.Configuration.Timeout(connect: .seconds(10), read: .seconds(60)))
+        var configuration = HTTPClient.Configuration(timeout: HTTPClient.Configuration.Timeout(connect: .seconds(30), read: .seconds(60)))
         configuration.connectionPool.retryConnectionEstablishment = false
+        // A request waits for a pooled connection within the connect timeout: parallel parts and
+        // batches of many stores in one process need more than the default 8 per host.
+        configuration.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit = 64
         return HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration)
     }()
 
