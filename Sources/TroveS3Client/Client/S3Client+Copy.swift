@@ -150,19 +150,7 @@ extension S3Client {
             for (name, value) in userMetadata.sorted(by: { $0.key < $1.key }) { call.headers.append(.init("x-amz-meta-" + name, value)) }
         }
         if ifNoneMatch != nil || ifMatch != nil { call.repetition = .onlyIfRejected }
-        call.mayFailInBody = true
-        let response: HTTPClientResponse
-        do {
-            response = try await send(call)
-        } catch let error as S3Error where error.code == "NoSuchKey" {
-            // The source went away after its HEAD.
-            throw missingSource(sourceBucket, sourceKey, destinationBucket: bucket, destinationKey: key, message: error.message)
-        }
-        let data = try await Self.collect(response, limit: 1 << 20, call: call)
-        let root = try Self.parseXML(data, root: "CopyObjectResult", call: call)
-        guard let etag = root.text(of: "ETag"), !etag.isEmpty else {
-            throw S3Error(kind: .invalidResponse, operation: call.operation, bucket: bucket, key: key, message: "the CopyObjectResult has no ETag")
-        }
+        let (root, etag) = try await sendCopy(call, answer: "CopyObjectResult", sourceBucket: sourceBucket, sourceKey: sourceKey)
         return S3CopyResult(etag: Self.quoted(etag), lastModified: root.text(of: "LastModified").flatMap(S3Dates.parseISO8601),
                             size: 0, partCount: nil)
     }
@@ -182,19 +170,29 @@ extension S3Client {
         call.headers.append(.init("x-amz-copy-source", source))
         call.headers.append(.init("x-amz-copy-source-range", "bytes=\(range.lowerBound)-\(range.upperBound)"))
         if let sourceIfMatch { call.headers.append(.init("x-amz-copy-source-if-match", sourceIfMatch)) }
+        return try await sendCopy(call, answer: "CopyPartResult", sourceBucket: sourceBucket, sourceKey: sourceKey).etag
+    }
+
+    /// Sends a copy (which may fail in a 200's body) and reads its `answer` document and ETag;
+    /// a source gone since its HEAD is reported as the copy's missing source.
+    private func sendCopy(_ call: Call, answer: String, sourceBucket: String, sourceKey: String) async throws
+        -> (root: S3XMLElement, etag: String) {
+        var call = call
         call.mayFailInBody = true
         let response: HTTPClientResponse
         do {
             response = try await send(call)
         } catch let error as S3Error where error.code == "NoSuchKey" {
-            throw missingSource(sourceBucket, sourceKey, destinationBucket: bucket, destinationKey: key, message: error.message)
+            throw missingSource(sourceBucket, sourceKey, destinationBucket: call.bucket ?? "", destinationKey: call.key ?? "",
+                                message: error.message)
         }
         let data = try await Self.collect(response, limit: 1 << 20, call: call)
-        let root = try Self.parseXML(data, root: "CopyPartResult", call: call)
+        let root = try Self.parseXML(data, root: answer, call: call)
         guard let etag = root.text(of: "ETag"), !etag.isEmpty else {
-            throw S3Error(kind: .invalidResponse, operation: call.operation, bucket: bucket, key: key, message: "the CopyPartResult has no ETag")
+            throw S3Error(kind: .invalidResponse, operation: call.operation, bucket: call.bucket, key: call.key,
+                          message: "the \(answer) has no ETag")
         }
-        return etag
+        return (root, etag)
     }
 
     /// The value of `x-amz-copy-source` for `key` of `bucket`: `bucket/key` percent-encoded as a
