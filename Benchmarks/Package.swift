@@ -87,5 +87,16 @@ let package = Package(
             path: "RedisClientBench/Sources",
             swiftSettings: swiftSettings
         ),
+        // S3Store's phases beside boto3's: s3-bench.sh runs both against one SeaweedFS.
+        .executableTarget(
+            name: "S3Bench",
+            dependencies: [
+                .product(name: "Trove", package: "Trove"),
+                .product(name: "TroveS3", package: "Trove"),
+                .product(name: "TroveS3Client", package: "Trove"),
+            ],
+            path: "S3Bench/Sources",
+            swiftSettings: swiftSettings
+        ),
     ]
 )
