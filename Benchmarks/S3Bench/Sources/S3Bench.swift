@@ -48,38 +48,27 @@ enum S3Bench {
         try await warm.write(tiny, for: "k", options: WriteOptions())
         try await warm.discard("k")
 
-        let sequential = S3Store(bucket: bucket, prefix: "bench-\(run)/seq/", client: client)
         let keys = (0..<2_000).map { StoreKey(stringLiteral: String(format: "k%05d", $0)) }
-        try await phase("sequential 100 B PUT", count: keys.count) {
-            for key in keys { try await sequential.write(tiny, for: key, options: WriteOptions()) }
-        }
-        try await phase("sequential 100 B GET", count: keys.count) {
-            for key in keys { guard try await sequential.read(key)?.value.count == 100 else { throw Missing(key: key) } }
-        }
-        _ = try await sequential.deleteBatch(keys.map { BatchDelete($0) })
+        try await putThenGet("sequential 100 B", tiny, keys: keys, tasks: 1,
+                             in: S3Store(bucket: bucket, prefix: "bench-\(run)/seq/", client: client))
+        try await putThenGet("16 concurrent 100 B", tiny, keys: keys, tasks: 16,
+                             in: S3Store(bucket: bucket, prefix: "bench-\(run)/conc/", client: client))
+        try await putThenGet("16 concurrent 100 KiB", medium, keys: Array(keys.prefix(200)), tasks: 16,
+                             in: S3Store(bucket: bucket, prefix: "bench-\(run)/100k/", client: client))
+    }
 
-        let concurrent = S3Store(bucket: bucket, prefix: "bench-\(run)/conc/", client: client)
-        try await phase("16 concurrent 100 B PUT", count: keys.count) {
-            try await inParallel(keys, tasks: 16) { _ = try await concurrent.write(tiny, for: $0, options: WriteOptions()) }
+    /// Writes `value` under every key, `tasks` at once, then reads each back (checking its
+    /// size), each as a phase of its own, then deletes the keys.
+    static func putThenGet(_ name: String, _ value: Data, keys: [StoreKey], tasks: Int, in store: S3Store) async throws {
+        try await phase("\(name) PUT", count: keys.count) {
+            try await inParallel(keys, tasks: tasks) { _ = try await store.write(value, for: $0, options: WriteOptions()) }
         }
-        try await phase("16 concurrent 100 B GET", count: keys.count) {
-            try await inParallel(keys, tasks: 16) { key in
-                guard try await concurrent.read(key)?.value.count == 100 else { throw Missing(key: key) }
+        try await phase("\(name) GET", count: keys.count) {
+            try await inParallel(keys, tasks: tasks) { key in
+                guard try await store.read(key)?.value.count == value.count else { throw Missing(key: key) }
             }
         }
-        _ = try await concurrent.deleteBatch(keys.map { BatchDelete($0) })
-
-        let large = S3Store(bucket: bucket, prefix: "bench-\(run)/100k/", client: client)
-        let fewer = Array(keys.prefix(200))
-        try await phase("16 concurrent 100 KiB PUT", count: fewer.count) {
-            try await inParallel(fewer, tasks: 16) { _ = try await large.write(medium, for: $0, options: WriteOptions()) }
-        }
-        try await phase("16 concurrent 100 KiB GET", count: fewer.count) {
-            try await inParallel(fewer, tasks: 16) { key in
-                guard try await large.read(key)?.value.count == medium.count else { throw Missing(key: key) }
-            }
-        }
-        _ = try await large.deleteBatch(fewer.map { BatchDelete($0) })
+        _ = try await store.deleteBatch(keys.map { BatchDelete($0) })
     }
 
     static func large(client: S3Client, bucket: String, run: String, mebibytes: Int) async throws {
@@ -113,7 +102,12 @@ enum S3Bench {
     }
 
     /// Runs `body` for every key, at most `tasks` at once.
+    /// One task runs them in a plain loop, with no child task per key.
     static func inParallel(_ keys: [StoreKey], tasks: Int, _ body: @escaping @Sendable (StoreKey) async throws -> Void) async throws {
+        if tasks == 1 {
+            for key in keys { try await body(key) }
+            return
+        }
         try await withThrowingTaskGroup(of: Void.self) { group in
             var next = 0
             for _ in 0..<min(tasks, keys.count) {
