@@ -130,10 +130,17 @@ public final class S3Client: Sendable {
         let start = ContinuousClock.now
         var generator = SystemRandomNumberGenerator()
         var attempt = 1
+        var staleConnections = 0
         while true {
             try Task.checkCancellation()
             do {
                 return try await sendOnce(call)
+            } catch let error as S3Error where Self.neverLeft(error) && staleConnections < 2
+                        && call.stream == nil && call.repetition == .idempotent {
+                // The pool handed out a connection that the server had closed (after its idle
+                // timeout, or after bytes it should not have sent): the request never left, so it
+                // goes out again on a new connection whatever the retry policy says.
+                staleConnections += 1
             } catch let error as S3Error {
                 let mayRepeat: Bool
                 switch call.stream == nil ? call.repetition : .never {
@@ -148,6 +155,12 @@ public final class S3Client: Sendable {
                 try await Task.sleep(for: delay)
             }
         }
+    }
+
+    /// Whether `error` is a request that failed before any of it was written: its connection
+    /// was closed when the request came to it.
+    static func neverLeft(_ error: S3Error) -> Bool {
+        error.kind == .connection && (error.underlying as? ChannelError) == .ioOnClosedChannel
     }
 
     private func sendOnce(_ call: Call) async throws -> HTTPClientResponse {
@@ -203,7 +216,7 @@ public final class S3Client: Sendable {
             throw CancellationError()
         } catch {
             if let sourceError = failure.recorded { throw sourceError }
-            throw S3Error(kind: .connection, operation: call.operation, bucket: call.bucket, key: call.key,
+            throw S3Error(kind: S3Error.kind(ofFailure: error), operation: call.operation, bucket: call.bucket, key: call.key,
                           message: "no answer from \(configuration.scheme)://\(configuration.hostAndPort): \(error)",
                           underlying: error)
         }
@@ -274,7 +287,7 @@ public final class S3Client: Sendable {
         } catch is CancellationError {
             throw CancellationError()
         } catch {
-            throw S3Error(kind: .connection, operation: call.operation, bucket: call.bucket, key: call.key,
+            throw S3Error(kind: S3Error.kind(ofFailure: error), operation: call.operation, bucket: call.bucket, key: call.key,
                           status: Int(response.status.code), message: "the body of the answer could not be read: \(error)",
                           underlying: error)
         }
