@@ -21,6 +21,7 @@ extension S3Store {
         case .preconditionFailed: code = .conditionFailed
         case .invalidCredentials, .accessDenied: code = .permissionDenied
         case .clockSkew, .throttled, .serverError, .connection: code = .unavailable
+        case .timedOut: code = .timedOut
         case .invalidRequest: code = error.code == "EntityTooLarge" ? .valueTooLarge : (error.code == "KeyTooLongError" ? .invalidKey : .invalidArgument)
         case .invalidResponse: code = .io
         }

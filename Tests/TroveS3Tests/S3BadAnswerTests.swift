@@ -183,8 +183,9 @@ final class FakeS3Endpoint: Sendable {
         do {
             try await withFakeS3Endpoint(["stalled-body"]) { endpoint in
                 let store = try store(endpoint, httpClient: httpClient)
-                let error = try await expectFailure(.unavailable) { _ = try await store.read("k") }
+                let error = try await expectFailure(.timedOut) { _ = try await store.read("k") }
                 #expect(String(describing: error).contains("could not be read"), "\(error)")
+                #expect(error.isRetryable == true)
             }
         } catch {
             try await httpClient.shutdown()
@@ -196,7 +197,7 @@ final class FakeS3Endpoint: Sendable {
     @Test func anAnswerThatNeverComesEndsAtTheRequestTimeout() async throws {
         try await withFakeS3Endpoint(["stalled-head"]) { endpoint in
             let store = try store(endpoint, requestTimeout: .seconds(2))
-            let error = try await expectFailure(.unavailable) { _ = try await store.read("k") }
+            let error = try await expectFailure(.timedOut) { _ = try await store.read("k") }
             let text = String(describing: error)
             #expect(text.contains("no answer from http://127.0.0.1:\(endpoint.port)"), "\(text)")
             #expect(error.isRetryable == true)

@@ -53,6 +53,11 @@ import Trove
         #expect(condition.code == .conditionFailed)
         let slow = store.storeError(S3Error(kind: .throttled, operation: "PutObject", message: "slow"), .write, key: "k")
         #expect(slow.code == .unavailable && slow.isRetryable)
+        let late = store.storeError(S3Error(kind: .timedOut, operation: "GetObject", message: "no answer within 2 s"), .read, key: "k")
+        #expect(late.code == .timedOut && late.isRetryable)
+        #expect(S3Error.kind(ofFailure: HTTPClientError.deadlineExceeded) == .timedOut)
+        #expect(S3Error.kind(ofFailure: HTTPClientError.readTimeout) == .timedOut)
+        #expect(S3Error.kind(ofFailure: HTTPClientError.remoteConnectionClosed) == .connection)
         let missing = store.storeError(S3Error(kind: .notFound, operation: "ListObjectsV2", bucket: "photos", code: "NoSuchBucket", message: "gone"),
                                        .list, key: nil)
         #expect(missing.message.contains("'photos'"))

@@ -1,3 +1,4 @@
+import AsyncHTTPClient
 import Foundation
 
 /// A failed S3 request: the server's error (its code, message and request id) or the failure
@@ -24,8 +25,11 @@ public struct S3Error: Error, Sendable, CustomStringConvertible {
         case serverError
         /// The request was refused as malformed or too large (other 4xx).
         case invalidRequest
-        /// No answer: the connection failed, was reset, or timed out.
+        /// No answer: the connection failed or was reset.
         case connection
+        /// No answer within a deadline: the request's timeout, or the HTTP client's connect
+        /// or read timeout.
+        case timedOut
         /// The answer could not be understood.
         case invalidResponse
     }
@@ -67,7 +71,7 @@ public struct S3Error: Error, Sendable, CustomStringConvertible {
     /// connection).
     public var isRetryable: Bool {
         switch kind {
-        case .throttled, .serverError, .connection: return true
+        case .throttled, .serverError, .connection, .timedOut: return true
         default: return code == "RequestTimeout" || code == "InternalError"
         }
     }
@@ -83,6 +87,13 @@ public struct S3Error: Error, Sendable, CustomStringConvertible {
         text += message
         if let requestID { text += " (request id \(requestID))" }
         return text
+    }
+
+    /// ``Kind/timedOut`` when `error`, from the HTTP client, is one of its timeouts, else
+    /// ``Kind/connection``.
+    public static func kind(ofFailure error: any Error) -> Kind {
+        guard let error = error as? HTTPClientError else { return .connection }
+        return error == .deadlineExceeded || error == .readTimeout || error == .connectTimeout ? .timedOut : .connection
     }
 
     /// The kind that an S3 error `code` answered with HTTP `status` belongs to.

@@ -62,7 +62,7 @@ public struct S3Body: AsyncSequence, Sendable {
             } catch is CancellationError {
                 throw CancellationError()
             } catch {
-                throw S3Error(kind: .connection, operation: operation, bucket: bucket, key: key,
+                throw S3Error(kind: S3Error.kind(ofFailure: error), operation: operation, bucket: bucket, key: key,
                               message: "the object's body broke off: \(error)", underlying: error)
             }
         }
