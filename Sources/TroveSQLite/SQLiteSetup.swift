@@ -35,6 +35,12 @@ struct Setup {
                 throw openingError(failure)
             }
         }
+        // Checked before the lock file is made, so that a refused open leaves nothing behind.
+        if !options.createsFile, !FileManager.default.fileExists(atPath: path) {
+            throw StoreError(.invalidArgument, operation: .open, store: description,
+                             message: "'\(path)' is not an existing database file, and a store opened with create=false "
+                                + "does not create it")
+        }
         let lock = try OpenLock(databasePath: path, exclusive: options.isExclusive, description: description)
         do {
             let mode = SQLiteConnection.OpenMode.readWrite(creates: false)

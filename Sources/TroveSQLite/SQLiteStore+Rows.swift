@@ -136,7 +136,7 @@ extension SQLiteStore {
         if condition.requiresAbsence {
             text = sql.writeIfAbsent
         } else if let expected = condition.expectedETag {
-            guard expected.words != nil else { throw conditionFailed(key, condition, .write) }
+            guard expected.words != nil else { throw conditionFailed(connection, key, condition, .write, now: now) }
             text = sql.writeIfMatches
         } else {
             text = sql.writeAlways
@@ -163,14 +163,25 @@ extension SQLiteStore {
             while try statement.step() {}
             return created
         }
-        guard let created else { throw conditionFailed(key, condition, .write) }
+        guard let created else { throw conditionFailed(connection, key, condition, .write, now: now) }
         return EntryMetadata(key: key, size: size, etag: etag, modificationDate: now,
                              creationDate: Self.date(created), expirationDate: expiration)
     }
 
-    func conditionFailed(_ key: StoreKey, _ condition: some CustomStringConvertible, _ operation: StoreOperation) -> StoreError {
-        StoreError(.conditionFailed, operation: operation, key: key, store: description,
-                   message: "condition \(condition) failed")
+    /// The error of a condition that did not hold, saying what the key holds now (looked up
+    /// on `connection`; left out if that lookup fails).
+    func conditionFailed(
+        _ connection: SQLiteConnection, _ key: StoreKey, _ condition: some CustomStringConvertible,
+        _ operation: StoreOperation, now: Date
+    ) -> StoreError {
+        var message = "condition \(condition) failed"
+        do {
+            let current = try metadataRow(connection, key, now: now)
+            message += ": the key " + (current.map { "holds version \($0.etag)" } ?? "holds no value")
+        } catch {
+            // The condition's failure is the error to report, with or without what the key holds.
+        }
+        return StoreError(.conditionFailed, operation: operation, key: key, store: description, message: message)
     }
 
     /// Writes `value` under `key`: in the row when it is small, else in parts written in the same
@@ -228,7 +239,7 @@ extension SQLiteStore {
     /// Deletes the row of `key` if `condition` holds; returns whether it held a live value.
     func deleteRow(_ connection: SQLiteConnection, _ key: StoreKey, condition: DeleteCondition, now: Date) throws -> Bool {
         if let expected = condition.expectedETag {
-            guard let words = expected.words else { throw conditionFailed(key, condition, .delete) }
+            guard let words = expected.words else { throw conditionFailed(connection, key, condition, .delete, now: now) }
             let statement = try connection.statement(sql.deleteIfMatches)
             defer { statement.reset() }
             try statement.bind(1, text: key.rawValue)
@@ -236,7 +247,7 @@ extension SQLiteStore {
             try statement.bind(3, Int64(bitPattern: words.high))
             try statement.bind(4, Int64(bitPattern: words.low))
             _ = try statement.step()
-            guard connection.changes > 0 else { throw conditionFailed(key, condition, .delete) }
+            guard connection.changes > 0 else { throw conditionFailed(connection, key, condition, .delete, now: now) }
             return true
         }
         let statement = try connection.statement(sql.deleteAlways)

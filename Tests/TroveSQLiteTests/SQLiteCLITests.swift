@@ -61,4 +61,39 @@ struct SQLiteCLITests {
             #expect(left.isEmpty, "a refused URL created \(left)")
         }
     }
+
+    @Test("create=false on a missing file is a usage error that leaves no file behind")
+    func createFalseOnAMissingFile() async throws {
+        let trove = try BuiltExecutable.trove()
+        try await withScratchDirectory { directory in
+            let result = try await ChildProcess.run(trove, ["--store", "sqlite:missing.db?create=false", "list"],
+                                                    in: directory, scratch: directory)
+            #expect(result.status == 2, "trove exited with \(result.status): \(result.errors)")
+            let path = directory.appendingPathComponent("missing.db").standardizedFileURL.path
+            #expect(result.errors.contains("'\(path)' is not an existing database file, and a store opened with create=false "
+                                           + "does not create it"), "\(result.errors)")
+            let left = try FileManager.default.contentsOfDirectory(atPath: directory.path).filter { !$0.hasPrefix("std") }
+            #expect(left.isEmpty, "a refused open left \(left)")
+        }
+    }
+
+    @Test("a failed condition says what the key holds, as the file store does")
+    func aFailedConditionSaysWhatTheKeyHolds() async throws {
+        let trove = try BuiltExecutable.trove()
+        try await withScratchDirectory { directory in
+            func run(_ arguments: [String]) async throws -> ChildOutcome {
+                try await ChildProcess.run(trove, ["--store", "sqlite:c.db"] + arguments, in: directory, scratch: directory)
+            }
+            let value = directory.appendingPathComponent("value")
+            try Data("v".utf8).write(to: value)
+            let first = try await run(["put", "k", value.path])
+            let etag = try #require(first.outputLines.first, "put printed no ETag: \(first.errors)")
+            let again = try await run(["put", "k", value.path, "--if-absent"])
+            #expect(again.status == 3)
+            #expect(again.errors.contains("failed: the key holds version \(etag)"), "\(again.errors)")
+            let stale = try await run(["put", "other", value.path, "--if-match", etag])
+            #expect(stale.status == 3)
+            #expect(stale.errors.contains("failed: the key holds no value"), "\(stale.errors)")
+        }
+    }
 }
