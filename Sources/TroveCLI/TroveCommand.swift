@@ -21,6 +21,7 @@ struct TroveCommand: AsyncParsableCommand {
             commandName: "trove",
             abstract: "Put, get, list and delete values in a Trove store.",
             discussion: helpText,
+            version: TroveVersion.current,
             subcommands: [
                 PutCommand.self, GetCommand.self, DeleteCommand.self, ListCommand.self,
                 StatCommand.self, BenchCommand.self, QueueCommand.self,
@@ -32,7 +33,10 @@ struct TroveCommand: AsyncParsableCommand {
     /// The part of `trove --help` after the options: where the store is, store URLs, exit codes.
     private static var helpText: String {
         let environment = ProcessInfo.processInfo.environment
-        let schemes = StoreOpener.commandLine.schemes.map { "  \($0.usage)\n      \($0.summary)" }
+        let schemes = StoreOpener.commandLine.schemes.map { scheme in
+            "  \(scheme.usage)\n" + wrapped(scheme.summary, indent: 6) + "\n"
+                + wrapped(scheme.optionsSummary, indent: 6, continuationIndent: 8)
+        }
         return """
             The store is the URL given with --store, else the one in the TROVE_STORE \
             environment variable, else a directory store on this machine, created on first use:
@@ -51,6 +55,26 @@ struct TroveCommand: AsyncParsableCommand {
             Errors go to standard error, as one line starting with 'trove:'.
             """
     }
+}
+
+/// `text` in lines of at most `width` columns, broken between words, the first line indented
+/// by `indent` spaces and the others by `continuationIndent`: the help's own lines stay under
+/// 80 columns, so a terminal of that width does not wrap them and lose their indent.
+func wrapped(_ text: String, indent: Int, continuationIndent: Int? = nil, width: Int = 78) -> String {
+    var lines: [String] = []
+    var line = String(repeating: " ", count: indent)
+    var lineHasWord = false
+    for word in text.split(separator: " ") {
+        if lineHasWord, line.count + 1 + word.count > width {
+            lines.append(line)
+            line = String(repeating: " ", count: continuationIndent ?? indent)
+            lineHasWord = false
+        }
+        line += (lineHasWord ? " " : "") + word
+        lineHasWord = true
+    }
+    lines.append(line)
+    return lines.joined(separator: "\n")
 }
 
 /// Options every command takes.

@@ -227,8 +227,11 @@ extension StoreScheme {
         StoreScheme(
             name: name,
             usage: "\(name)://user[:password]@host[:port]/database",
-            summary: "one table of a PostgreSQL database; options table, schema, sslmode=disable|prefer|require|verify-full, "
-                + "sslrootcert, create, max-value-size, statement-timeout, pool"
+            summary: "one table of a PostgreSQL database",
+            options: [.init("table"), .init("schema"), .init("sslmode", "disable|prefer|require|verify-full"),
+                      .init("sslrootcert", "<file>"), .init("create", "true|false"), .init("max-value-size", "<bytes>"),
+                      .init("statement-timeout", "<duration>"), .init("connect-timeout", "<duration>"),
+                      .init("pool", "1-1000")]
         ) { url, context in
             try await PostgresStore.open(PostgresStore.URLConfiguration(url, environment: context.environment))
         }

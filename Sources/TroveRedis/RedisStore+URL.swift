@@ -130,14 +130,14 @@ extension RedisStore {
 extension StoreScheme {
     /// `redis://[user[:password]@]host[:port][/db]?prefix=app:`: a ``RedisStore``; options
     /// `prefix`, `expiration=none|fixed:<duration>|sliding:<duration>`, `connections`,
-    /// `timeout`, `connect-timeout`, `protocol=resp3|resp2`, `buckets`. See
+    /// `timeout`, `connect-timeout`, `protocol=resp3|resp2`, `buckets`, `tls=true|false`. See
     /// ``RedisStore/URLConfiguration``.
     public static var redis: StoreScheme {
         StoreScheme(
             name: "redis",
             usage: "redis://[user[:password]@]host[:port][/db]",
-            summary: "a Redis database; options prefix, expiration=none|fixed:<duration>|sliding:<duration>, connections, "
-                + "timeout, connect-timeout, protocol=resp3|resp2, buckets"
+            summary: "a Redis database",
+            options: redisOptions
         ) { url, _ in try openRedisStore(url) }
     }
 
@@ -148,8 +148,16 @@ extension StoreScheme {
         StoreScheme(
             name: "redis+cluster",
             usage: "redis+cluster://[user[:password]@]host1:port1,host2:port2[/]",
-            summary: "a Redis Cluster, from its seed nodes; the options of redis:"
+            summary: "a Redis Cluster, from its seed nodes",
+            options: redisOptions
         ) { url, _ in try openRedisStore(url) }
+    }
+
+    /// The options of `redis:` and `redis+cluster:` URLs, in the order they are read.
+    private static var redisOptions: [Option] {
+        [.init("prefix"), .init("expiration", "none|fixed:<duration>|sliding:<duration>"), .init("connections", "1-64"),
+         .init("timeout", "<duration>"), .init("connect-timeout", "<duration>"), .init("protocol", "resp3|resp2"),
+         .init("buckets", "1-1024"), .init("tls", "true|false")]
     }
 
     private static func openRedisStore(_ url: StoreURL) throws -> OpenedStore {

@@ -104,9 +104,10 @@ extension StoreScheme {
         StoreScheme(
             name: "s3",
             usage: "s3://bucket/prefix?endpoint=http://host:port&region=us-east-1&profile=name",
-            summary: "objects of an S3 bucket (AWS, MinIO, SeaweedFS, …) under a prefix; options endpoint, region, profile, "
-                + "addressing=path|virtual, listing=automatic|server|walk, parts=N; keys from AWS_ACCESS_KEY_ID and "
-                + "AWS_SECRET_ACCESS_KEY or a profile of ~/.aws/credentials and ~/.aws/config"
+            summary: "objects of an S3 bucket (AWS, MinIO, SeaweedFS, …) under a prefix; keys from AWS_ACCESS_KEY_ID and "
+                + "AWS_SECRET_ACCESS_KEY or a profile of ~/.aws/credentials and ~/.aws/config",
+            options: [.init("endpoint", "<url>"), .init("region"), .init("profile"), .init("parts", "1-64"),
+                      .init("addressing", "path|virtual"), .init("listing", "automatic|server|walk")]
         ) { url, context in
             let settings = try S3Store.URLConfiguration(url, environment: context.environment)
             return OpenedStore(S3Store(bucket: settings.bucket, prefix: settings.prefix,

@@ -74,8 +74,10 @@ extension StoreScheme {
         StoreScheme(
             name: "sqlite",
             usage: "sqlite:///absolute/file.db or sqlite:relative.db",
-            summary: "one table of an SQLite database; options table, synchronous=normal|full, exclusive, busy-timeout, "
-                + "mode=readwrite|readonly"
+            summary: "one table of an SQLite database",
+            options: [.init("table"), .init("synchronous", "normal|full"), .init("exclusive", "true|false"),
+                      .init("busy-timeout", "<duration>"), .init("readers", "1-64"), .init("create", "true|false"),
+                      .init("mode", "readwrite|readonly")]
         ) { url, context in
             let settings = try SQLiteStore.URLConfiguration(url, currentDirectory: context.currentDirectory)
             if settings.options.createsFile && settings.options.accessMode == .readWrite {

@@ -65,7 +65,8 @@ extension StoreScheme {
         StoreScheme(
             name: "file",
             usage: "file:///absolute/path or file:relative/path",
-            summary: "one file per key; options durability=buffered|fsync, create=true|false"
+            summary: "one file per key",
+            options: [.init("durability", "buffered|fsync"), .init("create", "true|false")]
         ) { url, context in
             let settings = try FileSystemStore.URLConfiguration(url, currentDirectory: context.currentDirectory)
             let store = try FileSystemStore(root: settings.root, configuration: settings.configuration, clock: context.clock)
