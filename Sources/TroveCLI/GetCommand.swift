@@ -27,6 +27,7 @@ struct GetCommand: StoreCommand {
     func run(on store: any KeyValueStore) async throws {
         let key = try StoreKey(validating: self.key)
         if let output, output != "-" {
+            try LocalFile.checkWritable(output)
             guard try await store.read(key, intoFile: URL(fileURLWithPath: output)) != nil else {
                 throw CommandFailure.notFound(key, in: store)
             }

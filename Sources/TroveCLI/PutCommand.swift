@@ -51,7 +51,7 @@ struct PutCommand: StoreCommand {
         let key = try StoreKey(validating: self.key)
         let input: FileChunks
         if let file, file != "-" {
-            input = try FileChunks(contentsOf: URL(fileURLWithPath: file))
+            input = try LocalFile.chunks(of: file)
         } else {
             input = FileChunks(reading: .standardInput, name: "standard input")
         }
@@ -69,6 +69,9 @@ struct PutCommand: StoreCommand {
     /// Reads `--expires-in`: a positive duration.
     @Sendable
     static func parseExpiry(_ text: String) throws -> Duration {
+        if text.hasPrefix("-") {
+            throw ValidationError("an entry's lifetime must be longer than zero")
+        }
         let duration: Duration
         do {
             duration = try Duration(parsing: text)
@@ -76,7 +79,7 @@ struct PutCommand: StoreCommand {
             throw ValidationError(error.message)
         }
         guard duration > .zero else {
-            throw ValidationError("--expires-in must be longer than zero")
+            throw ValidationError("an entry's lifetime must be longer than zero")
         }
         return duration
     }

@@ -37,7 +37,7 @@ struct QueueCommand: AsyncParsableCommand {
 
         func run(on store: any KeyValueStore) async throws {
             let element = if let file, file != "-" {
-                try Data(contentsOf: URL(fileURLWithPath: file))
+                try LocalFile.contents(of: file)
             } else {
                 FileHandle.standardInput.readDataToEndOfFile()
             }
@@ -82,6 +82,7 @@ struct QueueCommand: AsyncParsableCommand {
         var ack = false
 
         func run(on store: any KeyValueStore) async throws {
+            if let output, output != "-" { try LocalFile.checkWritable(output) }
             let queue = try QueueCommand.queue(self.queue, in: store, lease: lease ?? .seconds(30))
             let delivery = if let wait { try await queue.dequeue(waitingUpTo: wait) } else { try await queue.dequeue() }
             guard let delivery else {
@@ -90,7 +91,7 @@ struct QueueCommand: AsyncParsableCommand {
             if ack { try await queue.acknowledge(delivery.receipt) }
             var standardOutput = StandardOutput()
             if let output, output != "-" {
-                try delivery.element.write(to: URL(fileURLWithPath: output), options: .atomic)
+                try LocalFile.write(delivery.element, to: output)
                 if !ack { try standardOutput.line(delivery.receipt.description) }
             } else {
                 try standardOutput.bytes(delivery.element)

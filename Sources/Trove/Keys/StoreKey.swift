@@ -31,7 +31,7 @@ public struct StoreKey: Sendable, Hashable, Comparable, CustomStringConvertible,
             throw StoreError(
                 .invalidKey,
                 operation: .validate,
-                message: "'\(StoreKey.escape(string))' is not a valid key: \(violation)"
+                message: "\(StoreKey.quoted(string)) is not a valid key: \(violation)"
             )
         }
         self.rawValue = string
@@ -180,6 +180,16 @@ extension StoreKey {
             }
         }
         return result
+    }
+
+    /// `string` escaped and in quotes; a long one clipped to its first 64 characters, with its
+    /// length, so that an error about a key of a thousand bytes stays readable.
+    static func quoted(_ string: String) -> String {
+        let limit = 64
+        let scalars = string.unicodeScalars
+        guard scalars.count > limit + 16 else { return "'" + escape(string) + "'" }
+        let head = String(String.UnicodeScalarView(scalars.prefix(limit)))
+        return "'\(escape(head))…' (\(string.utf8.count) bytes)"
     }
 
     private static func hex(_ value: UInt32) -> String {

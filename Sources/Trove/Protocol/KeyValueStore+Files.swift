@@ -1,4 +1,9 @@
 public import Foundation
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 extension KeyValueStore {
     /// Stores the contents of the local file at `url` under `key`, streaming it in chunks.
@@ -22,41 +27,53 @@ extension KeyValueStore {
     /// Writes the value under `key` into the local file at `url`, streaming it in chunks.
     ///
     /// The bytes go to a temporary file beside `url`, renamed over `url` once complete, so a
-    /// failure never leaves a partial file where the complete one should be.
+    /// failure never leaves a partial file where the complete one should be. The destination is
+    /// checked before the value is read: a missing directory or one that cannot be written fails
+    /// at once, whether or not the key holds a value.
     ///
     /// - Returns: The entry's metadata, or `nil` (and no file is touched) when the key holds no
     ///   value.
     /// - Throws: ``StoreError``: ``StoreError/Code/invalidArgument`` when the directory of `url`
-    ///   does not exist, ``StoreError/Code/io`` when the file cannot be written, the store's own
-    ///   errors otherwise.
+    ///   does not exist or `url` is a directory, ``StoreError/Code/permissionDenied`` when the
+    ///   directory or the file may not be written, ``StoreError/Code/io`` when writing fails
+    ///   (a full disk), each with the system's reason; the store's own errors otherwise.
     @discardableResult
     public func read(_ key: StoreKey, intoFile url: URL) async throws -> EntryMetadata? {
-        guard let entry = try await readStream(key) else { return nil }
+        let path = url.path
         let directory = url.deletingLastPathComponent()
-        let temporary = directory.appendingPathComponent(".\(url.lastPathComponent).trove-\(UUID().uuidString)")
         func failure(_ code: StoreError.Code, _ message: String, _ cause: (any Error)? = nil) -> StoreError {
             StoreError(code, operation: .read, key: key, store: description, message: message, underlying: cause)
         }
-        guard FileManager.default.createFile(atPath: temporary.path, contents: nil) else {
-            throw failure(.invalidArgument, "cannot create a file in '\(directory.path)'")
+        func systemFailure(_ what: String, errno code: Int32) -> StoreError {
+            let reason = String(cString: strerror(code))
+            return failure(code == EACCES || code == EPERM || code == EROFS ? .permissionDenied : .io, "\(what): \(reason)")
         }
+        var isDirectory: ObjCBool = false
+        if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue {
+            throw failure(.invalidArgument, "cannot write '\(path)': it is a directory")
+        }
+        guard FileManager.default.fileExists(atPath: directory.path, isDirectory: &isDirectory), isDirectory.boolValue else {
+            throw failure(.invalidArgument, "cannot write '\(path)': there is no directory '\(directory.path)'")
+        }
+        let temporary = directory.appendingPathComponent(".\(url.lastPathComponent).trove-\(UUID().uuidString)")
+        let descriptor = open(temporary.path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o666)
+        guard descriptor >= 0 else { throw systemFailure("cannot create a file in '\(directory.path)'", errno: errno) }
+        let handle = FileHandle(fileDescriptor: descriptor, closeOnDealloc: false)
         do {
-            let handle = try FileHandle(forWritingTo: temporary)
-            do {
-                for try await chunk in entry.chunks { try handle.write(contentsOf: chunk) }
-                try handle.close()
-            } catch {
-                try? handle.close()  // best effort: the error being reported is the one above
-                throw error
+            defer { close(descriptor) }
+            guard let entry = try await readStream(key) else {
+                unlink(temporary.path)
+                return nil
             }
-            guard rename(temporary.path, url.path) == 0 else {
-                throw failure(.io, "cannot rename the downloaded file into '\(url.path)'")
+            for try await chunk in entry.chunks { try handle.write(contentsOf: chunk) }
+            guard rename(temporary.path, path) == 0 else {
+                throw systemFailure("cannot move the downloaded file into '\(path)'", errno: errno)
             }
             return entry.metadata
         } catch {
-            try? FileManager.default.removeItem(at: temporary)  // best-effort cleanup of the partial file
+            unlink(temporary.path)  // best-effort cleanup of the partial file
             if error is StoreError || error is CancellationError { throw error }
-            throw failure(.io, "cannot write '\(url.path)'", error)
+            throw failure(.io, "cannot write '\(path)'", error)
         }
     }
 }
