@@ -69,6 +69,7 @@ let package = Package(
         .target(
             name: "TroveRedisClient",
             dependencies: [
+                "TroveNIOSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -85,11 +86,21 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // What SwiftNIO's connection errors mean, in words, for the networked stores' messages.
+        .target(
+            name: "TroveNIOSupport",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         // An S3 client of its own (SigV4 signing, presigned URLs, the object operations), usable
         // without the store.
         .target(
             name: "TroveS3Client",
             dependencies: [
+                "TroveNIOSupport",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -109,6 +120,7 @@ let package = Package(
             name: "TrovePostgres",
             dependencies: [
                 "Trove",
+                "TroveNIOSupport",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ],

@@ -1,5 +1,8 @@
 import Foundation
+import PostgresNIO
 import Trove
+import TroveRedisClient
+import TroveS3Client
 
 /// How `trove` ends, as documented in `trove --help`.
 enum ExitStatus: Int32 {
@@ -73,11 +76,18 @@ struct StoreErrorReport: Error {
             self.message = storeError.message
         default:
             var text = storeError.description
-            if let underlying = storeError.underlying, !(underlying is StoreError) {
+            if let underlying = storeError.underlying, !Self.isInMessage(underlying) {
                 text += " (cause: \(Self.describe(underlying)))"
             }
             self.message = text
         }
+    }
+
+    /// Whether the store's message already says what `cause` says: the networked stores build
+    /// their messages from their clients' errors, whose own descriptions only repeat them (or,
+    /// for postgres-nio's, hide them).
+    static func isInMessage(_ cause: any Error) -> Bool {
+        cause is StoreError || cause is S3Error || cause is RedisClientError || cause is PSQLError
     }
 
     /// A cause in words: Foundation's errors by their localized text (their `description` is a

@@ -1,6 +1,7 @@
 import Foundation
 import PostgresNIO
 import Trove
+import TroveNIOSupport
 
 /// How postgres-nio's and the server's failures become ``StoreError``s. Messages come from the
 /// server's own text (which never holds a password) and the store's description (which holds
@@ -35,9 +36,12 @@ extension PostgresStore {
         switch failure.code {
         case .server:
             return serverError(failure, make)
-        case .connectionError, .serverClosedConnection, .uncleanShutdown, .messageDecodingFailure,
+        case .connectionError:
+            let cause = failure.underlying.map { ": \(ConnectionFailure.reason($0))" } ?? ""
+            return make(.unavailable, "cannot connect to the server\(cause); the statement was not sent", retryable: true)
+        case .serverClosedConnection, .uncleanShutdown, .messageDecodingFailure,
              .unexpectedBackendMessage, .receivedUnencryptedDataAfterSSLRequest:
-            let cause = failure.underlying.map { ": \($0)" } ?? ""
+            let cause = failure.underlying.map { ": \(ConnectionFailure.reason($0))" } ?? ""
             return make(.unavailable, "the connection to the server was lost or could not be made (\(failure.code))\(cause); "
                         + "the statement may or may not have run", retryable: true)
         case .clientClosedConnection where failure.underlying != nil:

@@ -187,6 +187,37 @@ struct CLIErrorTests {
         #expect(result.stderr.contains("Missing value for '--expires-in"), "\(result.stderr)")
     }
 
+    // MARK: Servers
+
+    @Test("a server that refuses the connection: one line with the reason, exit 4", arguments: [
+        ("redis://127.0.0.1:1/0", "cannot connect to redis://127.0.0.1:1: connection refused"),
+        ("postgres://user@127.0.0.1:1/db", "cannot connect to the server: connection refused; the statement was not sent"),
+        ("s3://bucket/p?endpoint=http://127.0.0.1:1", "no answer from http://127.0.0.1:1: connection refused"),
+    ])
+    func refusedConnection(_ url: String, _ reason: String) async throws {
+        let scratch = try Scratch()
+        defer { scratch.remove() }
+        let result = try await scratch.trove(["--store", url, "get", "k"],
+                                             environment: ["AWS_ACCESS_KEY_ID": "AKID", "AWS_SECRET_ACCESS_KEY": "secret"])
+        #expect(result.status == 4)
+        result.expectOneErrorLine()
+        #expect(result.stderr.hasSuffix(reason + "\n"), "\(result.stderr)")
+        #expect(!result.stderr.contains("cause:"), "the reason is said twice: \(result.stderr)")
+    }
+
+    @Test("a host name that does not resolve is named in the error", arguments: [
+        "redis://no-such-host.invalid/0", "postgres://user@no-such-host.invalid/db", "s3://bucket/p?endpoint=http://no-such-host.invalid:9",
+    ])
+    func unknownHost(_ url: String) async throws {
+        let scratch = try Scratch()
+        defer { scratch.remove() }
+        let result = try await scratch.trove(["--store", url, "get", "k"],
+                                             environment: ["AWS_ACCESS_KEY_ID": "AKID", "AWS_SECRET_ACCESS_KEY": "secret"])
+        #expect(result.status == 4)
+        result.expectOneErrorLine()
+        #expect(result.stderr.contains("no address for host 'no-such-host.invalid'"), "\(result.stderr)")
+    }
+
     // MARK: Help and version
 
     @Test("--version prints the version")

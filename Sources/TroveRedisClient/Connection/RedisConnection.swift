@@ -2,6 +2,7 @@ import Logging
 import NIOCore
 import NIOPosix
 import Synchronization
+import TroveNIOSupport
 
 /// One long-lived connection, shared by every task that sends on it: commands are appended to
 /// one write buffer and one queue of waiters under a lock, written by one flush on the event
@@ -253,7 +254,8 @@ final class RedisConnection: Sendable {
         let eventLoop = self.eventLoop
         bootstrap.connect(host: configuration.host, port: configuration.port)
             .flatMapErrorThrowing { error in
-                throw RedisClientError(.connectFailed, "cannot connect to \(configuration)", underlying: error)
+                throw RedisClientError(.connectFailed, "cannot connect to \(configuration): \(ConnectionFailure.reason(error))",
+                                       underlying: error)
             }
             .flatMap { channel in
                 let deadline = eventLoop.scheduleTask(in: TimeAmount(configuration.connectTimeout)) {
@@ -296,7 +298,8 @@ final class RedisConnection: Sendable {
             flush(channel)
         case .failure(let failure):
             let error = failure as? RedisClientError
-                ?? RedisClientError(.connectFailed, "cannot connect to \(configuration)", underlying: failure)
+                ?? RedisClientError(.connectFailed, "cannot connect to \(configuration): \(ConnectionFailure.reason(failure))",
+                                    underlying: failure)
             let waiters: CircularBuffer<Waiter> = state.withLock { state in
                 guard case .connecting = state.phase else { return [] }
                 let delay = backoff(afterFailures: state.failedAttempts)

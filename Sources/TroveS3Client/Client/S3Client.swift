@@ -3,6 +3,7 @@ import Foundation
 import NIOCore
 import NIOHTTP1
 import Synchronization
+import TroveNIOSupport
 
 /// A small S3 client: signed requests over AsyncHTTPClient to any S3-compatible server (AWS,
 /// MinIO, SeaweedFS, Ceph, R2, Google Cloud Storage's interoperability API).
@@ -217,7 +218,7 @@ public final class S3Client: Sendable {
         } catch {
             if let sourceError = failure.recorded { throw sourceError }
             throw S3Error(kind: S3Error.kind(ofFailure: error), operation: call.operation, bucket: call.bucket, key: call.key,
-                          message: "no answer from \(configuration.scheme)://\(configuration.hostAndPort): \(error)",
+                          message: "no answer from \(configuration.scheme)://\(configuration.hostAndPort): \(ConnectionFailure.reason(error))",
                           underlying: error)
         }
         if let sourceError = failure.recorded {
