@@ -73,7 +73,7 @@ extension KeyValueStore {
         }
     }
 
-    private func copyEntry(
+    func copyEntry(
         _ key: StoreKey, to destination: some KeyValueStore, replacing: Bool, chunkSize: Int
     ) async throws -> CopyReport {
         var report = CopyReport()
