@@ -281,4 +281,32 @@ struct StoreSynchronizationTests {
         for try await key in try destination.keys() { keys.append(key) }
         #expect(keys == ["a/b", "a/b/c", "b"])
     }
+
+    @Test("synchronize over several listing pages, writing into the destination while listing it",
+          arguments: [(Kind.file, Kind.file), (.sqlite, .file), (.file, .sqlite)])
+    func synchronizeAcrossPages(_ kinds: (Kind, Kind)) async throws {
+        try await withScratchDirectory("trove-sync") { directory in
+            let source = try await kinds.0.open(in: directory, named: "source")
+            let destination = try await kinds.1.open(in: directory, named: "destination")
+            let names = (0..<2500).map { String(format: "k/%04d", $0) }
+            try await source.writeBatch(names.map { BatchWrite(try StoreKey(validating: $0), Data($0.utf8)) })
+                .forEach { _ = try $0.get() }
+            // The destination holds every third key, a third of those with other sizes, and extras
+            // between the source's keys.
+            var writes: [BatchWrite] = []
+            for (index, name) in names.enumerated() where index % 3 == 0 {
+                writes.append(BatchWrite(try StoreKey(validating: name), Data((index % 9 == 0 ? name + "!" : name).utf8)))
+                writes.append(BatchWrite(try StoreKey(validating: name + "x"), Data("extra".utf8)))
+            }
+            try await destination.writeBatch(writes).forEach { _ = try $0.get() }
+
+            let report = try await source.synchronize(to: destination, concurrency: 4)
+            #expect(report.copied == 2500 - 834 + 278)
+            #expect(report.unchanged == 834 - 278)
+            #expect(report.deleted == 834)
+            let after = try await source.compare(with: destination, byContent: true)
+            #expect(after.isIdentical, "\(after.differences.prefix(5))")
+            #expect(after.matchingCount == 2500)
+        }
+    }
 }

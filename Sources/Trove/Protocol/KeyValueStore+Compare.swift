@@ -231,38 +231,48 @@ extension KeyValueStore {
         var sourceElements = list(query, pageSize: 1000).makeAsyncIterator()
         var destinationElements = destination.list(query, pageSize: 1000).makeAsyncIterator()
         let sourceName = description, destinationName = destination.description
-        func nextEntry(_ elements: inout StoreListing.AsyncIterator, _ store: String) async throws -> EntryMetadata? {
+        // A key listed out of order would be taken for one the other side lacks (and deleted
+        // by a synchronization), so the order is checked, not trusted.
+        func nextEntry(
+            _ elements: inout StoreListing.AsyncIterator, after previous: EntryMetadata?, _ store: String
+        ) async throws -> EntryMetadata? {
             while let element = try await elements.next() {
                 guard let key = element.key else { continue }
-                if let metadata = element.metadata { return metadata }
-                throw StoreError(.integrity, operation: .compare, key: key, store: store,
-                                 message: "the store listed the key without the metadata that was asked for")
+                guard let metadata = element.metadata else {
+                    throw StoreError(.integrity, operation: .compare, key: key, store: store,
+                                     message: "the store listed the key without the metadata that was asked for")
+                }
+                if let previous, !(previous.key < key) {
+                    throw StoreError(.integrity, operation: .compare, key: key, store: store,
+                                     message: "the store listed the key after '\(previous.key.escapedDescription)', out of key order; nothing more was compared")
+                }
+                return metadata
             }
             return nil
         }
-        var left = try await nextEntry(&sourceElements, sourceName)
-        var right = try await nextEntry(&destinationElements, destinationName)
+        var left = try await nextEntry(&sourceElements, after: nil, sourceName)
+        var right = try await nextEntry(&destinationElements, after: nil, destinationName)
         while true {
             switch (left, right) {
             case (nil, nil):
                 return
             case (let source?, nil):
                 try await body(.onlyInSource(source))
-                left = try await nextEntry(&sourceElements, sourceName)
+                left = try await nextEntry(&sourceElements, after: left, sourceName)
             case (nil, let target?):
                 try await body(.onlyInDestination(target))
-                right = try await nextEntry(&destinationElements, destinationName)
+                right = try await nextEntry(&destinationElements, after: right, destinationName)
             case (let source?, let target?):
                 if source.key < target.key {
                     try await body(.onlyInSource(source))
-                    left = try await nextEntry(&sourceElements, sourceName)
+                    left = try await nextEntry(&sourceElements, after: left, sourceName)
                 } else if target.key < source.key {
                     try await body(.onlyInDestination(target))
-                    right = try await nextEntry(&destinationElements, destinationName)
+                    right = try await nextEntry(&destinationElements, after: right, destinationName)
                 } else {
                     try await body(.inBoth(source, target))
-                    left = try await nextEntry(&sourceElements, sourceName)
-                    right = try await nextEntry(&destinationElements, destinationName)
+                    left = try await nextEntry(&sourceElements, after: left, sourceName)
+                    right = try await nextEntry(&destinationElements, after: right, destinationName)
                 }
             }
         }

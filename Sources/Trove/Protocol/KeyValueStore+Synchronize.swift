@@ -186,7 +186,7 @@ extension KeyValueStore {
         }
         if let maximumDeletes, extras.count > maximumDeletes {
             throw StoreError(.limitExceeded, operation: .synchronize, store: destination.description,
-                             message: "synchronizing would delete \(extras.count) keys\(prefix.isEmpty ? "" : " under '\(StoreKey.escape(prefix))'") that the source does not hold, more than the \(maximumDeletes) allowed; nothing was deleted")
+                             message: "synchronizing would delete \(extras.count == 1 ? "1 key" : "\(extras.count) keys")\(prefix.isEmpty ? "" : " under '\(StoreKey.escape(prefix))'") that the source does not hold, more than the \(maximumDeletes) allowed; nothing was deleted")
         }
         var start = extras.startIndex
         while start < extras.endIndex {
