@@ -309,4 +309,18 @@ struct StoreSynchronizationTests {
             #expect(after.matchingCount == 2500)
         }
     }
+
+    @Test("a copy that fails stops the synchronization before any deletion")
+    func failedCopyDeletesNothing() async throws {
+        let source = MemoryStore(name: "source")
+        try await Self.fill(source)
+        let backing = MemoryStore(name: "destination")
+        try await backing.set(Data("x".utf8), for: "x/1")
+        let destination = backing.limited(valueSize: 1 << 20)   // refuses the 3 MiB value
+        let error = try await expectStoreError(.valueTooLarge) {
+            try await source.synchronize(to: destination, concurrency: 1)
+        }
+        #expect(error.key == "big")
+        #expect(try await backing.contains("x/1"), "an extra was deleted although a copy failed")
+    }
 }
