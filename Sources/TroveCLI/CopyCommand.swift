@@ -9,7 +9,8 @@ struct CopyCommand: AsyncParsableCommand {
         abstract: "Copy every key under a prefix from one store to another.",
         discussion: """
             Each value streams from the source to the destination under the same key, keeping \
-            its expiry; --transfers keys are copied at once. Keys the destination holds are \
+            its expiry; --transfers keys are copied at once. On a terminal a line on standard \
+            error shows the keys and bytes copied so far. Keys the destination holds are \
             overwritten, unless --no-replace skips them: a copy run again with --no-replace \
             resumes where an interrupted one stopped. Keys only the destination holds are left \
             alone (see 'trove sync').
@@ -32,13 +33,18 @@ struct CopyCommand: AsyncParsableCommand {
     func run() async throws {
         let clock = Stopwatch()
         var output = StandardOutput()
+        var progress = ProgressLine()
+        defer { progress.clear() }   // before an error line, too
         let report = try await stores.withStores { source, destination in
             if dryRun {
                 return try await plan(from: source, to: destination, output: &output)
             }
             return try await source.copy(to: destination, withPrefix: stores.prefix, replacing: !noReplace,
-                                         concurrency: transfer.transfers)
+                                         concurrency: transfer.transfers) { soFar in
+                progress.show("copied \(Show.keys(soFar.copied)), \(Show.bytes(soFar.bytes)); skipped \(soFar.skipped)…")
+            }
         }
+        progress.clear()
         let seconds = clock.seconds
         let verb = dryRun ? "would copy" : "copied"
         Terminal.note("\(verb) \(Show.keys(report.copied)), \(Show.bytes(report.bytes)); skipped \(report.skipped); \(Show.seconds(seconds))")

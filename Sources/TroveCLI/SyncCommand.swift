@@ -21,7 +21,8 @@ struct SyncCommand: AsyncParsableCommand {
             too). A one-line summary goes to standard error; --json also prints it on standard \
             output as {"command", "source", "destination", "prefix", "dryRun", "copied", \
             "deleted", "unchanged", "bytes", "seconds"}, with "copies" and "deletions" (arrays \
-            of keys) in a dry run.
+            of keys) in a dry run. On a terminal a line on standard error shows the keys \
+            copied and deleted so far.
             """)
 
     @OptionGroup var stores: StorePairOptions
@@ -49,12 +50,19 @@ struct SyncCommand: AsyncParsableCommand {
         var planned: (copies: [StoreKey], deletions: [StoreKey]) = ([], [])
         var output = StandardOutput()
         var outputFailure: (any Error)?
+        var progress = ProgressLine()
+        defer { progress.clear() }   // before an error line, too
+        var (copiedSoFar, deletedSoFar) = (0, 0)
         let report = try await stores.withStores { source, destination in
             try await source.synchronize(
                 to: destination, withPrefix: stores.prefix, byContent: checksum, maximumDeletes: maxDelete,
                 dryRun: dryRun, concurrency: transfer.transfers
             ) { step in
-                guard step.isPlanned else { return }
+                guard step.isPlanned else {
+                    if step.action == .copy { copiedSoFar += 1 } else { deletedSoFar += 1 }
+                    progress.show("copied \(Show.keys(copiedSoFar)), deleted \(deletedSoFar)…")
+                    return
+                }
                 if stores.json {
                     if step.action == .copy { planned.copies.append(step.key) } else { planned.deletions.append(step.key) }
                 } else if outputFailure == nil {
@@ -66,6 +74,7 @@ struct SyncCommand: AsyncParsableCommand {
                 }
             }
         }
+        progress.clear()
         if let outputFailure { throw outputFailure }
         let seconds = clock.seconds
         let summary = dryRun

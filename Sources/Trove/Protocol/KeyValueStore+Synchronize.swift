@@ -75,7 +75,7 @@ extension KeyValueStore {
     /// The two stores are compared as ``compare(with:withPrefix:byContent:concurrency:chunkSize:)``
     /// does, walking both listings side by side in key order; each key missing in the
     /// destination or differing (by size, and with `byContent` by bytes) is copied as
-    /// ``copy(to:withPrefix:replacing:concurrency:chunkSize:)`` copies it (streamed, keeping
+    /// ``copy(to:withPrefix:replacing:concurrency:chunkSize:onProgress:)`` copies it (streamed, keeping
     /// its expiry), `concurrency` keys at a time, while the walk goes on. The keys only the
     /// destination holds are collected during the walk and deleted after it, and only if every
     /// copy succeeded: a failed copy throws its error and deletes nothing. Synchronizing is
