@@ -47,7 +47,6 @@ struct CopyCommand: AsyncParsableCommand {
         progress.clear()
         let seconds = clock.seconds
         let verb = dryRun ? "would copy" : "copied"
-        Terminal.note("\(verb) \(Show.keys(report.copied)), \(Show.bytes(report.bytes)); skipped \(report.skipped); \(Show.seconds(seconds))")
         if stores.json {
             var object = try stores.jsonHeader(command: "copy")
             object.add("dryRun", json: dryRun ? "true" : "false")
@@ -58,6 +57,7 @@ struct CopyCommand: AsyncParsableCommand {
             try output.line(object.rendered)
         }
         try output.flush()
+        Terminal.note("\(verb) \(Show.keys(report.copied)), \(Show.bytes(report.bytes)); skipped \(report.skipped); \(Show.seconds(seconds))")
     }
 
     /// What a copy would do, without writing: every key of the source, or with --no-replace

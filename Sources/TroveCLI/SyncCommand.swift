@@ -80,7 +80,6 @@ struct SyncCommand: AsyncParsableCommand {
         let summary = dryRun
             ? "would copy \(Show.keys(report.copied)), \(Show.bytes(report.bytes)); would delete \(report.deleted)"
             : "copied \(Show.keys(report.copied)), \(Show.bytes(report.bytes)); deleted \(report.deleted)"
-        Terminal.note("\(summary); unchanged \(report.unchanged); \(Show.seconds(seconds))")
         if stores.json {
             var object = try stores.jsonHeader(command: "sync")
             object.add("dryRun", json: dryRun ? "true" : "false")
@@ -96,6 +95,7 @@ struct SyncCommand: AsyncParsableCommand {
             try output.line(object.rendered)
         }
         try output.flush()
+        Terminal.note("\(summary); unchanged \(report.unchanged); \(Show.seconds(seconds))")
     }
 
     /// Keys as a JSON array of strings.
