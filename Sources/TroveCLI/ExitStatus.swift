@@ -12,7 +12,8 @@ enum ExitStatus: Int32 {
     case notFound = 1
     /// Invalid input or usage: arguments, a key, a store URL, an option the store cannot honour.
     case invalidInput = 2
-    /// A condition did not hold (`--if-absent`, `--if-match`, a bench prefix that holds keys).
+    /// A condition did not hold (`--if-absent`, `--if-match`, a bench prefix that holds keys,
+    /// `sync --max-delete`), or `check` found the stores differ.
     case conditionFailed = 3
     /// The store, or a local file, could not be read or written.
     case storageFailure = 4
@@ -24,7 +25,7 @@ enum ExitStatus: Int32 {
         switch code {
         case .invalidKey, .invalidArgument, .notSupported, .valueTooLarge:
             self = .invalidInput
-        case .conditionFailed, .alreadyExists:
+        case .conditionFailed, .alreadyExists, .limitExceeded:
             self = .conditionFailed
         default:
             self = .storageFailure

@@ -19,12 +19,13 @@ struct TroveCommand: AsyncParsableCommand {
     static var configuration: CommandConfiguration {
         CommandConfiguration(
             commandName: "trove",
-            abstract: "Put, get, list and delete values in a Trove store.",
+            abstract: "Put, get, list, delete and copy values in Trove stores.",
             discussion: helpText,
             version: TroveVersion.current,
             subcommands: [
                 PutCommand.self, GetCommand.self, DeleteCommand.self, ListCommand.self,
-                StatCommand.self, BenchCommand.self, QueueCommand.self,
+                StatCommand.self, CopyCommand.self, SyncCommand.self, CheckCommand.self,
+                BenchCommand.self, QueueCommand.self,
             ])
     }
 
@@ -50,7 +51,8 @@ struct TroveCommand: AsyncParsableCommand {
               0  success
               1  key not found
               2  invalid input or usage: arguments, key, store URL, unsupported option
-              3  condition failed: --if-absent, --if-match, bench prefix holding keys
+              3  condition failed: --if-absent, --if-match, bench prefix holding keys,
+                 sync beyond --max-delete; or check found the stores differ
               4  storage failure: the store or a local file could not be read or written
             Errors go to standard error, as one line starting with 'trove:'.
             """

@@ -36,6 +36,7 @@ public struct StoreError: Error, Sendable, CustomStringConvertible, CustomDebugS
             case valueTooLarge
             case alreadyExists
             case decodingFailed
+            case limitExceeded
         }
 
         private let base: Base
@@ -70,6 +71,9 @@ public struct StoreError: Error, Sendable, CustomStringConvertible, CustomDebugS
         public static var alreadyExists: Self { Self(.alreadyExists) }
         /// A stored value could not be decoded into the type a typed view expects.
         public static var decodingFailed: Self { Self(.decodingFailed) }
+        /// An operation would go past a limit its caller set (a synchronization's maximum
+        /// number of deletions); nothing beyond the limit was done.
+        public static var limitExceeded: Self { Self(.limitExceeded) }
 
         /// The code's name, such as `conditionFailed`.
         public var description: String { base.rawValue }

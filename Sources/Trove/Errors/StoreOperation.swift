@@ -29,6 +29,10 @@ public struct StoreOperation: Hashable, Sendable, CustomStringConvertible {
     public static let count = StoreOperation("count")
     /// Copying entries from one store to another.
     public static let copy = StoreOperation("copy")
+    /// Comparing the entries of two stores.
+    public static let compare = StoreOperation("compare")
+    /// Making one store's entries the same as another's.
+    public static let synchronize = StoreOperation("synchronize")
 
     /// The operation's name.
     public var description: String { name }

@@ -1,6 +1,6 @@
 import Foundation
 
-/// What ``KeyValueStore/copy(to:withPrefix:replacing:concurrency:chunkSize:)`` did.
+/// What ``KeyValueStore/copy(to:withPrefix:replacing:concurrency:chunkSize:onProgress:)`` did.
 public struct CopyReport: Hashable, Sendable {
     /// The entries written to the destination.
     public var copied = 0
@@ -35,6 +35,8 @@ extension KeyValueStore {
     ///     running the copy again resumes it.
     ///   - concurrency: How many entries are copied at once. Defaults to 8.
     ///   - chunkSize: The size of the chunks values stream in. Defaults to 1 MiB.
+    ///   - onProgress: Called after each entry with the totals so far, one call at a time (not
+    ///     concurrently), in the task that called `copy`. Defaults to `nil`.
     /// - Returns: How many entries were copied and skipped, and how many bytes.
     /// - Throws: The first ``StoreError`` of either store, naming the key (entries copied before
     ///   it stay copied); ``StoreError/Code/notSupported`` when an entry expires and
@@ -46,7 +48,8 @@ extension KeyValueStore {
         withPrefix prefix: String = "",
         replacing: Bool = true,
         concurrency: Int = 8,
-        chunkSize: Int = 1 << 20
+        chunkSize: Int = 1 << 20,
+        onProgress: ((CopyReport) -> Void)? = nil
     ) async throws -> CopyReport {
         if !replacing, !destination.capabilities.contains(.conditionalWrites) {
             throw StoreError(.notSupported, operation: .copy, store: destination.description,
@@ -61,6 +64,7 @@ extension KeyValueStore {
                 guard let key = element.key else { continue }
                 if inFlight == width, let done = try await group.next() {
                     report.add(done)
+                    onProgress?(report)
                     inFlight -= 1
                 }
                 group.addTask {
@@ -68,12 +72,15 @@ extension KeyValueStore {
                 }
                 inFlight += 1
             }
-            while let done = try await group.next() { report.add(done) }
+            while let done = try await group.next() {
+                report.add(done)
+                onProgress?(report)
+            }
             return report
         }
     }
 
-    private func copyEntry(
+    func copyEntry(
         _ key: StoreKey, to destination: some KeyValueStore, replacing: Bool, chunkSize: Int
     ) async throws -> CopyReport {
         var report = CopyReport()

@@ -1,0 +1,214 @@
+import Foundation
+
+/// One step of ``KeyValueStore/synchronize(to:withPrefix:byContent:maximumDeletes:dryRun:concurrency:chunkSize:onStep:)``,
+/// reported as it is done (or, in a dry run, as it is planned).
+public struct SynchronizationStep: Hashable, Sendable {
+    /// What a step does to the destination.
+    ///
+    /// A struct rather than an enum, so that new actions can be added without breaking code
+    /// that switches over the existing ones.
+    public struct Action: Hashable, Sendable, CustomStringConvertible {
+        private enum Base: String, Hashable, Sendable {
+            case copy
+            case delete
+        }
+
+        private let base: Base
+
+        private init(_ base: Base) { self.base = base }
+
+        /// The source's entry is written to the destination (it was missing there, or differed).
+        public static var copy: Self { Self(.copy) }
+        /// The destination's entry, which the source does not hold, is deleted.
+        public static var delete: Self { Self(.delete) }
+
+        /// The action's name, such as `copy`.
+        public var description: String { base.rawValue }
+    }
+
+    /// What the step does.
+    public var action: Action
+    /// The key it concerns.
+    public var key: StoreKey
+    /// The bytes copied (the source value's size); 0 for a deletion.
+    public var bytes: Int64
+    /// Whether the step was only planned (a dry run) rather than done.
+    public var isPlanned: Bool
+
+    /// Creates a step.
+    public init(action: Action, key: StoreKey, bytes: Int64, isPlanned: Bool) {
+        self.action = action
+        self.key = key
+        self.bytes = bytes
+        self.isPlanned = isPlanned
+    }
+}
+
+/// What ``KeyValueStore/synchronize(to:withPrefix:byContent:maximumDeletes:dryRun:concurrency:chunkSize:onStep:)``
+/// did, or in a dry run would do.
+public struct SynchronizationReport: Hashable, Sendable {
+    /// The entries written to the destination because it lacked them or held other values.
+    public var copied = 0
+    /// The bytes of the values copied.
+    public var bytes: Int64 = 0
+    /// The destination's entries deleted because the source does not hold them.
+    public var deleted = 0
+    /// The keys both stores held with equal values, left alone.
+    public var unchanged = 0
+    /// The source's entries that disappeared or expired before they could be copied.
+    public var vanished = 0
+    /// Whether this is a plan (a dry run): nothing was written or deleted.
+    public var isDryRun = false
+
+    /// Creates an empty report.
+    public init() {}
+}
+
+extension KeyValueStore {
+    /// Makes the entries under `prefix` in `destination` the same as in this store: copies
+    /// what the destination lacks or holds differently, then deletes what only the destination
+    /// holds.
+    ///
+    ///     let report = try await files.synchronize(to: backup, withPrefix: "photos/", maximumDeletes: 100)
+    ///     print("\(report.copied) copied, \(report.deleted) deleted")
+    ///
+    /// The two stores are compared as ``compare(with:withPrefix:byContent:concurrency:chunkSize:)``
+    /// does, walking both listings side by side in key order; each key missing in the
+    /// destination or differing (by size, and with `byContent` by bytes) is copied as
+    /// ``copy(to:withPrefix:replacing:concurrency:chunkSize:onProgress:)`` copies it (streamed, keeping
+    /// its expiry), `concurrency` keys at a time, while the walk goes on. The keys only the
+    /// destination holds are collected during the walk and deleted after it, and only if every
+    /// copy succeeded: a failed copy throws its error and deletes nothing. Synchronizing is
+    /// not one atomic step, and the stores are not frozen meanwhile.
+    ///
+    /// Without `byContent`, a value changed to another of the same size is not seen as
+    /// different: pass `byContent: true` when that can happen (it reads both values of every
+    /// key of equal size).
+    ///
+    /// - Parameters:
+    ///   - destination: The store to make equal to this one under `prefix`.
+    ///   - prefix: The bytes keys must start with. Defaults to `""`, every key.
+    ///   - byContent: Whether values of equal size are read and compared byte by byte.
+    ///     Defaults to `false`: sizes alone decide.
+    ///   - maximumDeletes: The most deletions allowed, or `nil` for no limit. Defaults to
+    ///     `nil`. When the destination holds more extra keys than this, nothing is deleted and
+    ///     ``StoreError/Code/limitExceeded`` is thrown, after the copies (which are kept).
+    ///   - dryRun: Whether to only plan: compare (reading values with `byContent`), report each
+    ///     step with ``SynchronizationStep/isPlanned`` set, and write or delete nothing.
+    ///     Defaults to `false`. The limit on deletions applies to a dry run too, so it predicts
+    ///     the real run.
+    ///   - concurrency: How many keys are compared or copied at once. Defaults to 8.
+    ///   - chunkSize: The size of the chunks values stream in. Defaults to 1 MiB.
+    ///   - onStep: Called once per copy and per deletion, done or planned, one call at a time
+    ///     (not concurrently), in the task that called `synchronize`. Defaults to `nil`.
+    /// - Returns: How many entries were copied, deleted and left alone, and how many bytes.
+    /// - Throws: The first ``StoreError`` of either store, naming the key (copies made before
+    ///   it stay, nothing is deleted); ``StoreError/Code/limitExceeded`` as above;
+    ///   ``StoreError/Code/invalidArgument`` when `prefix` cannot be a listing prefix or
+    ///   `maximumDeletes` is negative; ``StoreError/Code/notSupported`` when an entry expires
+    ///   and `destination` has no ``StoreCapabilities/expiration``.
+    @discardableResult
+    public func synchronize(
+        to destination: some KeyValueStore,
+        withPrefix prefix: String = "",
+        byContent: Bool = false,
+        maximumDeletes: Int? = nil,
+        dryRun: Bool = false,
+        concurrency: Int = 8,
+        chunkSize: Int = 1 << 20,
+        onStep: ((SynchronizationStep) -> Void)? = nil
+    ) async throws -> SynchronizationReport {
+        if let maximumDeletes, maximumDeletes < 0 {
+            throw StoreError(.invalidArgument, operation: .synchronize, store: destination.description,
+                             message: "the maximum number of deletions must not be negative, not \(maximumDeletes)")
+        }
+        let query = try ListQuery(prefix: prefix, includesMetadata: true)
+        let width = max(1, concurrency)
+        var report = SynchronizationReport()
+        report.isDryRun = dryRun
+        var extras: [StoreKey] = []
+        try await withThrowingTaskGroup(of: SynchronizationOutcome.self) { group in
+            var inFlight = 0
+            func settle(_ outcome: SynchronizationOutcome) {
+                switch outcome {
+                case .copied(let key, let bytes):
+                    report.copied += 1
+                    report.bytes += bytes
+                    onStep?(SynchronizationStep(action: .copy, key: key, bytes: bytes, isPlanned: dryRun))
+                case .unchanged:
+                    report.unchanged += 1
+                case .vanished:
+                    report.vanished += 1
+                }
+            }
+            try await walk(query, beside: destination) { step in
+                let key: StoreKey
+                let size: Int64
+                let needsComparing: Bool
+                switch step {
+                case .onlyInDestination(let target):
+                    extras.append(target.key)
+                    return
+                case .onlyInSource(let source):
+                    (key, size, needsComparing) = (source.key, source.size, false)
+                case .inBoth(let source, let target):
+                    if source.size == target.size, !byContent {
+                        report.unchanged += 1
+                        return
+                    }
+                    (key, size, needsComparing) = (source.key, source.size, source.size == target.size)
+                }
+                if !needsComparing, dryRun {
+                    settle(.copied(key, size))
+                    return
+                }
+                if inFlight == width, let outcome = try await group.next() {
+                    settle(outcome)
+                    inFlight -= 1
+                }
+                group.addTask {
+                    if needsComparing {
+                        let verdict = try await compareContent(of: key, with: destination, chunkSize: chunkSize)
+                        switch verdict.outcome {
+                        case .matching: return .unchanged
+                        case .vanished: return .vanished
+                        case .difference(let difference):
+                            if difference.sourceSize == nil { return .vanished }
+                        }
+                    }
+                    if dryRun { return .copied(key, size) }
+                    let copy = try await copyEntry(key, to: destination, replacing: true, chunkSize: chunkSize)
+                    return copy.copied == 1 ? .copied(key, copy.bytes) : .vanished
+                }
+                inFlight += 1
+            }
+            while let outcome = try await group.next() { settle(outcome) }
+        }
+        if let maximumDeletes, extras.count > maximumDeletes {
+            throw StoreError(.limitExceeded, operation: .synchronize, store: destination.description,
+                             message: "synchronizing would delete \(extras.count == 1 ? "1 key" : "\(extras.count) keys")\(prefix.isEmpty ? "" : " under '\(StoreKey.escape(prefix))'") that the source does not hold, more than the \(maximumDeletes) allowed; nothing was deleted")
+        }
+        var start = extras.startIndex
+        while start < extras.endIndex {
+            let batch = extras[start..<min(start + 1000, extras.endIndex)]
+            start = batch.endIndex
+            if !dryRun {
+                try Task.checkCancellation()
+                let results = try await destination.deleteBatch(batch.map { BatchDelete($0) })
+                for result in results { try result.get() }
+            }
+            for key in batch {
+                report.deleted += 1
+                onStep?(SynchronizationStep(action: .delete, key: key, bytes: 0, isPlanned: dryRun))
+            }
+        }
+        return report
+    }
+}
+
+/// What synchronizing one key came to.
+private enum SynchronizationOutcome: Sendable {
+    case copied(StoreKey, Int64)
+    case unchanged
+    case vanished
+}

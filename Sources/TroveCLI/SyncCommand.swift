@@ -1,0 +1,105 @@
+import ArgumentParser
+import Foundation
+import Trove
+
+/// `trove sync SOURCE DESTINATION`: makes the destination's keys under a prefix the same as
+/// the source's.
+struct SyncCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "sync",
+        abstract: "Make the keys under a prefix in one store the same as in another.",
+        discussion: """
+            Walks both stores in key order, copies each key the destination lacks or holds \
+            with a value of another size (with --checksum, also of other bytes), then deletes \
+            the keys only the destination holds, but only if every copy succeeded. Without \
+            --checksum a value changed to one of the same size is not seen; ETags are never \
+            compared, since each store makes its own.
+
+            --max-delete N refuses (exit 3) to delete more than N keys: nothing is deleted, \
+            the copies already made are kept. --dry-run writes nothing and prints the plan, \
+            one 'copy KEY' or 'delete KEY' line per key (the --max-delete limit applies to it \
+            too). A one-line summary goes to standard error; --json also prints it on standard \
+            output as {"command", "source", "destination", "prefix", "dryRun", "copied", \
+            "deleted", "unchanged", "bytes", "seconds"}, with "copies" and "deletions" (arrays \
+            of keys) in a dry run. On a terminal a line on standard error shows the keys \
+            copied and deleted so far.
+            """)
+
+    @OptionGroup var stores: StorePairOptions
+    @OptionGroup var transfer: TransferOptions
+
+    @Flag(help: "Also compare the bytes of values of equal size (reads both values).")
+    var checksum = false
+
+    @Option(name: .customLong("max-delete"),
+            help: ArgumentHelp("Delete at most this many keys; more fails with exit 3 and deletes nothing.",
+                               valueName: "n"))
+    var maxDelete: Int?
+
+    @Flag(name: .customLong("dry-run"), help: "Write and delete nothing; print the plan.")
+    var dryRun = false
+
+    func validate() throws {
+        if let maxDelete, maxDelete < 0 {
+            throw ValidationError("--max-delete must not be negative, not \(maxDelete)")
+        }
+    }
+
+    func run() async throws {
+        let clock = Stopwatch()
+        var planned: (copies: [StoreKey], deletions: [StoreKey]) = ([], [])
+        var output = StandardOutput()
+        var outputFailure: (any Error)?
+        var progress = ProgressLine()
+        defer { progress.clear() }   // before an error line, too
+        var (copiedSoFar, deletedSoFar) = (0, 0)
+        let report = try await stores.withStores { source, destination in
+            try await source.synchronize(
+                to: destination, withPrefix: stores.prefix, byContent: checksum, maximumDeletes: maxDelete,
+                dryRun: dryRun, concurrency: transfer.transfers
+            ) { step in
+                guard step.isPlanned else {
+                    if step.action == .copy { copiedSoFar += 1 } else { deletedSoFar += 1 }
+                    progress.show("copied \(Show.keys(copiedSoFar)), deleted \(deletedSoFar)…")
+                    return
+                }
+                if stores.json {
+                    if step.action == .copy { planned.copies.append(step.key) } else { planned.deletions.append(step.key) }
+                } else if outputFailure == nil {
+                    do {
+                        try output.line("\(step.action) \(step.key.rawValue)")
+                    } catch {
+                        outputFailure = error
+                    }
+                }
+            }
+        }
+        progress.clear()
+        if let outputFailure { throw outputFailure }
+        let seconds = clock.seconds
+        let summary = dryRun
+            ? "would copy \(Show.keys(report.copied)), \(Show.bytes(report.bytes)); would delete \(report.deleted)"
+            : "copied \(Show.keys(report.copied)), \(Show.bytes(report.bytes)); deleted \(report.deleted)"
+        if stores.json {
+            var object = try stores.jsonHeader(command: "sync")
+            object.add("dryRun", json: dryRun ? "true" : "false")
+            object.add("copied", Int64(report.copied))
+            object.add("deleted", Int64(report.deleted))
+            object.add("unchanged", Int64(report.unchanged))
+            object.add("bytes", report.bytes)
+            object.add("seconds", seconds)
+            if dryRun {
+                object.add("copies", json: Self.jsonArray(planned.copies))
+                object.add("deletions", json: Self.jsonArray(planned.deletions))
+            }
+            try output.line(object.rendered)
+        }
+        try output.flush()
+        Terminal.note("\(summary); unchanged \(report.unchanged); \(Show.seconds(seconds))")
+    }
+
+    /// Keys as a JSON array of strings.
+    static func jsonArray(_ keys: [StoreKey]) -> String {
+        "[" + keys.map { JSONObject.quoted($0.rawValue) }.joined(separator: ",") + "]"
+    }
+}
