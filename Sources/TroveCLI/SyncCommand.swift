@@ -10,10 +10,10 @@ struct SyncCommand: AsyncParsableCommand {
         abstract: "Make the keys under a prefix in one store the same as in another.",
         discussion: """
             Walks both stores in key order, copies each key the destination lacks or holds \
-            with a value of another size (with --checksum, also of other bytes), then deletes \
-            the keys only the destination holds, but only if every copy succeeded. Without \
-            --checksum a value changed to one of the same size is not seen; ETags are never \
-            compared, since each store makes its own.
+            with a value of another size or older than the source's (with --checksum: of \
+            another size or other bytes, whatever the times), then deletes the keys only the \
+            destination holds, but only if every copy succeeded. ETags are never compared, \
+            since each store makes its own.
 
             --max-delete N refuses (exit 3) to delete more than N keys: nothing is deleted, \
             the copies already made are kept. --dry-run writes nothing and prints the plan, \
@@ -28,7 +28,7 @@ struct SyncCommand: AsyncParsableCommand {
     @OptionGroup var stores: StorePairOptions
     @OptionGroup var transfer: TransferOptions
 
-    @Flag(help: "Also compare the bytes of values of equal size (reads both values).")
+    @Flag(help: "Compare the bytes of values of equal size (reads both values) instead of their times.")
     var checksum = false
 
     @Option(name: .customLong("max-delete"),

@@ -205,6 +205,29 @@ struct StoreSynchronizationTests {
         #expect(try await destination["k"] == Data("abc".utf8))
     }
 
+    @Test("without byContent, a source value changed after its copy is copied again though its size is the same")
+    func synchronizeCopiesNewerValuesOfTheSameSize() async throws {
+        let clock = ManualWallClock()
+        let source = MemoryStore(name: "source", clock: clock.wallClock)
+        let destination = MemoryStore(name: "destination", clock: clock.wallClock)
+        try await source.set(Data("abc".utf8), for: "k")
+        try await source.set(Data("old".utf8), for: "kept")
+        clock.advance(by: .seconds(1))
+        #expect(try await source.synchronize(to: destination).copied == 2)
+        clock.advance(by: .seconds(1))
+        try await source.set(Data("xyz".utf8), for: "k")   // same size, written after the copy
+        let again = try await source.synchronize(to: destination)
+        #expect(again.copied == 1 && again.unchanged == 1)
+        #expect(try await destination["k"] == Data("xyz".utf8))
+        // A destination value written after the source's (by another tool, say) looks up to
+        // date by its time: only byContent sees that it differs.
+        clock.advance(by: .seconds(1))
+        try await destination.set(Data("new".utf8), for: "kept")
+        #expect(try await source.synchronize(to: destination).copied == 0)
+        #expect(try await source.synchronize(to: destination, byContent: true).copied == 1)
+        #expect(try await destination["kept"] == Data("old".utf8))
+    }
+
     @Test("more extras than maximumDeletes: limitExceeded, nothing deleted; at the limit they go")
     func maximumDeletesGuard() async throws {
         try await withScratchDirectory("trove-sync") { directory in

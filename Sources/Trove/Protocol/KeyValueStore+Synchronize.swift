@@ -74,22 +74,26 @@ extension KeyValueStore {
     ///
     /// The two stores are compared as ``compare(with:withPrefix:byContent:concurrency:chunkSize:)``
     /// does, walking both listings side by side in key order; each key missing in the
-    /// destination or differing (by size, and with `byContent` by bytes) is copied as
+    /// destination or differing is copied as
     /// ``copy(to:withPrefix:replacing:concurrency:chunkSize:onProgress:)`` copies it (streamed, keeping
     /// its expiry), `concurrency` keys at a time, while the walk goes on. The keys only the
     /// destination holds are collected during the walk and deleted after it, and only if every
     /// copy succeeded: a failed copy throws its error and deletes nothing. Synchronizing is
     /// not one atomic step, and the stores are not frozen meanwhile.
     ///
-    /// Without `byContent`, a value changed to another of the same size is not seen as
-    /// different: pass `byContent: true` when that can happen (it reads both values of every
-    /// key of equal size).
+    /// Without `byContent`, a key differs when its sizes differ, or when the source's value was
+    /// modified after the destination's was written: a copy is written after its original, so
+    /// a source value changed since the last synchronization is newer than its copy, whatever
+    /// its size. (Times come from each store's clock; a destination whose clock runs ahead of
+    /// the source's by more than the time between a change and the next run can miss it.)
+    /// With `byContent`, sizes and bytes decide and times are ignored: values of equal size are
+    /// read from both stores and compared.
     ///
     /// - Parameters:
     ///   - destination: The store to make equal to this one under `prefix`.
     ///   - prefix: The bytes keys must start with. Defaults to `""`, every key.
     ///   - byContent: Whether values of equal size are read and compared byte by byte.
-    ///     Defaults to `false`: sizes alone decide.
+    ///     Defaults to `false`: sizes and modification times decide.
     ///   - maximumDeletes: The most deletions allowed, or `nil` for no limit. Defaults to
     ///     `nil`. When the destination holds more extra keys than this, nothing is deleted and
     ///     ``StoreError/Code/limitExceeded`` is thrown, after the copies (which are kept).
@@ -152,11 +156,12 @@ extension KeyValueStore {
                 case .onlyInSource(let source):
                     (key, size, needsComparing) = (source.key, source.size, false)
                 case .inBoth(let source, let target):
-                    if source.size == target.size, !byContent {
+                    let sameSize = source.size == target.size
+                    if sameSize, !byContent, source.modificationDate <= target.modificationDate {
                         report.unchanged += 1
                         return
                     }
-                    (key, size, needsComparing) = (source.key, source.size, source.size == target.size)
+                    (key, size, needsComparing) = (source.key, source.size, sameSize && byContent)
                 }
                 if !needsComparing, dryRun {
                     settle(.copied(key, size))
