@@ -144,6 +144,13 @@ let package = Package(
             dependencies: ["Trove", "TroveSQLite"],
             swiftSettings: swiftSettings
         ),
+        // The README's Swift examples as one program, built as a user's would be (no settings of
+        // ours), which ReadmeExampleTests compares with the README and runs.
+        .executableTarget(
+            name: "ReadmeExamples",
+            dependencies: ["Trove", "TroveConformance"],
+            path: "Tests/ReadmeExamples"
+        ),
         // What every test target shares: running conformance checks under Swift Testing,
         // scratch directories, child processes.
         // posix_spawn for the tests' child processes (see SpawnedProcess).
@@ -156,7 +163,8 @@ let package = Package(
         ),
         .testTarget(
             name: "TroveTests",
-            dependencies: ["Trove", "TroveConformance", "TroveTestSupport", "TroveTestHelper", "TroveCLI", "TroveSQLite"],
+            dependencies: ["Trove", "TroveConformance", "TroveTestSupport", "TroveTestHelper", "TroveCLI", "TroveSQLite",
+                           "ReadmeExamples"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
