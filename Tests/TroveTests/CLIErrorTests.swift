@@ -229,6 +229,17 @@ struct CLIErrorTests {
         #expect(result.stdoutText.range(of: #"^\d+\.\d+\.\d+\n$"#, options: .regularExpression) != nil, "\(result.stdoutText)")
     }
 
+    @Test("completion scripts for bash, zsh and fish know every command", arguments: ["bash", "zsh", "fish"])
+    func completionScripts(_ shell: String) async throws {
+        let scratch = try Scratch()
+        defer { scratch.remove() }
+        let result = try await scratch.trove(["--generate-completion-script", shell])
+        #expect(result.status == 0, "\(result.stderr)")
+        for command in ["put", "get", "list", "copy", "sync", "check", "queue"] {
+            #expect(result.stdoutText.contains(command), "the \(shell) script lacks \(command)")
+        }
+    }
+
     /// A URL of each scheme whose options are checked before anything is opened or reached.
     static func sampleURLs(_ scratch: Scratch) -> [String: String] {
         [
