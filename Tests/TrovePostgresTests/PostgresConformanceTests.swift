@@ -62,7 +62,7 @@ let expiryChecks: [ContractCheck] = [.expiredEntriesAreInvisible, .writesOverExp
 /// a schema other than public.
 @Suite("PostgresStore: contract conformance", .enabled(if: TestServer.postgres.isAvailable, TestServer.postgres.absence))
 struct PostgresConformanceTests {
-    @Test("contract", .timeLimit(.minutes(5)),
+    @Test("contract", .timeLimit(.minutes(15)),
           arguments: PostgresFixture.all, ContractCheck.allCases.filter { !expiryChecks.contains($0) })
     func contract(_ fixture: PostgresFixture, _ check: ContractCheck) async throws {
         try await fixture.withStore { store, environment in

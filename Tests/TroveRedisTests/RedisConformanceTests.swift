@@ -65,7 +65,7 @@ struct RedisFixture: Sendable, CustomStringConvertible {
 struct RedisConformanceTests {
     static let realTimeChecks: Set<String> = ["expiredEntriesAreInvisible", "writesOverExpiredEntries", "reclaimExpired", "expiryRefreshOnRead"]
 
-    @Test("contract", .timeLimit(.minutes(5)), arguments: RedisCase.all(where: { !realTimeChecks.contains($0.name) }))
+    @Test("contract", .timeLimit(.minutes(15)), arguments: RedisCase.all(where: { !realTimeChecks.contains($0.name) }))
     func contract(_ item: RedisCase) async throws {
         try await item.run()
     }
@@ -76,7 +76,7 @@ struct RedisConformanceTests {
 /// ``RedisRealTimeExpiryTests``.
 @Suite("RedisStore on a cluster: contract conformance", .enabled(if: TestServer.redisCluster.isAvailable, TestServer.redisCluster.absence))
 struct RedisClusterConformanceTests {
-    @Test("contract", .timeLimit(.minutes(5)),
+    @Test("contract", .timeLimit(.minutes(15)),
           arguments: RedisCase.all(of: RedisFixture.cluster, where: { !RedisConformanceTests.realTimeChecks.contains($0.name) }))
     func contract(_ item: RedisCase) async throws {
         try await item.run()

@@ -12,7 +12,7 @@ import TroveTestSupport
 /// The expiry checks in real time, by the server's clock.
 @Suite("RedisStore: expiry in real time", .enabled(if: TestServer.redis.isAvailable, TestServer.redis.absence))
 struct RedisRealTimeExpiryTests {
-    @Test("contract", .timeLimit(.minutes(5)), arguments: RedisCase.all(where: { RedisConformanceTests.realTimeChecks.contains($0.name) }))
+    @Test("contract", .timeLimit(.minutes(15)), arguments: RedisCase.all(where: { RedisConformanceTests.realTimeChecks.contains($0.name) }))
     func contract(_ item: RedisCase) async throws {
         try await item.run()
     }
@@ -21,7 +21,7 @@ struct RedisRealTimeExpiryTests {
 /// The expiry checks in real time on the test cluster.
 @Suite("RedisStore on a cluster: expiry in real time", .enabled(if: TestServer.redisCluster.isAvailable, TestServer.redisCluster.absence))
 struct RedisClusterRealTimeExpiryTests {
-    @Test("contract", .timeLimit(.minutes(5)),
+    @Test("contract", .timeLimit(.minutes(15)),
           arguments: RedisCase.all(of: [RedisFixture.clusterNone], where: { RedisConformanceTests.realTimeChecks.contains($0.name) }))
     func contract(_ item: RedisCase) async throws {
         try await item.run()

@@ -12,7 +12,7 @@ import TroveTestSupport
 struct S3ConformanceTests {
     static let prefixes = ["", "stores/one/"]
 
-    @Test("contract", .timeLimit(.minutes(5)), arguments: prefixes, ContractCheck.allCases)
+    @Test("contract", .timeLimit(.minutes(15)), arguments: prefixes, ContractCheck.allCases)
     func contract(_ prefix: String, _ check: ContractCheck) async throws {
         let bucket = try S3TestBucket.name()
         let store = S3Store(bucket: bucket, prefix: prefix, client: try S3TestServer.client())
@@ -50,7 +50,7 @@ struct S3ConformanceTests {
 /// own): expiry by the layer's clock, which the checks move, over objects on SeaweedFS.
 @Suite("ExpiringStore over S3Store: contract conformance", .enabled(if: TestServer.s3.isAvailable, TestServer.s3.absence), .freshBucket)
 struct S3ExpiringConformanceTests {
-    @Test("contract", .timeLimit(.minutes(5)), arguments: ContractCheck.allCases)
+    @Test("contract", .timeLimit(.minutes(15)), arguments: ContractCheck.allCases)
     func contract(_ check: ContractCheck) async throws {
         let bucket = try S3TestBucket.name()
         let clock = ManualWallClock()
@@ -77,7 +77,7 @@ struct S3ExpiringConformanceTests {
 /// directory per check, in both modes: mutable (the cache revalidated by ETag) and append-only.
 @Suite("CachedStore over S3Store: contract conformance", .enabled(if: TestServer.s3.isAvailable, TestServer.s3.absence), .freshBucket)
 struct S3CachedConformanceTests {
-    @Test("contract", .timeLimit(.minutes(5)), arguments: [CacheMode.mutable, .appendOnly], ContractCheck.allCases)
+    @Test("contract", .timeLimit(.minutes(15)), arguments: [CacheMode.mutable, .appendOnly], ContractCheck.allCases)
     func contract(_ mode: CacheMode, _ check: ContractCheck) async throws {
         let bucket = try S3TestBucket.name()
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("trove-s3-cache-\(UUID().uuidString)")

@@ -62,7 +62,7 @@ func pagesInUse(_ file: URL) throws -> Int64 {
 /// table of another name.
 @Suite("SQLiteStore: contract conformance")
 struct SQLiteConformanceTests {
-    @Test("contract", .timeLimit(.minutes(5)), arguments: SQLiteFixture.all, ContractCheck.allCases)
+    @Test("contract", .timeLimit(.minutes(15)), arguments: SQLiteFixture.all, ContractCheck.allCases)
     func contract(_ fixture: SQLiteFixture, _ check: ContractCheck) async throws {
         try await fixture.withFreshStore { store, environment in
             try await expectConformance(check, of: store, environment: environment)

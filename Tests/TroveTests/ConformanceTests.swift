@@ -8,7 +8,7 @@ import TroveTestSupport
 /// The whole contract, every check against every fixture, each on a fresh store.
 @Suite("Contract conformance")
 struct ConformanceTests {
-    @Test("contract", .timeLimit(.minutes(5)), arguments: StoreFixture.all, ContractCheck.allCases)
+    @Test("contract", .timeLimit(.minutes(15)), arguments: StoreFixture.all, ContractCheck.allCases)
     func contract(_ fixture: ConformanceFixture, _ check: ContractCheck) async throws {
         try await fixture.expectConformance(to: check)
     }

@@ -8,7 +8,7 @@ import TroveTestSupport
 /// store, each check on a fresh stack.
 @Suite("Caching layers: contract conformance")
 struct CachingConformanceTests {
-    @Test("contract", .timeLimit(.minutes(5)), arguments: CachingFixture.all, ContractCheck.allCases)
+    @Test("contract", .timeLimit(.minutes(15)), arguments: CachingFixture.all, ContractCheck.allCases)
     func contract(_ fixture: ConformanceFixture, _ check: ContractCheck) async throws {
         try await fixture.expectConformance(to: check)
     }

@@ -102,7 +102,7 @@ enum PolicyFixture {
 /// store that ignores its own value size limit.
 @Suite("Policy layers: contract conformance")
 struct PolicyConformanceTests {
-    @Test("contract", .timeLimit(.minutes(5)), arguments: PolicyFixture.all, ContractCheck.allCases)
+    @Test("contract", .timeLimit(.minutes(15)), arguments: PolicyFixture.all, ContractCheck.allCases)
     func contract(_ fixture: ConformanceFixture, _ check: ContractCheck) async throws {
         try await fixture.expectConformance(to: check)
     }
