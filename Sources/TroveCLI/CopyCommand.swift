@@ -10,15 +10,22 @@ struct CopyCommand: AsyncParsableCommand {
         discussion: """
             Each value streams from the source to the destination under the same key, keeping \
             its expiry; --transfers keys are copied at once. On a terminal a line on standard \
-            error shows the keys and bytes copied so far. Keys the destination holds are \
-            overwritten, unless --no-replace skips them: a copy run again with --no-replace \
-            resumes where an interrupted one stopped. Keys only the destination holds are left \
-            alone (see 'trove sync').
+            error shows the keys and bytes copied so far, of the totals once a listing of the \
+            source beside the copy has counted them, the rate and the time left. Keys the \
+            destination holds are overwritten, unless --no-replace skips them: a copy run again \
+            with --no-replace resumes where an interrupted one stopped. Keys only the \
+            destination holds are left alone (see 'trove sync').
 
             --dry-run writes nothing and prints the keys that would be copied, one per line. \
             A one-line summary (keys, bytes, time) goes to standard error; --json also prints \
             it on standard output as {"command", "source", "destination", "prefix", "dryRun", \
             "copied", "skipped", "bytes", "seconds"}.
+
+            --json-progress prints, at most five times a second and once at the end, one line \
+            {"event": "progress", "copied", "skipped", "bytes", "totalKeys", "totalBytes", \
+            "totalsComplete", "bytesPerSecond", "secondsLeft", "seconds", "final"} on standard \
+            output, before the --json summary; the totals count what a listing of the source \
+            has found so far, and are final once "totalsComplete" is true.
             """)
 
     @OptionGroup var stores: StorePairOptions
@@ -30,21 +37,41 @@ struct CopyCommand: AsyncParsableCommand {
     @Flag(name: .customLong("dry-run"), help: "Write nothing; print the keys that would be copied.")
     var dryRun = false
 
+    @Flag(name: .customLong("json-progress"),
+          help: "Print progress as JSON lines on standard output, at most five a second and one at the end.")
+    var jsonProgress = false
+
+    func validate() throws {
+        if jsonProgress && dryRun {
+            throw ValidationError("--json-progress reports a copy, and --dry-run copies nothing")
+        }
+    }
+
     func run() async throws {
         let clock = Stopwatch()
         var output = StandardOutput()
-        var progress = ProgressLine()
+        var progress = CopyProgress(dryRun ? .hidden : CopyProgress.form(jsonProgress: jsonProgress))
+        var progressFailure: (any Error)?
         defer { progress.clear() }   // before an error line, too
         let report = try await stores.withStores { source, destination in
             if dryRun {
                 return try await plan(from: source, to: destination, output: &output)
             }
-            return try await source.copy(to: destination, withPrefix: stores.prefix, replacing: !noReplace,
-                                         concurrency: transfer.transfers) { soFar in
-                progress.show("copied \(Show.keys(soFar.copied)), \(Show.bytes(soFar.bytes)); skipped \(soFar.skipped)…")
+            let counting = progress.totals.map { totals in
+                Task { [prefix = stores.prefix] in await totals.count(in: source, prefix: prefix) }
             }
+            defer { counting?.cancel() }
+            let report = try await source.copy(to: destination, withPrefix: stores.prefix, replacing: !noReplace,
+                                               concurrency: transfer.transfers) { soFar in
+                guard progressFailure == nil else { return }
+                do { try progress.show(.init(soFar), output: &output) } catch { progressFailure = error }
+            }
+            await counting?.value
+            if progressFailure == nil { try progress.show(.init(report), final: true, output: &output) }
+            return report
         }
         progress.clear()
+        if let progressFailure { throw progressFailure }
         let seconds = clock.seconds
         let verb = dryRun ? "would copy" : "copied"
         if stores.json {

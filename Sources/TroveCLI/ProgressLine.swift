@@ -11,7 +11,10 @@ import Darwin
 /// times a second, when standard error is a terminal; nothing otherwise (scripts and pipes see
 /// only the final summary).
 struct ProgressLine {
-    private let isShown = isatty(STDERR_FILENO) == 1
+    /// Whether standard error is a terminal.
+    static var isTerminal: Bool { isatty(STDERR_FILENO) == 1 }
+
+    private let isShown = Self.isTerminal
     private var lastShown = ContinuousClock.now
     private var isDirty = false
 

@@ -22,7 +22,10 @@ struct SyncCommand: AsyncParsableCommand {
             output as {"command", "source", "destination", "prefix", "dryRun", "copied", \
             "deleted", "unchanged", "bytes", "seconds"}, with "copies" and "deletions" (arrays \
             of keys) in a dry run. On a terminal a line on standard error shows the keys \
-            copied and deleted so far.
+            copied and deleted so far, and the rate. --json-progress prints instead, at most \
+            five times a second and once at the end, one line {"event": "progress", "copied", \
+            "deleted", "bytes", "bytesPerSecond", "seconds", "final"} on standard output, \
+            before the --json summary.
             """)
 
     @OptionGroup var stores: StorePairOptions
@@ -39,7 +42,14 @@ struct SyncCommand: AsyncParsableCommand {
     @Flag(name: .customLong("dry-run"), help: "Write and delete nothing; print the plan.")
     var dryRun = false
 
+    @Flag(name: .customLong("json-progress"),
+          help: "Print progress as JSON lines on standard output, at most five a second and one at the end.")
+    var jsonProgress = false
+
     func validate() throws {
+        if jsonProgress && dryRun {
+            throw ValidationError("--json-progress reports a synchronization, and --dry-run changes nothing")
+        }
         if let maxDelete, maxDelete < 0 {
             throw ValidationError("--max-delete must not be negative, not \(maxDelete)")
         }
@@ -50,17 +60,23 @@ struct SyncCommand: AsyncParsableCommand {
         var planned: (copies: [StoreKey], deletions: [StoreKey]) = ([], [])
         var output = StandardOutput()
         var outputFailure: (any Error)?
-        var progress = ProgressLine()
+        var progress = CopyProgress(dryRun ? .hidden : CopyProgress.form(jsonProgress: jsonProgress), countingTotals: false)
         defer { progress.clear() }   // before an error line, too
-        var (copiedSoFar, deletedSoFar) = (0, 0)
+        var done = CopyProgress.Done(deleted: 0)
         let report = try await stores.withStores { source, destination in
-            try await source.synchronize(
+            let report = try await source.synchronize(
                 to: destination, withPrefix: stores.prefix, byContent: checksum, maximumDeletes: maxDelete,
                 dryRun: dryRun, concurrency: transfer.transfers
             ) { step in
                 guard step.isPlanned else {
-                    if step.action == .copy { copiedSoFar += 1 } else { deletedSoFar += 1 }
-                    progress.show("copied \(Show.keys(copiedSoFar)), deleted \(deletedSoFar)…")
+                    if step.action == .copy {
+                        done.copied += 1
+                        done.bytes += step.bytes
+                    } else {
+                        done.deleted? += 1
+                    }
+                    guard outputFailure == nil else { return }
+                    do { try progress.show(done, output: &output) } catch { outputFailure = error }
                     return
                 }
                 if stores.json {
@@ -73,6 +89,11 @@ struct SyncCommand: AsyncParsableCommand {
                     }
                 }
             }
+            if outputFailure == nil {
+                try progress.show(.init(copied: report.copied, deleted: report.deleted, bytes: report.bytes),
+                                  final: true, output: &output)
+            }
+            return report
         }
         progress.clear()
         if let outputFailure { throw outputFailure }

@@ -2,7 +2,11 @@
 #include "trove_test_spawn.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <spawn.h>
+#include <stdlib.h>
+#include <termios.h>
+#include <unistd.h>
 
 int trove_test_spawn(const char *path, char *const argv[], char *const envp[], const char *directory,
                      int input, int output, int error, pid_t *pid) {
@@ -18,4 +22,29 @@ int trove_test_spawn(const char *path, char *const argv[], char *const envp[], c
     if (result == 0) result = posix_spawn(pid, path, &actions, NULL, argv, envp);
     posix_spawn_file_actions_destroy(&actions);
     return result;
+}
+
+int trove_test_open_pseudo_terminal(int *controller, int *terminal) {
+    int main_side = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
+    if (main_side < 0) return errno;
+    char name[128];
+    if (grantpt(main_side) != 0 || unlockpt(main_side) != 0 || ptsname_r(main_side, name, sizeof name) != 0) {
+        int failure = errno;
+        close(main_side);
+        return failure;
+    }
+    int other_side = open(name, O_RDWR | O_NOCTTY | O_CLOEXEC);
+    if (other_side < 0) {
+        int failure = errno;
+        close(main_side);
+        return failure;
+    }
+    struct termios settings;
+    if (tcgetattr(other_side, &settings) == 0) {
+        cfmakeraw(&settings);
+        tcsetattr(other_side, TCSANOW, &settings);
+    }
+    *controller = main_side;
+    *terminal = other_side;
+    return 0;
 }

@@ -14,4 +14,9 @@
 int trove_test_spawn(const char *path, char *const argv[], char *const envp[], const char *directory,
                      int input, int output, int error, pid_t *pid);
 
+/// Opens a new pseudo-terminal in raw mode (no translation of line breaks): returns 0 with its
+/// controlling side in `controller` and its terminal side (for a child's standard stream) in
+/// `terminal`, both close-on-exec, or an errno value.
+int trove_test_open_pseudo_terminal(int *controller, int *terminal);
+
 #endif
