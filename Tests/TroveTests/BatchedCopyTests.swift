@@ -1,0 +1,126 @@
+import Foundation
+import Synchronization
+import Testing
+import Trove
+import TroveSQLite
+import TroveTestSupport
+
+/// `copy(to:)` moves small values in batches (one `readBatch` and one `writeBatch` for up to
+/// 100 of them) and large ones alone, streamed; an entry a batch did not write is written again
+/// on its own, so each ends as it would have alone.
+@Suite("copy in batches")
+struct BatchedCopyTests {
+    @Test("250 small values go in 3 batches, a large one streams alone, and every value arrives")
+    func smallValuesGoInBatches() async throws {
+        let source = MemoryStore()
+        for index in 0..<250 {
+            try await source.set(patternedBytes(100 + index, seed: UInt64(index)), for: StoreKey(validating: "small/\(index)"))
+        }
+        let large = patternedBytes((64 << 10) + 1, seed: 99)
+        try await source.set(large, for: "large")
+        let destination = CallRecordingStore(base: MemoryStore())
+
+        let report = try await source.copy(to: destination, concurrency: 2)
+        #expect(report.copied == 251 && report.skipped == 0)
+        let calls = destination.calls
+        #expect(calls.batchSizes.sorted() == [50, 100, 100], "\(calls.batchSizes)")
+        #expect(calls.streamedWrites == ["large"])
+        #expect(calls.singleWrites.isEmpty)
+        for index in 0..<250 {
+            #expect(try await destination.base[StoreKey(validating: "small/\(index)")] == patternedBytes(100 + index, seed: UInt64(index)))
+        }
+        #expect(try await destination.base["large"] == large)
+    }
+
+    @Test("without replacing, into an atomic store holding some keys: the batch fails whole, each entry is written alone, held keys skipped")
+    func heldKeysInAnAtomicBatch() async throws {
+        try await withScratchDirectory("trove-batched-copy") { directory in
+            let source = MemoryStore()
+            for index in 0..<10 { try await source.set(Data("new \(index)".utf8), for: StoreKey(validating: "k\(index)")) }
+            let sqlite = try await SQLiteStore(path: directory.appendingPathComponent("held.db"))
+            #expect(sqlite.capabilities.contains(.atomicBatches))
+            try await sqlite.set(Data("held".utf8), for: "k3")
+            try await sqlite.set(Data("held".utf8), for: "k7")
+            let destination = CallRecordingStore(base: sqlite)
+
+            let report = try await source.copy(to: destination, replacing: false)
+            #expect(report.copied == 8 && report.skipped == 2, "\(report)")
+            #expect(destination.calls.batchSizes == [10])
+            #expect(destination.calls.singleWrites.sorted() == (0..<10).map { "k\($0)" }.sorted(), "each entry again on its own")
+            for index in 0..<10 {
+                let expected = index == 3 || index == 7 ? "held" : "new \(index)"
+                #expect(try await sqlite[StoreKey(validating: "k\(index)")] == Data(expected.utf8))
+            }
+        }
+    }
+
+    @Test("an entry a batch refuses is the error, naming its key; the batch's others are copied")
+    func aRefusedEntryNamesItsKey() async throws {
+        let source = MemoryStore()
+        for key in ["a", "b", "c"] { try await source.set(Data(key.utf8), for: StoreKey(validating: key)) }
+        try await source.set(Data(repeating: 1, count: 2000), for: "too-big")
+        let limited = MemoryStore().limited(valueSize: 1000)
+        let error = try await expectStoreError(.valueTooLarge) { try await source.copy(to: limited) }
+        #expect(error.key == "too-big", "\(error)")
+        for key in ["a", "b", "c"] { #expect(try await limited[StoreKey(validating: key)] == Data(key.utf8)) }
+    }
+
+    @Test("an expiring entry keeps its expiry through a batch")
+    func expiryThroughABatch() async throws {
+        let source = MemoryStore()
+        let expiry = Date(timeIntervalSince1970: (Date().timeIntervalSince1970 * 1000).rounded() / 1000 + 3600)
+        try await source.set(Data("soon".utf8), for: "soon", expiry: .at(expiry))
+        try await source.set(Data("never".utf8), for: "never")
+        let destination = CallRecordingStore(base: MemoryStore())
+        try await source.copy(to: destination)
+        #expect(destination.calls.batchSizes == [2])
+        let kept = try #require(try await destination.base.read("soon")?.metadata.expirationDate)
+        #expect(abs(kept.timeIntervalSince(expiry)) < 0.002)
+        #expect(try await destination.base.read("never")?.metadata.expirationDate == nil)
+    }
+}
+
+/// A store that forwards to `base` and records which writes reached it, and how.
+private final class CallRecordingStore<Base: KeyValueStore>: KeyValueStore {
+    struct Calls {
+        var batchSizes: [Int] = []
+        var singleWrites: [String] = []
+        var streamedWrites: [String] = []
+    }
+
+    let base: Base
+    private let recorded = Mutex(Calls())
+
+    init(base: Base) { self.base = base }
+
+    var calls: Calls { recorded.withLock { $0 } }
+    var description: String { "recording \(base.description)" }
+    var capabilities: StoreCapabilities { base.capabilities }
+
+    func read(_ key: StoreKey) async throws -> StoreEntry? { try await base.read(key) }
+    func readStream(_ key: StoreKey, chunkSize: Int) async throws -> StreamedEntry? {
+        try await base.readStream(key, chunkSize: chunkSize)
+    }
+    func metadata(for key: StoreKey) async throws -> EntryMetadata? { try await base.metadata(for: key) }
+    func write(_ value: Data, for key: StoreKey, options: WriteOptions) async throws -> EntryMetadata {
+        recorded.withLock { $0.singleWrites.append(key.rawValue) }
+        return try await base.write(value, for: key, options: options)
+    }
+    func write<Chunks: AsyncSequence & Sendable>(
+        contentsOf chunks: Chunks, for key: StoreKey, options: WriteOptions
+    ) async throws -> EntryMetadata where Chunks.Element == Data {
+        recorded.withLock { $0.streamedWrites.append(key.rawValue) }
+        return try await base.write(contentsOf: chunks, for: key, options: options)
+    }
+    func writeBatch(_ writes: [BatchWrite]) async throws -> [Result<EntryMetadata, StoreError>] {
+        recorded.withLock { $0.batchSizes.append(writes.count) }
+        return try await base.writeBatch(writes)
+    }
+    func delete(_ key: StoreKey, condition: DeleteCondition) async throws -> Bool { try await base.delete(key, condition: condition) }
+    func listPage(_ query: ListQuery, after cursor: ListCursor?, limit: Int) async throws -> ListPage {
+        try await base.listPage(query, after: cursor, limit: limit)
+    }
+    func list(_ query: ListQuery, pageSize: Int) -> StoreListing { base.list(query, pageSize: pageSize) }
+    func url(for key: StoreKey, validFor lifetime: Duration) async throws -> URL? { try await base.url(for: key, validFor: lifetime) }
+    func reclaimExpired() async throws -> Int { try await base.reclaimExpired() }
+}
