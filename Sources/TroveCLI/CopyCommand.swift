@@ -8,10 +8,11 @@ struct CopyCommand: AsyncParsableCommand {
         commandName: "copy",
         abstract: "Copy every key under a prefix from one store to another.",
         discussion: """
-            Each value streams from the source to the destination under the same key, keeping \
-            its expiry; --transfers keys are copied at once. On a terminal a line on standard \
-            error shows the keys and bytes copied so far, of the totals once a listing of the \
-            source beside the copy has counted them, the rate and the time left. Keys the \
+            Each value goes from the source to the destination under the same key, keeping its \
+            expiry: values up to 64 KiB in batches, larger ones streamed; --transfers values \
+            or batches are copied at once. On a terminal a line on standard error shows the \
+            keys and bytes copied so far, of the totals once a listing of the source beside the \
+            copy has counted them, the rate and the time left. Keys the \
             destination holds are overwritten, unless --no-replace skips them: a copy run again \
             with --no-replace resumes where an interrupted one stopped. Keys only the \
             destination holds are left alone (see 'trove sync').
