@@ -12,8 +12,10 @@ struct ListCommand: StoreCommand {
             keys with the delimiter after the prefix are rolled up into one line ending with \
             it, such as photos/2024/: one level of a hierarchy.
 
-            --long prints size in bytes, modification time (UTC), ETag and key in aligned \
-            columns; a rolled-up prefix shows '-' in the first three.
+            --long prints size, modification time, ETag and key in aligned columns: sizes \
+            in B, KiB, MiB and GiB (exact byte counts with --bytes), times to the second in \
+            the local time zone, as TZ sets it (ISO 8601 in UTC with --iso); a rolled-up \
+            prefix shows '-' in the first three.
 
             --json prints JSON Lines: one object per line, {"key", "size", "etag", \
             "modified", "created", "expires"} for a key (dates in ISO 8601, UTC, \
@@ -36,9 +38,14 @@ struct ListCommand: StoreCommand {
     @Flag(help: "Print one JSON object per line (JSON Lines).")
     var json = false
 
+    @OptionGroup(title: "Display of --long") var display: DisplayOptions
+
     func validate() throws {
         if long && json {
             throw ValidationError("--long and --json cannot be used together")
+        }
+        if !long && (display.bytes || display.iso) {
+            throw ValidationError("\(display.bytes ? "--bytes" : "--iso") changes only what --long shows; add --long")
         }
         if let delimiter, delimiter.count != 1 {
             throw ValidationError("--delimiter takes one character, not '\(delimiter)'")
@@ -49,7 +56,7 @@ struct ListCommand: StoreCommand {
         let query = try ListQuery(prefix: prefix, delimiter: delimiter?.first, includesMetadata: long || json)
         var output = StandardOutput()
         if long {
-            var table = LongListing()
+            var table = LongListing(display: display)
             for try await element in store.list(query) {
                 if let rows = table.add(element) { try table.write(rows, to: &output) }
             }
@@ -77,13 +84,20 @@ struct ListCommand: StoreCommand {
 struct LongListing {
     private var pending: [(size: String, date: String, etag: String, name: String)] = []
     private var sizeWidth = 1
+    private var dateWidth = 1
     private var etagWidth = 1
     private let blockSize = 1000
+    private let display: DisplayOptions
+
+    /// A listing shown as `display` says.
+    init(display: DisplayOptions) {
+        self.display = display
+    }
 
     /// Adds a row; returns a block of rows when one is full.
     mutating func add(_ element: ListElement) -> [String]? {
         if let metadata = element.metadata {
-            pending.append((String(metadata.size), Show.date(metadata.modificationDate), metadata.etag.rawValue, element.name))
+            pending.append((display.size(metadata.size), display.date(metadata.modificationDate), metadata.etag.rawValue, element.name))
         } else {
             pending.append(("-", "-", "-", element.name))
         }
@@ -93,8 +107,8 @@ struct LongListing {
     /// The rows not yet returned, aligned.
     mutating func finish() -> [String] {
         sizeWidth = pending.reduce(sizeWidth) { max($0, $1.size.count) }
+        dateWidth = pending.reduce(dateWidth) { max($0, $1.date.count) }
         etagWidth = pending.reduce(etagWidth) { max($0, $1.etag.count) }
-        let dateWidth = 20   // 2025-01-31T12:34:56Z
         let lines = pending.map { row in
             [Show.rightAligned(row.size, sizeWidth), Show.leftAligned(row.date, dateWidth), Show.leftAligned(row.etag, etagWidth), row.name]
                 .joined(separator: "  ")

@@ -14,7 +14,8 @@ struct PutCommand: StoreCommand {
         abstract: "Store the bytes of a file, or of standard input, under a key.",
         discussion: """
             The value is streamed to the store, never held whole in memory where the store can \
-            stream. Readers see the old value until the new one is complete. Prints the new ETag.
+            stream. Readers see the old value until the new one is complete. Prints the new ETag; \
+            --json prints the new entry's metadata as 'trove stat --json' does.
             """)
 
     @OptionGroup var global: GlobalOptions
@@ -37,6 +38,9 @@ struct PutCommand: StoreCommand {
                                valueName: "duration"),
             transform: PutCommand.parseExpiry)
     var expiresIn: Duration?
+
+    @Flag(help: "Print the new entry's metadata as one JSON object instead of its ETag.")
+    var json = false
 
     func validate() throws {
         if ifAbsent && ifMatch != nil {
@@ -62,7 +66,7 @@ struct PutCommand: StoreCommand {
         let expiry: Expiry = expiresIn.map { .after($0) } ?? .never
         let metadata = try await store.set(contentsOf: input, for: key, condition: condition, expiry: expiry)
         var output = StandardOutput()
-        try output.line(metadata.etag.rawValue)
+        try output.line(json ? Show.json(metadata).rendered : metadata.etag.rawValue)
         try output.flush()
     }
 

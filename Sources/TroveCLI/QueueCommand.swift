@@ -35,6 +35,9 @@ struct QueueCommand: AsyncParsableCommand {
         @Argument(help: ArgumentHelp("The file to enqueue; '-' or nothing reads standard input.", valueName: "file"))
         var file: String?
 
+        @Flag(help: "Print {\"queue\", \"key\", \"size\"} as one JSON object instead of the key.")
+        var json = false
+
         func run(on store: any KeyValueStore) async throws {
             let element = if let file, file != "-" {
                 try LocalFile.contents(of: file)
@@ -43,7 +46,15 @@ struct QueueCommand: AsyncParsableCommand {
             }
             let key = try await QueueCommand.queue(queue, in: store).enqueue(element)
             var output = StandardOutput()
-            try output.line(key.rawValue)
+            if json {
+                var object = JSONObject()
+                object.add("queue", queue)
+                object.add("key", key.rawValue)
+                object.add("size", Int64(element.count))
+                try output.line(object.rendered)
+            } else {
+                try output.line(key.rawValue)
+            }
             try output.flush()
         }
     }
@@ -81,6 +92,15 @@ struct QueueCommand: AsyncParsableCommand {
         @Flag(help: "Acknowledge the element at once (at most once delivery).")
         var ack = false
 
+        @Flag(help: "Print {\"queue\", \"key\", \"size\", \"receipt\"} as one JSON object (needs --output).")
+        var json = false
+
+        func validate() throws {
+            if json && (output == nil || output == "-") {
+                throw ValidationError("--json needs --output FILE: standard output carries the JSON, not the element")
+            }
+        }
+
         func run(on store: any KeyValueStore) async throws {
             if let output, output != "-" { try LocalFile.checkWritable(output) }
             let queue = try QueueCommand.queue(self.queue, in: store, lease: lease ?? .seconds(30))
@@ -92,7 +112,16 @@ struct QueueCommand: AsyncParsableCommand {
             var standardOutput = StandardOutput()
             if let output, output != "-" {
                 try LocalFile.write(delivery.element, to: output)
-                if !ack { try standardOutput.line(delivery.receipt.description) }
+                if json {
+                    var object = JSONObject()
+                    object.add("queue", self.queue)
+                    object.add("key", delivery.receipt.id.rawValue)
+                    object.add("size", Int64(delivery.element.count))
+                    object.add("receipt", ack ? nil : delivery.receipt.description)
+                    try standardOutput.line(object.rendered)
+                } else if !ack {
+                    try standardOutput.line(delivery.receipt.description)
+                }
             } else {
                 try standardOutput.bytes(delivery.element)
                 if !ack { Terminal.note("receipt: \(delivery.receipt)") }
@@ -132,10 +161,20 @@ struct QueueCommand: AsyncParsableCommand {
         @Argument(help: "The queue.")
         var queue: String
 
+        @Flag(help: "Print {\"queue\", \"count\"} as one JSON object instead of the number.")
+        var json = false
+
         func run(on store: any KeyValueStore) async throws {
             let count = try await QueueCommand.queue(queue, in: store).count()
             var output = StandardOutput()
-            try output.line(String(count))
+            if json {
+                var object = JSONObject()
+                object.add("queue", queue)
+                object.add("count", Int64(count))
+                try output.line(object.rendered)
+            } else {
+                try output.line(String(count))
+            }
             try output.flush()
         }
     }

@@ -24,7 +24,7 @@ struct TroveCommand: AsyncParsableCommand {
             version: TroveVersion.current,
             subcommands: [
                 PutCommand.self, GetCommand.self, DeleteCommand.self, ListCommand.self,
-                StatCommand.self, CopyCommand.self, SyncCommand.self, CheckCommand.self,
+                StatCommand.self, InfoCommand.self, CopyCommand.self, SyncCommand.self, CheckCommand.self,
                 BenchCommand.self, QueueCommand.self,
             ])
     }
@@ -88,18 +88,21 @@ struct GlobalOptions: ParsableArguments {
             valueName: "url"))
     var store: String?
 
+    /// The chosen store's URL: `--store`, else `TROVE_STORE`, else the default local store.
+    var url: String {
+        let environment = ProcessInfo.processInfo.environment
+        if let store {
+            return store
+        } else if let fromEnvironment = environment["TROVE_STORE"], !fromEnvironment.isEmpty {
+            return fromEnvironment
+        } else {
+            return StoreLocation.defaultStoreURL(environment: environment)
+        }
+    }
+
     /// Opens the chosen store, runs `body` with it, and closes it.
     func withStore<Value>(_ body: (any KeyValueStore) async throws -> Value) async throws -> Value {
-        let environment = ProcessInfo.processInfo.environment
-        let url: String
-        if let store {
-            url = store
-        } else if let fromEnvironment = environment["TROVE_STORE"], !fromEnvironment.isEmpty {
-            url = fromEnvironment
-        } else {
-            url = StoreLocation.defaultStoreURL(environment: environment)
-        }
-        return try await StoreOpener.commandLine.withStore(url, body)
+        try await StoreOpener.commandLine.withStore(url, body)
     }
 }
 

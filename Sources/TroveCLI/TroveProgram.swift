@@ -94,10 +94,19 @@ enum TroveProgram {
         if TroveCommand.exitCode(for: error) == .success {
             Terminal.printHelp(TroveCommand.fullMessage(for: error))
         }
-        let subcommand = TroveCommand.configuration.subcommands
-            .compactMap { $0.configuration.commandName }
-            .first { arguments.contains($0) }
-        let helpCommand = subcommand.map { "trove \($0) --help" } ?? "trove --help"
+        // The deepest command the arguments name, such as `trove queue pop`.
+        var path = ["trove"]
+        var commands = TroveCommand.configuration.subcommands
+        var remaining = arguments[...]
+        while let index = remaining.firstIndex(where: { argument in
+            commands.contains { $0.configuration.commandName == argument }
+        }) {
+            let command = commands.first { $0.configuration.commandName == remaining[index] }!
+            path.append(remaining[index])
+            commands = command.configuration.subcommands
+            remaining = remaining[(index + 1)...]
+        }
+        let helpCommand = (path + ["--help"]).joined(separator: " ")
         Terminal.fail(.invalidInput, "\(TroveCommand.message(for: error)) (see '\(helpCommand)')")
     }
 

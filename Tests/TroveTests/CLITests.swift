@@ -217,7 +217,7 @@ struct CLITests {
         #expect(try await scratch.trove(["--store", store, "list", "b/"]).stdoutLines == ["b/c", "b/d"])
         #expect(try await scratch.trove(["--store", store, "list", "--delimiter", "/"]).stdoutLines == ["a", "b/"])
 
-        let long = try await scratch.trove(["--store", store, "list", "--long"])
+        let long = try await scratch.trove(["--store", store, "list", "--long", "--bytes", "--iso"])
         #expect(long.status == 0)
         let rows = long.stdoutLines
         #expect(rows.count == 3)

@@ -57,8 +57,17 @@ public struct StoreCapabilities: OptionSet, Hashable, Sendable, CustomStringConv
         (.expiryRefreshOnRead, "expiryRefreshOnRead"),
     ]
 
+    /// Every capability this version of Trove defines.
+    public static let all = StoreCapabilities(names.map(\.0))
+
+    /// The names of the capabilities in the set, as they are spelled in Swift
+    /// (`conditionalWrites`), in the order they are declared.
+    public var names: [String] {
+        Self.names.filter { contains($0.0) }.map(\.1)
+    }
+
     /// The capabilities' names, such as `[conditionalWrites, expiration]`.
     public var description: String {
-        "[" + Self.names.filter { contains($0.0) }.map(\.1).joined(separator: ", ") + "]"
+        "[" + names.joined(separator: ", ") + "]"
     }
 }
