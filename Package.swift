@@ -201,6 +201,15 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // trove copy, check and sync between every two kinds of store, through the command line.
+        .testTarget(
+            name: "TroveStorePairTests",
+            dependencies: [
+                "Trove", "TroveSQLite", "TroveRedis", "TroveS3", "TroveS3Client", "TrovePostgres", "TroveTestSupport", "TroveCLI",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "TroveCryptoTests",
             dependencies: [

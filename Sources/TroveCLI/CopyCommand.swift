@@ -15,12 +15,13 @@ struct CopyCommand: AsyncParsableCommand {
             copy has counted them, the rate and the time left. Keys the \
             destination holds are overwritten, unless --no-replace skips them: a copy run again \
             with --no-replace resumes where an interrupted one stopped. Keys only the \
-            destination holds are left alone (see 'trove sync').
+            destination holds are left alone (see 'trove sync'). An entry that expires stops \
+            the copy (exit 2) when the destination cannot keep an expiry, unless --drop-expiry.
 
             --dry-run writes nothing and prints the keys that would be copied, one per line. \
             A one-line summary (keys, bytes, time) goes to standard error; --json also prints \
             it on standard output as {"command", "source", "destination", "prefix", "dryRun", \
-            "copied", "skipped", "bytes", "seconds"}.
+            "copied", "skipped", "bytes", "expiriesDropped", "seconds"}.
 
             --json-progress prints, at most five times a second and once at the end, one line \
             {"event": "progress", "copied", "skipped", "bytes", "totalKeys", "totalBytes", \
@@ -31,6 +32,7 @@ struct CopyCommand: AsyncParsableCommand {
 
     @OptionGroup var stores: StorePairOptions
     @OptionGroup var transfer: TransferOptions
+    @OptionGroup var expiry: ExpiryOptions
 
     @Flag(name: .customLong("no-replace"), help: "Skip keys the destination already holds.")
     var noReplace = false
@@ -62,10 +64,12 @@ struct CopyCommand: AsyncParsableCommand {
                 Task { [prefix = stores.prefix] in await totals.count(in: source, prefix: prefix) }
             }
             defer { counting?.cancel() }
-            let report = try await source.copy(to: destination, withPrefix: stores.prefix, replacing: !noReplace,
-                                               concurrency: transfer.transfers) { soFar in
-                guard progressFailure == nil else { return }
-                do { try progress.show(.init(soFar), output: &output) } catch { progressFailure = error }
+            let report = try await expiry.explainingRefusals {
+                try await source.copy(to: destination, withPrefix: stores.prefix, replacing: !noReplace,
+                                      concurrency: transfer.transfers, expiries: expiry.expiries) { soFar in
+                    guard progressFailure == nil else { return }
+                    do { try progress.show(.init(soFar), output: &output) } catch { progressFailure = error }
+                }
             }
             await counting?.value
             if progressFailure == nil { try progress.show(.init(report), final: true, output: &output) }
@@ -81,11 +85,13 @@ struct CopyCommand: AsyncParsableCommand {
             object.add("copied", Int64(report.copied))
             object.add("skipped", Int64(report.skipped))
             object.add("bytes", report.bytes)
+            object.add("expiriesDropped", Int64(report.expiriesDropped))
             object.add("seconds", seconds)
             try output.line(object.rendered)
         }
         try output.flush()
-        Terminal.note("\(verb) \(Show.keys(report.copied)), \(Show.bytes(report.bytes)); skipped \(report.skipped); \(Show.seconds(seconds))")
+        Terminal.note("\(verb) \(Show.keys(report.copied)), \(Show.bytes(report.bytes)); skipped \(report.skipped)"
+                      + ExpiryOptions.note(report.expiriesDropped) + "; \(Show.seconds(seconds))")
     }
 
     /// What a copy would do, without writing: every key of the source, or with --no-replace

@@ -77,6 +77,31 @@ struct TransferOptions: ParsableArguments {
     }
 }
 
+/// `--drop-expiry` of `copy` and `sync`.
+struct ExpiryOptions: ParsableArguments {
+    @Flag(name: .customLong("drop-expiry"),
+          help: "Copy entries that expire into a store that cannot keep an expiry (such as S3) as entries that never expire.")
+    var dropExpiry = false
+
+    /// What the library does with such entries.
+    var expiries: ExpiryCopying { dropExpiry ? .droppedWhereUnsupported : .required }
+
+    /// Runs `body`, adding to a refusal to copy an expiring entry how to copy it anyway.
+    func explainingRefusals<Value>(_ body: () async throws -> Value) async throws -> Value {
+        do {
+            return try await body()
+        } catch let error as StoreError where error.code == .notSupported && error.operation == .copy && error.key != nil {
+            guard let report = StoreErrorReport(error) else { throw error }
+            throw CommandFailure(report.status, report.message + " (--drop-expiry copies such entries to never expire)")
+        }
+    }
+
+    /// `; 3 keys copied without their expiry`, or nothing when every expiry was kept.
+    static func note(_ dropped: Int) -> String {
+        dropped == 0 ? "" : "; \(Show.keys(dropped)) copied without their expiry"
+    }
+}
+
 /// Time spent, for summaries.
 struct Stopwatch {
     private let start = ContinuousClock.now

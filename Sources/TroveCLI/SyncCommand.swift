@@ -20,7 +20,7 @@ struct SyncCommand: AsyncParsableCommand {
             one 'copy KEY' or 'delete KEY' line per key (the --max-delete limit applies to it \
             too). A one-line summary goes to standard error; --json also prints it on standard \
             output as {"command", "source", "destination", "prefix", "dryRun", "copied", \
-            "deleted", "unchanged", "bytes", "seconds"}, with "copies" and "deletions" (arrays \
+            "deleted", "unchanged", "bytes", "expiriesDropped", "seconds"}, with "copies" and "deletions" (arrays \
             of keys) in a dry run. On a terminal a line on standard error shows the keys \
             copied and deleted so far, and the rate. --json-progress prints instead, at most \
             five times a second and once at the end, one line {"event": "progress", "copied", \
@@ -30,6 +30,7 @@ struct SyncCommand: AsyncParsableCommand {
 
     @OptionGroup var stores: StorePairOptions
     @OptionGroup var transfer: TransferOptions
+    @OptionGroup var expiry: ExpiryOptions
 
     @Flag(help: "Compare the bytes of values of equal size (reads both values) instead of their times.")
     var checksum = false
@@ -64,9 +65,9 @@ struct SyncCommand: AsyncParsableCommand {
         defer { progress.clear() }   // before an error line, too
         var done = CopyProgress.Done(deleted: 0)
         let report = try await stores.withStores { source, destination in
-            let report = try await source.synchronize(
+            let report = try await expiry.explainingRefusals { try await source.synchronize(
                 to: destination, withPrefix: stores.prefix, byContent: checksum, maximumDeletes: maxDelete,
-                dryRun: dryRun, concurrency: transfer.transfers
+                dryRun: dryRun, concurrency: transfer.transfers, expiries: expiry.expiries
             ) { step in
                 guard step.isPlanned else {
                     if step.action == .copy {
@@ -88,7 +89,7 @@ struct SyncCommand: AsyncParsableCommand {
                         outputFailure = error
                     }
                 }
-            }
+            } }
             if outputFailure == nil {
                 try progress.show(.init(copied: report.copied, deleted: report.deleted, bytes: report.bytes),
                                   final: true, output: &output)
@@ -108,6 +109,7 @@ struct SyncCommand: AsyncParsableCommand {
             object.add("deleted", Int64(report.deleted))
             object.add("unchanged", Int64(report.unchanged))
             object.add("bytes", report.bytes)
+            object.add("expiriesDropped", Int64(report.expiriesDropped))
             object.add("seconds", seconds)
             if dryRun {
                 object.add("copies", json: Self.jsonArray(planned.copies))
@@ -116,7 +118,8 @@ struct SyncCommand: AsyncParsableCommand {
             try output.line(object.rendered)
         }
         try output.flush()
-        Terminal.note("\(summary); unchanged \(report.unchanged); \(Show.seconds(seconds))")
+        Terminal.note("\(summary); unchanged \(report.unchanged)" + ExpiryOptions.note(report.expiriesDropped)
+                      + "; \(Show.seconds(seconds))")
     }
 
     /// Keys as a JSON array of strings.

@@ -51,7 +51,7 @@ extension S3Store {
 
     /// Copies every entry whose key starts with `prefix` into `destination` on the server, under
     /// the same key (below the destination's prefix), `concurrency` at a time: the server-side
-    /// counterpart of ``KeyValueStore/copy(to:withPrefix:replacing:concurrency:chunkSize:onProgress:)`` for
+    /// counterpart of ``KeyValueStore/copy(to:withPrefix:replacing:concurrency:chunkSize:expiries:onProgress:)`` for
     /// two stores on one endpoint, in which no byte of a value passes through this process.
     ///
     /// - Parameters:

@@ -139,7 +139,7 @@ struct PostgresLostConnectionTests {
                     return
                 }
                 _ = try await locker.query(PostgresQuery(unsafeSQL: "SELECT pg_terminate_backend(\(pid))"), logger: logger)
-                let error = try await expectStoreError(.unavailable) { try await write.value }
+                let error = try await expectStoreError(.unavailable) { _ = try await write.value }
                 #expect(error.isRetryable == true, "\(String(describing: error))")
             }
             #expect(try await store.value(for: "held") == Data("1".utf8))

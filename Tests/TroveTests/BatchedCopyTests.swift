@@ -81,6 +81,33 @@ struct BatchedCopyTests {
 }
 
 /// A store that forwards to `base` and records which writes reached it, and how.
+extension BatchedCopyTests {
+    @Test("into a store without expiry: refused by default, naming the key; dropped on request, batched and streamed")
+    func expiryWhereUnsupported() async throws {
+        let source = MemoryStore()
+        try await source.set(Data("kept".utf8), for: "a")
+        try await source.set(Data("soon".utf8), for: "b", expiry: .after(.seconds(3600)))
+        try await source.set(patternedBytes((64 << 10) + 1, seed: 5), for: "c", expiry: .after(.seconds(3600)))
+        let destination = CallRecordingStore(base: MemoryStore(), withholding: .expiration)
+
+        let refusal = try await expectStoreError(.notSupported) { try await source.copy(to: destination) }
+        #expect(refusal.key == "b" || refusal.key == "c", "\(refusal)")
+        #expect(refusal.message.contains("cannot keep an expiry"))
+
+        let report = try await source.copy(to: destination, expiries: .droppedWhereUnsupported)
+        #expect(report.copied == 3 && report.expiriesDropped == 2)
+        #expect(destination.calls.streamedWrites.contains("c"))
+        for key: StoreKey in ["a", "b", "c"] {
+            let metadata = try #require(try await destination.base.metadata(for: key))
+            #expect(metadata.expirationDate == nil, "\(key) expires")
+        }
+
+        let synchronized = try await source.synchronize(to: CallRecordingStore(base: MemoryStore(), withholding: .expiration),
+                                                        expiries: .droppedWhereUnsupported)
+        #expect(synchronized.copied == 3 && synchronized.expiriesDropped == 2)
+    }
+}
+
 private final class CallRecordingStore<Base: KeyValueStore>: KeyValueStore {
     struct Calls {
         var batchSizes: [Int] = []
@@ -90,12 +117,17 @@ private final class CallRecordingStore<Base: KeyValueStore>: KeyValueStore {
 
     let base: Base
     private let recorded = Mutex(Calls())
+    private let withheld: StoreCapabilities
 
-    init(base: Base) { self.base = base }
+    /// A store over `base` that records its calls and claims `base`'s capabilities but `withheld`.
+    init(base: Base, withholding withheld: StoreCapabilities = []) {
+        self.base = base
+        self.withheld = withheld
+    }
 
     var calls: Calls { recorded.withLock { $0 } }
     var description: String { "recording \(base.description)" }
-    var capabilities: StoreCapabilities { base.capabilities }
+    var capabilities: StoreCapabilities { base.capabilities.subtracting(withheld) }
 
     func read(_ key: StoreKey) async throws -> StoreEntry? { try await base.read(key) }
     func readStream(_ key: StoreKey, chunkSize: Int) async throws -> StreamedEntry? {

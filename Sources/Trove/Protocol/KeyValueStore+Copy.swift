@@ -1,6 +1,6 @@
 import Foundation
 
-/// What ``KeyValueStore/copy(to:withPrefix:replacing:concurrency:chunkSize:onProgress:)`` did.
+/// What ``KeyValueStore/copy(to:withPrefix:replacing:concurrency:chunkSize:expiries:onProgress:)`` did.
 public struct CopyReport: Hashable, Sendable {
     /// The entries written to the destination.
     public var copied = 0
@@ -9,9 +9,24 @@ public struct CopyReport: Hashable, Sendable {
     public var skipped = 0
     /// The bytes of the values copied.
     public var bytes: Int64 = 0
+    /// The entries copied without the expiry they have in the source, because the destination
+    /// cannot keep one (only with ``ExpiryCopying/droppedWhereUnsupported``).
+    public var expiriesDropped = 0
 
     /// Creates an empty report.
     public init() {}
+}
+
+/// What copying does with the expiry of an entry when the destination has no
+/// ``StoreCapabilities/expiration`` (S3, say).
+public enum ExpiryCopying: Hashable, Sendable {
+    /// Every copy expires when its original does; copying an entry that expires into a store
+    /// that cannot keep an expiry throws ``StoreError/Code/notSupported``, naming the key.
+    case required
+    /// Copies expire when their originals do where the destination keeps expiries; where it
+    /// does not, they are written to never expire and counted in
+    /// ``CopyReport/expiriesDropped``.
+    case droppedWhereUnsupported
 }
 
 extension KeyValueStore {
@@ -39,12 +54,16 @@ extension KeyValueStore {
     ///   - concurrency: How many values or batches of small values are copied at once. Defaults
     ///     to 8.
     ///   - chunkSize: The size of the chunks values stream in. Defaults to 1 MiB.
+    ///   - expiries: What happens to the expiry of an entry when the destination cannot keep one.
+    ///     Defaults to ``ExpiryCopying/required``: the copy throws rather than make an entry that
+    ///     was meant to vanish last forever.
     ///   - onProgress: Called after each value or batch with the totals so far, one call at a time (not
     ///     concurrently), in the task that called `copy`. Defaults to `nil`.
     /// - Returns: How many entries were copied and skipped, and how many bytes.
     /// - Throws: The first ``StoreError`` of either store, naming the key (entries copied before
-    ///   it stay copied); ``StoreError/Code/notSupported`` when an entry expires and
-    ///   `destination` has no ``StoreCapabilities/expiration``, or when not replacing and it has
+    ///   it stay copied); ``StoreError/Code/notSupported`` when an entry expires,
+    ///   `destination` has no ``StoreCapabilities/expiration`` and `expiries` is
+    ///   ``ExpiryCopying/required``, or when not replacing and it has
     ///   no ``StoreCapabilities/conditionalWrites``.
     @discardableResult
     public func copy(
@@ -53,6 +72,7 @@ extension KeyValueStore {
         replacing: Bool = true,
         concurrency: Int = 8,
         chunkSize: Int = 1 << 20,
+        expiries: ExpiryCopying = .required,
         onProgress: ((CopyReport) -> Void)? = nil
     ) async throws -> CopyReport {
         if !replacing, !destination.capabilities.contains(.conditionalWrites) {
@@ -80,15 +100,17 @@ extension KeyValueStore {
                     small.append(metadata.key, size: metadata.size)
                     guard small.isFull else { continue }
                     let keys = small.take()
-                    try await start { try await copyBatch(keys, to: destination, replacing: replacing) }
+                    try await start { try await copyBatch(keys, to: destination, replacing: replacing, expiries: expiries) }
                 } else {
                     let key = metadata.key
-                    try await start { try await copyEntry(key, to: destination, replacing: replacing, chunkSize: chunkSize) }
+                    try await start {
+                        try await copyEntry(key, to: destination, replacing: replacing, chunkSize: chunkSize, expiries: expiries)
+                    }
                 }
             }
             if !small.isEmpty {
                 let keys = small.take()
-                try await start { try await copyBatch(keys, to: destination, replacing: replacing) }
+                try await start { try await copyBatch(keys, to: destination, replacing: replacing, expiries: expiries) }
             }
             while let done = try await group.next() {
                 report.add(done)
@@ -104,35 +126,36 @@ extension KeyValueStore {
     /// entry of an atomic batch failed, or their own write failed) are written again one at a
     /// time, so that each ends as it would have alone: copied, skipped as held by the
     /// destination when not replacing, or the error naming its key.
-    func copyBatch(_ keys: [StoreKey], to destination: some KeyValueStore, replacing: Bool) async throws -> CopyReport {
+    func copyBatch(
+        _ keys: [StoreKey], to destination: some KeyValueStore, replacing: Bool, expiries: ExpiryCopying
+    ) async throws -> CopyReport {
         var report = CopyReport()
         var writes: [BatchWrite] = []
+        var entryExpires: [StoreKey: Bool] = [:]
         for (key, entry) in zip(keys, try await readBatch(keys)) {
             guard let entry else {
                 report.skipped += 1   // gone or expired since it was listed
                 continue
             }
+            entryExpires[key] = entry.metadata.expirationDate != nil
             var options = WriteOptions(condition: replacing ? .always : .ifAbsent)
-            if let expiration = entry.metadata.expirationDate {
-                guard destination.capabilities.contains(.expiration) else {
-                    throw StoreError(.notSupported, operation: .copy, key: key, store: destination.description,
-                                     message: "the entry expires, and the destination cannot keep an expiry")
-                }
-                options.expiry = .at(expiration)
-            }
+            options.expiry = try Self.expiry(of: entry.metadata, in: destination, expiries: expiries)
             writes.append(BatchWrite(key, entry.value, options: options))
         }
         guard !writes.isEmpty else { return report }
+        func count(_ write: BatchWrite) {
+            report.copied += 1
+            report.bytes += Int64(write.value.count)
+            if write.options.expiry == .never, entryExpires[write.key] == true { report.expiriesDropped += 1 }
+        }
         for (write, result) in zip(writes, try await destination.writeBatch(writes)) {
             if case .success = result {
-                report.copied += 1
-                report.bytes += Int64(write.value.count)
+                count(write)
                 continue
             }
             do {
                 _ = try await destination.write(write.value, for: write.key, options: write.options)
-                report.copied += 1
-                report.bytes += Int64(write.value.count)
+                count(write)
             } catch let error as StoreError where error.code == .conditionFailed && !replacing {
                 report.skipped += 1
             }
@@ -141,7 +164,7 @@ extension KeyValueStore {
     }
 
     func copyEntry(
-        _ key: StoreKey, to destination: some KeyValueStore, replacing: Bool, chunkSize: Int
+        _ key: StoreKey, to destination: some KeyValueStore, replacing: Bool, chunkSize: Int, expiries: ExpiryCopying
     ) async throws -> CopyReport {
         var report = CopyReport()
         try await withReadStream(key, chunkSize: chunkSize) { stream in
@@ -151,22 +174,30 @@ extension KeyValueStore {
             }
             var options = WriteOptions(condition: replacing ? .always : .ifAbsent,
                                        expectedSize: stream.metadata.size)
-            if let expiration = stream.metadata.expirationDate {
-                guard destination.capabilities.contains(.expiration) else {
-                    throw StoreError(.notSupported, operation: .copy, key: key, store: destination.description,
-                                     message: "the entry expires, and the destination cannot keep an expiry")
-                }
-                options.expiry = .at(expiration)
-            }
+            options.expiry = try Self.expiry(of: stream.metadata, in: destination, expiries: expiries)
             do {
                 _ = try await destination.write(contentsOf: stream.chunks, for: key, options: options)
                 report.copied = 1
                 report.bytes = stream.metadata.size
+                if stream.metadata.expirationDate != nil, options.expiry == .never { report.expiriesDropped = 1 }
             } catch let error as StoreError where error.code == .conditionFailed && !replacing {
                 report.skipped = 1
             }
         }
         return report
+    }
+
+    /// The expiry a copy of the entry `metadata` describes is written with in `destination`.
+    static func expiry(
+        of metadata: EntryMetadata, in destination: some KeyValueStore, expiries: ExpiryCopying
+    ) throws(StoreError) -> Expiry {
+        guard let expiration = metadata.expirationDate else { return .never }
+        if destination.capabilities.contains(.expiration) { return .at(expiration) }
+        guard expiries == .droppedWhereUnsupported else {
+            throw StoreError(.notSupported, operation: .copy, key: metadata.key, store: destination.description,
+                             message: "the entry expires, and the destination cannot keep an expiry")
+        }
+        return .never
     }
 }
 
@@ -200,5 +231,6 @@ extension CopyReport {
         copied += other.copied
         skipped += other.skipped
         bytes += other.bytes
+        expiriesDropped += other.expiriesDropped
     }
 }

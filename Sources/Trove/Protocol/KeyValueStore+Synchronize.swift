@@ -1,6 +1,6 @@
 import Foundation
 
-/// One step of ``KeyValueStore/synchronize(to:withPrefix:byContent:maximumDeletes:dryRun:concurrency:chunkSize:onStep:)``,
+/// One step of ``KeyValueStore/synchronize(to:withPrefix:byContent:maximumDeletes:dryRun:concurrency:chunkSize:expiries:onStep:)``,
 /// reported as it is done (or, in a dry run, as it is planned).
 public struct SynchronizationStep: Hashable, Sendable {
     /// What a step does to the destination.
@@ -44,7 +44,7 @@ public struct SynchronizationStep: Hashable, Sendable {
     }
 }
 
-/// What ``KeyValueStore/synchronize(to:withPrefix:byContent:maximumDeletes:dryRun:concurrency:chunkSize:onStep:)``
+/// What ``KeyValueStore/synchronize(to:withPrefix:byContent:maximumDeletes:dryRun:concurrency:chunkSize:expiries:onStep:)``
 /// did, or in a dry run would do.
 public struct SynchronizationReport: Hashable, Sendable {
     /// The entries written to the destination because it lacked them or held other values.
@@ -57,6 +57,9 @@ public struct SynchronizationReport: Hashable, Sendable {
     public var unchanged = 0
     /// The source's entries that disappeared or expired before they could be copied.
     public var vanished = 0
+    /// The entries copied without the expiry they have in the source, because the destination
+    /// cannot keep one (only with ``ExpiryCopying/droppedWhereUnsupported``).
+    public var expiriesDropped = 0
     /// Whether this is a plan (a dry run): nothing was written or deleted.
     public var isDryRun = false
 
@@ -75,7 +78,7 @@ extension KeyValueStore {
     /// The two stores are compared as ``compare(with:withPrefix:byContent:concurrency:chunkSize:)``
     /// does, walking both listings side by side in key order; each key missing in the
     /// destination or differing is copied as
-    /// ``copy(to:withPrefix:replacing:concurrency:chunkSize:onProgress:)`` copies it (streamed, keeping
+    /// ``copy(to:withPrefix:replacing:concurrency:chunkSize:expiries:onProgress:)`` copies it (streamed, keeping
     /// its expiry), `concurrency` keys at a time, while the walk goes on. The keys only the
     /// destination holds are collected during the walk and deleted after it, and only if every
     /// copy succeeded: a failed copy throws its error and deletes nothing. Synchronizing is
@@ -103,14 +106,17 @@ extension KeyValueStore {
     ///     the real run.
     ///   - concurrency: How many keys are compared or copied at once. Defaults to 8.
     ///   - chunkSize: The size of the chunks values stream in. Defaults to 1 MiB.
+    ///   - expiries: What happens to the expiry of an entry when the destination cannot keep
+    ///     one. Defaults to ``ExpiryCopying/required``.
     ///   - onStep: Called once per copy and per deletion, done or planned, one call at a time
     ///     (not concurrently), in the task that called `synchronize`. Defaults to `nil`.
     /// - Returns: How many entries were copied, deleted and left alone, and how many bytes.
     /// - Throws: The first ``StoreError`` of either store, naming the key (copies made before
     ///   it stay, nothing is deleted); ``StoreError/Code/limitExceeded`` as above;
     ///   ``StoreError/Code/invalidArgument`` when `prefix` cannot be a listing prefix or
-    ///   `maximumDeletes` is negative; ``StoreError/Code/notSupported`` when an entry expires
-    ///   and `destination` has no ``StoreCapabilities/expiration``.
+    ///   `maximumDeletes` is negative; ``StoreError/Code/notSupported`` when an entry expires,
+    ///   `destination` has no ``StoreCapabilities/expiration`` and `expiries` is
+    ///   ``ExpiryCopying/required``.
     @discardableResult
     public func synchronize(
         to destination: some KeyValueStore,
@@ -120,6 +126,7 @@ extension KeyValueStore {
         dryRun: Bool = false,
         concurrency: Int = 8,
         chunkSize: Int = 1 << 20,
+        expiries: ExpiryCopying = .required,
         onStep: ((SynchronizationStep) -> Void)? = nil
     ) async throws -> SynchronizationReport {
         if let maximumDeletes, maximumDeletes < 0 {
@@ -135,9 +142,10 @@ extension KeyValueStore {
             var inFlight = 0
             func settle(_ outcome: SynchronizationOutcome) {
                 switch outcome {
-                case .copied(let key, let bytes):
+                case .copied(let key, let bytes, let expiryDropped):
                     report.copied += 1
                     report.bytes += bytes
+                    if expiryDropped { report.expiriesDropped += 1 }
                     onStep?(SynchronizationStep(action: .copy, key: key, bytes: bytes, isPlanned: dryRun))
                 case .unchanged:
                     report.unchanged += 1
@@ -164,7 +172,7 @@ extension KeyValueStore {
                     (key, size, needsComparing) = (source.key, source.size, sameSize && byContent)
                 }
                 if !needsComparing, dryRun {
-                    settle(.copied(key, size))
+                    settle(.copied(key, size, expiryDropped: false))
                     return
                 }
                 if inFlight == width, let outcome = try await group.next() {
@@ -181,9 +189,10 @@ extension KeyValueStore {
                             if difference.sourceSize == nil { return .vanished }
                         }
                     }
-                    if dryRun { return .copied(key, size) }
-                    let copy = try await copyEntry(key, to: destination, replacing: true, chunkSize: chunkSize)
-                    return copy.copied == 1 ? .copied(key, copy.bytes) : .vanished
+                    if dryRun { return .copied(key, size, expiryDropped: false) }
+                    let copy = try await copyEntry(key, to: destination, replacing: true, chunkSize: chunkSize,
+                                                   expiries: expiries)
+                    return copy.copied == 1 ? .copied(key, copy.bytes, expiryDropped: copy.expiriesDropped == 1) : .vanished
                 }
                 inFlight += 1
             }
@@ -213,7 +222,7 @@ extension KeyValueStore {
 
 /// What synchronizing one key came to.
 private enum SynchronizationOutcome: Sendable {
-    case copied(StoreKey, Int64)
+    case copied(StoreKey, Int64, expiryDropped: Bool)
     case unchanged
     case vanished
 }

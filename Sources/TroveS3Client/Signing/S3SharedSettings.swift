@@ -129,8 +129,9 @@ public struct S3SharedSettings: Sendable, Hashable {
                                     + "has no aws_access_key_id and aws_secret_access_key")
         }
         throw S3ProfileError(kind: .noCredentials, profile: profileName, files: files.paths,
-                             message: "no credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or write a profile in "
-                                + (files.paths.isEmpty ? "~/.aws/credentials (no HOME to find it)" : "\(files.pathList) (none holds '\(profileName)')"))
+                             message: "no credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or write a profile '\(profileName)' in "
+                                + (files.paths.isEmpty ? "~/.aws/credentials (no HOME to find it)"
+                                    : "\(files.paths.joined(separator: " or ")) (none is there now)"))
     }
 
     /// The keys of a profile's section; `nil` when it has neither key.
