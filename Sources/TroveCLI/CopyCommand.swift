@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Trove
+import TroveS3
 
 /// `trove copy SOURCE DESTINATION`: copies every key under a prefix from one store to another.
 struct CopyCommand: AsyncParsableCommand {
@@ -15,13 +16,15 @@ struct CopyCommand: AsyncParsableCommand {
             copy has counted them, the rate and the time left. Keys the \
             destination holds are overwritten, unless --no-replace skips them: a copy run again \
             with --no-replace resumes where an interrupted one stopped. Keys only the \
-            destination holds are left alone (see 'trove sync'). An entry that expires stops \
+            destination holds are left alone (see 'trove sync'). Between two S3 stores on one \
+            endpoint each value is copied on the server (CopyObject), its bytes never passing \
+            through trove. An entry that expires stops \
             the copy (exit 2) when the destination cannot keep an expiry, unless --drop-expiry.
 
             --dry-run writes nothing and prints the keys that would be copied, one per line. \
             A one-line summary (keys, bytes, time) goes to standard error; --json also prints \
             it on standard output as {"command", "source", "destination", "prefix", "dryRun", \
-            "copied", "skipped", "bytes", "expiriesDropped", "seconds"}.
+            "copied", "skipped", "bytes", "expiriesDropped", "serverSide", "seconds"}.
 
             --json-progress prints, at most five times a second and once at the end, one line \
             {"event": "progress", "copied", "skipped", "bytes", "totalKeys", "totalBytes", \
@@ -56,6 +59,7 @@ struct CopyCommand: AsyncParsableCommand {
         var progress = CopyProgress(dryRun ? .hidden : CopyProgress.form(jsonProgress: jsonProgress))
         var progressFailure: (any Error)?
         defer { progress.clear() }   // before an error line, too
+        var serverSide = false
         let report = try await stores.withStores { source, destination in
             if dryRun {
                 return try await plan(from: source, to: destination, output: &output)
@@ -64,11 +68,19 @@ struct CopyCommand: AsyncParsableCommand {
                 Task { [prefix = stores.prefix] in await totals.count(in: source, prefix: prefix) }
             }
             defer { counting?.cancel() }
-            let report = try await expiry.explainingRefusals {
-                try await source.copy(to: destination, withPrefix: stores.prefix, replacing: !noReplace,
-                                      concurrency: transfer.transfers, expiries: expiry.expiries) { soFar in
-                    guard progressFailure == nil else { return }
-                    do { try progress.show(.init(soFar), output: &output) } catch { progressFailure = error }
+            let onProgress = { (soFar: CopyReport) in
+                guard progressFailure == nil else { return }
+                do { try progress.show(.init(soFar), output: &output) } catch { progressFailure = error }
+            }
+            let report: CopyReport
+            if let from = source as? S3Store, let to = destination as? S3Store, from.isOnSameEndpoint(as: to) {
+                serverSide = true
+                report = try await from.copyOnServer(to: to, withPrefix: stores.prefix, replacing: !noReplace,
+                                                     concurrency: transfer.transfers, onProgress: onProgress)
+            } else {
+                report = try await expiry.explainingRefusals {
+                    try await source.copy(to: destination, withPrefix: stores.prefix, replacing: !noReplace,
+                                          concurrency: transfer.transfers, expiries: expiry.expiries, onProgress: onProgress)
                 }
             }
             await counting?.value
@@ -86,12 +98,13 @@ struct CopyCommand: AsyncParsableCommand {
             object.add("skipped", Int64(report.skipped))
             object.add("bytes", report.bytes)
             object.add("expiriesDropped", Int64(report.expiriesDropped))
+            object.add("serverSide", json: serverSide ? "true" : "false")
             object.add("seconds", seconds)
             try output.line(object.rendered)
         }
         try output.flush()
-        Terminal.note("\(verb) \(Show.keys(report.copied)), \(Show.bytes(report.bytes)); skipped \(report.skipped)"
-                      + ExpiryOptions.note(report.expiriesDropped) + "; \(Show.seconds(seconds))")
+        Terminal.note("\(verb) \(Show.keys(report.copied)), \(Show.bytes(report.bytes))\(serverSide ? " on the server" : ""); "
+                      + "skipped \(report.skipped)" + ExpiryOptions.note(report.expiriesDropped) + "; \(Show.seconds(seconds))")
     }
 
     /// What a copy would do, without writing: every key of the source, or with --no-replace

@@ -60,13 +60,15 @@ extension S3Store {
     ///   - replacing: Whether to overwrite keys the destination holds. Defaults to `true`; with
     ///     `false` they are skipped (a copy conditional on absence), so running it again resumes.
     ///   - concurrency: How many entries are copied at once. Defaults to 8.
+    ///   - onProgress: Called after each entry with the totals so far, one call at a time (not
+    ///     concurrently), in the task that called `copyOnServer`. Defaults to `nil`.
     /// - Returns: How many entries were copied and skipped (held by the destination, or gone
     ///   from the source before their turn), and their bytes.
     /// - Throws: The first ``StoreError``, naming its key (entries copied before it stay copied);
     ///   ``StoreError/Code/notSupported`` when the stores are on different endpoints.
     @discardableResult
     public func copyOnServer(to destination: S3Store, withPrefix prefix: String = "", replacing: Bool = true,
-                             concurrency: Int = 8) async throws -> CopyReport {
+                             concurrency: Int = 8, onProgress: ((CopyReport) -> Void)? = nil) async throws -> CopyReport {
         try checkSameEndpoint(destination)
         let listing = list(try ListQuery(prefix: prefix), pageSize: 1000)
         let width = max(1, concurrency)
@@ -77,6 +79,7 @@ extension S3Store {
                 guard let key = element.key else { continue }
                 if inFlight == width, let done = try await group.next() {
                     report.add(done)
+                    onProgress?(report)
                     inFlight -= 1
                 }
                 group.addTask {
@@ -95,14 +98,24 @@ extension S3Store {
                 }
                 inFlight += 1
             }
-            while let done = try await group.next() { report.add(done) }
+            while let done = try await group.next() {
+                report.add(done)
+                onProgress?(report)
+            }
             return report
         }
     }
 
+    /// Whether `other` is on the same endpoint as this store, so that values can be copied
+    /// between the two on the server (``copyValue(_:to:in:condition:sourceETag:)``,
+    /// ``copyOnServer(to:withPrefix:replacing:concurrency:onProgress:)``).
+    public func isOnSameEndpoint(as other: S3Store) -> Bool {
+        client.configuration.endpoint.absoluteString == other.client.configuration.endpoint.absoluteString
+    }
+
     private func checkSameEndpoint(_ destination: S3Store) throws {
         let here = client.configuration.endpoint.absoluteString, there = destination.client.configuration.endpoint.absoluteString
-        guard here == there else {
+        guard isOnSameEndpoint(as: destination) else {
             throw StoreError(.notSupported, operation: .copy, store: description,
                              message: "a server-side copy needs both stores on one endpoint, not \(here) and \(there); "
                                 + "copy(to:) streams the values through this process instead")

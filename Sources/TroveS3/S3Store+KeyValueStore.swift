@@ -253,16 +253,57 @@ extension S3Store {
 
     /// Writes the entries with up to ``Options/batchConcurrency`` PUTs in flight, each on its
     /// own (the batch is not atomic). A key written twice ends with the later value: such
-    /// entries are written in order.
+    /// entries are written in order. Entries whose keys nest (`a`, `a/b`, `a/b/c`) are written
+    /// one after another, the outer first: SeaweedFS, which keeps objects as files and
+    /// directories, can lose one of two concurrent PUTs of `a` and `a/b` even after answering
+    /// both with 200.
     public func writeBatch(_ writes: [BatchWrite]) async throws -> [Result<EntryMetadata, StoreError>] {
         guard Set(writes.map(\.key)).count == writes.count else { return try await writeEachInTurn(writes) }
-        return try await inParallel(writes) { write -> Result<EntryMetadata, StoreError> in
-            do {
-                return .success(try await self.write(write.value, for: write.key, options: write.options))
-            } catch let error as StoreError where error.code != .unavailable {
-                return .failure(error)
+        let groups = Self.nestedGroups(writes.map(\.key))
+        let written = try await inParallel(groups) { group -> [(Int, Result<EntryMetadata, StoreError>)] in
+            var results: [(Int, Result<EntryMetadata, StoreError>)] = []
+            for index in group {
+                let write = writes[index]
+                do {
+                    results.append((index, .success(try await self.write(write.value, for: write.key, options: write.options))))
+                } catch let error as StoreError where error.code != .unavailable {
+                    results.append((index, .failure(error)))
+                }
+            }
+            return results
+        }
+        var ordered = [Result<EntryMetadata, StoreError>?](repeating: nil, count: writes.count)
+        for (index, result) in written.joined() { ordered[index] = result }
+        return ordered.map { $0! }
+    }
+
+    /// The indices of `keys` in groups of keys that nest (one is another followed by `/` and
+    /// more), each group in key order; a key that nests with no other is a group of its own.
+    static func nestedGroups(_ keys: [StoreKey]) -> [[Int]] {
+        var indexOfKey: [String: Int] = [:]
+        for (index, key) in keys.enumerated() { indexOfKey[key.rawValue] = index }
+        var parent = Array(keys.indices)
+        func root(_ index: Int) -> Int {
+            var index = index
+            while parent[index] != index {
+                parent[index] = parent[parent[index]]
+                index = parent[index]
+            }
+            return index
+        }
+        for (index, key) in keys.enumerated() {
+            let text = key.rawValue
+            var start = text.startIndex
+            while let slash = text[start...].firstIndex(of: "/") {
+                if let outer = indexOfKey[String(text[..<slash])] { parent[root(index)] = root(outer) }
+                start = text.index(after: slash)
             }
         }
+        var groups: [Int: [Int]] = [:]
+        for index in keys.indices { groups[root(index), default: []].append(index) }
+        return groups.values
+            .map { $0.sorted { keys[$0].rawValue < keys[$1].rawValue } }
+            .sorted { $0[0] < $1[0] }
     }
 
     /// Deletes the unconditional entries with DeleteObjects (1,000 keys per request) and the

@@ -66,6 +66,13 @@ struct StorePairTests {
                 try await store.set(Data("expires".utf8), for: "soon", expiry: .at(expiry))
             }
         }
+        if pair.destination == .s3 {
+            // S3 keeps modification times to the second: a value copied within the second its
+            // original was written would look older than it, and the sync below would copy it
+            // again (a wasted copy, never a missed one). Start the copy in the next second.
+            let now = Date().timeIntervalSince1970
+            try await Task.sleep(for: .milliseconds(Int((now.rounded(.down) + 1 - now) * 1000) + 50))
+        }
         let hasExpiring = pair.source.keepsExpiry
         if hasExpiring { expected["soon"] = Data("expires".utf8) }
         let dropsExpiry = hasExpiring && !pair.destination.keepsExpiry
@@ -88,6 +95,8 @@ struct StorePairTests {
         #expect(summary["copied"] as? Int == expected.count)
         #expect(summary["bytes"] as? Int == expected.values.reduce(0) { $0 + $1.count })
         #expect(summary["expiriesDropped"] as? Int == (dropsExpiry ? 1 : 0))
+        // Two S3 stores of one endpoint copy on the server.
+        #expect(summary["serverSide"] as? Bool == (pair.source == .s3 && pair.destination == .s3))
 
         try await expectSame(expected, in: destination)
         try await destination.withStore { store in

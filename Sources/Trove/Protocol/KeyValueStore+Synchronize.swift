@@ -88,7 +88,10 @@ extension KeyValueStore {
     /// modified after the destination's was written: a copy is written after its original, so
     /// a source value changed since the last synchronization is newer than its copy, whatever
     /// its size. (Times come from each store's clock; a destination whose clock runs ahead of
-    /// the source's by more than the time between a change and the next run can miss it.)
+    /// the source's by more than the time between a change and the next run can miss it. A
+    /// destination that keeps times to the second, as S3 does, can make a value copied within
+    /// the second its original was written look older than it: it is copied again, a wasted
+    /// copy but never a missed one.)
     /// With `byContent`, sizes and bytes decide and times are ignored: values of equal size are
     /// read from both stores and compared.
     ///
