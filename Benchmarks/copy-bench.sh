@@ -8,15 +8,17 @@
 #    bucket is deleted before the next run.
 # 2. The KEYS small values from the file store into SQLite, and from that SQLite file into
 #    Redis, beside each destination's own batched write rate (writeBatch of the same entries in
-#    batches of 100, one after the other) measured in the same run. Each copy is checked with
-#    `trove check` against its source.
+#    key order, in batches of 100, one after the other) measured in the same run. Each copy is
+#    checked with `trove check` against its source.
 #
 #     bash Benchmarks/copy-bench.sh
 #
 # It builds `trove` and CopyBenchData in release mode inside Benchmarks/, starts SeaweedFS
 # (scripts/servers/s3.sh: 127.0.0.1, SigV4 enforced) and one redis-server on a free port,
 # installs rclone from Debian when it is missing, and stops the servers and removes its files
-# however it ends. Wall time and peak RSS of every run come from /usr/bin/time.
+# however it ends. Wall time, peak RSS and processor time of every run come from
+# /usr/bin/time; the server's processor time over the run (SeaweedFS's or Redis's) from
+# /proc, and the load average at its end beside it.
 #
 # Environment:
 #   TROVE_BENCH_COPY_KEYS, TROVE_BENCH_COPY_BYTES              small values (100000, 1024)
@@ -63,21 +65,32 @@ trove_on_exit "rm -rf '$work'"
 results="$work/results"
 : >"$results"
 
-# Runs COMMAND under /usr/bin/time, and appends "GROUP TOOL SETTING SECONDS PEAK_KIB" to the
-# results. The command's standard output goes to $work/out.
+# The processor seconds (user + system) the server process $server_pid has used so far.
+server_cpu() {
+    awk -v tick="$(getconf CLK_TCK)" '{sub(/.*\) /, ""); printf "%.2f", ($12 + $13) / tick}' "/proc/$server_pid/stat"
+}
+
+# Runs COMMAND under /usr/bin/time, and appends "GROUP TOOL SETTING SECONDS PEAK_KIB CPU
+# SERVER_CPU LOAD" to the results: wall seconds, peak RSS, the command's processor seconds
+# (user + system), the server's over the same time, and the machine's load average (1 minute)
+# at the end. The command's standard output goes to $work/out.
 timed() {
     local group=$1 tool=$2 setting=$3
     shift 3
     echo "== $group: $tool ($setting)" >&2
-    if ! /usr/bin/time -f '%e %M' -o "$work/time" "$@" >"$work/out" 2>"$work/err"; then
+    local before
+    before=$(server_cpu)
+    if ! /usr/bin/time -f '%e %M %U %S' -o "$work/time" "$@" >"$work/out" 2>"$work/err"; then
         cat "$work/err" >&2
         echo "error: $tool ($setting) failed" >&2
         exit 1
     fi
-    local seconds peak
-    read -r seconds peak <"$work/time"
-    echo "$group $tool $setting $seconds $peak" >>"$results"
-    echo "   $seconds s, peak RSS $((peak / 1024)) MiB" >&2
+    local seconds peak user system cpu server
+    read -r seconds peak user system <"$work/time"
+    cpu=$(python3 -c "print(f'{$user + $system:.2f}')")
+    server=$(python3 -c "print(f'{$(server_cpu) - $before:.2f}')")
+    echo "$group $tool $setting $seconds $peak $cpu $server $(cut -d' ' -f1 /proc/loadavg)" >>"$results"
+    echo "   $seconds s, peak RSS $((peak / 1024)) MiB, CPU $cpu s, server CPU $server s, load $(cut -d' ' -f1 /proc/loadavg)" >&2
 }
 
 # --- 1. file store (and plain files) to S3 -------------------------------------------------
@@ -93,6 +106,7 @@ if [[ "$phases" == *" s3 "* ]]; then
     trove_servers_dir
     echo "== starting SeaweedFS" >&2
     start_s3_servers >&2
+    server_pid=$TROVE_TEST_S3_PID
     endpoint=$TROVE_TEST_S3_ENDPOINT
     export AWS_ACCESS_KEY_ID=$TROVE_TEST_S3_ACCESS_KEY AWS_SECRET_ACCESS_KEY=$TROVE_TEST_S3_SECRET_KEY
     export AWS_DEFAULT_REGION=$TROVE_TEST_S3_REGION AWS_REGION=$TROVE_TEST_S3_REGION
@@ -175,14 +189,14 @@ if [[ "$phases" == *" local "* ]]; then
     mkdir -p "$TROVE_SERVERS_DIR/redis"
     redis-server --bind 127.0.0.1 --port "$port" --dir "$TROVE_SERVERS_DIR/redis" --save "" --appendonly no \
         --daemonize no --logfile "$TROVE_SERVERS_DIR/redis/redis.log" &
-    redis_pid=$!
-    trove_on_exit "trove_stop_pid $redis_pid"
+    server_pid=$!
+    trove_on_exit "trove_stop_pid $server_pid"
     trove_wait_for_port "$port" 30 "redis-server"
     redis="redis://127.0.0.1:$port/0"
     flush_redis() { redis-cli -p "$port" flushall >/dev/null; }
 
-    # Each destination's own batched write rate: the same entries, 100 per writeBatch, one
-    # batch at a time (the target's yardstick), and 8 batches at once for scale.
+    # Each destination's own batched write rate: the same entries in key order, 100 per
+    # writeBatch, one batch at a time (the target's yardstick), and 8 batches at once for scale.
     for concurrency in 1 8; do
         timed write-rate sqlite "$concurrency" "$data" write-rate "sqlite:$work/rate-$concurrency.db" "$keys" "$bytes" 100 "$concurrency"
         echo "rate sqlite $concurrency $(python3 -c 'import json, sys; print(json.load(sys.stdin)["keys_per_second"])' <"$work/out")" >>"$results"
@@ -226,8 +240,8 @@ for line in open(sys.argv[1]):
     elif fields[0] == "inside":
         inside[(fields[1], fields[2])] = float(fields[3])
     else:
-        group, tool, setting, seconds, peak = fields
-        rows.append((group, tool, setting, float(seconds), int(peak)))
+        group, tool, setting, seconds, peak, cpu, server, load = fields
+        rows.append((group, tool, setting, float(seconds), int(peak), float(cpu), float(server), float(load)))
 
 def show(size):
     return f"{size >> 20} MiB" if size >= 1 << 20 else f"{size >> 10} KiB" if size >= 1 << 10 else f"{size} B"
@@ -240,30 +254,31 @@ for group in ("s3-small", "s3-large"):
     best = lambda tool: max((count / r[3] for r in mine if r[1] == tool), default=None)
     aws, rclone = best("awscli"), best("rclone")
     print(f"\nfile store / plain files to SeaweedFS S3, {count:,} × {show(size)}\n")
-    print("| tool | parallel | seconds | files/s | MiB/s | peak RSS (MiB) | ÷ awscli (best) | ÷ rclone (best) |")
-    print("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |")
-    for _, tool, setting, seconds, peak in mine:
+    print("| tool | parallel | seconds | files/s | MiB/s | peak RSS (MiB) | CPU s: tool, server | load | ÷ awscli (best) | ÷ rclone (best) |")
+    print("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    for _, tool, setting, seconds, peak, cpu, server, load in mine:
         rate = count / seconds
         label = {"awscli": "max_concurrent_requests", "rclone": "--transfers", "trove": "--transfers"}[tool]
         setting = {"awscli": "10 (default)", "rclone": "4 (default)"}.get(tool, setting) if setting == "default" else setting
-        print(f"| {tool} | {label} {setting} | {seconds:.1f} | {rate:,.0f} | {rate * size / 2**20:,.1f} | {peak / 1024:,.0f} "
+        print(f"| {tool} | {label} {setting} | {seconds:.1f} | {rate:,.0f} | {rate * size / 2**20:,.1f} | {peak / 1024:,.0f} | {cpu:.0f}, {server:.0f} | {load:.1f} "
               f"| {rate / aws:.2f} | {rate / rclone:.2f} |")
 if "local" in sizes:
     count, size = sizes["local"]
     print(f"\ntrove copy between local stores and Redis, {count:,} × {show(size)}\n")
-    print("| what | --transfers / batches at once | seconds | keys/s | peak RSS (MiB) | ÷ slower store's batched write rate |")
-    print("| --- | --- | ---: | ---: | ---: | ---: |")
+    print("| what | --transfers / batches at once | seconds | keys/s | peak RSS (MiB) | CPU s: process, Redis | load | ÷ slower store's batched write rate |")
+    print("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |")
     # Write rates: the loop alone, timed inside the process. Copies: the whole process, and in
     # brackets the copy as trove's own summary times it (opening the stores included).
     slower = min(rates.get(("sqlite", "1"), float("inf")), rates.get(("redis", "1"), float("inf")))
-    for group, tool, setting, seconds, peak in rows:
+    for group, tool, setting, seconds, peak, cpu, server, load in rows:
         if group == "write-rate":
-            print(f"| writeBatch of 100 into {tool} | {setting} | {count / rates[(tool, setting)]:.2f} | {rates[(tool, setting)]:,.0f} | {peak / 1024:,.0f} | |")
-    for group, tool, setting, seconds, peak in rows:
+            print(f"| writeBatch of 100 into {tool} | {setting} | {count / rates[(tool, setting)]:.2f} | {rates[(tool, setting)]:,.0f} "
+                  f"| {peak / 1024:,.0f} | {cpu:.1f}, {server:.1f} | {load:.1f} | |")
+    for group, tool, setting, seconds, peak, cpu, server, load in rows:
         if group == "local":
             rate, own = count / seconds, count / inside[(tool, setting)]
             print(f"| copy {tool} | {setting} | {seconds:.2f} ({inside[(tool, setting)]:.2f}) | {rate:,.0f} ({own:,.0f}) "
-                  f"| {peak / 1024:,.0f} | {rate / slower:.2f} ({own / slower:.2f}) |")
+                  f"| {peak / 1024:,.0f} | {cpu:.1f}, {server:.1f} | {load:.1f} | {rate / slower:.2f} ({own / slower:.2f}) |")
 print()
 for note in notes:
     print(note)

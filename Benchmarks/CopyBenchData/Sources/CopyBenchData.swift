@@ -18,9 +18,10 @@ import TroveSQLite
 /// batches of 100. Both directories must not exist yet, or be empty.
 ///
 /// `write-rate` writes the same keys and values into the store a URL names (`sqlite:` or
-/// `redis:`, which should be empty), `batch` entries per ``writeBatch(_:)`` (100 by default),
-/// `concurrency` batches at once (1 by default, one after the other), and prints one line of
-/// JSON with the keys written per second. The values are made before the clock starts.
+/// `redis:`, which should be empty), in key order (as `trove copy` writes them), `batch`
+/// entries per ``writeBatch(_:)`` (100 by default), `concurrency` batches at once (1 by
+/// default, one after the other), and prints one line of JSON with the keys written per
+/// second. The values are made before the clock starts.
 @main
 enum CopyBenchData {
     static let usage = """
@@ -104,7 +105,10 @@ enum CopyBenchData {
     static func writeRate(url: String, count: Int, bytes: Int, batch: Int, concurrency: Int) async throws {
         var batches: [[BatchWrite]] = []
         var current: [BatchWrite] = []
-        for index in 0..<count {
+        // In key order, as a copy writes them (it lists its source in key order): in the order
+        // of the indexes, each batch of SQLite's would land on 100 pages of its index, not one.
+        let indexes = (0..<count).sorted { key($0) < key($1) }
+        for index in indexes {
             current.append(BatchWrite(try StoreKey(validating: key(index)), value(index, bytes: bytes)))
             if current.count == batch {
                 batches.append(current)
