@@ -53,6 +53,15 @@ source "$root/scripts/lib/servers.sh"
 trap trove_run_exit_commands EXIT
 trap 'exit 130' INT TERM
 
+if [[ ! -x /usr/bin/time ]]; then
+    echo "error: copy-bench.sh measures every run with /usr/bin/time (Debian's package time), which is missing" >&2
+    exit 1
+fi
+if [[ "$phases" == *" s3 "* ]] && ! command -v "$aws" >/dev/null; then
+    echo "error: aws-cli ('$aws') is not on the PATH; install it or name it in TROVE_AWS" >&2
+    exit 1
+fi
+
 started=$(date +%s)
 echo "== building trove and CopyBenchData (release)" >&2
 (cd "$here" && swift build -c release --product trove >&2 && swift build -c release --product CopyBenchData >&2)
