@@ -9,7 +9,7 @@
 //     TROVE_BENCH_POSTGRES_URL=postgres://… swift run -c release TroveWorkloads postgres /tmp
 //
 // and from the repository root, `bash Benchmarks/compare.sh` for the comparison with
-// Python's persistent dictionaries.
+// Python's persistent dictionaries, `bash Benchmarks/copy-bench.sh` for `trove copy`.
 import PackageDescription
 
 let swiftSettings: [SwiftSetting] = [
@@ -96,6 +96,18 @@ let package = Package(
                 .product(name: "TroveS3Client", package: "Trove"),
             ],
             path: "S3Bench/Sources",
+            swiftSettings: swiftSettings
+        ),
+        // The data of copy-bench.sh (the same keys as plain files and in a file store) and the
+        // batched write rate of a store, which `trove copy` is measured against.
+        .executableTarget(
+            name: "CopyBenchData",
+            dependencies: [
+                .product(name: "Trove", package: "Trove"),
+                .product(name: "TroveSQLite", package: "Trove"),
+                .product(name: "TroveRedis", package: "Trove"),
+            ],
+            path: "CopyBenchData/Sources",
             swiftSettings: swiftSettings
         ),
     ]
