@@ -91,7 +91,7 @@ struct InfoCommand: AsyncParsableCommand {
             let atLeast = report.complete ? "" : "at least "
             rows.append(("keys", atLeast + String(report.keys)
                             + (report.complete ? "" : " (stopped counting; --all counts every key)")))
-            rows.append(("size", atLeast + (display.bytes ? String(report.bytes) : StatCommand.size(report.bytes, display: display))))
+            rows.append(("size", atLeast + StatCommand.size(report.bytes, display: display)))
             for (name, value) in rows {
                 try output.line(Show.leftAligned(name + ":", 10) + value)
             }

@@ -5,11 +5,6 @@ import Trove
 @testable import TrovePostgres
 import TroveTestSupport
 
-extension TestServer {
-    /// The PostgreSQL server that `scripts/servers/postgres.sh` starts.
-    static let postgres = TestServer(name: "postgres", variable: "TROVE_TEST_POSTGRES_URL")
-}
-
 /// The test server's URL, parsed.
 func postgresSettings(_ options: String? = nil) throws -> PostgresStore.URLConfiguration {
     let url = try TestServer.postgres.require() + (options.map { "?" + $0 } ?? "")

@@ -4,11 +4,6 @@ import TroveRedis
 import TroveRedisClient
 import TroveTestSupport
 
-extension TestServer {
-    /// The Redis server that `scripts/servers/redis.sh` starts.
-    static let redis = TestServer(name: "redis", variable: "TROVE_TEST_REDIS_URL")
-}
-
 /// A client of the test server, from `TROVE_TEST_REDIS_URL` (`redis://127.0.0.1:PORT`).
 func makeTestClient(connections: Int = 2, commandTimeout: Duration = .seconds(10)) throws -> RedisClient {
     let url = try StoreURL(parsing: try TestServer.redis.require())

@@ -5,11 +5,6 @@ import TroveS3
 import TroveS3Client
 import TroveTestSupport
 
-extension TestServer {
-    /// The SeaweedFS S3 gateway that scripts/servers/s3.sh starts.
-    static let s3 = TestServer(name: "s3", variable: "TROVE_TEST_S3_ENDPOINT")
-}
-
 /// The server of this run, from the variables of scripts/servers/s3.sh.
 enum S3TestServer {
     static func variable(_ name: String) throws -> String {

@@ -9,15 +9,6 @@ import TroveS3Client
 import TroveSQLite
 import TroveTestSupport
 
-extension TestServer {
-    /// The Redis server that `scripts/servers/redis.sh` starts.
-    static let redis = TestServer(name: "redis", variable: "TROVE_TEST_REDIS_URL")
-    /// The SeaweedFS S3 gateway that `scripts/servers/s3.sh` starts.
-    static let s3 = TestServer(name: "s3", variable: "TROVE_TEST_S3_ENDPOINT")
-    /// The PostgreSQL server that `scripts/servers/postgres.sh` starts.
-    static let postgres = TestServer(name: "postgres", variable: "TROVE_TEST_POSTGRES_URL")
-}
-
 /// `trove copy`, `trove check` and `trove sync` between every two kinds of store, each pair
 /// in namespaces of its own, checked key by key and value by value through the library.
 @Suite(

@@ -52,6 +52,13 @@ public struct TestServer: Sendable {
         return value
     }
 
+    /// The Redis server that `scripts/servers/redis.sh` starts.
+    public static let redis = TestServer(name: "redis", variable: "TROVE_TEST_REDIS_URL")
+    /// The SeaweedFS S3 gateway that `scripts/servers/s3.sh` starts.
+    public static let s3 = TestServer(name: "s3", variable: "TROVE_TEST_S3_ENDPOINT")
+    /// The PostgreSQL server that `scripts/servers/postgres.sh` starts.
+    public static let postgres = TestServer(name: "postgres", variable: "TROVE_TEST_POSTGRES_URL")
+
     /// A variable a test needed is not set.
     public struct Missing: Error, CustomStringConvertible {
         /// The server whose variable is missing.

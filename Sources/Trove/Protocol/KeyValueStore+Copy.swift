@@ -131,22 +131,22 @@ extension KeyValueStore {
     ) async throws -> CopyReport {
         var report = CopyReport()
         var writes: [BatchWrite] = []
-        var entryExpires: [StoreKey: Bool] = [:]
+        var expiryDropped: Set<StoreKey> = []
         for (key, entry) in zip(keys, try await readBatch(keys)) {
             guard let entry else {
                 report.skipped += 1   // gone or expired since it was listed
                 continue
             }
-            entryExpires[key] = entry.metadata.expirationDate != nil
             var options = WriteOptions(condition: replacing ? .always : .ifAbsent)
             options.expiry = try Self.expiry(of: entry.metadata, in: destination, expiries: expiries)
+            if entry.metadata.expirationDate != nil, options.expiry == .never { expiryDropped.insert(key) }
             writes.append(BatchWrite(key, entry.value, options: options))
         }
         guard !writes.isEmpty else { return report }
         func count(_ write: BatchWrite) {
             report.copied += 1
             report.bytes += Int64(write.value.count)
-            if write.options.expiry == .never, entryExpires[write.key] == true { report.expiriesDropped += 1 }
+            if expiryDropped.contains(write.key) { report.expiriesDropped += 1 }
         }
         for (write, result) in zip(writes, try await destination.writeBatch(writes)) {
             if case .success = result {
