@@ -12,7 +12,8 @@ struct CheckCommand: AsyncParsableCommand {
             Walks both stores in key order and prints one line per key on which they \
             disagree: '+ KEY' only in the source, '- KEY' only in the destination, '* KEY' in \
             both with values of different sizes (with --checksum, also of different bytes). \
-            ETags are never compared, since each store makes its own. Exits with 0 when the \
+            ETags are never compared, since each store makes its own. With --checksum, \
+            --checkers pairs of values are read and compared at once. Exits with 0 when the \
             stores agree and with 3 when they do not.
 
             A one-line summary goes to standard error; --json prints, instead of the lines, \
@@ -22,7 +23,7 @@ struct CheckCommand: AsyncParsableCommand {
             """)
 
     @OptionGroup var stores: StorePairOptions
-    @OptionGroup var transfer: TransferOptions
+    @OptionGroup var checking: CheckerOptions
 
     @Flag(help: "Also compare the bytes of values of equal size (reads both values).")
     var checksum = false
@@ -31,7 +32,7 @@ struct CheckCommand: AsyncParsableCommand {
         let clock = Stopwatch()
         let comparison = try await stores.withStores { source, destination in
             try await source.compare(with: destination, withPrefix: stores.prefix, byContent: checksum,
-                                     concurrency: transfer.transfers)
+                                     concurrency: checking.checkers)
         }
         let seconds = clock.seconds
         var output = StandardOutput()

@@ -1,7 +1,6 @@
 import ArgumentParser
 import Foundation
 import Trove
-import TroveS3
 
 /// `trove copy SOURCE DESTINATION`: copies every key under a prefix from one store to another.
 struct CopyCommand: AsyncParsableCommand {
@@ -47,7 +46,15 @@ struct CopyCommand: AsyncParsableCommand {
           help: "Print progress as JSON lines on standard output, at most five a second and one at the end.")
     var jsonProgress = false
 
+    /// rclone's `--checkers`, refused with the reason: a copy compares no values.
+    @Option(help: .hidden)
+    var checkers: Int?
+
     func validate() throws {
+        if checkers != nil {
+            throw ValidationError("copy compares no values (it overwrites every key, or with --no-replace skips the keys "
+                                  + "the destination lists), so it has no --checkers; see 'trove sync --checksum --checkers N'")
+        }
         if jsonProgress && dryRun {
             throw ValidationError("--json-progress reports a copy, and --dry-run copies nothing")
         }
@@ -72,16 +79,10 @@ struct CopyCommand: AsyncParsableCommand {
                 guard progressFailure == nil else { return }
                 do { try progress.show(.init(soFar), output: &output) } catch { progressFailure = error }
             }
-            let report: CopyReport
-            if let from = source as? S3Store, let to = destination as? S3Store, from.isOnSameEndpoint(as: to) {
-                serverSide = true
-                report = try await from.copyOnServer(to: to, withPrefix: stores.prefix, replacing: !noReplace,
-                                                     concurrency: transfer.transfers, onProgress: onProgress)
-            } else {
-                report = try await expiry.explainingRefusals {
-                    try await source.copy(to: destination, withPrefix: stores.prefix, replacing: !noReplace,
-                                          concurrency: transfer.transfers, expiries: expiry.expiries, onProgress: onProgress)
-                }
+            serverSide = source.canCopyOnServer(to: destination)
+            let report = try await expiry.explainingRefusals {
+                try await source.copy(to: destination, withPrefix: stores.prefix, replacing: !noReplace,
+                                      concurrency: transfer.transfers, expiries: expiry.expiries, onProgress: onProgress)
             }
             await counting?.value
             if progressFailure == nil { try progress.show(.init(report), final: true, output: &output) }
@@ -108,32 +109,16 @@ struct CopyCommand: AsyncParsableCommand {
     }
 
     /// What a copy would do, without writing: every key of the source, or with --no-replace
-    /// the keys the destination lacks. Prints each key unless the output is JSON.
+    /// the keys the destination lacks. Prints each key unless the output is JSON. Refuses an
+    /// entry that expires as the copy would.
     private func plan(
         from source: any KeyValueStore, to destination: any KeyValueStore, output: inout StandardOutput
     ) async throws -> CopyReport {
-        var report = CopyReport()
-        if noReplace {
-            let comparison = try await source.compare(with: destination, withPrefix: stores.prefix)
-            for difference in comparison.differences {
-                guard difference.kind != .onlyInDestination, let size = difference.sourceSize else { continue }
-                if difference.kind == .onlyInSource {
-                    report.copied += 1
-                    report.bytes += size
-                    if !stores.json { try output.line(difference.key.rawValue) }
-                } else {
-                    report.skipped += 1
-                }
-            }
-            report.skipped += comparison.matchingCount
-        } else {
-            for try await element in source.list(try ListQuery(prefix: stores.prefix, includesMetadata: true)) {
-                guard let metadata = element.metadata else { continue }
-                report.copied += 1
-                report.bytes += metadata.size
-                if !stores.json { try output.line(metadata.key.rawValue) }
+        try await expiry.explainingRefusals {
+            try await source.planCopy(to: destination, withPrefix: stores.prefix, replacing: !noReplace,
+                                      expiries: expiry.expiries) { entry in
+                if !stores.json { try output.line(entry.key.rawValue) }
             }
         }
-        return report
     }
 }

@@ -67,12 +67,24 @@ struct StorePairOptions: ParsableArguments {
 
 /// Options of the commands that read or write many keys at once.
 struct TransferOptions: ParsableArguments {
-    @Option(help: ArgumentHelp("How many keys are copied or compared at once.", valueName: "n"))
+    @Option(help: ArgumentHelp("How many values or batches of small values are copied at once.", valueName: "n"))
     var transfers = 8
 
     func validate() throws {
         guard (1...1024).contains(transfers) else {
             throw ValidationError("--transfers must be from 1 to 1024, not \(transfers)")
+        }
+    }
+}
+
+/// `--checkers` of `sync` and `check`.
+struct CheckerOptions: ParsableArguments {
+    @Option(help: ArgumentHelp("How many pairs of values are read and compared at once with --checksum.", valueName: "n"))
+    var checkers = 8
+
+    func validate() throws {
+        guard (1...1024).contains(checkers) else {
+            throw ValidationError("--checkers must be from 1 to 1024, not \(checkers)")
         }
     }
 }

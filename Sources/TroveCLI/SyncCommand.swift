@@ -13,14 +13,18 @@ struct SyncCommand: AsyncParsableCommand {
             with a value of another size or older than the source's (with --checksum: of \
             another size or other bytes, whatever the times), then deletes the keys only the \
             destination holds, but only if every copy succeeded. ETags are never compared, \
-            since each store makes its own.
+            since each store makes its own. --transfers values are copied at once and, with \
+            --checksum, --checkers pairs of values compared beside them. Between two S3 stores \
+            on one endpoint each value is copied on the server (CopyObject). An entry that \
+            expires stops the sync (exit 2) when the destination cannot keep an expiry, unless \
+            --drop-expiry.
 
             --max-delete N refuses (exit 3) to delete more than N keys: nothing is deleted, \
             the copies already made are kept. --dry-run writes nothing and prints the plan, \
-            one 'copy KEY' or 'delete KEY' line per key (the --max-delete limit applies to it \
-            too). A one-line summary goes to standard error; --json also prints it on standard \
+            one 'copy KEY' or 'delete KEY' line per key (the --max-delete limit and the \
+            refusal of an expiring entry apply to it too). A one-line summary goes to standard error; --json also prints it on standard \
             output as {"command", "source", "destination", "prefix", "dryRun", "copied", \
-            "deleted", "unchanged", "bytes", "expiriesDropped", "seconds"}, with "copies" and "deletions" (arrays \
+            "deleted", "unchanged", "bytes", "expiriesDropped", "serverSide", "seconds"}, with "copies" and "deletions" (arrays \
             of keys) in a dry run. On a terminal a line on standard error shows the keys \
             copied and deleted so far, and the rate. --json-progress prints instead, at most \
             five times a second and once at the end, one line {"event": "progress", "copied", \
@@ -30,6 +34,7 @@ struct SyncCommand: AsyncParsableCommand {
 
     @OptionGroup var stores: StorePairOptions
     @OptionGroup var transfer: TransferOptions
+    @OptionGroup var checking: CheckerOptions
     @OptionGroup var expiry: ExpiryOptions
 
     @Flag(help: "Compare the bytes of values of equal size (reads both values) instead of their times.")
@@ -64,10 +69,13 @@ struct SyncCommand: AsyncParsableCommand {
         var progress = CopyProgress(dryRun ? .hidden : CopyProgress.form(jsonProgress: jsonProgress), countingTotals: false)
         defer { progress.clear() }   // before an error line, too
         var done = CopyProgress.Done(deleted: 0)
+        var serverSide = false
         let report = try await stores.withStores { source, destination in
+            serverSide = source.canCopyOnServer(to: destination)
             let report = try await expiry.explainingRefusals { try await source.synchronize(
                 to: destination, withPrefix: stores.prefix, byContent: checksum, maximumDeletes: maxDelete,
-                dryRun: dryRun, concurrency: transfer.transfers, expiries: expiry.expiries
+                dryRun: dryRun, concurrency: transfer.transfers, comparisonConcurrency: checking.checkers,
+                expiries: expiry.expiries
             ) { step in
                 guard step.isPlanned else {
                     if step.action == .copy {
@@ -101,7 +109,7 @@ struct SyncCommand: AsyncParsableCommand {
         let seconds = clock.seconds
         let summary = dryRun
             ? "would copy \(Show.keys(report.copied)), \(Show.bytes(report.bytes)); would delete \(report.deleted)"
-            : "copied \(Show.keys(report.copied)), \(Show.bytes(report.bytes)); deleted \(report.deleted)"
+            : "copied \(Show.keys(report.copied)), \(Show.bytes(report.bytes))\(serverSide ? " on the server" : ""); deleted \(report.deleted)"
         if stores.json {
             var object = try stores.jsonHeader(command: "sync")
             object.add("dryRun", json: dryRun ? "true" : "false")
@@ -110,6 +118,7 @@ struct SyncCommand: AsyncParsableCommand {
             object.add("unchanged", Int64(report.unchanged))
             object.add("bytes", report.bytes)
             object.add("expiriesDropped", Int64(report.expiriesDropped))
+            object.add("serverSide", json: serverSide ? "true" : "false")
             object.add("seconds", seconds)
             if dryRun {
                 object.add("copies", json: Self.jsonArray(planned.copies))

@@ -70,40 +70,8 @@ extension S3Store {
     public func copyOnServer(to destination: S3Store, withPrefix prefix: String = "", replacing: Bool = true,
                              concurrency: Int = 8, onProgress: ((CopyReport) -> Void)? = nil) async throws -> CopyReport {
         try checkSameEndpoint(destination)
-        let listing = list(try ListQuery(prefix: prefix), pageSize: 1000)
-        let width = max(1, concurrency)
-        return try await withThrowingTaskGroup(of: CopyReport.self) { group in
-            var report = CopyReport()
-            var inFlight = 0
-            for try await element in listing {
-                guard let key = element.key else { continue }
-                if inFlight == width, let done = try await group.next() {
-                    report.add(done)
-                    onProgress?(report)
-                    inFlight -= 1
-                }
-                group.addTask {
-                    var one = CopyReport()
-                    do {
-                        if let copied = try await copyValue(key, in: destination, condition: replacing ? .always : .ifAbsent) {
-                            one.copied = 1
-                            one.bytes = copied.size
-                        } else {
-                            one.skipped = 1
-                        }
-                    } catch let error as StoreError where !replacing && error.code == .conditionFailed {
-                        one.skipped = 1
-                    }
-                    return one
-                }
-                inFlight += 1
-            }
-            while let done = try await group.next() {
-                report.add(done)
-                onProgress?(report)
-            }
-            return report
-        }
+        return try await copy(to: destination, withPrefix: prefix, replacing: replacing, concurrency: concurrency,
+                              onProgress: onProgress)
     }
 
     /// Whether `other` is on the same endpoint as this store, so that values can be copied
@@ -127,10 +95,32 @@ extension S3Store {
     }
 }
 
-extension CopyReport {
-    mutating func add(_ other: CopyReport) {
-        copied += other.copied
-        skipped += other.skipped
-        bytes += other.bytes
+extension S3Store: ServerSideCopying {
+    /// Whether `destination` is an ``S3Store`` on the same endpoint, so that
+    /// ``KeyValueStore/copy(to:withPrefix:replacing:concurrency:chunkSize:expiries:onProgress:)``
+    /// and ``KeyValueStore/synchronize(to:withPrefix:byContent:maximumDeletes:dryRun:concurrency:comparisonConcurrency:chunkSize:expiries:onStep:)``
+    /// copy into it on the server.
+    public func copiesOnServer(to destination: any KeyValueStore) -> Bool {
+        (destination as? S3Store).map(isOnSameEndpoint) ?? false
+    }
+
+    /// Copies the value of `key` into `destination` on the server, as
+    /// ``copyValue(_:to:in:condition:sourceETag:)`` does.
+    ///
+    /// - Throws: ``StoreError/Code/notSupported`` when `destination` is not an ``S3Store`` on
+    ///   this endpoint, or when `expiry` is not ``Expiry/never`` (S3 keeps no expiry); the
+    ///   errors of ``copyValue(_:to:in:condition:sourceETag:)``.
+    public func copyOnServer(
+        _ key: StoreKey, to destination: any KeyValueStore, condition: WriteCondition, expiry: Expiry
+    ) async throws -> EntryMetadata? {
+        guard let destination = destination as? S3Store else {
+            throw StoreError(.notSupported, operation: .copy, key: key, store: description,
+                             message: "a server-side copy needs an S3 store as the destination, not \(destination)")
+        }
+        guard expiry == .never else {
+            throw StoreError(.notSupported, operation: .copy, key: key, store: destination.description,
+                             message: "the entry expires, and the destination cannot keep an expiry")
+        }
+        return try await copyValue(key, in: destination, condition: condition)
     }
 }

@@ -11,7 +11,7 @@ import TroveTestSupport
 /// with no other suite beside it.
 @Suite("S3Store: a server-side copy reads no value", .enabled(if: TestServer.s3.isAvailable, TestServer.s3.absence), .freshBucket)
 struct S3ServerSideCopyTests {
-    @Test("copyOnServer moves 32 MiB while this process reads under 1 MiB; a streamed copy reads all of it")
+    @Test("copyOnServer and synchronize move 32 MiB while this process reads under 1 MiB; a streamed copy reads all of it")
     func bytesStayOnServer() async throws {
         #if os(Linux)
         let bucket = try S3TestBucket.name()
@@ -31,14 +31,36 @@ struct S3ServerSideCopyTests {
         #expect(progressCalls == 4)
         #expect(readOnServer < 1 << 20, "the server-side copy read \(readOnServer) bytes")
 
+        // synchronize(to:) copies on the server too, by itself: first everything, then only
+        // the value that changed.
+        let synced = S3Store(bucket: bucket, prefix: root + "/synced/", client: client)
+        #expect(source.canCopyOnServer(to: synced))
+        let syncBefore = try Self.bytesReadByThisProcess()
+        let synchronized = try await source.synchronize(to: synced, concurrency: 2)
+        #expect(synchronized.copied == 4 && synchronized.bytes == 32 << 20, "\(synchronized)")
+        let changed = patternedBytes(8 << 20, seed: 99)
+        try await source.set(changed, for: "v2")
+        let again = try await source.synchronize(to: synced, byContent: true, concurrency: 2)
+        let readSynchronizing = try Self.bytesReadByThisProcess() - syncBefore
+        #expect(again.copied == 1 && again.unchanged == 3, "\(again)")
+        // The second run compared three equal values by content (24 MiB from each side) and
+        // the first chunk (1 MiB) of each side of the changed one, and copied that one on the
+        // server: a streamed copy would have read its 8 MiB too.
+        #expect(readSynchronizing < (48 << 20) + (3 << 20), "synchronizing read \(readSynchronizing) bytes")
+        #expect(try await synced["v2"] == changed)
+
+        // Behind a type-erasing wrapper the destination is not known to be S3: the values
+        // stream through this process.
         let streamed = S3Store(bucket: bucket, prefix: root + "/streamed/", client: client)
+        #expect(!source.canCopyOnServer(to: AnyKeyValueStore(streamed)))
         let streamedBefore = try Self.bytesReadByThisProcess()
-        try await source.copy(to: streamed, concurrency: 2)
+        try await source.copy(to: AnyKeyValueStore(streamed), concurrency: 2)
         let readStreaming = try Self.bytesReadByThisProcess() - streamedBefore
         #expect(readStreaming >= 32 << 20, "the streamed copy read only \(readStreaming) bytes")
 
         for (index, value) in values.enumerated() {
             #expect(try await onServer[try StoreKey(validating: "v\(index)")] == value)
+            if index != 2 { #expect(try await synced[try StoreKey(validating: "v\(index)")] == value) }
         }
         #else
         throw TestFailure("reads /proc/self/io, which only Linux has")

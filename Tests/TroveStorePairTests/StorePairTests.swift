@@ -73,6 +73,12 @@ struct StorePairTests {
             let refused = try await run(["copy", source.url, destination.url], environment: environment)
             #expect(refused.status == 2, "\(refused.errors)")
             #expect(refused.errors.contains("'soon'") && refused.errors.contains("--drop-expiry"), "\(refused.errors)")
+            // A dry run predicts the refusal.
+            for command in ["copy", "sync"] {
+                let planned = try await run([command, source.url, destination.url, "--dry-run"], environment: environment)
+                #expect(planned.status == 2, "\(command) --dry-run: \(planned.errors)")
+                #expect(planned.errors.contains("'soon'") && planned.errors.contains("--drop-expiry"), "\(planned.errors)")
+            }
             try await destination.withStore { store in
                 let held = try await store.contains("soon")
                 #expect(held == false)
@@ -124,6 +130,7 @@ struct StorePairTests {
         let synced = try jsonObject(sync.output)
         #expect(synced["copied"] as? Int == 1)
         #expect(synced["deleted"] as? Int == 2)
+        #expect(synced["serverSide"] as? Bool == (pair.source == .s3 && pair.destination == .s3))
         try await expectSame(expected, in: destination)
 
         let again = try await run(["copy", source.url, destination.url, "--no-replace", "--json"] + (dropsExpiry ? ["--drop-expiry"] : []),

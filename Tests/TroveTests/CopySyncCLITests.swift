@@ -157,7 +157,42 @@ struct CopySyncCLITests {
         ["copy", "memory:", "memory:", "--transfers", "0"],
         ["sync", "memory:", "memory:", "--max-delete", "-1"],
         ["check", "memory:", "memory:", "--prefix", "a\u{1}"],
+        ["check", "memory:", "memory:", "--checkers", "0"],
+        ["sync", "memory:", "memory:", "--checkers", "2000"],
     ]
+
+    @Test("copy --checkers is refused with the reason, pointing to sync and check")
+    func copyHasNoCheckers() async throws {
+        let scratch = try Scratch()
+        defer { scratch.remove() }
+        let result = try await scratch.trove(["copy", "memory:", "memory:", "--checkers", "4"])
+        #expect(result.status == 2, "\(result.stderr)")
+        result.expectOneErrorLine()
+        #expect(result.stderr.contains("copy compares no values") && result.stderr.contains("trove sync --checksum --checkers"),
+                "\(result.stderr)")
+    }
+
+    @Test("sync --checksum --checkers and check --checksum --checkers: the same answers at any width")
+    func checkersWidth() async throws {
+        let pair = try await Pair()
+        defer { pair.scratch.remove() }
+        let copy = try await pair.trove(["copy", pair.source, pair.destination])
+        try #require(copy.status == 0, "\(copy.stderr)")
+        try await pair.put("uno", "a", in: pair.source)   // same size, other bytes
+        for checkers in ["1", "16"] {
+            let check = try await pair.trove(["check", pair.source, pair.destination, "--checksum", "--checkers", checkers])
+            #expect(check.status == 3, "\(check.stderr)")
+            #expect(check.stdoutLines == ["* a"], "\(check.stdoutLines)")
+        }
+        let sync = try await pair.trove(["sync", pair.source, pair.destination, "--checksum", "--checkers", "3",
+                                         "--transfers", "1", "--json"])
+        #expect(sync.status == 0, "\(sync.stderr)")
+        let summary = try Self.object(sync)
+        #expect(summary["copied"] as? Int == 1 && summary["unchanged"] as? Int == 3, "\(summary)")
+        #expect(summary["serverSide"] as? Bool == false)
+        let same = try await pair.trove(["check", pair.source, pair.destination, "--checksum", "--checkers", "2"])
+        #expect(same.status == 0, "\(same.stderr)")
+    }
 
     @Test("usage errors exit with 2 and one line", arguments: usageErrors)
     func usageError(_ arguments: [String]) async throws {

@@ -41,16 +41,23 @@ extension KeyValueStore {
     /// destination's ``writeBatch(_:)``: one transaction or pipeline instead of a round trip
     /// each. Larger values go one at a time through ``readStream(_:chunkSize:)`` and
     /// ``write(contentsOf:for:options:)`` with their size declared, so a large value is never
-    /// held whole where both stores stream. An entry with
+    /// held whole where both stores stream. When this store copies into `destination` on the
+    /// server (``ServerSideCopying``: two S3 stores on one endpoint), each value is copied with
+    /// one request instead, its bytes never passing through this process. An entry with
     /// an expiry is written to expire at the same moment. Copying is not one atomic step:
     /// entries written to the source meanwhile may or may not be copied.
+    ///
+    /// Without replacing, the destination is listed beside the source (as
+    /// ``planCopy(to:withPrefix:replacing:expiries:_:)`` does) and the keys it lists are
+    /// skipped without reading their values; the others are written on condition of absence,
+    /// so a key that appears in the destination meanwhile is skipped too, never overwritten.
     ///
     /// - Parameters:
     ///   - destination: The store to copy into.
     ///   - prefix: The bytes keys must start with. Defaults to `""`, every key.
     ///   - replacing: Whether to overwrite keys the destination already holds. Defaults to
-    ///     `true`; with `false`, keys it holds are skipped (a write conditional on absence), so
-    ///     running the copy again resumes it.
+    ///     `true`; with `false`, keys it holds are skipped, so running the copy again resumes
+    ///     it, reading and writing only what is still missing.
     ///   - concurrency: How many values or batches of small values are copied at once. Defaults
     ///     to 8.
     ///   - chunkSize: The size of the chunks values stream in. Defaults to 1 MiB.
@@ -75,49 +82,137 @@ extension KeyValueStore {
         expiries: ExpiryCopying = .required,
         onProgress: ((CopyReport) -> Void)? = nil
     ) async throws -> CopyReport {
+        let onServer = canCopyOnServer(to: destination)
+        var tasks = BoundedTasks<CopyReport>(width: concurrency)
+        return try await withThrowingTaskGroup(of: CopyReport.self) { group in
+            var report = CopyReport()
+            func settle(_ done: CopyReport) {
+                report.add(done)
+                onProgress?(report)
+            }
+            var small = SmallEntryGroup()
+            let skipped = try await planCopy(to: destination, withPrefix: prefix, replacing: replacing, expiries: expiries) { metadata in
+                if onServer {
+                    try await tasks.add(to: &group, settling: settle) {
+                        try await copyOnServer(metadata, to: destination, replacing: replacing, expiries: expiries)
+                    }
+                } else if metadata.size <= SmallEntryGroup.largestValue {
+                    small.append(metadata.key, size: metadata.size)
+                    guard small.isFull else { return }
+                    let keys = small.take()
+                    try await tasks.add(to: &group, settling: settle) {
+                        try await copyBatch(keys, to: destination, replacing: replacing, expiries: expiries)
+                    }
+                } else {
+                    let key = metadata.key
+                    try await tasks.add(to: &group, settling: settle) {
+                        try await copyEntry(key, to: destination, replacing: replacing, chunkSize: chunkSize, expiries: expiries)
+                    }
+                }
+            }.skipped
+            if !small.isEmpty {
+                let keys = small.take()
+                try await tasks.add(to: &group, settling: settle) {
+                    try await copyBatch(keys, to: destination, replacing: replacing, expiries: expiries)
+                }
+            }
+            try await tasks.finish(&group, settling: settle)
+            report.skipped += skipped
+            if skipped > 0 { onProgress?(report) }
+            return report
+        }
+    }
+
+    /// Walks what ``copy(to:withPrefix:replacing:concurrency:chunkSize:expiries:onProgress:)``
+    /// would do with the same arguments, writing nothing: calls `body` with the metadata of
+    /// each entry the copy would write, in key order, and returns the report the copy would
+    /// make (`copied` and `bytes` for those entries, `skipped` for the keys the destination
+    /// holds when not replacing).
+    ///
+    ///     let plan = try await files.planCopy(to: archive, replacing: false) { print($0.key) }
+    ///     print("\(plan.copied) to copy, \(plan.skipped) already there")
+    ///
+    /// Without replacing, both stores are listed in key order and walked side by side, so the
+    /// keys the destination holds are known from its listing rather than asked one by one;
+    /// the copy itself walks the same way, so running it again after an interruption reads
+    /// and writes only what is still missing. The plan is not a snapshot: entries written
+    /// meanwhile may or may not be seen.
+    ///
+    /// - Parameters:
+    ///   - destination: The store a copy would write into.
+    ///   - prefix: The bytes keys must start with. Defaults to `""`, every key.
+    ///   - replacing: Whether a copy would overwrite keys the destination holds. Defaults to
+    ///     `true`.
+    ///   - expiries: What a copy would do with an expiry the destination cannot keep. Defaults
+    ///     to ``ExpiryCopying/required``.
+    ///   - body: Called with each entry a copy would write, one call at a time.
+    /// - Returns: What a copy would report.
+    /// - Throws: What the copy would throw before writing anything of the entry:
+    ///   ``StoreError/Code/notSupported`` for an entry that expires when the destination cannot
+    ///   keep an expiry and `expiries` is ``ExpiryCopying/required``, or when not replacing and
+    ///   it has no ``StoreCapabilities/conditionalWrites``; the errors of either listing; what
+    ///   `body` throws.
+    @discardableResult
+    public func planCopy(
+        to destination: some KeyValueStore,
+        withPrefix prefix: String = "",
+        replacing: Bool = true,
+        expiries: ExpiryCopying = .required,
+        _ body: (EntryMetadata) async throws -> Void
+    ) async throws -> CopyReport {
         if !replacing, !destination.capabilities.contains(.conditionalWrites) {
             throw StoreError(.notSupported, operation: .copy, store: destination.description,
                              message: "copying without replacing needs conditional writes, which the destination does not have")
         }
-        let listing = list(try ListQuery(prefix: prefix, includesMetadata: true), pageSize: 1000)
-        let width = max(1, concurrency)
-        return try await withThrowingTaskGroup(of: CopyReport.self) { group in
-            var report = CopyReport()
-            var inFlight = 0
-            var small = SmallEntryGroup()
-            func start(_ copy: @escaping @Sendable () async throws -> CopyReport) async throws {
-                if inFlight == width, let done = try await group.next() {
-                    report.add(done)
-                    onProgress?(report)
-                    inFlight -= 1
-                }
-                group.addTask(operation: copy)
-                inFlight += 1
-            }
-            for try await element in listing {
-                guard let metadata = element.metadata else { continue }
-                if metadata.size <= SmallEntryGroup.largestValue {
-                    small.append(metadata.key, size: metadata.size)
-                    guard small.isFull else { continue }
-                    let keys = small.take()
-                    try await start { try await copyBatch(keys, to: destination, replacing: replacing, expiries: expiries) }
-                } else {
-                    let key = metadata.key
-                    try await start {
-                        try await copyEntry(key, to: destination, replacing: replacing, chunkSize: chunkSize, expiries: expiries)
-                    }
-                }
-            }
-            if !small.isEmpty {
-                let keys = small.take()
-                try await start { try await copyBatch(keys, to: destination, replacing: replacing, expiries: expiries) }
-            }
-            while let done = try await group.next() {
-                report.add(done)
-                onProgress?(report)
-            }
-            return report
+        let query = try ListQuery(prefix: prefix, includesMetadata: true)
+        var plan = CopyReport()
+        func planned(_ metadata: EntryMetadata) async throws {
+            _ = try Self.expiry(of: metadata, in: destination, expiries: expiries)
+            plan.copied += 1
+            plan.bytes += metadata.size
+            if metadata.expirationDate != nil, !destination.capabilities.contains(.expiration) { plan.expiriesDropped += 1 }
+            try await body(metadata)
         }
+        if replacing {
+            for try await element in list(query, pageSize: 1000) {
+                guard let metadata = element.metadata else { continue }
+                try await planned(metadata)
+            }
+        } else {
+            try await walk(query, beside: destination) { step in
+                switch step {
+                case .onlyInSource(let metadata): try await planned(metadata)
+                case .inBoth: plan.skipped += 1
+                case .onlyInDestination: break
+                }
+            }
+        }
+        return plan
+    }
+
+    /// Copies one entry on the server (see ``ServerSideCopying``).
+    func copyOnServer(
+        _ metadata: EntryMetadata, to destination: some KeyValueStore, replacing: Bool, expiries: ExpiryCopying
+    ) async throws -> CopyReport {
+        guard let server = self as? any ServerSideCopying else {
+            throw StoreError(.notSupported, operation: .copy, key: metadata.key, store: description,
+                             message: "the store cannot copy on the server")
+        }
+        var report = CopyReport()
+        let expiry = try Self.expiry(of: metadata, in: destination, expiries: expiries)
+        do {
+            if let copied = try await server.copyOnServer(metadata.key, to: destination,
+                                                          condition: replacing ? .always : .ifAbsent, expiry: expiry) {
+                report.copied = 1
+                report.bytes = copied.size
+                if metadata.expirationDate != nil, expiry == .never { report.expiriesDropped = 1 }
+            } else {
+                report.skipped = 1   // gone since it was listed
+            }
+        } catch let error as StoreError where error.code == .conditionFailed && !replacing {
+            report.skipped = 1
+        }
+        return report
     }
 
     /// Copies small entries with one ``readBatch(_:)`` of this store and one
@@ -227,10 +322,44 @@ struct SmallEntryGroup {
 }
 
 extension CopyReport {
-    fileprivate mutating func add(_ other: CopyReport) {
+    /// Adds `other`'s counts to this report's.
+    public mutating func add(_ other: CopyReport) {
         copied += other.copied
         skipped += other.skipped
         bytes += other.bytes
         expiriesDropped += other.expiriesDropped
+    }
+}
+
+/// Child tasks of a task group, at most `width` of them running at once: adding one when
+/// `width` run waits for one to finish and settles it first.
+struct BoundedTasks<Result: Sendable> {
+    let width: Int
+    private(set) var running = 0
+
+    init(width: Int) { self.width = max(1, width) }
+
+    /// Adds `operation` to `group` once fewer than `width` of these tasks run, passing each
+    /// task that finished meanwhile to `settle`.
+    mutating func add(
+        to group: inout ThrowingTaskGroup<Result, any Error>, settling settle: (Result) throws -> Void,
+        _ operation: @escaping @Sendable () async throws -> Result
+    ) async throws {
+        if running >= width, let done = try await group.next() {
+            running -= 1
+            try settle(done)
+        }
+        group.addTask(operation: operation)
+        running += 1
+    }
+
+    /// Waits for every task of `group`, passing each to `settle`.
+    mutating func finish(
+        _ group: inout ThrowingTaskGroup<Result, any Error>, settling settle: (Result) throws -> Void
+    ) async throws {
+        while let done = try await group.next() {
+            running -= 1
+            try settle(done)
+        }
     }
 }

@@ -1,6 +1,6 @@
 import Foundation
 
-/// One step of ``KeyValueStore/synchronize(to:withPrefix:byContent:maximumDeletes:dryRun:concurrency:chunkSize:expiries:onStep:)``,
+/// One step of ``KeyValueStore/synchronize(to:withPrefix:byContent:maximumDeletes:dryRun:concurrency:comparisonConcurrency:chunkSize:expiries:onStep:)``,
 /// reported as it is done (or, in a dry run, as it is planned).
 public struct SynchronizationStep: Hashable, Sendable {
     /// What a step does to the destination.
@@ -44,7 +44,7 @@ public struct SynchronizationStep: Hashable, Sendable {
     }
 }
 
-/// What ``KeyValueStore/synchronize(to:withPrefix:byContent:maximumDeletes:dryRun:concurrency:chunkSize:expiries:onStep:)``
+/// What ``KeyValueStore/synchronize(to:withPrefix:byContent:maximumDeletes:dryRun:concurrency:comparisonConcurrency:chunkSize:expiries:onStep:)``
 /// did, or in a dry run would do.
 public struct SynchronizationReport: Hashable, Sendable {
     /// The entries written to the destination because it lacked them or held other values.
@@ -79,7 +79,9 @@ extension KeyValueStore {
     /// does, walking both listings side by side in key order; each key missing in the
     /// destination or differing is copied as
     /// ``copy(to:withPrefix:replacing:concurrency:chunkSize:expiries:onProgress:)`` copies it (streamed, keeping
-    /// its expiry), `concurrency` keys at a time, while the walk goes on. The keys only the
+    /// its expiry, or on the server where this store is ``ServerSideCopying`` into
+    /// `destination`), `concurrency` keys at a time, while the walk goes on; with `byContent`,
+    /// `comparisonConcurrency` comparisons run beside them. The keys only the
     /// destination holds are collected during the walk and deleted after it, and only if every
     /// copy succeeded: a failed copy throws its error and deletes nothing. Synchronizing is
     /// not one atomic step, and the stores are not frozen meanwhile.
@@ -105,9 +107,12 @@ extension KeyValueStore {
     ///     ``StoreError/Code/limitExceeded`` is thrown, after the copies (which are kept).
     ///   - dryRun: Whether to only plan: compare (reading values with `byContent`), report each
     ///     step with ``SynchronizationStep/isPlanned`` set, and write or delete nothing.
-    ///     Defaults to `false`. The limit on deletions applies to a dry run too, so it predicts
-    ///     the real run.
-    ///   - concurrency: How many keys are compared or copied at once. Defaults to 8.
+    ///     Defaults to `false`. The limit on deletions, and the refusal to copy an entry that
+    ///     expires into a store that cannot keep an expiry, apply to a dry run too, so it
+    ///     predicts the real run.
+    ///   - concurrency: How many keys are copied at once. Defaults to 8.
+    ///   - comparisonConcurrency: How many pairs of values are read and compared at once with
+    ///     `byContent`, beside the copies. Defaults to 8.
     ///   - chunkSize: The size of the chunks values stream in. Defaults to 1 MiB.
     ///   - expiries: What happens to the expiry of an entry when the destination cannot keep
     ///     one. Defaults to ``ExpiryCopying/required``.
@@ -128,6 +133,7 @@ extension KeyValueStore {
         maximumDeletes: Int? = nil,
         dryRun: Bool = false,
         concurrency: Int = 8,
+        comparisonConcurrency: Int = 8,
         chunkSize: Int = 1 << 20,
         expiries: ExpiryCopying = .required,
         onStep: ((SynchronizationStep) -> Void)? = nil
@@ -137,69 +143,98 @@ extension KeyValueStore {
                              message: "the maximum number of deletions must not be negative, not \(maximumDeletes)")
         }
         let query = try ListQuery(prefix: prefix, includesMetadata: true)
-        let width = max(1, concurrency)
+        let copyWidth = max(1, concurrency), comparisonWidth = max(1, comparisonConcurrency)
+        let onServer = canCopyOnServer(to: destination)
         var report = SynchronizationReport()
         report.isDryRun = dryRun
         var extras: [StoreKey] = []
         try await withThrowingTaskGroup(of: SynchronizationOutcome.self) { group in
-            var inFlight = 0
-            func settle(_ outcome: SynchronizationOutcome) {
+            // Two kinds of task share the group: comparisons (at most comparisonWidth) and
+            // copies (at most copyWidth). Entries to copy wait in `waiting` for a copy's turn.
+            var comparing = 0, copying = 0
+            var waiting: [EntryMetadata] = [], nextWaiting = 0
+            func planned(_ metadata: EntryMetadata) throws {
+                let expiry = try Self.expiry(of: metadata, in: destination, expiries: expiries)
+                report.copied += 1
+                report.bytes += metadata.size
+                let dropped = metadata.expirationDate != nil && expiry == .never
+                if dropped { report.expiriesDropped += 1 }
+                onStep?(SynchronizationStep(action: .copy, key: metadata.key, bytes: metadata.size, isPlanned: true))
+            }
+            func startWaitingCopies() throws {
+                while copying < copyWidth, nextWaiting < waiting.count {
+                    let metadata = waiting[nextWaiting]
+                    nextWaiting += 1
+                    if dryRun {
+                        try planned(metadata)
+                        continue
+                    }
+                    group.addTask {
+                        let copy = onServer
+                            ? try await copyOnServer(metadata, to: destination, replacing: true, expiries: expiries)
+                            : try await copyEntry(metadata.key, to: destination, replacing: true, chunkSize: chunkSize,
+                                                  expiries: expiries)
+                        guard copy.copied == 1 else { return .vanished(wasCopy: true) }
+                        return .copied(metadata.key, copy.bytes, expiryDropped: copy.expiriesDropped == 1)
+                    }
+                    copying += 1
+                }
+                if nextWaiting == waiting.count { (waiting, nextWaiting) = ([], 0) }
+            }
+            func settle(_ outcome: SynchronizationOutcome) throws {
                 switch outcome {
                 case .copied(let key, let bytes, let expiryDropped):
+                    copying -= 1
                     report.copied += 1
                     report.bytes += bytes
                     if expiryDropped { report.expiriesDropped += 1 }
-                    onStep?(SynchronizationStep(action: .copy, key: key, bytes: bytes, isPlanned: dryRun))
-                case .unchanged:
-                    report.unchanged += 1
-                case .vanished:
+                    onStep?(SynchronizationStep(action: .copy, key: key, bytes: bytes, isPlanned: false))
+                case .compared(let metadata, let differs):
+                    comparing -= 1
+                    if differs { waiting.append(metadata) } else { report.unchanged += 1 }
+                case .vanished(let wasCopy):
+                    if wasCopy { copying -= 1 } else { comparing -= 1 }
                     report.vanished += 1
                 }
+                try startWaitingCopies()
+            }
+            func settleNext() async throws {
+                if let outcome = try await group.next() { try settle(outcome) }
             }
             try await walk(query, beside: destination) { step in
-                let key: StoreKey
-                let size: Int64
-                let needsComparing: Bool
                 switch step {
                 case .onlyInDestination(let target):
                     extras.append(target.key)
-                    return
                 case .onlyInSource(let source):
-                    (key, size, needsComparing) = (source.key, source.size, false)
+                    waiting.append(source)
+                    try startWaitingCopies()
+                    while waiting.count - nextWaiting >= copyWidth { try await settleNext() }
                 case .inBoth(let source, let target):
                     let sameSize = source.size == target.size
                     if sameSize, !byContent, source.modificationDate <= target.modificationDate {
                         report.unchanged += 1
-                        return
-                    }
-                    (key, size, needsComparing) = (source.key, source.size, sameSize && byContent)
-                }
-                if !needsComparing, dryRun {
-                    settle(.copied(key, size, expiryDropped: false))
-                    return
-                }
-                if inFlight == width, let outcome = try await group.next() {
-                    settle(outcome)
-                    inFlight -= 1
-                }
-                group.addTask {
-                    if needsComparing {
-                        let verdict = try await compareContent(of: key, with: destination, chunkSize: chunkSize)
-                        switch verdict.outcome {
-                        case .matching: return .unchanged
-                        case .vanished: return .vanished
-                        case .difference(let difference):
-                            if difference.sourceSize == nil { return .vanished }
+                    } else if sameSize, byContent {
+                        while comparing >= comparisonWidth { try await settleNext() }
+                        let key = source.key
+                        group.addTask {
+                            let verdict = try await compareContent(of: key, with: destination, chunkSize: chunkSize)
+                            switch verdict.outcome {
+                            case .matching: return .compared(source, differs: false)
+                            case .vanished: return .vanished(wasCopy: false)
+                            case .difference(let difference):
+                                return difference.sourceSize == nil ? .vanished(wasCopy: false) : .compared(source, differs: true)
+                            }
                         }
+                        comparing += 1
+                    } else {
+                        waiting.append(source)
+                        try startWaitingCopies()
+                        while waiting.count - nextWaiting >= copyWidth { try await settleNext() }
                     }
-                    if dryRun { return .copied(key, size, expiryDropped: false) }
-                    let copy = try await copyEntry(key, to: destination, replacing: true, chunkSize: chunkSize,
-                                                   expiries: expiries)
-                    return copy.copied == 1 ? .copied(key, copy.bytes, expiryDropped: copy.expiriesDropped == 1) : .vanished
                 }
-                inFlight += 1
             }
-            while let outcome = try await group.next() { settle(outcome) }
+            try startWaitingCopies()
+            while let outcome = try await group.next() { try settle(outcome) }
         }
         if let maximumDeletes, extras.count > maximumDeletes {
             throw StoreError(.limitExceeded, operation: .synchronize, store: destination.description,
@@ -225,7 +260,10 @@ extension KeyValueStore {
 
 /// What synchronizing one key came to.
 private enum SynchronizationOutcome: Sendable {
+    /// A copy was written.
     case copied(StoreKey, Int64, expiryDropped: Bool)
-    case unchanged
-    case vanished
+    /// Two values of equal size were read; `differs` when their bytes are not equal.
+    case compared(EntryMetadata, differs: Bool)
+    /// The source no longer held the key when it was compared or copied.
+    case vanished(wasCopy: Bool)
 }
