@@ -14,7 +14,8 @@ struct CopyCommand: AsyncParsableCommand {
             keys and bytes copied so far, of the totals once a listing of the source beside the \
             copy has counted them, the rate and the time left. Keys the \
             destination holds are overwritten, unless --no-replace skips them: a copy run again \
-            with --no-replace resumes where an interrupted one stopped. Keys only the \
+            with --no-replace (or --resume, the same) resumes where an interrupted one stopped, \
+            reading and writing only the keys the destination's listing lacks. Keys only the \
             destination holds are left alone (see 'trove sync'). Between two S3 stores on one \
             endpoint each value is copied on the server (CopyObject), its bytes never passing \
             through trove. An entry that expires stops \
@@ -36,7 +37,8 @@ struct CopyCommand: AsyncParsableCommand {
     @OptionGroup var transfer: TransferOptions
     @OptionGroup var expiry: ExpiryOptions
 
-    @Flag(name: .customLong("no-replace"), help: "Skip keys the destination already holds.")
+    @Flag(name: [.customLong("no-replace"), .customLong("resume")],
+          help: "Skip keys the destination already holds (--resume is another name for it).")
     var noReplace = false
 
     @Flag(name: .customLong("dry-run"), help: "Write nothing; print the keys that would be copied.")

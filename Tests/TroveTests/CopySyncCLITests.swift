@@ -88,7 +88,7 @@ struct CopySyncCLITests {
         #expect(underPrefix.status == 0, "\(underPrefix.stderr)")
     }
 
-    @Test("copy --no-replace keeps what the destination holds; --dry-run writes nothing")
+    @Test("copy --no-replace (or --resume) keeps what the destination holds; --dry-run writes nothing")
     func copyNoReplaceAndDryRun() async throws {
         let pair = try await Pair()
         defer { pair.scratch.remove() }
@@ -108,6 +108,10 @@ struct CopySyncCLITests {
         #expect(object["bytes"] as? Int == 2 << 20 + 3)
         #expect(object["dryRun"] as? Bool == false)
         #expect(try await pair.trove(["--store", pair.destination, "get", "a"]).stdout == Data("mine".utf8))
+        let resumed = try await pair.trove(["copy", pair.source, pair.destination, "--resume", "--json"])
+        #expect(resumed.status == 0, "\(resumed.stderr)")
+        let again = try Self.object(resumed)
+        #expect(again["copied"] as? Int == 0 && again["skipped"] as? Int == 4, "--resume is --no-replace: \(again)")
 
         let replace = try await pair.trove(["copy", pair.source, pair.destination, "--prefix", "a"])
         #expect(replace.status == 0)
