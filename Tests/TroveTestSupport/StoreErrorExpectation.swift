@@ -21,13 +21,13 @@ public import Trove
 /// - Throws: The error of a failed `#require` when `body` did not throw a ``StoreError`` with
 ///   one of `codes`.
 @discardableResult
-public func expectStoreError(
+public func expectStoreError<T>(
     _ codes: StoreError.Code..., sourceLocation: SourceLocation = #_sourceLocation,
-    _ body: () async throws -> Void
+    _ body: () async throws -> T
 ) async throws -> StoreError {
     var thrown: (any Error)?
     do {
-        try await body()
+        _ = try await body()
     } catch {
         thrown = error
     }

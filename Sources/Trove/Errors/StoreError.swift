@@ -37,6 +37,7 @@ public struct StoreError: Error, Sendable, CustomStringConvertible, CustomDebugS
             case alreadyExists
             case decodingFailed
             case limitExceeded
+            case outcomeUnknown
         }
 
         private let base: Base
@@ -74,6 +75,10 @@ public struct StoreError: Error, Sendable, CustomStringConvertible, CustomDebugS
         /// An operation would go past a limit its caller set (a synchronization's maximum
         /// number of deletions); nothing beyond the limit was done.
         public static var limitExceeded: Self { Self(.limitExceeded) }
+        /// A conditional write or delete failed in a way that leaves open whether it took
+        /// effect (the connection broke after the request was sent, or it timed out), and
+        /// reading the key back could not tell: read it to learn what it holds now.
+        public static var outcomeUnknown: Self { Self(.outcomeUnknown) }
 
         /// The code's name, such as `conditionFailed`.
         public var description: String { base.rawValue }
@@ -93,6 +98,9 @@ public struct StoreError: Error, Sendable, CustomStringConvertible, CustomDebugS
     public var underlying: (any Error)?
     /// Whether repeating the same operation may succeed.
     public var isRetryable: Bool
+    /// How long the server asked its clients to wait before trying again (an HTTP
+    /// `Retry-After`), when it said; ``RetryingStore`` waits at least this long.
+    public var retryAfter: Duration?
 
     /// Creates an error.
     ///
@@ -104,6 +112,7 @@ public struct StoreError: Error, Sendable, CustomStringConvertible, CustomDebugS
     ///   - message: What went wrong and why.
     ///   - underlying: The cause. Defaults to `nil`.
     ///   - isRetryable: Whether a retry may help. Defaults to `false`.
+    ///   - retryAfter: How long the server asked to wait before a retry. Defaults to `nil`.
     public init(
         _ code: Code,
         operation: StoreOperation,
@@ -111,7 +120,8 @@ public struct StoreError: Error, Sendable, CustomStringConvertible, CustomDebugS
         store: String = "",
         message: String,
         underlying: (any Error)? = nil,
-        isRetryable: Bool = false
+        isRetryable: Bool = false,
+        retryAfter: Duration? = nil
     ) {
         self.code = code
         self.operation = operation
@@ -120,6 +130,7 @@ public struct StoreError: Error, Sendable, CustomStringConvertible, CustomDebugS
         self.message = message
         self.underlying = underlying
         self.isRetryable = isRetryable
+        self.retryAfter = retryAfter
     }
 
     /// One line: code, operation, key, store and message.

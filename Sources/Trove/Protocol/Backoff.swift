@@ -47,6 +47,15 @@ public struct Backoff: Hashable, Sendable, CustomStringConvertible {
         try await Task.sleep(for: .nanoseconds(Int64.random(in: 0...max(0, nanoseconds))))
     }
 
+    /// A random wait from zero to ``ceiling(afterConflict:)``: the full jitter that
+    /// ``pause(afterConflict:)`` sleeps.
+    public func jitteredWait(afterConflict attempt: Int) -> Duration {
+        let ceiling = ceiling(afterConflict: attempt)
+        guard ceiling > .zero else { return .zero }
+        let nanoseconds = ceiling.components.seconds * 1_000_000_000 + ceiling.components.attoseconds / 1_000_000_000
+        return .nanoseconds(Int64.random(in: 0...max(0, nanoseconds)))
+    }
+
     /// `exponential(initial, maximum)` or `none`.
     public var description: String {
         initial == .zero ? "none" : "exponential(\(initial), up to \(maximum))"

@@ -89,6 +89,10 @@ struct ForwardingTests {
          ["read(options)", "readStream(options)", "metadata(options)"]),
         ("tiered", { $0.tiered(below: MemoryStore()) }, ["read(options)", "readStream(options)", "metadata(options)"]),
         ("any", { AnyKeyValueStore($0) }, []),
+        ("retrying", { $0.retrying() }, []),
+        ("timeouts", { $0.withTimeouts() }, []),
+        ("concurrency limit", { $0.limitingConcurrency(to: 4) }, []),
+        ("retries around timeouts", { $0.retrying().withTimeouts() }, []),
         ("prefixed twice, erased", { AnyKeyValueStore($0.prefixed("a")).prefixed("b") }, []),
     ]
 
