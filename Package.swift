@@ -19,6 +19,8 @@ let package = Package(
         .library(name: "TroveS3Client", targets: ["TroveS3Client"]),
         .library(name: "TroveS3", targets: ["TroveS3"]),
         .library(name: "TrovePostgres", targets: ["TrovePostgres"]),
+        .library(name: "TroveObservability", targets: ["TroveObservability"]),
+        .library(name: "TroveServiceLifecycle", targets: ["TroveServiceLifecycle"]),
         .executable(name: "trove", targets: ["TroveCLI"]),
     ],
     dependencies: [
@@ -27,6 +29,10 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.3"),
         .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-distributed-tracing", from: "1.7.3"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
         .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
     ],
@@ -37,6 +43,27 @@ let package = Package(
         .target(
             name: "Trove",
             dependencies: ["CTroveSystem"],
+            swiftSettings: swiftSettings
+        ),
+        // Metrics (swift-metrics), tracing (swift-distributed-tracing) and logging (swift-log)
+        // for any store: a target of its own, so that the core depends on nothing.
+        .target(
+            name: "TroveObservability",
+            dependencies: [
+                "Trove",
+                .product(name: "CoreMetrics", package: "swift-metrics"),
+                .product(name: "Tracing", package: "swift-distributed-tracing"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // Opened stores as services of swift-service-lifecycle's ServiceGroup.
+        .target(
+            name: "TroveServiceLifecycle",
+            dependencies: [
+                "Trove",
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
             swiftSettings: swiftSettings
         ),
         .target(
@@ -151,7 +178,10 @@ let package = Package(
         // ours), which ReadmeExampleTests compares with the README and runs.
         .executableTarget(
             name: "ReadmeExamples",
-            dependencies: ["Trove", "TroveConformance"],
+            dependencies: [
+                "Trove", "TroveConformance", "TroveObservability",
+                .product(name: "Prometheus", package: "swift-prometheus"),
+            ],
             path: "Tests/ReadmeExamples"
         ),
         // What every test target shares: running conformance checks under Swift Testing,
@@ -210,6 +240,19 @@ let package = Package(
             dependencies: [
                 "Trove", "TroveSQLite", "TroveRedis", "TroveS3", "TroveS3Client", "TrovePostgres", "TroveTestSupport", "TroveCLI",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "TroveObservabilityTests",
+            dependencies: [
+                "TroveObservability", "TroveServiceLifecycle", "Trove", "TroveConformance", "TroveTestSupport",
+                .product(name: "MetricsTestKit", package: "swift-metrics"),
+                .product(name: "InMemoryTracing", package: "swift-distributed-tracing"),
+                .product(name: "Tracing", package: "swift-distributed-tracing"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
             ],
             swiftSettings: swiftSettings
         ),

@@ -56,6 +56,8 @@ struct ReadmeExampleTests {
                 #expect(first.outputLines.contains(line), "the first run did not print '\(line)': \(first.outputLines)")
             }
             #expect(!first.outputLines.contains { $0.contains("was there already") })
+            let metrics = #"trove_operations_total{system="file",store="documents",operation="read",outcome="notFound"} 1"#
+            #expect(first.outputLines.contains(metrics), "the metrics example did not print its counts: \(first.outputLines)")
             let second = try await ChildProcess.run(program, [], in: directory, scratch: directory)
             #expect(second.status == 0, "\(second.errors)")
             #expect(second.outputLines.contains("docs/readme was there already; nothing was changed"), "\(second.outputLines)")
