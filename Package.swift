@@ -190,7 +190,12 @@ let package = Package(
         .target(name: "CTroveTestSpawn", path: "Tests/CTroveTestSpawn"),
         .target(
             name: "TroveTestSupport",
-            dependencies: ["Trove", "TroveConformance", "CTroveTestSpawn"],
+            dependencies: [
+                "Trove", "TroveConformance", "CTroveTestSpawn", "TroveObservability",
+                .product(name: "MetricsTestKit", package: "swift-metrics"),
+                .product(name: "InMemoryTracing", package: "swift-distributed-tracing"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
             path: "Tests/TroveTestSupport",
             swiftSettings: swiftSettings
         ),

@@ -13,16 +13,9 @@ struct ObservedStackConformanceTests {
     /// Every production layer over a file store, with live metrics and tracing backends, so
     /// that their active paths run, not only the no-op ones.
     static let file = ConformanceFixture(
-        name: "file.tracing().recordingMetrics().limitingConcurrency(8).withTimeouts().retrying()",
-        usesDirectory: true, largeValueSize: 16 << 20
+        name: "file under every production layer", usesDirectory: true, largeValueSize: 16 << 20
     ) { clock, root in
-        try FileSystemStore(root: try ConformanceFixture.require(root), clock: clock.wallClock)
-            .tracing(system: "file", name: "conformance", recordingKeys: true, tracer: InMemoryTracer())
-            .recordingMetrics(system: "file", name: "conformance", factory: TestMetrics())
-            .logging(to: .init(label: "conformance"))
-            .limitingConcurrency(to: 8)
-            .withTimeouts(call: .seconds(60))
-            .retrying()
+        productionStack(over: try FileSystemStore(root: try ConformanceFixture.require(root), clock: clock.wallClock), system: "file")
     }
 
     /// The same stack over a memory store, with no backends (the no-op paths).

@@ -70,3 +70,15 @@ struct PostgresConformanceTests {
         }
     }
 }
+
+/// The contract on the default PostgreSQL table under every production layer (tracing,
+/// metrics, logging, a concurrency limit, timeouts, retries).
+@Suite("PostgresStore under every production layer: contract conformance", .enabled(if: TestServer.postgres.isAvailable, TestServer.postgres.absence))
+struct PostgresProductionStackConformanceTests {
+    @Test("contract", .timeLimit(.minutes(15)), arguments: ContractCheck.allCases.filter { !expiryChecks.contains($0) })
+    func contract(_ check: ContractCheck) async throws {
+        try await PostgresFixture.defaultTable.withStore { store, environment in
+            try await expectConformance(check, of: productionStack(over: store, system: "postgresql"), environment: environment)
+        }
+    }
+}

@@ -102,3 +102,17 @@ struct RedisCase: Sendable, CustomStringConvertible {
         }
     }
 }
+
+/// The contract on one Redis server under every production layer (tracing, metrics, logging,
+/// a concurrency limit, timeouts, retries): the layers forward each requirement as the store
+/// beneath would answer it.
+@Suite("RedisStore under every production layer: contract conformance", .enabled(if: TestServer.redis.isAvailable, TestServer.redis.absence))
+struct RedisProductionStackConformanceTests {
+    @Test("contract", .timeLimit(.minutes(15)),
+          arguments: ContractCheck.allCases.filter { !RedisConformanceTests.realTimeChecks.contains($0.name) })
+    func contract(_ check: ContractCheck) async throws {
+        try await RedisFixture.none.withStore { store, environment in
+            try await expectConformance(check, of: productionStack(over: store, system: "redis"), environment: environment)
+        }
+    }
+}

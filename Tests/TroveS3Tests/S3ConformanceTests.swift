@@ -107,3 +107,29 @@ struct S3CachedConformanceTests {
         }
     }
 }
+
+/// The contract on S3Store under every production layer (tracing, metrics, logging, a
+/// concurrency limit, timeouts, retries), with the same SeaweedFS limitations as the bare store.
+@Suite("S3Store under every production layer: contract conformance", .enabled(if: TestServer.s3.isAvailable, TestServer.s3.absence), .freshBucket)
+struct S3ProductionStackConformanceTests {
+    @Test("contract", .timeLimit(.minutes(15)), arguments: ContractCheck.allCases)
+    func contract(_ check: ContractCheck) async throws {
+        let bucket = try S3TestBucket.name()
+        let store = productionStack(over: S3Store(bucket: bucket, prefix: "", client: try S3TestServer.client()), system: "s3")
+        let environment = ConformanceEnvironment(
+            largeValueSize: 16 << 20, maximumKeyByteCount: 1024,
+            reopen: { @Sendable in S3Store(bucket: bucket, prefix: "", client: try S3TestServer.client()) },
+            isolatesEachCheck: true)
+        if let limitation = S3ConformanceTests.seaweedFSLimitations[check.name] {
+            try await withKnownIssue(Comment(rawValue: limitation)) {
+                try await expectConformance(check, of: store, environment: environment)
+            } matching: { issue in
+                let text = String(describing: issue)
+                return text.contains("KeyTooLongError") || text.contains("conditions/parent")
+                    || text.contains("back\\\\slash") || text.contains("back\\slash")
+            }
+        } else {
+            try await expectConformance(check, of: store, environment: environment)
+        }
+    }
+}
