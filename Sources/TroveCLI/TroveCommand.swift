@@ -8,9 +8,9 @@ import TroveS3
 
 extension StoreOpener {
     /// Every scheme this command line knows: files, memory, null, SQLite, Redis (one server or a
-    /// cluster), S3 and PostgreSQL.
+    /// cluster, plain or over TLS), S3 and PostgreSQL.
     static var commandLine: StoreOpener {
-        StoreOpener.withSQLite.adding(.redis).adding(.redisCluster).adding(.s3).addingPostgres()
+        StoreOpener.withSQLite.adding(.redis).adding(.rediss).adding(.redisCluster).adding(.redissCluster).adding(.s3).addingPostgres()
     }
 }
 

@@ -15,7 +15,9 @@ extension RedisStore {
     /// The ``StoreError`` for a client error: lost connections and timeouts are retryable
     /// (`unavailable`, `timedOut`), as is a cluster redirecting too often; garbage from the server is `io`, refused credentials and
     /// `NOPERM` are `permissionDenied`, `OOM` is `outOfSpace`, `READONLY` (a replica) is
-    /// `readOnly`; the server's message is kept.
+    /// `readOnly`; a failed TLS handshake is `unavailable` and not retryable (`permissionDenied`
+    /// when the server refused the client's certificate), TLS settings that cannot be loaded
+    /// are `invalidArgument`; the server's message is kept.
     func storeError(_ error: RedisClientError, _ operation: StoreOperation, _ key: StoreKey?) -> StoreError {
         let code: StoreError.Code
         switch error.code {
@@ -23,6 +25,8 @@ extension RedisStore {
         case .timedOut: code = .timedOut
         case .protocolViolation: code = .io
         case .authenticationFailed: code = .permissionDenied
+        case .invalidTLSConfiguration: code = .invalidArgument
+        case .tlsHandshakeFailed: code = error.tlsFailure == .clientCertificateRejected ? .permissionDenied : .unavailable
         default:
             switch error.serverError?.prefix ?? "" {
             case "OOM": code = .outOfSpace

@@ -6,6 +6,7 @@ extension RedisClient {
     ///     var configuration = RedisClient.Configuration(host: "127.0.0.1", port: 6379)
     ///     configuration.password = secret
     ///     configuration.database = 2
+    ///     configuration.tls = RedisClient.TLS(trustRoots: .file("/etc/redis/ca.pem"))
     public struct Configuration: Sendable, CustomStringConvertible {
         /// The server's host name or address. Defaults to `127.0.0.1`.
         public var host: String
@@ -25,7 +26,8 @@ extension RedisClient {
         /// How many connections the client keeps; commands from every task are pipelined onto
         /// them, none is leased per command. Defaults to 2.
         public var connectionCount: Int
-        /// How long making a connection (TCP and the handshake) may take. Defaults to 5 s.
+        /// How long making a connection may take, from the start of the TCP connect to the end
+        /// of the handshake (the TLS handshake, then `HELLO`, `AUTH` and `SELECT`). Defaults to 5 s.
         public var connectTimeout: Duration
         /// How long a command may wait for its reply. When the oldest command in flight on a
         /// connection has waited that long, every command on the connection fails with
@@ -41,6 +43,9 @@ extension RedisClient {
         public var reconnectBackoffMaximum: Duration
         /// Bounds on the replies the client accepts. Defaults to ``RESPDecoder/Limits``'s.
         public var decoderLimits: RESPDecoder.Limits
+        /// How to speak TLS to the server (and to every node of a cluster), or `nil` for plain
+        /// TCP. Defaults to `nil`. See ``RedisClient/TLS``.
+        public var tls: TLS?
 
         /// Creates a configuration; see each property for its default.
         public init(host: String = "127.0.0.1", port: Int = 6379, username: String? = nil, password: String? = nil, database: Int = 0) {
@@ -57,11 +62,12 @@ extension RedisClient {
             self.reconnectBackoffMinimum = .milliseconds(20)
             self.reconnectBackoffMaximum = .seconds(2)
             self.decoderLimits = RESPDecoder.Limits()
+            self.tls = nil
         }
 
-        /// `redis://[user@]host:port/db`, never with the password.
+        /// `redis://[user@]host:port/db` (`rediss://` with TLS), never with the password.
         public var description: String {
-            var text = "redis://"
+            var text = tls == nil ? "redis://" : "rediss://"
             if let username { text += username + "@" }
             text += (host.contains(":") ? "[\(host)]" : host) + ":\(port)"
             if database != 0 { text += "/\(database)" }

@@ -19,8 +19,10 @@ import Synchronization
 /// jittered, doubling wait has passed (from ``Configuration/reconnectBackoffMinimum`` up to
 /// ``Configuration/reconnectBackoffMaximum``).
 ///
-/// **Handshake.** `HELLO 3` with the credentials and client name where the server speaks
-/// RESP3, else RESP2 with `AUTH` and `CLIENT SETNAME`; then `SELECT` of the database.
+/// **Handshake.** With ``Configuration/tls``, a TLS handshake first (see ``TLS``); then
+/// `HELLO 3` with the credentials and client name where the server speaks RESP3, else RESP2
+/// with `AUTH` and `CLIENT SETNAME`; then `SELECT` of the database, all within
+/// ``Configuration/connectTimeout``.
 ///
 /// **Cancellation and timeouts.** A cancelled call fails at once with `CancellationError`; its
 /// reply, when it comes, is read and dropped, so the connection stays in step (the command
@@ -74,22 +76,30 @@ public final class RedisClient: Sendable, CustomStringConvertible {
     ///     group (`MultiThreadedEventLoopGroup.singleton`), which the caller must not shut down.
     ///   - logger: Where connection events go, at debug level. Defaults to a logger labelled
     ///     `trove.redis`.
+    ///
+    /// With ``Configuration/tls``, the certificates and key are read now (blocking, once); a
+    /// mistake in them fails every connection attempt with
+    /// ``RedisClientError/Code/invalidTLSConfiguration`` (``TLS/validate()`` finds it first).
     public convenience init(
         configuration: Configuration,
         eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
         logger: Logger = Logger(label: "trove.redis")
     ) {
-        self.init(configuration: configuration, eventLoopGroup: eventLoopGroup, logger: logger, counters: Counters())
+        self.init(configuration: configuration, eventLoopGroup: eventLoopGroup, logger: logger, counters: Counters(),
+                  tlsContext: configuration.tls.map(RedisTLSContext.init))
     }
 
-    /// A client of one server that counts into `counters` (a cluster's nodes share theirs).
-    init(configuration: Configuration, eventLoopGroup: any EventLoopGroup, logger: Logger, counters: Counters) {
+    /// A client of one server that counts into `counters` and speaks TLS with `tlsContext`
+    /// (a cluster's nodes share both).
+    init(configuration: Configuration, eventLoopGroup: any EventLoopGroup, logger: Logger, counters: Counters,
+         tlsContext: RedisTLSContext?) {
         self.configuration = configuration
         self.clusterConfiguration = nil
         self.counters = counters
         self.router = nil
         let connections = (0..<max(1, configuration.connectionCount)).map { _ in
-            RedisConnection(configuration: configuration, eventLoop: eventLoopGroup.next(), counters: counters, logger: logger)
+            RedisConnection(configuration: configuration, eventLoop: eventLoopGroup.next(), counters: counters, logger: logger,
+                            tlsContext: tlsContext)
         }
         self.connections = connections
         self.executors = connections.map { EventLoopTaskExecutor(eventLoop: $0.eventLoop) }
@@ -102,6 +112,9 @@ public final class RedisClient: Sendable, CustomStringConvertible {
     ///   - cluster: The seeds, how to talk to each node, and the bounds on redirects and retries.
     ///   - eventLoopGroup: The event loops the connections run on. Defaults to NIO's shared group.
     ///   - logger: Where connection and layout events go, at debug level.
+    ///
+    /// With TLS in ``ClusterConfiguration/node``, the certificates and key are read now, once
+    /// for every node.
     public init(
         cluster: ClusterConfiguration,
         eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
@@ -124,7 +137,8 @@ public final class RedisClient: Sendable, CustomStringConvertible {
     /// Whether the client talks to a Redis Cluster.
     public var isCluster: Bool { router != nil }
 
-    /// `redis://host:port/db` or `redis+cluster://host1:port1,host2:port2`, never with the password.
+    /// `redis://host:port/db` or `redis+cluster://host1:port1,host2:port2` (`rediss` with
+    /// TLS), never with the password.
     public var description: String { clusterConfiguration?.description ?? configuration.description }
 
     /// What the client has done so far.

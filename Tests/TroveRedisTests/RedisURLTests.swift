@@ -81,8 +81,109 @@ struct RedisURLTests {
         }
     }
 
-    @Test func tlsIsNotSupportedYet() throws {
-        #expect(throws: StoreError.self) { try RedisStore.URLConfiguration(StoreURL(parsing: "redis://h?tls=true")) }
+    @Test func redissURLsSpeakTLS() throws {
+        let settings = try RedisStore.URLConfiguration(StoreURL(parsing:
+            "rediss://alice:s3cret@cache.local:6380/2?prefix=app:&tls-ca=/etc/trove/ca.pem&tls-cert=/etc/trove/client.pem"
+                + "&tls-key=/etc/trove/client.key&tls-server-name=redis.internal&tls-verify=no-hostname"))
+        let tls = try #require(settings.client.tls)
+        #expect(settings.client.host == "cache.local")
+        #expect(settings.client.port == 6380)
+        #expect(settings.client.database == 2)
+        #expect(settings.prefix == "app:")
+        #expect(tls.trustRoots == .file("/etc/trove/ca.pem"))
+        #expect(tls.clientCertificate == .init(certificateChain: .file("/etc/trove/client.pem"), privateKey: .file("/etc/trove/client.key")))
+        #expect(tls.serverName == "redis.internal")
+        #expect(tls.verification == .noHostnameVerification)
+        #expect(settings.cluster == nil)
+        #expect(settings.client.description == "rediss://alice@cache.local:6380/2")
+        #expect(!"\(settings.makeStore(client: settings.makeClient()))".contains("s3cret"))
+        // Defaults: the system's roots, full verification, the host's name, no client certificate.
+        let bare = try #require(try RedisStore.URLConfiguration(StoreURL(parsing: "rediss://h")).client.tls)
+        #expect(bare == RedisClient.TLS())
+        #expect(bare.trustRoots == .system && bare.verification == .full && bare.serverName == nil && bare.clientCertificate == nil)
+        #expect(try RedisStore.URLConfiguration(StoreURL(parsing: "redis://h")).client.tls == nil)
+        for (text, verification) in [("full", RedisClient.TLS.Verification.full), ("none", .none), ("no-hostname", .noHostnameVerification)] {
+            let parsed = try RedisStore.URLConfiguration(StoreURL(parsing: "rediss://h?tls-verify=\(text)"))
+            #expect(parsed.client.tls?.verification == verification)
+            #expect("\(verification)" == text)
+        }
+    }
+
+    @Test func redissClusterURLsSpeakTLSToEveryNode() throws {
+        let settings = try RedisStore.URLConfiguration(StoreURL(parsing:
+            "rediss+cluster://10.0.0.1:7000,10.0.0.2:7001/?tls-ca=/etc/trove/ca.pem&prefix=app:"))
+        let cluster = try #require(settings.cluster)
+        #expect(cluster.seeds == [.init(host: "10.0.0.1", port: 7000), .init(host: "10.0.0.2", port: 7001)])
+        #expect(cluster.node.tls?.trustRoots == .file("/etc/trove/ca.pem"))
+        #expect(cluster.node.tls?.serverName == nil)
+        #expect(cluster.description == "rediss+cluster://10.0.0.1:7000,10.0.0.2:7001")
+        let client = settings.makeClient()
+        #expect(client.isCluster)
+        #expect(client.description == "rediss+cluster://10.0.0.1:7000,10.0.0.2:7001")
+        #expect(try RedisStore.URLConfiguration(StoreURL(parsing: "rediss+cluster://a:7000,b:7001")).cluster?.node.tls != nil)
+    }
+
+    @Test func relativeTLSPathsStartFromTheContextsDirectory() throws {
+        let context = StoreOpeningContext(currentDirectory: URL(fileURLWithPath: "/srv/app", isDirectory: true))
+        let settings = try RedisStore.URLConfiguration(
+            StoreURL(parsing: "rediss://h?tls-ca=certs/ca.pem&tls-cert=client.pem&tls-key=/keys/client.key"), in: context)
+        #expect(settings.client.tls?.trustRoots == .file("/srv/app/certs/ca.pem"))
+        #expect(settings.client.tls?.clientCertificate?.certificateChain == .file("/srv/app/client.pem"))
+        #expect(settings.client.tls?.clientCertificate?.privateKey == .file("/keys/client.key"))
+    }
+
+    /// TLS options on a URL without TLS are refused, naming the option and the scheme to use,
+    /// so that a URL never seems to ask for TLS without getting it.
+    @Test(arguments: ["redis://h?tls-ca=/ca.pem", "redis://h?tls-verify=none", "redis://h?tls=true", "redis://h?tls-server-name=x",
+                      "redis+cluster://a:1,b:2?tls-cert=/c.pem&tls-key=/k.pem"])
+    func tlsOptionsNeedRediss(_ text: String) throws {
+        do {
+            _ = try RedisStore.URLConfiguration(StoreURL(parsing: text))
+            Issue.record("\(text) was accepted")
+        } catch {
+            #expect(error.code == .invalidArgument, "\(text): \(error)")
+            #expect(error.message.contains(text.hasPrefix("redis+cluster") ? "rediss+cluster://" : "rediss://"), "\(error)")
+            #expect(error.message.contains("option 'tls"), "\(error)")
+        }
+    }
+
+    @Test(arguments: ["rediss://h?tls-verify=sometimes", "rediss://h?tls-verify=", "rediss://h?tls-cert=/c.pem", "rediss://h?tls-key=/k.pem",
+                      "rediss://h?tls-ca=", "rediss://h?tls-server-name=", "rediss://h?tls=true", "rediss://h?tls-ca=/a&tls-ca=/b",
+                      "rediss://h?tls-sni=x", "rediss:///0", "rediss+cluster://a:1,b:2/3", "rediss://a:1,b:2"])
+    func badRedissURLsAreRefused(_ text: String) throws {
+        do {
+            _ = try RedisStore.URLConfiguration(StoreURL(parsing: text))
+            Issue.record("\(text) was accepted")
+        } catch {
+            #expect(error.code == .invalidArgument, "\(text): \(error)")
+        }
+    }
+
+    @Test func errorsNameTheBadValueButNeverThePassword() throws {
+        do {
+            _ = try RedisStore.URLConfiguration(StoreURL(parsing: "rediss://u:s3cret@h?tls-verify=strict"))
+            Issue.record("tls-verify=strict was accepted")
+        } catch {
+            #expect(error.message.contains("'strict'") && error.message.contains("full, no-hostname or none"), "\(error)")
+            #expect(!"\(error)".contains("s3cret") && !String(reflecting: error).contains("s3cret"))
+        }
+        do {
+            _ = try RedisStore.URLConfiguration(StoreURL(parsing: "rediss://u:s3cret@h?tls-cert=/c.pem"))
+            Issue.record("tls-cert without tls-key was accepted")
+        } catch {
+            #expect(error.message.contains("tls-key"), "\(error)")
+            #expect(!"\(error)".contains("s3cret"))
+        }
+    }
+
+    @Test func theSchemesListTheirOptions() {
+        let plain = StoreScheme.redis.options.map(\.name)
+        #expect(!plain.contains { $0.hasPrefix("tls") })
+        for scheme in [StoreScheme.rediss, .redissCluster] {
+            #expect(scheme.options.map(\.name) == plain + ["tls-ca", "tls-cert", "tls-key", "tls-server-name", "tls-verify"])
+        }
+        #expect(StoreOpener.withRedis.schemes.map(\.name).filter { $0.hasPrefix("redis") } == ["redis", "rediss", "redis+cluster", "rediss+cluster"])
+        #expect(StoreScheme.rediss.optionsSummary.contains("tls-verify=full|no-hostname|none"))
     }
 }
 

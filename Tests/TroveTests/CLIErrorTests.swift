@@ -249,6 +249,8 @@ struct CLIErrorTests {
             "null": "null:",
             "redis": "redis://127.0.0.1:1/0",
             "redis+cluster": "redis+cluster://127.0.0.1:1",
+            "rediss": "rediss://127.0.0.1:1/0",
+            "rediss+cluster": "rediss+cluster://127.0.0.1:1",
             "s3": "s3://bucket/prefix?endpoint=http://127.0.0.1:1",
             "postgres": "postgres://user@127.0.0.1:1/db",
             "postgresql": "postgresql://user@127.0.0.1:1/db",

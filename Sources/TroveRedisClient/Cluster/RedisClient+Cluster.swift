@@ -48,9 +48,12 @@ extension RedisClient {
         /// Nodes to learn the cluster's layout from, tried in order; any node of the cluster
         /// will do, and more than one survives the loss of one.
         public var seeds: [Endpoint]
-        /// How to talk to every node: credentials, client name, protocol, timeouts, backoff and
-        /// connections per node. Its ``Configuration/host`` and ``Configuration/port`` are not
-        /// used, and its ``Configuration/database`` must be 0 (a cluster has no other).
+        /// How to talk to every node: credentials, client name, protocol, TLS, timeouts, backoff
+        /// and connections per node. Its ``Configuration/host`` and ``Configuration/port`` are
+        /// not used, and its ``Configuration/database`` must be 0 (a cluster has no other). With
+        /// ``Configuration/tls``, each node's certificate is checked against the address the
+        /// cluster announces for it, or against ``TLS/serverName`` when that is set (see
+        /// ``TLS``).
         public var node: Configuration
         /// How many `MOVED` and `ASK` redirects one command may follow before it fails with
         /// ``RedisClientError/Code/tooManyRedirects``. Defaults to 5.
@@ -75,9 +78,10 @@ extension RedisClient {
             self.retryBackoffMaximum = .seconds(1)
         }
 
-        /// `redis+cluster://[user@]host1:port1,host2:port2`, never with the password.
+        /// `redis+cluster://[user@]host1:port1,host2:port2` (`rediss+cluster://` with TLS), never
+        /// with the password.
         public var description: String {
-            var text = "redis+cluster://"
+            var text = node.tls == nil ? "redis+cluster://" : "rediss+cluster://"
             if let username = node.username { text += username + "@" }
             return text + seeds.map(\.description).joined(separator: ",")
         }

@@ -10,6 +10,8 @@ final class RedisClusterRouter: Sendable {
     private let eventLoopGroup: any EventLoopGroup
     private let logger: Logger
     private let counters: RedisClient.Counters
+    /// The TLS context every node's connections share.
+    private let tlsContext: RedisTLSContext?
     private let state = Mutex(State())
 
     private struct State {
@@ -35,6 +37,7 @@ final class RedisClusterRouter: Sendable {
         self.eventLoopGroup = eventLoopGroup
         self.logger = logger
         self.counters = counters
+        self.tlsContext = configuration.node.tls.map(RedisTLSContext.init)
     }
 
     // MARK: Nodes
@@ -45,7 +48,8 @@ final class RedisClusterRouter: Sendable {
         var node = configuration.node
         node.host = endpoint.host
         node.port = endpoint.port
-        let client = RedisClient(configuration: node, eventLoopGroup: eventLoopGroup, logger: logger, counters: counters)
+        let client = RedisClient(configuration: node, eventLoopGroup: eventLoopGroup, logger: logger, counters: counters,
+                                 tlsContext: tlsContext)
         state.nodes.append(Node(endpoint: endpoint, client: client))
         state.indexes[endpoint] = state.nodes.count - 1
         return state.nodes.count - 1
@@ -308,21 +312,30 @@ final class RedisClusterRouter: Sendable {
             return known.filter { seen.insert($0).inserted }
         }
         var failures: [String] = []
+        var tlsFailure: RedisClientError?
         for endpoint in candidates {
             do {
                 let client = try client(for: endpoint)
-                let ranges = try await Self.layout(from: client, at: endpoint)
+                let ranges = try await Self.layout(from: client, at: endpoint, overTLS: tlsContext != nil)
                 apply(ranges)
                 logger.debug("learnt the cluster layout", metadata: ["from": "\(endpoint)", "ranges": "\(ranges.count)"])
                 return
             } catch let error as RedisClientError where error.code == .shutDown {
                 throw error
             } catch {
-                failures.append("\(endpoint): \(error)")
+                if let error = error as? RedisClientError, error.code == .tlsHandshakeFailed || error.code == .invalidTLSConfiguration {
+                    tlsFailure = tlsFailure ?? error
+                    failures.append(error.message)  // it names the node; the TLS library's own text adds nothing
+                } else {
+                    failures.append("\(endpoint): \(error)")
+                }
             }
         }
-        throw RedisClientError(.connectFailed, "no node of \(configuration) told the cluster's layout ("
-                               + failures.joined(separator: "; ") + ")")
+        // A TLS failure does not heal by waiting: its code, not connectFailed, tells the caller.
+        var error = RedisClientError(tlsFailure?.code ?? .connectFailed, "no node of \(configuration) told the cluster's layout ("
+                                     + failures.joined(separator: "; ") + ")", underlying: tlsFailure?.underlying)
+        error.tlsFailure = tlsFailure?.tlsFailure
+        throw error
     }
 
     private func apply(_ ranges: [(ClosedRange<Int>, RedisClient.Endpoint)]) {
@@ -341,8 +354,12 @@ final class RedisClusterRouter: Sendable {
     }
 
     /// The slot ranges and their primaries, by `CLUSTER SHARDS`, or `CLUSTER SLOTS` where the
-    /// server has no `SHARDS` (before Redis 7).
-    static func layout(from client: RedisClient, at endpoint: RedisClient.Endpoint) async throws -> [(ClosedRange<Int>, RedisClient.Endpoint)] {
+    /// server has no `SHARDS` (before Redis 7). `CLUSTER SLOTS`, `MOVED` and `ASK` give the
+    /// port of the connection's kind (TLS or not); `CLUSTER SHARDS` gives both, and `overTLS`
+    /// picks its `tls-port`.
+    static func layout(from client: RedisClient, at endpoint: RedisClient.Endpoint, overTLS: Bool = false) async throws
+        -> [(ClosedRange<Int>, RedisClient.Endpoint)]
+    {
         let shards = try await client.sendRaw(RedisCommand("CLUSTER", "SHARDS"))
         if case .error(let error) = shards {
             let message = error.message.lowercased()
@@ -355,12 +372,16 @@ final class RedisClusterRouter: Sendable {
             }
             return try parseSlots(slots, queried: endpoint)
         }
-        return try parseShards(shards, queried: endpoint)
+        return try parseShards(shards, queried: endpoint, overTLS: overTLS)
     }
 
     /// `CLUSTER SHARDS`: per shard, `slots` (start and end pairs) and `nodes` (maps with
-    /// `endpoint` or `ip`, `port`, `role`).
-    static func parseShards(_ reply: RESPValue, queried: RedisClient.Endpoint) throws -> [(ClosedRange<Int>, RedisClient.Endpoint)] {
+    /// `endpoint` or `ip`, `port` and/or `tls-port`, `role`). A client over TLS takes the
+    /// `tls-port` (a cluster with `tls-cluster yes` gives its nodes' TLS ports there, and their
+    /// plain ports, if any, as `port`); a plain client takes `port`.
+    static func parseShards(_ reply: RESPValue, queried: RedisClient.Endpoint, overTLS: Bool = false) throws
+        -> [(ClosedRange<Int>, RedisClient.Endpoint)]
+    {
         guard let shards = reply.array else { throw malformed("CLUSTER SHARDS", reply) }
         var ranges: [(ClosedRange<Int>, RedisClient.Endpoint)] = []
         for shard in shards {
@@ -369,7 +390,8 @@ final class RedisClusterRouter: Sendable {
             }
             guard !slots.isEmpty else { continue }
             let primary = nodes.compactMap(Self.fields(of:)).first { $0["role"]?.string == "master" }
-            guard let primary, let port = primary["port"]?.int64 else { throw malformed("CLUSTER SHARDS", reply) }
+            let port = overTLS ? primary?["tls-port"]?.int64 ?? primary?["port"]?.int64 : primary?["port"]?.int64
+            guard let primary, let port, port > 0 else { throw malformed("CLUSTER SHARDS", reply) }
             var host = primary["endpoint"]?.string ?? ""
             if host.isEmpty || host == "?" { host = primary["ip"]?.string ?? "" }
             if host.isEmpty || host == "?" { host = queried.host }

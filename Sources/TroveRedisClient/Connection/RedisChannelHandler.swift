@@ -1,7 +1,13 @@
 import NIOCore
+import NIOSSL
+import TroveNIOSupport
 
 /// Decodes the replies arriving on one channel and hands them on: to the handshake while it
 /// runs, then to the connection, which matches them with its waiters in order.
+///
+/// Until the handshake is done it also says what went wrong in words: a TLS failure (behind
+/// NIOSSL's handler, when the connection speaks TLS), the server closing the connection, or
+/// the connect timeout running out.
 final class RedisChannelHandler: ChannelInboundHandler {
     typealias InboundIn = ByteBuffer
 
@@ -12,19 +18,34 @@ final class RedisChannelHandler: ChannelInboundHandler {
     /// Set once the handshake is done: replies go to the connection from then on.
     var isReady = false
     private var context: ChannelHandlerContext?
+    /// The TLS configuration when NIOSSL's handler is before this one; `nil` for plain TCP.
+    private let tls: RedisClient.TLS?
+    /// How the channel failed or closed, once it has: a handshake command sent later fails
+    /// with it at once. (A TLS failure can close the channel before the handshake has sent
+    /// anything, when the connect's callbacks run late.)
+    private var ending: RedisClientError?
 
-    init(connection: RedisConnection, limits: RESPDecoder.Limits) {
+    init(connection: RedisConnection, limits: RESPDecoder.Limits, tls: RedisClient.TLS?) {
         self.connection = connection
         self.decoder = RESPDecoder(limits: limits)
+        self.tls = tls
     }
 
     func handlerAdded(context: ChannelHandlerContext) { self.context = context }
-    func handlerRemoved(context: ChannelHandlerContext) { self.context = nil }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        let error = ending ?? RedisClientError(.connectFailed, "cannot connect to \(connection.configuration): the connection closed during the handshake")
+        ending = error
+        while let promise = handshakeReplies.popFirst() { promise.fail(error) }
+        self.context = nil
+    }
 
     /// Sends a command of the handshake and returns its reply (on the event loop).
     func sendHandshake(_ command: RedisCommand) -> EventLoopFuture<RESPValue> {
-        guard let context else {
-            return connection.eventLoop.makeFailedFuture(RedisClientError(.connectFailed, "the connection closed during the handshake"))
+        if let ending { return connection.eventLoop.makeFailedFuture(ending) }
+        guard let context, context.channel.isActive else {
+            return connection.eventLoop.makeFailedFuture(
+                RedisClientError(.connectFailed, "cannot connect to \(connection.configuration): the connection closed during the handshake"))
         }
         let promise = context.eventLoop.makePromise(of: RESPValue.self)
         handshakeReplies.append(promise)
@@ -67,20 +88,76 @@ final class RedisChannelHandler: ChannelInboundHandler {
     }
 
     private func fail(_ error: RedisClientError, context: ChannelHandlerContext) {
+        if ending == nil { ending = error }
         while let promise = handshakeReplies.popFirst() { promise.fail(error) }
         connection.lose(context.channel, error)
         context.close(promise: nil)
     }
 
+    /// Whether the TLS handshake got as far as the server's certificate (so that what fails
+    /// next is not the handshake's doing); `false` on a plain connection.
+    private func isTLSEstablished(_ context: ChannelHandlerContext) -> Bool {
+        guard tls != nil, let handler = try? context.pipeline.syncOperations.handler(type: NIOSSLClientHandler.self) else { return false }
+        return handler.peerCertificate != nil
+    }
+
     func channelInactive(context: ChannelHandlerContext) {
-        let error = RedisClientError(.connectionClosed, "the connection to \(connection.configuration) closed; "
+        let configuration = connection.configuration
+        let error: RedisClientError
+        if isReady {
+            error = RedisClientError(.connectionClosed, "the connection to \(configuration) closed; "
                                      + "commands in flight may or may not have been carried out")
+        } else if tls != nil && !isTLSEstablished(context) {
+            error = RedisClientError(.connectFailed, "cannot connect to \(configuration): the server closed the connection during the TLS handshake")
+        } else {
+            // No command was sent yet: they wait for the handshake.
+            let hint = tls == nil ? "; if the server expects TLS on that port, connect with TLS (rediss://)" : ""
+            error = RedisClientError(.connectFailed, "cannot connect to \(configuration): the server closed the connection during the handshake\(hint)")
+        }
+        if ending == nil { ending = error }
         while let promise = handshakeReplies.popFirst() { promise.fail(error) }
         connection.lose(context.channel, error)
         context.fireChannelInactive()
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        fail(RedisClientError(.connectionClosed, "the connection to \(connection.configuration) failed", underlying: error), context: context)
+        let configuration = connection.configuration
+        if isReady {
+            fail(RedisClientError(.connectionClosed, "the connection to \(configuration) failed", underlying: error), context: context)
+            return
+        }
+        let closedAfterTLSHandshake = tls != nil && Self.isUncleanShutdown(error) && isTLSEstablished(context)
+        // TLS 1.3 ends the client's side of the handshake before the server has checked the
+        // client's certificate, so the server's refusal arrives while HELLO waits: still a TLS
+        // failure.
+        if let tls, !closedAfterTLSHandshake,
+           let (kind, reason) = RedisTLSContext.failure(error, tls: tls, name: tls.serverName ?? configuration.host) {
+            var failure = RedisClientError(.tlsHandshakeFailed, "TLS handshake with \(configuration.endpoint) failed: \(reason)", underlying: error)
+            failure.tlsFailure = kind
+            fail(failure, context: context)
+            return
+        }
+        // Nothing was sent yet: commands wait for the handshake.
+        let reason = closedAfterTLSHandshake
+            ? "the server closed the connection right after the TLS handshake (a server that requires client certificates "
+                + "does so when it gets none or refuses the one given)"
+            : "the connection failed during the handshake (\(ConnectionFailure.reason(error)))"
+        let hint = tls == nil ? "; if the server expects TLS on that port, connect with TLS (rediss://)" : ""
+        fail(RedisClientError(.connectFailed, "cannot connect to \(configuration): \(reason)\(hint)", underlying: error), context: context)
+    }
+
+    private static func isUncleanShutdown(_ error: any Error) -> Bool {
+        guard let error = error as? NIOSSLError, case .uncleanShutdown = error else { return false }
+        return true
+    }
+
+    /// Fails the handshake because the connect timeout ran out (on the event loop).
+    func abandonHandshake(after timeout: Duration) {
+        guard let context, !isReady else { return }
+        let configuration = connection.configuration
+        let what = tls != nil && !isTLSEstablished(context)
+            ? "no TLS handshake with \(configuration.endpoint) within \(timeout) (does the server speak TLS on that port?)"
+            : "no answer to the handshake within \(timeout)"
+        fail(RedisClientError(.connectFailed, "cannot connect to \(configuration): \(what)"), context: context)
     }
 }

@@ -17,6 +17,8 @@ final class RedisConnection: Sendable {
     let eventLoop: any EventLoop
     let counters: RedisClient.Counters
     let logger: Logger
+    /// The TLS context of the client, or `nil` for plain TCP.
+    let tlsContext: RedisTLSContext?
     private let state: Mutex<State>
     private let identifiers = Atomic<UInt64>(0)
 
@@ -62,11 +64,13 @@ final class RedisConnection: Sendable {
         var timeoutCheck: RepeatedTask?
     }
 
-    init(configuration: RedisClient.Configuration, eventLoop: any EventLoop, counters: RedisClient.Counters, logger: Logger) {
+    init(configuration: RedisClient.Configuration, eventLoop: any EventLoop, counters: RedisClient.Counters, logger: Logger,
+         tlsContext: RedisTLSContext?) {
         self.configuration = configuration
         self.eventLoop = eventLoop
         self.counters = counters
         self.logger = logger
+        self.tlsContext = tlsContext
         self.state = Mutex(State(outbound: ByteBufferAllocator().buffer(capacity: 4096)))
     }
 
@@ -114,9 +118,13 @@ final class RedisConnection: Sendable {
                 return .fail(RedisClientError(.shutDown, "the client was shut down"))
             case .backingOff(let until, let error):
                 if NIODeadline.now() < until {
-                    return .fail(RedisClientError(.connectFailed, "cannot reach \(configuration): \(error.message); "
-                                                  + "the next attempt to reconnect is due in \((until - NIODeadline.now()).nanoseconds / 1_000_000) ms",
-                                                  underlying: error.underlying))
+                    // A TLS failure keeps its code: waiting does not heal it.
+                    let isTLS = error.code == .tlsHandshakeFailed || error.code == .invalidTLSConfiguration
+                    var failure = RedisClientError(isTLS ? error.code : .connectFailed, "cannot reach \(configuration): \(error.message); "
+                                                   + "the next attempt to reconnect is due in \((until - NIODeadline.now()).nanoseconds / 1_000_000) ms",
+                                                   underlying: error.underlying)
+                    failure.tlsFailure = error.tlsFailure
+                    return .fail(failure)
                 }
                 state.phase = .connecting
                 next = .connect
@@ -240,28 +248,55 @@ final class RedisConnection: Sendable {
 
     // MARK: Connecting
 
+    /// Connects, speaks TLS if configured, and runs the handshake, all within the connect
+    /// timeout; then ``finishConnecting(_:)``.
     private func connect() {
         let configuration = self.configuration
+        let tlsContext = self.tlsContext
+        if let failure = tlsContext?.failure {
+            // The same mistake every time: no socket for it.
+            finishConnecting(.failure(failure))
+            return
+        }
+        let timeout = TimeAmount(configuration.connectTimeout)
+        let deadline = NIODeadline.now() + timeout
+        // The channel's handler, kept from the initializer: by the time the connect's callbacks
+        // run, a failed TLS handshake may have closed the channel and emptied its pipeline.
+        let handler = NIOLoopBoundBox.makeEmptyBox(valueType: RedisChannelHandler.self, eventLoop: eventLoop)
         let bootstrap = ClientBootstrap(group: eventLoop)
-            .connectTimeout(TimeAmount(configuration.connectTimeout))
+            .connectTimeout(timeout)
             .channelOption(.tcpOption(.tcp_nodelay), value: 1)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(
-                        RedisChannelHandler(connection: self, limits: configuration.decoderLimits))
+                    if let tlsContext {
+                        try channel.pipeline.syncOperations.addHandler(try tlsContext.makeHandler(for: configuration))
+                    }
+                    let redis = RedisChannelHandler(connection: self, limits: configuration.decoderLimits, tls: tlsContext?.tls)
+                    try channel.pipeline.syncOperations.addHandler(redis)
+                    handler.value = redis
                 }
             }
         let eventLoop = self.eventLoop
         bootstrap.connect(host: configuration.host, port: configuration.port)
             .flatMapErrorThrowing { error in
+                // What the channel initializer threw (a server name NIOSSL refuses), as it is.
+                if let error = error as? RedisClientError { throw error }
+                if let error = (error as? NIOConnectionError)?.connectionErrors.lazy.compactMap({ $0.error as? RedisClientError }).first {
+                    throw error
+                }
                 throw RedisClientError(.connectFailed, "cannot connect to \(configuration): \(ConnectionFailure.reason(error))",
                                        underlying: error)
             }
             .flatMap { channel in
-                let deadline = eventLoop.scheduleTask(in: TimeAmount(configuration.connectTimeout)) {
+                // What is left of the connect timeout bounds the TLS handshake and HELLO.
+                guard let redis = handler.value else {
+                    return eventLoop.makeFailedFuture(RedisClientError(.connectFailed, "cannot connect to \(configuration): no channel handler"))
+                }
+                let deadline = eventLoop.scheduleTask(deadline: deadline) {
+                    handler.value?.abandonHandshake(after: configuration.connectTimeout)
                     channel.close(promise: nil)
                 }
-                return RedisHandshake(configuration: configuration, channel: channel).run()
+                return RedisHandshake(configuration: configuration, handler: NIOLoopBound(redis, eventLoop: eventLoop)).run()
                     .always { _ in deadline.cancel() }
                     .flatMapError { error in
                         channel.close(promise: nil)

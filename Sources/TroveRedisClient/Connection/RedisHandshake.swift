@@ -5,16 +5,12 @@ import NIOCore
 /// `SELECT` for a database other than 0.
 struct RedisHandshake {
     let configuration: RedisClient.Configuration
-    let channel: any Channel
+    /// The channel's handler, which sends the handshake's commands and hands back their replies.
+    let handler: NIOLoopBound<RedisChannelHandler>
 
     func run() -> EventLoopFuture<Void> {
-        let eventLoop = channel.eventLoop
-        let handler: NIOLoopBound<RedisChannelHandler>
-        do {
-            handler = NIOLoopBound(try channel.pipeline.syncOperations.handler(type: RedisChannelHandler.self), eventLoop: eventLoop)
-        } catch {
-            return eventLoop.makeFailedFuture(error)
-        }
+        let eventLoop = handler.eventLoop
+        let handler = self.handler
         let configuration = self.configuration
         let start: EventLoopFuture<Bool>  // whether HELLO did authentication and naming
         if configuration.prefersRESP3 {
