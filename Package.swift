@@ -219,7 +219,7 @@ let package = Package(
         .testTarget(
             name: "TroveRedisTests",
             dependencies: [
-                "TroveRedis", "TroveRedisClient", "Trove", "TroveConformance", "TroveTestSupport", "TroveRedisTestHelper",
+                "TroveRedis", "TroveRedisClient", "Trove", "TroveConformance", "TroveTestSupport", "TroveRedisTestHelper", "TroveCLI",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ],

@@ -55,6 +55,7 @@ let package = Package(
                 .product(name: "Trove", package: "Trove"),
                 .product(name: "TroveCrypto", package: "Trove"),
                 .product(name: "TroveSQLite", package: "Trove"),
+                .product(name: "TroveObservability", package: "Trove"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Benchmark", package: "benchmark"),
             ],

@@ -54,6 +54,7 @@ let benchmarks: @Sendable () -> Void = {
         }
     }
     registerLayers(workloads[0], base: base)
+    registerProductionLayers(workloads[0], base: base)
     registerSQLite(workloads, base: base)
     registerQueues(base: base)
 }

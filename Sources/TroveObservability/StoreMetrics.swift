@@ -23,9 +23,12 @@ public import Trove
 /// Labels never hold keys or values, so the number of series stays small: the methods times
 /// the outcomes. The metrics are made when this value is created, from the factory given or
 /// the one bootstrapped then (swift-metrics keeps a metric's factory for its life): bootstrap
-/// the metrics system before creating the store.
+/// the metrics system before creating the store. With no backend (swift-metrics' no-op
+/// handler), calls pass through without measuring.
 public struct StoreMetrics: StoreObserver {
-    private let instruments: Instruments
+    /// The metrics; `nil` when they would go to swift-metrics' no-op handler, so that calls
+    /// skip the work.
+    private let instruments: Instruments?
 
     /// Creates the metrics of one store.
     ///
@@ -37,11 +40,13 @@ public struct StoreMetrics: StoreObserver {
     ///   - factory: Where the metrics go. Defaults to the factory bootstrapped in
     ///     `MetricsSystem`.
     public init(system: String, name: String, factory: (any MetricsFactory)? = nil) {
-        instruments = Instruments(system: system, name: name, factory: factory ?? MetricsSystem.factory)
+        let factory = factory ?? MetricsSystem.factory
+        instruments = factory is NOOPMetricsHandler ? nil : Instruments(system: system, name: name, factory: factory)
     }
 
     /// Runs `body`, counting and timing it.
     public func observe<T>(_ call: StoreCall, _ body: () async throws -> (T, CallOutcome)) async throws -> T {
+        guard let instruments else { return try await body().0 }
         let method = instruments.method(call.method)
         instruments.inFlight.increment()
         let start = ContinuousClock.now
@@ -63,7 +68,7 @@ public struct StoreMetrics: StoreObserver {
 
     /// Counts the bytes of a stream's chunk.
     public func streamed(_ count: Int, of call: StoreCall) {
-        instruments.bytesRead.increment(by: count)
+        instruments?.bytesRead.increment(by: count)
     }
 
     /// The `outcome` dimension of a failure.

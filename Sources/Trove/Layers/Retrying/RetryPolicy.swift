@@ -43,16 +43,25 @@ public struct RetryPolicy: Hashable, Sendable, CustomStringConvertible {
 
 /// The clock a ``RetryingStore`` measures and waits with, type-erased.
 struct RetryClock: Sendable {
-    /// Starts a stopwatch: the returned closure tells the time since.
-    let start: @Sendable () -> @Sendable () -> Duration
+    /// The time since the clock was wrapped: a reading, without allocating per call.
+    let reading: @Sendable () -> Duration
     /// Sleeps for a duration.
     let sleep: @Sendable (Duration) async throws -> Void
 
+    /// A started stopwatch: calling it tells the time since it started.
+    struct Stopwatch: Sendable {
+        let started: Duration
+        let reading: @Sendable () -> Duration
+
+        func callAsFunction() -> Duration { reading() - started }
+    }
+
     init<C: Clock>(_ clock: C) where C.Duration == Duration {
-        start = {
-            let started = clock.now
-            return { started.duration(to: clock.now) }
-        }
+        let epoch = clock.now
+        reading = { epoch.duration(to: clock.now) }
         sleep = { duration in try await clock.sleep(for: duration) }
     }
+
+    /// Starts a stopwatch.
+    func start() -> Stopwatch { Stopwatch(started: reading(), reading: reading) }
 }

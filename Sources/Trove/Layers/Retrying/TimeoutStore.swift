@@ -110,7 +110,7 @@ public struct TimeoutStore<Base: KeyValueStore>: KeyValueStore {
             }
         }
         return try await race(.write, key, deadline: { try await progress.sleepUntilStalled(idle: idleLimit, answer: callLimit) },
-                              limitText: "took no chunk for \(idleLimit), or gave no answer \(callLimit) after the last") {
+                              limitText: { [idleLimit, callLimit] in "took no chunk for \(idleLimit), or gave no answer \(callLimit) after the last" }) {
             try await base.write(contentsOf: counted, for: key, options: options)
         }
     }
@@ -172,7 +172,7 @@ public struct TimeoutStore<Base: KeyValueStore>: KeyValueStore {
     ) async throws -> T {
         let limit = callLimit, clock = clock
         return try await race(operation, key, deadline: { try await clock.sleep(limit) },
-                              limitText: "no answer within \(limit)", body)
+                              limitText: { "no answer within \(limit)" }, body)
     }
 
     /// Runs `body` and `deadline` side by side: the first to finish decides. When `deadline`
@@ -180,10 +180,12 @@ public struct TimeoutStore<Base: KeyValueStore>: KeyValueStore {
     /// whether or not `body` has stopped. Cancelling the caller cancels both.
     private func race<T: Sendable>(
         _ operation: StoreOperation, _ key: StoreKey?, deadline: @escaping @Sendable () async throws -> Void,
-        limitText: String, _ body: @escaping @Sendable () async throws -> T
+        limitText: @escaping @Sendable () -> String, _ body: @escaping @Sendable () async throws -> T
     ) async throws -> T {
-        let timeout = StoreError(.timedOut, operation: operation, key: key, store: description,
-                                 message: "\(limitText); the call was cancelled", isRetryable: true)
+        let timeout = { @Sendable [self] in
+            StoreError(.timedOut, operation: operation, key: key, store: description,
+                       message: "\(limitText()); the call was cancelled", isRetryable: true)
+        }
         let outcome = OneShot<T>()
         return try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
@@ -197,7 +199,7 @@ public struct TimeoutStore<Base: KeyValueStore>: KeyValueStore {
                 let timer = Task {
                     do {
                         try await deadline()
-                        outcome.finish(with: .failure(timeout))
+                        outcome.finish(with: .failure(timeout()))
                     } catch {
                         // Cancelled: the call finished first, or the caller was cancelled.
                     }
@@ -334,7 +336,7 @@ private final class WriteProgress: Sendable {
         var finished = false
     }
 
-    private let elapsed: @Sendable () -> Duration
+    private let elapsed: RetryClock.Stopwatch
     private let sleep: @Sendable (Duration) async throws -> Void
     private let state = Mutex(State())
 
