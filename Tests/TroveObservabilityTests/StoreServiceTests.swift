@@ -24,6 +24,17 @@ private struct App: Service {
     }
 }
 
+/// Runs `store` and `app` in a group that shuts down gracefully when `app` returns.
+private func runUntilAppIsDone(_ store: StoreService, _ app: App) async throws {
+    let group = ServiceGroup(configuration: ServiceGroupConfiguration(
+        services: [
+            .init(service: store),
+            .init(service: app, successTerminationBehavior: .gracefullyShutdownGroup),
+        ],
+        logger: Logger(label: "test")))
+    try await group.run()
+}
+
 @Suite("StoreService")
 struct StoreServiceTests {
     @Test("a ServiceGroup runs the store beside the app and shuts it down after the app is done")
@@ -41,13 +52,7 @@ struct StoreServiceTests {
             events.append("store shut down")
         })
         let app = App(store: opened.store, events: events)
-        let group = ServiceGroup(configuration: ServiceGroupConfiguration(
-            services: [
-                .init(service: opened.service),
-                .init(service: app, successTerminationBehavior: .gracefullyShutdownGroup),
-            ],
-            logger: Logger(label: "test")))
-        try await group.run()
+        try await runUntilAppIsDone(opened.service, app)
 
         let seen = events.all
         #expect(seen.last == "store shut down")
@@ -63,13 +68,7 @@ struct StoreServiceTests {
         #expect(!opened.needsRunning)
         let counted = OpenedStore(opened.store, shutdown: { events.append("shut down") })
         let app = App(store: counted.store, events: events)
-        let group = ServiceGroup(configuration: ServiceGroupConfiguration(
-            services: [
-                .init(service: counted.service),
-                .init(service: app, successTerminationBehavior: .gracefullyShutdownGroup),
-            ],
-            logger: Logger(label: "test")))
-        try await group.run()
+        try await runUntilAppIsDone(counted.service, app)
         #expect(events.all == ["app used the store", "shut down"])
     }
 

@@ -173,15 +173,7 @@ func withTLSClient<T>(port: Int, tls: RedisClient.TLS?, connectTimeout: Duration
     configuration.tls = tls
     configuration.connectTimeout = connectTimeout
     configuration.connectionCount = 1
-    let client = RedisClient(configuration: configuration)
-    do {
-        let result = try await body(client)
-        await client.shutdown()
-        return result
-    } catch {
-        await client.shutdown()
-        throw error
-    }
+    return try await using(RedisClient(configuration: configuration), body)
 }
 
 /// The ``RedisClientError`` that `body` throws, recorded as an issue if it throws nothing or

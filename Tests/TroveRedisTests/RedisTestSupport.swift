@@ -15,7 +15,11 @@ func makeTestClient(connections: Int = 2, commandTimeout: Duration = .seconds(10
 
 /// Runs `body` with a client of the test server, shut down afterwards.
 func withTestClient<T>(connections: Int = 2, _ body: (RedisClient) async throws -> T) async throws -> T {
-    let client = try makeTestClient(connections: connections)
+    try await using(try makeTestClient(connections: connections), body)
+}
+
+/// Runs `body` with `client`, and shuts the client down however `body` ends.
+func using<T>(_ client: RedisClient, _ body: (RedisClient) async throws -> T) async throws -> T {
     do {
         let result = try await body(client)
         await client.shutdown()

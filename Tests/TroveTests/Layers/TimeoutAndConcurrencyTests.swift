@@ -44,11 +44,13 @@ struct TimeoutAndConcurrencyTests {
 
     @Test("a slow stream that keeps delivering is not cut, however long it takes in all")
     func progressingStreamIsNotCut() async throws {
-        let slow = SlowChunksStore(base: MemoryStore(), pause: .milliseconds(40))
-        let value = patternedBytes(20_000, seed: 4)
+        let slow = SlowChunksStore(base: MemoryStore(), pause: .milliseconds(100))
+        let value = patternedBytes(30_000, seed: 4)
         try await slow.base.set(value, for: "big")
-        let store = slow.withTimeouts(call: .seconds(30), idle: .milliseconds(400))
-        // 20 chunks, 40 ms apart: 0.8 s in all, twice the idle limit.
+        // An idle limit 20 times the pause, so that a loaded machine's late wake-ups do not
+        // reach it.
+        let store = slow.withTimeouts(call: .seconds(30), idle: .seconds(2))
+        // 30 chunks, 100 ms apart: 3 s in all, more than the idle limit.
         let entry = try #require(try await store.readStream("big", chunkSize: 1000))
         #expect(try await entry.chunks.collect() == value)
     }

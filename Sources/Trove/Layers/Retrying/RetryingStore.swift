@@ -229,14 +229,22 @@ public struct RetryingStore<Base: KeyValueStore>: KeyValueStore {
             do {
                 return try await body()
             } catch let error as StoreError where error.isRetryable {
-                guard let wait = wait(after: attempt, error, elapsed()) else {
-                    throw exhausted(error, attempts: attempt, elapsed())
-                }
-                onRetry?(RetryEvent(operation: operation, key: key, failedAttempt: attempt, error: error, wait: wait))
-                try await clock.sleep(wait)
+                try await waitToRetry(after: attempt, error, operation: operation, key: key, elapsed)
                 attempt += 1
             }
         }
+    }
+
+    /// Tells the observer and waits before attempt `attempt + 1`; throws `error`, saying how
+    /// many attempts were made, when the policy allows no more.
+    private func waitToRetry(
+        after attempt: Int, _ error: StoreError, operation: StoreOperation, key: StoreKey?, _ elapsed: RetryClock.Stopwatch
+    ) async throws {
+        guard let wait = wait(after: attempt, error, elapsed()) else {
+            throw exhausted(error, attempts: attempt, elapsed())
+        }
+        onRetry?(RetryEvent(operation: operation, key: key, failedAttempt: attempt, error: error, wait: wait))
+        try await clock.sleep(wait)
     }
 
     /// The wait before attempt `attempt + 1`, or `nil` when the policy allows no more.
@@ -262,9 +270,9 @@ public struct RetryingStore<Base: KeyValueStore>: KeyValueStore {
     }
 
     /// What reading a key back after a failed conditional attempt tells.
-    private enum Resolution {
-        /// The attempt took effect; the entry's metadata.
-        case tookEffect(EntryMetadata?)
+    private enum Resolution<T> {
+        /// The attempt took effect; what the operation returns.
+        case tookEffect(T)
         /// Nothing happened: the condition still holds, the attempt can be repeated.
         case nothingHappened
         /// The key is in a state that the attempt cannot explain either way.
@@ -274,69 +282,47 @@ public struct RetryingStore<Base: KeyValueStore>: KeyValueStore {
     func conditionalWrite(
         _ value: Data, for key: StoreKey, options: WriteOptions, mayHaveLanded: Bool
     ) async throws -> EntryMetadata {
-        let elapsed = clock.start()
-        var attempt = 1
-        var lastError: StoreError?
-        var uncertain = mayHaveLanded
-        while true {
-            if uncertain {
-                switch try await readBack(key, operation: .write, after: lastError, { current in
-                    if let expected = options.condition.expectedETag, current?.metadata.etag == expected { return .nothingHappened }
-                    if let current, current.value == value { return .tookEffect(current.metadata) }
-                    if current == nil, options.condition.requiresAbsence { return .nothingHappened }
-                    return .unknown(current == nil
-                        ? "the key holds no value now: the write may have been done and the value deleted since"
-                        : "the key holds another value now (\(current!.metadata.size) bytes): either it was written first, or this write was done and then replaced")
-                }) {
-                case .tookEffect(let metadata?): return metadata
-                case .tookEffect(nil), .nothingHappened: break
-                case .unknown: preconditionFailure("readBack throws for an unknown outcome")
-                }
-                if let lastError {
-                    guard let wait = wait(after: attempt, lastError, elapsed()) else {
-                        throw exhausted(lastError, attempts: attempt, elapsed())
-                    }
-                    onRetry?(RetryEvent(operation: lastError.operation, key: key, failedAttempt: attempt, error: lastError, wait: wait))
-                    try await clock.sleep(wait)
-                    attempt += 1
-                }
-            }
-            do {
-                return try await base.write(value, for: key, options: options)
-            } catch let error as StoreError where error.isRetryable {
-                lastError = error
-                uncertain = true
-            }
-        }
+        try await resolvingConditional(key, operation: .write, mayHaveLanded: mayHaveLanded, judge: { current in
+            if let expected = options.condition.expectedETag, current?.metadata.etag == expected { return .nothingHappened }
+            if let current, current.value == value { return .tookEffect(current.metadata) }
+            if current == nil, options.condition.requiresAbsence { return .nothingHappened }
+            return .unknown(current == nil
+                ? "the key holds no value now: the write may have been done and the value deleted since"
+                : "the key holds another value now (\(current!.metadata.size) bytes): either it was written first, or this write was done and then replaced")
+        }, attempt: { try await base.write(value, for: key, options: options) })
     }
 
     func conditionalDelete(_ key: StoreKey, expecting expected: ETag, mayHaveLanded: Bool) async throws -> Bool {
+        try await resolvingConditional(key, operation: .delete, mayHaveLanded: mayHaveLanded, judge: { current in
+            guard let current else { return .tookEffect(true) }
+            if current.metadata.etag == expected { return .nothingHappened }
+            return .unknown("the key holds another version now (ETag \(current.metadata.etag)): either it was written before the delete, or after it")
+        }, attempt: { try await base.delete(key, condition: .ifMatches(expected)) })
+    }
+
+    /// Runs a conditional `attempt`; after a retryable failure (or at once, when an earlier
+    /// call `mayHaveLanded`), reads the key back and lets `judge` say whether the attempt took
+    /// effect, is to be repeated, or has an unknown outcome.
+    private func resolvingConditional<T>(
+        _ key: StoreKey, operation: StoreOperation, mayHaveLanded: Bool,
+        judge: (StoreEntry?) -> Resolution<T>, attempt: () async throws -> T
+    ) async throws -> T {
         let elapsed = clock.start()
-        var attempt = 1
+        var attempts = 1
         var lastError: StoreError?
         var uncertain = mayHaveLanded
         while true {
             if uncertain {
-                switch try await readBack(key, operation: .delete, after: lastError, { current in
-                    guard let current else { return .tookEffect(nil) }
-                    if current.metadata.etag == expected { return .nothingHappened }
-                    return .unknown("the key holds another version now (ETag \(current.metadata.etag)): either it was written before the delete, or after it")
-                }) {
-                case .tookEffect: return true
-                case .nothingHappened: break
-                case .unknown: preconditionFailure("readBack throws for an unknown outcome")
+                if case .tookEffect(let done) = try await readBack(key, operation: operation, after: lastError, judge) {
+                    return done
                 }
                 if let lastError {
-                    guard let wait = wait(after: attempt, lastError, elapsed()) else {
-                        throw exhausted(lastError, attempts: attempt, elapsed())
-                    }
-                    onRetry?(RetryEvent(operation: lastError.operation, key: key, failedAttempt: attempt, error: lastError, wait: wait))
-                    try await clock.sleep(wait)
-                    attempt += 1
+                    try await waitToRetry(after: attempts, lastError, operation: lastError.operation, key: key, elapsed)
+                    attempts += 1
                 }
             }
             do {
-                return try await base.delete(key, condition: .ifMatches(expected))
+                return try await attempt()
             } catch let error as StoreError where error.isRetryable {
                 lastError = error
                 uncertain = true
@@ -346,9 +332,9 @@ public struct RetryingStore<Base: KeyValueStore>: KeyValueStore {
 
     /// Reads `key` (retried) and judges it with `judge`; throws
     /// ``StoreError/Code/outcomeUnknown`` when the judgement is unknown or the read fails.
-    private func readBack(
-        _ key: StoreKey, operation: StoreOperation, after failure: StoreError?, _ judge: (StoreEntry?) -> Resolution
-    ) async throws -> Resolution {
+    private func readBack<T>(
+        _ key: StoreKey, operation: StoreOperation, after failure: StoreError?, _ judge: (StoreEntry?) -> Resolution<T>
+    ) async throws -> Resolution<T> {
         let current: StoreEntry?
         do {
             current = try await retrying(.read, key) { try await base.read(key) }
