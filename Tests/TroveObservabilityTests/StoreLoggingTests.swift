@@ -87,7 +87,7 @@ struct StoreLoggingTests {
         let handler = CapturingLogHandler()
         let faulty = FaultInjectingStore(base: MemoryStore())
         faulty.inject(.fail(FaultInjectingStore<MemoryStore>.connectionLost()), on: .read, count: 2)
-        let store = faulty.retrying(RetryPolicy(attempts: 3, backoff: .exponential(initial: .milliseconds(1), maximum: .milliseconds(2))),
+        let store = faulty.retrying(RetryPolicy(attempts: 3, within: .seconds(600), backoff: .exponential(initial: .milliseconds(1), maximum: .milliseconds(2))),
                                     logger: logger(handler, level: .info))
         _ = try await store.read("k")
         let records = handler.records

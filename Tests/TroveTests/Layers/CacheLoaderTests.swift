@@ -164,7 +164,7 @@ struct CacheLoaderTests {
     @Test("two loaders sharing a store across processes: one lease, one load, and a dead holder's lease lapses")
     func crossProcess() async throws {
         try await withScratchDirectory { directory in
-            let sharing = CrossProcessLoading(leaseTime: .seconds(2), pollInterval: .milliseconds(20))
+            let sharing = CrossProcessLoading(leaseTime: .seconds(30), pollInterval: .milliseconds(20))
             // Two loaders over one directory stand for two processes: no single flight between them.
             let first = try FileSystemStore(root: directory).loading(timeToLive: .seconds(60), crossProcess: sharing)
             let second = try FileSystemStore(root: directory).loading(timeToLive: .seconds(60), crossProcess: sharing)

@@ -73,7 +73,7 @@ struct TimeoutAndConcurrencyTests {
         try await faulty.base.set(Data("v".utf8), for: "k")
         faulty.inject(.stall, on: .read)
         // Written in the wrong order, and put right by the sugar.
-        let store: RetryingStore<TimeoutStore<Faulty>> = faulty.retrying().withTimeouts(call: .milliseconds(100))
+        let store: RetryingStore<TimeoutStore<Faulty>> = faulty.retrying(RetryPolicy(attempts: 4, within: .seconds(600))).withTimeouts(call: .seconds(1))
         #expect(try await store.read("k")?.value == Data("v".utf8))
         #expect(faulty.calls(of: .read) == 2)
     }

@@ -104,8 +104,14 @@ public struct CacheLoader<Store: KeyValueStore>: Sendable {
         let token = Data(UUID().uuidString.utf8)
         let deadline = clock.now.addingTimeInterval(crossProcess.leaseTime.timeInterval * 2)
         while true {
-            if let lease = try? await store.write(token, for: leaseKey, options: WriteOptions(
-                condition: .ifAbsent, expiry: .after(crossProcess.leaseTime))) {
+            let lease: EntryMetadata?
+            do {
+                lease = try await store.write(token, for: leaseKey, options: WriteOptions(
+                    condition: .ifAbsent, expiry: .after(crossProcess.leaseTime)))
+            } catch let error as StoreError where error.code == .conditionFailed {
+                lease = nil  // another process holds it
+            }
+            if let lease {
                 defer {
                     // Release the lease for the next miss; it expires on its own if this fails.
                     Task { [store] in _ = try? await store.delete(leaseKey, condition: .ifMatches(lease.etag)) }
