@@ -124,12 +124,14 @@ struct PostgresLostConnectionTests {
                 _ = try await locker.query(PostgresQuery(unsafeSQL: "SELECT 1 FROM \(store.sql.table) WHERE key = 'held' FOR UPDATE"),
                                            logger: logger)
                 let write = Task { try await store.set(Data("2".utf8), for: "held") }
-                // The backend of the waiting write, once it waits (at most 30 s).
+                // The backend of the waiting write, once it waits (at most 30 s). Asked outside the
+                // locker's transaction: inside one, the server keeps the first snapshot of
+                // pg_stat_activity until the transaction ends, and would never see the wait begin.
                 var victim: Int32?
                 for _ in 0..<600 where victim == nil {
-                    let rows = try await locker.query(PostgresQuery(unsafeSQL: """
+                    let rows = try await execute("""
                         SELECT pid FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE '%\(table)%'
-                        """), logger: logger).collect()
+                        """)
                     victim = try rows.first?.decode(Int32.self)
                     if victim == nil { try await Task.sleep(for: .milliseconds(50)) }
                 }

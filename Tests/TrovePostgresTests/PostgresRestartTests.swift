@@ -118,6 +118,9 @@ struct PostgresRestartTests {
                 let waiting = Task { try await store.set(Data("waited".utf8), for: held) }
                 var waits = false
                 for _ in 0..<600 where !waits {
+                    // Inside the locker's transaction the server keeps its first snapshot of
+                    // pg_stat_activity until told to take a new one.
+                    _ = try await locker.query("SELECT pg_stat_clear_snapshot()", logger: store.logger)
                     let rows = try await locker.query("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'",
                                                       logger: store.logger).collect()
                     waits = try rows.first?.decode(Int64.self) ?? 0 > 0
