@@ -33,7 +33,7 @@ extension S3Store {
             message = "the server refused the credentials of access key \(client.configuration.credentials.accessKeyID): \(error.description)"
         }
         return StoreError(code, operation: operation, key: key, store: description, message: message,
-                          underlying: error, isRetryable: error.isRetryable)
+                          underlying: error, isRetryable: error.isRetryable, retryAfter: error.retryAfter)
     }
 
     func expiryNotSupported(_ key: StoreKey) -> StoreError {

@@ -6,40 +6,6 @@ import Trove
 import TroveObservability
 import TroveTestSupport
 
-/// A log handler that keeps what it is given.
-final class CapturingLogHandler: LogHandler, Sendable {
-    struct Record: Sendable {
-        let level: Logger.Level
-        let message: String
-        let metadata: [String: String]
-    }
-
-    private let storage = Mutex<(records: [Record], metadata: Logger.Metadata, level: Logger.Level)>(([], [:], .trace))
-
-    var records: [Record] { storage.withLock { $0.records } }
-
-    var metadata: Logger.Metadata {
-        get { storage.withLock { $0.metadata } }
-        set { storage.withLock { $0.metadata = newValue } }
-    }
-
-    var logLevel: Logger.Level {
-        get { storage.withLock { $0.level } }
-        set { storage.withLock { $0.level = newValue } }
-    }
-
-    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
-        get { metadata[key] }
-        set { metadata[key] = newValue }
-    }
-
-    func log(event: LogEvent) {
-        let record = Record(level: event.level, message: "\(event.message)",
-                            metadata: (event.metadata ?? [:]).mapValues { "\($0)" })
-        storage.withLock { $0.records.append(record) }
-    }
-}
-
 @Suite("StoreLogging")
 struct StoreLoggingTests {
     func logger(_ handler: CapturingLogHandler, level: Logger.Level) -> Logger {

@@ -1,5 +1,6 @@
 import AsyncHTTPClient
 import Foundation
+import Logging
 import NIOCore
 import NIOHTTP1
 import Testing
@@ -105,6 +106,73 @@ import Trove
             #expect(error?.kind == .throttled)
         }
         #expect(requests == 3)
+    }
+
+    @Test func retryAfterHeadersAreReadAsSecondsOrDates() async throws {
+        let now = Date(timeIntervalSince1970: 1_796_000_000)
+        #expect(S3Error.retryAfter(header: "2", now: now) == .seconds(2))
+        #expect(S3Error.retryAfter(header: " 0 ", now: now) == .zero)
+        #expect(S3Error.retryAfter(header: "999999", now: now) == .seconds(3600), "capped at an hour")
+        let format = DateFormatter()
+        format.locale = Locale(identifier: "en_US_POSIX")
+        format.timeZone = TimeZone(identifier: "GMT")
+        format.dateFormat = "EEE, dd MMM yyyy HH:mm:ss 'GMT'"
+        #expect(S3Error.retryAfter(header: format.string(from: now.addingTimeInterval(90)), now: now) == .seconds(90))
+        #expect(S3Error.retryAfter(header: format.string(from: now.addingTimeInterval(-90)), now: now) == .zero, "a date passed")
+        for garbage in ["-1", "soon", "", "1.5", "Mon, 99 Foo 2026"] {
+            #expect(S3Error.retryAfter(header: garbage, now: now) == nil, "\(garbage)")
+        }
+        let slow = await S3Client.error(from: Self.answer(503, Self.xml("SlowDown", "Reduce your request rate."),
+                                                          headers: ["Retry-After": "3"]), call: call)
+        #expect(slow.kind == .throttled && slow.retryAfter == .seconds(3))
+        let plain = await S3Client.error(from: Self.answer(503, Self.xml("SlowDown", "Reduce your request rate.")), call: call)
+        #expect(plain.retryAfter == nil)
+    }
+
+    /// The server's Retry-After is the least wait before the next attempt, however short the
+    /// policy's own backoffs (5 to 20 ms here).
+    @Test func aRetryWaitsAtLeastAsLongAsTheServerAsked() async throws {
+        let clock = ContinuousClock()
+        var waited = Duration.zero
+        let requests = try await withFakeEndpoint(answers: ["503+retry-after:1", "200"]) { client in
+            let started = clock.now
+            _ = try await client.getObject(bucket: "b", key: "k")
+            waited = clock.now - started
+        }
+        #expect(requests == 2)
+        #expect(waited >= .seconds(1), "\(waited)")
+    }
+
+    /// Each retry is logged at debug level with what failed and how long the client waits,
+    /// without the key.
+    @Test func retriesAreLoggedWithoutKeys() async throws {
+        let handler = CapturingLogHandler()
+        try await withFakeS3Endpoint(["503", "200"]) { endpoint in
+            let client = S3Client(configuration: try S3ClientConfiguration(
+                endpoint: URL(string: "http://127.0.0.1:\(endpoint.port)")!,
+                credentials: S3Credentials(accessKeyID: "AKID", secretAccessKey: "secret"),
+                retry: S3RetryPolicy(maximumAttempts: 3, baseDelay: .milliseconds(5), maximumDelay: .milliseconds(20),
+                                     maximumTotal: .seconds(600))),
+                                  logger: handler.logger(level: .debug))
+            _ = try await client.getObject(bucket: "b", key: "private-key-name")
+        }
+        let retries = handler.records.filter { $0.message == "retrying an S3 request" }
+        #expect(retries.count == 1)
+        let retry = try #require(retries.first)
+        #expect(retry.level == .debug)
+        #expect(retry.metadata["operation"] == "GetObject" && retry.metadata["failed_attempt"] == "1")
+        #expect(retry.metadata["status"] == "503" && retry.metadata["code"] == "SlowDown" && retry.metadata["bucket"] == "b")
+        #expect(!handler.records.contains { "\($0.message) \($0.metadata)".contains("private-key-name") })
+    }
+
+    /// With the client's own retries off, the hint reaches the store's error, where a
+    /// RetryingStore honours it.
+    @Test func theHintReachesTheStoreError() async throws {
+        try await withFakeS3Endpoint(["503+retry-after:2"]) { endpoint in
+            let store = S3Store(bucket: "b", client: try endpoint.client())
+            let error = try await expectStoreError(.unavailable) { try await store.read("k") }
+            #expect(error.isRetryable && error.retryAfter == .seconds(2), "\(String(describing: error))")
+        }
     }
 
     @Test func aConditionalWriteIsNotRepeatedAfterAServerError() async throws {

@@ -1,5 +1,6 @@
 public import AsyncHTTPClient
 import Foundation
+public import Logging
 import NIOCore
 import NIOHTTP1
 import Synchronization
@@ -23,15 +24,24 @@ public final class S3Client: Sendable {
     public let httpClient: HTTPClient
     /// The signer of every request.
     public let signer: SigV4Signer
+    /// Where retries go (at debug level: the operation, the bucket, the attempt, the wait and
+    /// the failure, never a key, a value or a credential), and the HTTP client's own events
+    /// of each request (connections made and reused, at trace level).
+    public let logger: Logger
 
     /// A client for `configuration`, sending through `httpClient`.
     ///
-    /// - Parameter httpClient: The HTTP client; defaults to ``defaultHTTPClient``, which needs no
-    ///   shutdown. A client passed in stays the caller's to shut down.
-    public init(configuration: S3ClientConfiguration, httpClient: HTTPClient = S3Client.defaultHTTPClient) {
+    /// - Parameters:
+    ///   - httpClient: The HTTP client; defaults to ``defaultHTTPClient``, which needs no
+    ///     shutdown. A client passed in stays the caller's to shut down.
+    ///   - logger: Where retries and the HTTP client's events go. Defaults to a logger
+    ///     labelled `trove.s3`.
+    public init(configuration: S3ClientConfiguration, httpClient: HTTPClient = S3Client.defaultHTTPClient,
+                logger: Logger = Logger(label: "trove.s3")) {
         self.configuration = configuration
         self.httpClient = httpClient
         self.signer = SigV4Signer(credentials: configuration.credentials, region: configuration.region)
+        self.logger = logger
     }
 
     /// The HTTP client that S3 clients send through unless given another: one for the
@@ -149,9 +159,15 @@ public final class S3Client: Sendable {
                 case .onlyIfRejected: mayRepeat = error.kind == .throttled
                 case .never: mayRepeat = false
                 }
-                let delay = policy.delay(afterAttempt: attempt, using: &generator)
+                // The server's hint, when it gave one, is the least wait.
+                let delay = max(policy.delay(afterAttempt: attempt, using: &generator), error.retryAfter ?? .zero)
                 guard mayRepeat, attempt < policy.maximumAttempts,
                       ContinuousClock.now + delay - start < policy.maximumTotal else { throw error }
+                logger.debug("retrying an S3 request", metadata: [
+                    "operation": "\(call.operation)", "bucket": "\(call.bucket ?? "")", "failed_attempt": "\(attempt)",
+                    "wait": "\(delay)", "error": "\(error.kind)", "status": "\(error.status.map(String.init) ?? "none")",
+                    "code": "\(error.code ?? "none")", "request_id": "\(error.requestID ?? "none")",
+                ])
                 attempt += 1
                 try await Task.sleep(for: delay)
             }
@@ -210,7 +226,8 @@ public final class S3Client: Sendable {
         do {
             // A streamed body takes as long as its source: the deadline grows by a second per MiB.
             let allowance = configuration.requestTimeout + .seconds((call.stream?.length ?? 0) >> 20)
-            response = try await httpClient.execute(request, deadline: .now() + .nanoseconds(allowance.nanoseconds))
+            response = try await httpClient.execute(request, deadline: .now() + .nanoseconds(allowance.nanoseconds),
+                                                logger: logger)
         } catch is CancellationError {
             throw CancellationError()
         } catch let error as HTTPClientError where error == .cancelled {
@@ -276,8 +293,9 @@ public final class S3Client: Sendable {
         if code == "NoSuchBucket", let bucket = call.bucket { message = "the bucket '\(bucket)' does not exist: \(message)" }
         if kind == .clockSkew { message = "this machine's clock is too far from the server's: \(message)" }
         if status == 503 && code == nil { kind = .throttled }
+        let retryAfter = response.headers.first(name: "Retry-After").flatMap { S3Error.retryAfter(header: $0) }
         return S3Error(kind: kind, operation: call.operation, bucket: call.bucket, key: call.key, status: status,
-                       code: code, message: message, requestID: requestID)
+                       code: code, message: message, requestID: requestID, retryAfter: retryAfter)
     }
 
     /// The whole body of `response`, at most `limit` bytes.

@@ -1,5 +1,5 @@
 import AsyncHTTPClient
-import Foundation
+public import Foundation
 
 /// A failed S3 request: the server's error (its code, message and request id) or the failure
 /// to reach it.
@@ -52,10 +52,14 @@ public struct S3Error: Error, Sendable, CustomStringConvertible {
     public var requestID: String?
     /// The failure beneath, such as a connection error.
     public var underlying: (any Error)?
+    /// How long the server asked the client to wait before trying again (its `Retry-After`
+    /// header, in seconds or as a date), if it said.
+    public var retryAfter: Duration?
 
     /// An error from its parts.
     public init(kind: Kind, operation: String, bucket: String? = nil, key: String? = nil, status: Int? = nil,
-                code: String? = nil, message: String, requestID: String? = nil, underlying: (any Error)? = nil) {
+                code: String? = nil, message: String, requestID: String? = nil, underlying: (any Error)? = nil,
+                retryAfter: Duration? = nil) {
         self.kind = kind
         self.operation = operation
         self.bucket = bucket
@@ -65,6 +69,25 @@ public struct S3Error: Error, Sendable, CustomStringConvertible {
         self.message = message
         self.requestID = requestID
         self.underlying = underlying
+        self.retryAfter = retryAfter
+    }
+
+    /// The wait a `Retry-After` header asks for: a whole number of seconds, or an HTTP date
+    /// (the time until then, as `now` tells it; none when it has passed). `nil` for anything
+    /// else, and at most an hour, so that a garbled header cannot stall a client for days.
+    public static func retryAfter(header value: String, now: Date = Date()) -> Duration? {
+        let text = value.trimmingCharacters(in: .whitespaces)
+        let hour = 3600
+        if let seconds = Int(text) {
+            return seconds >= 0 ? .seconds(min(seconds, hour)) : nil
+        }
+        let format = DateFormatter()
+        format.locale = Locale(identifier: "en_US_POSIX")
+        format.timeZone = TimeZone(identifier: "GMT")
+        format.dateFormat = "EEE, dd MMM yyyy HH:mm:ss zzz"
+        guard let date = format.date(from: text) else { return nil }
+        let milliseconds = Int(date.timeIntervalSince(now) * 1000)
+        return .milliseconds(min(max(milliseconds, 0), hour * 1000))
     }
 
     /// Whether repeating the same request may succeed (throttling, a server failure, a lost

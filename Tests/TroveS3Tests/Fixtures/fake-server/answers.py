@@ -3,7 +3,8 @@ the next of the answers given as arguments (the last one repeats) and counts the
 Prints its port, then serves until its standard input closes.
 
 An answer is an HTTP status (200 answers "fake value" with an ETag; any other status S3's error
-XML), or the name of one of the bad answers below, which a real server could send through a
+XML), optionally with a Retry-After header ("503+retry-after:2"), or the name of one of the bad
+answers below, which a real server could send through a
 broken proxy, a bug or a dying process.
 
 GET /_count answers the number of requests so far (not counted).
@@ -89,7 +90,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
             count += 1
         if answer in BAD:
             return self.bad(answer, *BAD[answer])
-        status = int(answer)
+        status, _, retry_after = answer.partition("+retry-after:")
+        status = int(status)
         if status == 200:
             body = b"fake value"
             self.send_response(200)
@@ -101,6 +103,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
                     f"<Message>fake {status}</Message><RequestId>fake-{count}</RequestId></Error>").encode()
             self.send_response(status)
             self.send_header("Content-Type", "application/xml")
+            if retry_after:
+                self.send_header("Retry-After", retry_after)
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         if self.command != "HEAD":
