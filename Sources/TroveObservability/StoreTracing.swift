@@ -44,7 +44,15 @@ public struct StoreTracing: StoreObserver {
 
     /// Runs `body` inside a span of its own.
     public func observe<T>(_ call: StoreCall, _ body: () async throws -> (T, CallOutcome)) async throws -> T {
-        let tracer = tracer ?? InstrumentationSystem.tracer
+        let tracer: any Tracer
+        if let chosen = self.tracer {
+            tracer = chosen
+        } else {
+            // The cheap check first: with nothing bootstrapped or bound, no span at all.
+            let instrument = InstrumentationSystem.instrument
+            if instrument is NoOpInstrument || instrument is NoOpTracer { return try await body().0 }
+            tracer = InstrumentationSystem.tracer
+        }
         if tracer is NoOpTracer { return try await body().0 }
         let span = tracer.startSpan("\(call.method.name) \(name)", context: InstrumentationContext.current ?? .topLevel, ofKind: .client)
         defer { span.end() }

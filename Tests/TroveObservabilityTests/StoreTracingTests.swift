@@ -80,6 +80,18 @@ struct StoreTracingTests {
         #expect(Set(spans.map(\.traceID)).count == 1)
     }
 
+    @Test("with no tracer given, the one bound to the task is used, and none outside its scope")
+    func taskBoundTracer() async throws {
+        let tracer = InMemoryTracer()
+        let store = MemoryStore().tracing(system: "memory", name: "sessions")
+        try await withTracer(tracer) {
+            try await store.set(Data("v".utf8), for: "k")
+            _ = try await store.read("k")
+        }
+        _ = try await store.read("k")
+        #expect(tracer.finishedSpans.map(\.operationName) == ["write sessions", "read sessions"])
+    }
+
     @Test("with no tracer bootstrapped, calls pass through without spans")
     func noOpTracer() async throws {
         let store = MemoryStore().tracing(system: "memory", name: "sessions")

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import Testing
 import Trove
 import TroveConformance
@@ -25,6 +26,57 @@ struct TimeoutAndConcurrencyTests {
         // Calls that answer pass through.
         try await store.set(Data("v".utf8), for: "k")
         #expect(try await store.read("k")?.value == Data("v".utf8))
+    }
+
+    @Test("a call that ignores cancellation still gives its caller the timeout at the limit; its late answer is dropped")
+    func callIgnoringCancellationTimesOut() async throws {
+        let faulty = Faulty(base: MemoryStore())
+        let gate = Gate()
+        faulty.inject(.act({ await gate.waitIgnoringCancellation() }, then: StoreError(.io, operation: .read, message: "late")), on: .read)
+        let store = faulty.withTimeouts(call: .milliseconds(100))
+        let error = try await expectStoreError(.timedOut) { try await store.read("k") }
+        #expect(error.isRetryable)
+        #expect(gate.isWaiting, "the caller got its error while the call beneath still ran")
+        gate.open()
+        try await waitUntil { faulty.calls(of: .read) == 1 && !gate.isWaiting }
+        try await store.set(Data("v".utf8), for: "k")
+        #expect(try await store.read("k")?.value == Data("v".utf8))
+    }
+
+    @Test("many calls waiting at once each time out on the one watch, and the store serves calls afterwards")
+    func manyWaitingCallsTimeOut() async throws {
+        let faulty = Faulty(base: MemoryStore())
+        for _ in 0..<50 { faulty.inject(.stall, on: .read) }
+        let store = faulty.withTimeouts(call: .milliseconds(200))
+        let codes = try await withThrowingTaskGroup(of: StoreError.Code?.self) { group in
+            for index in 0..<50 {
+                group.addTask {
+                    do {
+                        _ = try await store.read(try StoreKey(validating: "k\(index)"))
+                        return nil
+                    } catch let error as StoreError {
+                        return error.code
+                    }
+                }
+            }
+            return try await group.reduce(into: [StoreError.Code?]()) { $0.append($1) }
+        }
+        #expect(codes.count == 50 && codes.allSatisfy { $0 == StoreError.Code.timedOut }, "\(codes)")
+        try await waitUntil { faulty.cancellationsSeen == 50 }
+        try await store.set(Data("v".utf8), for: "k")
+        #expect(try await store.read("k")?.value == Data("v".utf8))
+    }
+
+    @Test("cancelling the caller of a waiting call cancels the call beneath, and the caller gets no timeout")
+    func cancelledCallerCancelsTheCall() async throws {
+        let faulty = Faulty(base: MemoryStore())
+        faulty.inject(.stall, on: .read)
+        let store = faulty.withTimeouts(call: .seconds(600))
+        let caller = Task { try await store.read("k") }
+        try await waitUntil { faulty.calls(of: .read) == 1 }
+        caller.cancel()
+        await #expect(throws: CancellationError.self) { _ = try await caller.value }
+        #expect(faulty.cancellationsSeen == 1)
     }
 
     @Test("a stream that stops delivering chunks fails at the idle limit, after the chunks it delivered")
@@ -198,5 +250,35 @@ struct ProductionLayerConformanceTests {
     @Test("contract", .timeLimit(.minutes(15)), arguments: [file, memory], ContractCheck.allCases)
     func contract(_ fixture: ConformanceFixture, _ check: ContractCheck) async throws {
         try await fixture.expectConformance(to: check)
+    }
+}
+
+/// A gate that a task waits at, whether or not it is cancelled, until the test opens it.
+private final class Gate: Sendable {
+    private let state = Mutex<(open: Bool, waiter: CheckedContinuation<Void, Never>?, waiting: Bool)>((false, nil, false))
+
+    /// Whether a task waits at the gate now.
+    var isWaiting: Bool { state.withLock { $0.waiting } }
+
+    func waitIgnoringCancellation() async {
+        await withCheckedContinuation { continuation in
+            let resumeNow = state.withLock { state -> Bool in
+                if state.open { return true }
+                state.waiter = continuation
+                state.waiting = true
+                return false
+            }
+            if resumeNow { continuation.resume() }
+        }
+        state.withLock { $0.waiting = false }
+    }
+
+    func open() {
+        let waiter = state.withLock { state -> CheckedContinuation<Void, Never>? in
+            state.open = true
+            defer { state.waiter = nil }
+            return state.waiter
+        }
+        waiter?.resume()
     }
 }

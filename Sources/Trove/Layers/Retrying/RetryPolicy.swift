@@ -1,3 +1,9 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// When ``RetryingStore`` tries an operation again: how many attempts in all, within how much
 /// time, and how long it waits between them.
 ///
@@ -57,9 +63,27 @@ struct RetryClock: Sendable {
     }
 
     init<C: Clock>(_ clock: C) where C.Duration == Duration {
+        sleep = { duration in try await clock.sleep(for: duration) }
+        if clock is ContinuousClock {
+            // The system's coarse monotonic clock: a few milliseconds' resolution, plenty for
+            // limits of a tenth of a second and more, at a fraction of the cost of a precise
+            // reading on every call.
+            reading = RetryClock.coarseMonotonic
+            return
+        }
         let epoch = clock.now
         reading = { epoch.duration(to: clock.now) }
-        sleep = { duration in try await clock.sleep(for: duration) }
+    }
+
+    /// The system's coarse monotonic clock, as a duration since an arbitrary start.
+    static let coarseMonotonic: @Sendable () -> Duration = {
+        var time = timespec()
+        #if canImport(Darwin)
+        clock_gettime(CLOCK_MONOTONIC_RAW_APPROX, &time)
+        #else
+        clock_gettime(CLOCK_MONOTONIC_COARSE, &time)
+        #endif
+        return .seconds(time.tv_sec) + .nanoseconds(time.tv_nsec)
     }
 
     /// Starts a stopwatch.

@@ -10,7 +10,10 @@ import Synchronization
 ///
 /// The caller gets the error at the limit even when the store beneath does not honour
 /// cancellation at once; its call is cancelled and its answer, should it come later, is
-/// dropped. A write that timed out may therefore still take effect afterwards, which is why a
+/// dropped. Each call starts on the caller's thread, so one that answers without waiting (a
+/// memory store's) costs little more than the call itself, and one that holds its thread
+/// without waiting (a system call on a file system that hangs) cannot be cut short: the
+/// caller gets the timeout once the call first waits, if the limit has passed by then. A write that timed out may therefore still take effect afterwards, which is why a
 /// ``RetryingStore`` around this layer reads conditional writes back before repeating them.
 /// Streamed writes are limited by their progress: the store beneath must take a chunk within
 /// ``idleLimit`` of the previous one, and answer within ``callLimit`` of the last. Listings are
@@ -29,6 +32,8 @@ public struct TimeoutStore<Base: KeyValueStore>: KeyValueStore {
     /// The longest a stream may go without delivering (or, for a write, taking) a chunk.
     public let idleLimit: Duration
     let clock: RetryClock
+    /// The deadlines of this store's control calls that wait, one watchdog task for them all.
+    private let watch: DeadlineWatch
 
     /// Creates a store that limits the time of `base`'s calls.
     ///
@@ -43,6 +48,7 @@ public struct TimeoutStore<Base: KeyValueStore>: KeyValueStore {
         self.callLimit = callLimit
         self.idleLimit = idleLimit
         self.clock = RetryClock(clock)
+        self.watch = DeadlineWatch(clock: self.clock)
     }
 
     /// The base store's description followed by the limits.
@@ -167,14 +173,42 @@ public struct TimeoutStore<Base: KeyValueStore>: KeyValueStore {
 
     // MARK: Racing a call against its limit
 
+    /// Runs `body` within ``callLimit``. The call runs in a task of its own, started at once on
+    /// the caller's thread: one that answers without waiting (a memory store's, a local
+    /// file's) returns straight away, with no deadline to keep. One that waits is put on the
+    /// store's watch, which fails it with ``StoreError/Code/timedOut`` and cancels its task
+    /// at the limit, counted from the call's start, whether or not the task has stopped.
+    /// Cancelling the caller cancels the task.
     private func limited<T: Sendable>(
         _ operation: StoreOperation, _ key: StoreKey?, _ body: @escaping @Sendable () async throws -> T
     ) async throws -> T {
-        let limit = callLimit, clock = clock
-        return try await race(operation, key, deadline: { try await clock.sleep(limit) },
-                              limitText: { "no answer within \(limit)" }, body)
+        try Task.checkCancellation()
+        let deadline = clock.reading() + callLimit
+        let call = LimitedCall()
+        let task = Self.startAtOnce {
+            defer { call.finish() }
+            return try await body()
+        }
+        guard !call.isFinished else { return try await task.value }
+        let timedOut = await withTaskCancellationHandler {
+            await call.waitForEnd(on: watch, deadline: deadline)
+        } onCancel: {
+            task.cancel()
+        }
+        guard timedOut else { return try await task.value }
+        task.cancel()
+        throw StoreError(.timedOut, operation: operation, key: key, store: description,
+                         message: "no answer within \(callLimit); the call was cancelled", isRetryable: true)
     }
 
+    /// A task running `operation`, started on the caller's thread where the platform can,
+    /// so that an operation that never waits costs no switch of thread.
+    private static func startAtOnce<T: Sendable>(_ operation: sending @escaping () async throws -> T) -> Task<T, any Error> {
+        if #available(macOS 26.0, iOS 26.0, watchOS 26.0, tvOS 26.0, visionOS 26.0, *) {
+            return Task.immediate(operation: operation)
+        }
+        return Task(operation: operation)
+    }
     /// Runs `body` and `deadline` side by side: the first to finish decides. When `deadline`
     /// returns first, `body` is cancelled and ``StoreError/Code/timedOut`` thrown at once,
     /// whether or not `body` has stopped. Cancelling the caller cancels both.
@@ -250,6 +284,127 @@ public struct TimeoutStore<Base: KeyValueStore>: KeyValueStore {
             }
         } onCancel: {
             outcome.cancelTasks()
+        }
+    }
+}
+
+/// A control call of a ``TimeoutStore``: whether it ended, and the caller waiting for it to
+/// end or for its deadline, whichever comes first.
+private final class LimitedCall: DeadlineTarget, Sendable {
+    private struct State {
+        var finished = false
+        var waiter: CheckedContinuation<Bool, Never>?
+        var watch: DeadlineWatch?
+        var watchID: UInt64 = 0
+    }
+
+    private let state = Mutex(State())
+
+    /// Whether the call ended.
+    var isFinished: Bool { state.withLock { $0.finished } }
+
+    /// Waits until the call ends (`false`) or `deadline` on `watch` passes first (`true`).
+    func waitForEnd(on watch: DeadlineWatch, deadline: Duration) async -> Bool {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Bool, Never>) in
+            let ended = state.withLock { state -> Bool in
+                if state.finished { return true }
+                state.waiter = continuation
+                state.watch = watch
+                state.watchID = watch.add(self, deadline: deadline)
+                return false
+            }
+            if ended { continuation.resume(returning: false) }
+        }
+    }
+
+    /// The call ended: a waiting caller goes on to its answer.
+    func finish() {
+        let taken = state.withLock { state -> (CheckedContinuation<Bool, Never>, DeadlineWatch?, UInt64)? in
+            state.finished = true
+            guard let waiter = state.waiter else { return nil }
+            state.waiter = nil
+            return (waiter, state.watch, state.watchID)
+        }
+        guard let (waiter, watch, id) = taken else { return }
+        watch?.remove(id)
+        waiter.resume(returning: false)
+    }
+
+    /// The deadline passed before the call ended: the waiting caller times out.
+    func deadlinePassed() {
+        let waiter = state.withLock { state -> CheckedContinuation<Bool, Never>? in
+            defer { state.waiter = nil }
+            return state.waiter
+        }
+        waiter?.resume(returning: true)
+    }
+}
+
+/// What a ``DeadlineWatch`` tells when its deadline passes.
+private protocol DeadlineTarget: AnyObject, Sendable {
+    func deadlinePassed()
+}
+
+/// The deadlines of one store's waiting calls, kept by one task that sleeps until the
+/// earliest and runs only while there are some: no timer per call.
+private final class DeadlineWatch: Sendable {
+    private struct State {
+        var entries: [UInt64: (deadline: Duration, target: any DeadlineTarget)] = [:]
+        var nextID: UInt64 = 0
+        /// When the watching task wakes next; `nil` when none runs.
+        var wakesAt: Duration?
+        /// The running task's generation: a task of an older one ends when it wakes.
+        var generation = 0
+    }
+
+    private let clock: RetryClock
+    private let state = Mutex(State())
+
+    init(clock: RetryClock) { self.clock = clock }
+
+    /// Watches `target` until `deadline` (a reading of the clock); returns its id.
+    func add(_ target: any DeadlineTarget, deadline: Duration) -> UInt64 {
+        let (id, start) = state.withLock { state -> (UInt64, Int?) in
+            state.nextID += 1
+            state.entries[state.nextID] = (deadline, target)
+            if let wakesAt = state.wakesAt, wakesAt <= deadline { return (state.nextID, nil) }
+            state.generation += 1
+            state.wakesAt = deadline
+            return (state.nextID, state.generation)
+        }
+        if let start { Task.detached { await self.watch(generation: start) } }
+        return id
+    }
+
+    /// Stops watching the entry `id`.
+    func remove(_ id: UInt64) {
+        _ = state.withLock { $0.entries.removeValue(forKey: id) }
+    }
+
+    private func watch(generation: Int) async {
+        while true {
+            let now = clock.reading()
+            let (due, next) = state.withLock { state -> ([any DeadlineTarget], Duration?) in
+                guard state.generation == generation else { return ([], nil) }
+                var due: [(id: UInt64, target: any DeadlineTarget)] = [], next: Duration?
+                for (id, entry) in state.entries {
+                    if entry.deadline <= now {
+                        due.append((id, entry.target))
+                    } else if next.map({ entry.deadline < $0 }) ?? true {
+                        next = entry.deadline
+                    }
+                }
+                for entry in due { state.entries[entry.id] = nil }
+                state.wakesAt = next
+                return (due.map(\.target), next)
+            }
+            for target in due { target.deadlinePassed() }
+            guard let next else { return }
+            do {
+                try await clock.sleep(next - now)
+            } catch {
+                return
+            }
         }
     }
 }
