@@ -80,6 +80,25 @@ struct StoreTracingTests {
         #expect(Set(spans.map(\.traceID)).count == 1)
     }
 
+    @Test("the caller's span is the parent through the time limit and the retries, whose calls run in tasks of their own")
+    func nestingThroughTimeouts() async throws {
+        let tracer = InMemoryTracer()
+        let faulty = FaultInjectingStore(base: MemoryStore())
+        faulty.inject(.stall, on: .read)
+        let store = faulty.tracing(system: "memory", name: "inner", tracer: tracer)
+            .withTimeouts(call: .milliseconds(200))
+            .retrying(RetryPolicy(attempts: 3, within: .seconds(600)))
+        try await tracer.withSpan("request") { _ in
+            _ = try await store.read("k")
+        }
+        let spans = tracer.finishedSpans
+        let request = try #require(spans.first { $0.operationName == "request" })
+        let reads = spans.filter { $0.operationName == "read inner" }
+        #expect(reads.count == 2, "the stalled attempt and the one after it")
+        #expect(reads.allSatisfy { $0.parentSpanID == request.spanID })
+        #expect(reads.contains { $0.errors.contains { $0.error is CancellationError } }, "the stalled attempt was cancelled")
+    }
+
     @Test("with no tracer given, the one bound to the task is used, and none outside its scope")
     func taskBoundTracer() async throws {
         let tracer = InMemoryTracer()

@@ -31,16 +31,21 @@ struct RedisClientFaultTests {
 
     @Test func garbageHalfRepliesAndStallsFailTypedAndTheClientRecovers() async throws {
         let server = try await FakeRedisServer()
+        // A command timeout that the garbage and half replies of a loaded machine arrive well
+        // inside; a second client, with a short one, for the stall.
         var configuration = server.configuration
-        configuration.commandTimeout = .seconds(1)
+        configuration.commandTimeout = .seconds(30)
         let client = RedisClient(configuration: configuration)
+        configuration.commandTimeout = .seconds(1)
+        let impatient = RedisClient(configuration: configuration)
         #expect(try await client.send(RedisCommand("PING")).string == "PONG")
         await expectClientError(.protocolViolation) { _ = try await client.send(RedisCommand("GARBAGE")) }
         #expect(try await client.send(RedisCommand("PING")).string == "PONG")
         await expectClientError(.connectionClosed) { _ = try await client.send(RedisCommand("HALF")) }
         #expect(try await client.send(RedisCommand("PING")).string == "PONG")
-        await expectClientError(.timedOut) { _ = try await client.send(RedisCommand("STALL")) }
-        #expect(try await client.send(RedisCommand("PING")).string == "PONG")
+        await expectClientError(.timedOut) { _ = try await impatient.send(RedisCommand("STALL")) }
+        #expect(try await impatient.send(RedisCommand("PING")).string == "PONG")
+        await impatient.shutdown()
         // Commands behind a broken reply fail with it, typed, and none is left waiting.
         let first = Task { try await client.send(RedisCommand("GARBAGE")) }
         let second = Task { try await client.send(RedisCommand("PING")) }
