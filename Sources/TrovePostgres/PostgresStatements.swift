@@ -107,6 +107,12 @@ struct PostgresStatements: Sendable {
         """
     }
 
+    /// One piece of the value of ETag $4 (live or not: the version a stream opened), for a
+    /// stream: $1 key, $2 the first offset (from 0), $3 the most bytes.
+    var readPiece: String {
+        "SELECT substring(value FROM $2::bigint::integer + 1 FOR $3::integer) FROM \(table) WHERE key = $1 AND etag = $4"
+    }
+
     /// Many keys at once: $1 the keys, as an array.
     var readMany: String {
         "SELECT key, value, \(Self.metadataColumns) FROM \(table) WHERE key = ANY($1::text[]) AND \(Self.live)"
@@ -116,8 +122,22 @@ struct PostgresStatements: Sendable {
 
     private static let returning = "RETURNING \(metadataColumns)"
 
-    /// The values of an insert: $1 key, $2 value, $3 size, $4 ETag, $5 and $6 the expiry.
-    private static let insertValues = "VALUES ($1, $2, $3, $4, now(), now(), \(expiry(5, 6)))"
+    /// The values of an insert: $1 key, `value` (by default $2), $3 size, $4 ETag, $5 and $6
+    /// the expiry.
+    private static func insertValues(_ value: String) -> String {
+        "VALUES ($1, \(value), $3, $4, now(), now(), \(expiry(5, 6)))"
+    }
+
+    /// A streamed write's value: its parts, put together on the server in their order ($2, an
+    /// empty value, when there are none).
+    private static let valueFromParts = "COALESCE((SELECT string_agg(bytes, ''::bytea ORDER BY n) FROM pg_temp.trove_parts), $2::bytea)"
+
+    /// The temporary table of a streamed write's parts: the connection's own, dropped when
+    /// the write's transaction ends, however it ends.
+    static let createParts = "CREATE TEMPORARY TABLE trove_parts (n integer PRIMARY KEY, bytes bytea NOT NULL) ON COMMIT DROP"
+
+    /// One part of a streamed write: $1 its number, $2 its bytes.
+    static let insertPart = "INSERT INTO pg_temp.trove_parts (n, bytes) VALUES ($1, $2)"
 
     /// What an insert over an existing row sets: the new value, a creation date kept from the
     /// old row unless that row had expired.
@@ -128,27 +148,48 @@ struct PostgresStatements: Sendable {
         """
 
     /// An unconditional write (an upsert).
-    var write: String {
+    var write: String { write(value: "$2") }
+
+    /// A write if the key holds no live value: an insert that takes the place of an expired row
+    /// only (no row comes back when a live one is there).
+    var writeIfAbsent: String { writeIfAbsent(value: "$2") }
+
+    /// A write if the live row's ETag is $7 (no row comes back otherwise).
+    var writeIfMatches: String { writeIfMatches(value: "$2") }
+
+    /// ``write``, ``writeIfAbsent`` or ``writeIfMatches`` of the parts in `pg_temp.trove_parts`
+    /// (a streamed write), the parameters the same.
+    func fromParts(_ statement: WriteStatement) -> String {
+        switch statement {
+        case .always: write(value: Self.valueFromParts)
+        case .ifAbsent: writeIfAbsent(value: Self.valueFromParts)
+        case .ifMatches: writeIfMatches(value: Self.valueFromParts)
+        }
+    }
+
+    /// The three writes, by their condition.
+    enum WriteStatement {
+        case always, ifAbsent, ifMatches
+    }
+
+    private func write(value: String) -> String {
         """
-        INSERT INTO \(table) AS e (key, value, size, etag, created_at, modified_at, expires_at) \(Self.insertValues)
+        INSERT INTO \(table) AS e (key, value, size, etag, created_at, modified_at, expires_at) \(Self.insertValues(value))
         ON CONFLICT (key) DO UPDATE SET \(Self.overwrite) \(Self.returning)
         """
     }
 
-    /// A write if the key holds no live value: an insert that takes the place of an expired row
-    /// only (no row comes back when a live one is there).
-    var writeIfAbsent: String {
+    private func writeIfAbsent(value: String) -> String {
         """
-        INSERT INTO \(table) AS e (key, value, size, etag, created_at, modified_at, expires_at) \(Self.insertValues)
+        INSERT INTO \(table) AS e (key, value, size, etag, created_at, modified_at, expires_at) \(Self.insertValues(value))
         ON CONFLICT (key) DO UPDATE SET \(Self.overwrite)
         WHERE \(Self.expired.replacingOccurrences(of: "expires_at", with: "e.expires_at")) \(Self.returning)
         """
     }
 
-    /// A write if the live row's ETag is $7 (no row comes back otherwise).
-    var writeIfMatches: String {
+    private func writeIfMatches(value: String) -> String {
         """
-        UPDATE \(table) SET value = $2, size = $3, etag = $4, modified_at = now(), expires_at = \(Self.expiry(5, 6))
+        UPDATE \(table) SET value = \(value), size = $3, etag = $4, modified_at = now(), expires_at = \(Self.expiry(5, 6))
         WHERE key = $1 AND etag = $7 AND \(Self.live) \(Self.returning)
         """
     }

@@ -66,11 +66,65 @@ extension PostgresStore {
         return try decoding(.metadata, key) { try Self.metadata(row, from: 0, key: key) }
     }
 
-    /// Opens `key` under `options`: read whole in one statement (with the range cut and the
-    /// expiry renewed on the server), then handed out in chunks.
+    /// The live value of `key` in chunks of at most `chunkSize` bytes, read from the server a
+    /// piece (1 MiB, or `chunkSize` when larger) at a time as the chunks are read (see
+    /// ``readStream(_:chunkSize:options:)``).
+    public func readStream(_ key: StoreKey, chunkSize: Int) async throws -> StreamedEntry? {
+        try await readStream(key, chunkSize: chunkSize, options: ReadOptions())?.body
+    }
+
+    /// Opens `key` under `options`: one statement reads the metadata and the first piece (with
+    /// the range cut and the expiry renewed on the server); the rest of the range is read a
+    /// piece at a time as the chunks are read, each piece of the version the stream opened.
+    /// The client never holds more than a piece. A value replaced or deleted while its stream
+    /// is read fails the stream with ``StoreError/Code/conditionFailed``: read it again. A
+    /// stream abandoned midway holds nothing on the server.
     public func readStream(_ key: StoreKey, chunkSize: Int, options: ReadOptions) async throws -> ReadOutcome<StreamedEntry>? {
-        guard let outcome = try await read(key, options: options) else { return nil }
-        return outcome.map { StreamedEntry(metadata: $0.metadata, chunks: ValueChunks(chunksOf: $0.value, chunkSize: chunkSize)) }
+        let chunkSize = max(1, chunkSize)
+        let piece = max(Self.partSize, chunkSize)
+        let (start, length) = Self.rangeParameters(options.range)
+        let renewal = options.refreshingExpiry.map(Self.expiryParameters)
+        let query = try Self.query(renewal == nil ? sql.readWithOptions : sql.readRenewing) { bindings in
+            try bindings.append(key.rawValue)
+            bindings.append(start)
+            bindings.append(Int32(clamping: min(Int(length), piece)))
+            bindings.append(options.ifNoneMatch?.rawValue)
+            if let renewal {
+                try bindings.append(renewal.absolute)
+                bindings.append(renewal.microseconds)
+            }
+        }
+        let rows = try await rows(.read, key, query)
+        guard let row = rows.first?.makeRandomAccess() else { return nil }
+        let (metadata, first) = try decoding(.read, key) { () throws -> (EntryMetadata, Data?) in
+            (try Self.metadata(row, from: 1, key: key), try row[0].decode(Data?.self))
+        }
+        if let etag = options.ifNoneMatch, metadata.etag == etag { return .unchanged(metadata) }
+        let head = first ?? Data()
+        // Where the range lies in the value, now that its size is known.
+        let from = start < 0 ? max(metadata.size + start, 0) : min(start, metadata.size)
+        let end = length == Int32.max ? metadata.size : min(metadata.size, from + Int64(length))
+        guard from + Int64(head.count) < end else {
+            return .value(StreamedEntry(metadata: metadata, chunks: ValueChunks(chunksOf: head, chunkSize: chunkSize)))
+        }
+        let reader = PieceReader(store: self, key: key, etag: metadata.etag.rawValue, pieceSize: piece)
+        let chunks = ValueChunks {
+            var pending = head, pendingOffset = 0
+            var next = from + Int64(head.count)
+            return ValueChunks.ChunkSource {
+                if pendingOffset == pending.count {
+                    guard next < end else { return nil }
+                    pending = try await reader.piece(at: next, count: Int(min(Int64(piece), end - next)))
+                    pendingOffset = 0
+                    next += Int64(pending.count)
+                }
+                let count = min(chunkSize, pending.count - pendingOffset)
+                let chunk = pending.subdata(in: pending.startIndex + pendingOffset..<pending.startIndex + pendingOffset + count)
+                pendingOffset += count
+                return chunk
+            }
+        }
+        return .value(StreamedEntry(metadata: metadata, chunks: chunks))
     }
 
     /// The server's `substring` arguments for `range`: the first offset from 0 (or minus the
@@ -97,43 +151,98 @@ extension PostgresStore {
         return metadata
     }
 
-    func write(_ value: Data, for key: StoreKey, options: WriteOptions, on connection: PostgresConnection?) async throws -> EntryMetadata {
-        guard value.count <= self.options.maximumValueSize else { throw tooLarge(Int64(value.count), key) }
+    /// Writes `value` under `key`, or, when `partsSize` is given, the parts of that many bytes
+    /// in the temporary table of `connection`'s transaction (a streamed write).
+    func write(_ value: Data, for key: StoreKey, options: WriteOptions, on connection: PostgresConnection?,
+               partsSize: Int64? = nil) async throws -> EntryMetadata {
+        let size = partsSize ?? Int64(value.count)
+        guard size <= Int64(self.options.maximumValueSize) else { throw tooLarge(size, key) }
         let condition = options.condition
-        let statement = condition.requiresAbsence ? sql.writeIfAbsent
-            : condition.expectedETag != nil ? sql.writeIfMatches : sql.write
+        let kind: PostgresStatements.WriteStatement = condition.requiresAbsence ? .ifAbsent
+            : condition.expectedETag != nil ? .ifMatches : .always
+        let statement: String
+        if partsSize != nil {
+            statement = sql.fromParts(kind)
+        } else {
+            switch kind {
+            case .always: statement = sql.write
+            case .ifAbsent: statement = sql.writeIfAbsent
+            case .ifMatches: statement = sql.writeIfMatches
+            }
+        }
         let (absolute, microseconds) = Self.expiryParameters(options.expiry)
         let query = try Self.query(statement) { bindings in
             try bindings.append(key.rawValue)
             try bindings.append(value)
-            bindings.append(Int64(value.count))
+            bindings.append(size)
             try bindings.append(nextETag())
             try bindings.append(absolute)
             bindings.append(microseconds)
             if let etag = condition.expectedETag { try bindings.append(etag.rawValue) }
         }
-        let rows = try await rows(.write, key, query, on: connection)
+        // The parts' statements name a temporary table, so they are not kept prepared.
+        let rows = try await rows(.write, key, query, on: connection, prepared: partsSize == nil)
         guard let row = rows.first?.makeRandomAccess() else { throw conditionFailed(.write, key, condition.description) }
         return try decoding(.write, key) { try Self.metadata(row, from: 0, key: key) }
     }
 
-    /// Collects the chunks, refusing them as soon as they add up to more than
-    /// ``Options/maximumValueSize`` (without reading further), then writes them in one
-    /// statement.
+    /// The size of the parts a streamed write sends, and of the pieces a stream reads.
+    static let partSize = 1 << 20
+
+    /// Writes the chunks under `key`, refusing them as soon as they add up to more than
+    /// ``Options/maximumValueSize`` (without reading further).
+    ///
+    /// A value that ends within one part (1 MiB) is written in one statement, as
+    /// ``write(_:for:options:)`` writes it. A larger one goes to the server part by part as the
+    /// chunks come, into a temporary table of one transaction, and the last statement of that
+    /// transaction puts the parts together on the server and writes them under the condition:
+    /// the client holds about one part at a time, readers see the previous value until the
+    /// transaction commits, and a write that fails (or a process that dies) leaves nothing
+    /// behind, since the temporary table goes with the transaction.
     public func write<Chunks: AsyncSequence & Sendable>(
         contentsOf chunks: Chunks, for key: StoreKey, options: WriteOptions
     ) async throws -> EntryMetadata where Chunks.Element == Data {
-        if let expected = options.expectedSize, expected > Int64(self.options.maximumValueSize) {
-            throw tooLarge(expected, key)
+        let maximum = Int64(self.options.maximumValueSize)
+        if let expected = options.expectedSize, expected > maximum { throw tooLarge(expected, key) }
+        let source = ValueChunks(chunks, checkedAgainst: options, key: key, store: description)
+        var iterator = source.makeAsyncIterator()
+        var buffer = Data()
+        var ended = false
+        while buffer.count <= Self.partSize {
+            guard let chunk = try await iterator.next() else {
+                ended = true
+                break
+            }
+            buffer.append(chunk)
+            if Int64(buffer.count) > maximum { throw tooLarge(Int64(buffer.count), key) }
         }
-        var value = Data()
-        for try await chunk in chunks {
-            value.append(chunk)
-            if value.count > self.options.maximumValueSize { throw tooLarge(Int64(value.count), key) }
-            try options.checkSize(soFar: Int64(value.count), isComplete: false, key: key, store: description)
+        if ended { return try await write(buffer, for: key, options: options) }
+        var total = Int64(buffer.count), parts: Int32 = 0
+        let metadata = try await inTransaction(.write) { connection in
+            _ = try await rows(.write, key, PostgresQuery(unsafeSQL: PostgresStatements.createParts), on: connection, prepared: false)
+            func send(_ part: Data) async throws {
+                let query = try Self.query(PostgresStatements.insertPart) { bindings in
+                    bindings.append(parts)
+                    try bindings.append(part)
+                }
+                _ = try await rows(.write, key, query, on: connection, prepared: false)
+                parts += 1
+            }
+            while true {
+                while buffer.count >= Self.partSize {
+                    try await send(buffer.prefix(Self.partSize))
+                    buffer.removeFirst(Self.partSize)
+                }
+                guard let chunk = try await iterator.next() else { break }
+                buffer.append(chunk)
+                total += Int64(chunk.count)
+                if total > maximum { throw tooLarge(total, key) }
+            }
+            if !buffer.isEmpty { try await send(buffer) }
+            return try await write(Data(), for: key, options: options, on: connection, partsSize: total)
         }
-        try options.checkSize(soFar: Int64(value.count), isComplete: true, key: key, store: description)
-        return try await write(value, for: key, options: options)
+        if shouldPurge() { await purgeSome() }
+        return metadata
     }
 
     /// Deletes `key` if `condition` holds, in one statement.
@@ -184,5 +293,34 @@ extension PostgresStore {
             if let upper { try bindings.append(upper) }
         })
         return try decoding(.count, nil) { Int(try rows.first?.decode(Int64.self) ?? 0) }
+    }
+}
+
+/// Reads the pieces of one version of a value, for a stream.
+private struct PieceReader: Sendable {
+    let store: PostgresStore
+    let key: StoreKey
+    let etag: String
+    let pieceSize: Int
+
+    /// The `count` bytes at `offset`, of the version whose ETag the stream opened.
+    func piece(at offset: Int64, count: Int) async throws -> Data {
+        let query = try PostgresStore.query(store.sql.readPiece) { bindings in
+            try bindings.append(key.rawValue)
+            bindings.append(offset)
+            bindings.append(Int32(count))
+            try bindings.append(etag)
+        }
+        let rows = try await store.rows(.read, key, query)
+        guard let row = rows.first else {
+            throw StoreError(.conditionFailed, operation: .read, key: key, store: store.description,
+                             message: "the value changed after its stream was opened (ETag \(etag) is gone); read it again")
+        }
+        let bytes = try store.decoding(.read, key) { try row.decode(Data.self) }
+        guard bytes.count == count else {
+            throw StoreError(.io, operation: .read, key: key, store: store.description,
+                             message: "the server returned \(bytes.count) bytes at offset \(offset) where \(count) were due")
+        }
+        return bytes
     }
 }

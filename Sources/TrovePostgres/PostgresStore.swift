@@ -149,11 +149,11 @@ public final class PostgresStore: KeyValueStore {
     }
 
     /// Retention, persistence, conditional writes and deletes, expiration, creation dates, a new
-    /// ETag on every write, atomic batches, renewing an expiry within a read, and sharing across
-    /// processes.
+    /// ETag on every write, atomic batches, renewing an expiry within a read, sharing across
+    /// processes, and streaming (values in and out a part at a time).
     public var capabilities: StoreCapabilities {
         [.retention, .persistence, .conditionalWrites, .conditionalDeletes, .expiration, .creationDate,
-         .distinctETagPerWrite, .atomicBatches, .expiryRefreshOnRead, .sharedAcrossProcesses]
+         .distinctETagPerWrite, .atomicBatches, .expiryRefreshOnRead, .sharedAcrossProcesses, .streaming]
     }
 
     /// A fresh ETag, never given before by any store instance (a random instance and a counter).

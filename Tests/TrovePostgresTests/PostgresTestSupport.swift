@@ -33,6 +33,7 @@ enum PostgresClients {
 func withOwnClient<T>(connections: Int = 2, _ body: (PostgresClient) async throws -> T) async throws -> T {
     var configuration = try postgresSettings().clientConfiguration()
     configuration.options.maximumConnections = connections
+    configuration.options.minimumConnections = min(configuration.options.minimumConnections, connections)
     let client = PostgresClient(configuration: configuration)
     let running = Task { await client.run() }
     defer { running.cancel() }
