@@ -231,7 +231,9 @@ extension PostgresStore {
             while true {
                 while buffer.count >= Self.partSize {
                     try await send(buffer.prefix(Self.partSize))
-                    buffer.removeFirst(Self.partSize)
+                    // A copy of the rest: dropping the front of a `Data` in place can keep its
+                    // storage, which the next chunks would then grow by the whole value.
+                    buffer = buffer.subdata(in: buffer.startIndex + Self.partSize..<buffer.endIndex)
                 }
                 guard let chunk = try await iterator.next() else { break }
                 buffer.append(chunk)

@@ -57,6 +57,8 @@ enum PostgresPairs {
                 if environment["TROVE_BENCH_POSTGRES_LARGE"] != "0" {
                     let large = try await PostgresStore(client: client, table: storeTable,
                                                         options: .init(maximumValueSize: 257 << 20), location: settings.location)
+                    // Streamed first: the whole values' peak would hide theirs.
+                    try await measureStreamedValues(large)
                     try await measureLargeValues(large)
                 }
             } catch {
@@ -145,6 +147,57 @@ enum PostgresPairs {
         }
         report("W1 put", w1.keyCount, singles, batches)
         try await emptyStore()
+    }
+
+    /// One value of 16 MiB and 256 MiB (random bytes made a MiB at a time), streamed in with
+    /// `write(contentsOf:)` and out with `readStream`, each chunk checked against the bytes
+    /// made again, three times each: the throughput, and how much the process's peak resident
+    /// memory grew (the value is never whole in the process).
+    static func measureStreamedValues(_ store: PostgresStore) async throws {
+        print("")
+        print("| value, streamed | write MiB/s (median of 3) | read MiB/s (median of 3) | peak resident memory growth |")
+        print("| ---: | ---: | ---: | ---: |")
+        @Sendable func chunk(_ index: Int, seed: UInt64) -> Data {
+            var generator = SplitMix64(seed: seed &+ UInt64(index))
+            var data = Data(count: 1 << 20)
+            data.withUnsafeMutableBytes { buffer in
+                let words = buffer.bindMemory(to: UInt64.self)
+                for word in words.indices { words[word] = generator.next() }
+            }
+            return data
+        }
+        for size in [16 << 20, 256 << 20] {
+            let seed = UInt64(size)
+            let peakBefore = peakResidentBytes()
+            var writes: [Double] = [], reads: [Double] = []
+            for _ in 0..<3 {
+                let chunks = ValueChunks {
+                    var index = 0
+                    return ValueChunks.ChunkSource {
+                        guard index < size >> 20 else { return nil }
+                        defer { index += 1 }
+                        return chunk(index, seed: seed)
+                    }
+                }
+                writes.append(try await time { try await store.set(contentsOf: chunks, for: "large") })
+                reads.append(try await time {
+                    guard let stream = try await store.readStream("large", chunkSize: 1 << 20) else {
+                        throw WorkloadError("large stream: no value")
+                    }
+                    var index = 0
+                    for try await piece in stream.chunks {
+                        guard piece == chunk(index, seed: seed) else { throw WorkloadError("large stream: chunk \(index) differs") }
+                        index += 1
+                    }
+                    guard index == size >> 20 else { throw WorkloadError("large stream: \(index) chunks") }
+                })
+            }
+            _ = try await store.delete("large")
+            let mebibytes = Double(size) / Double(1 << 20)
+            let growth = Double(max(0, peakResidentBytes() - peakBefore)) / Double(1 << 20)
+            print("| \(size >> 20) MiB " + String(format: "| %.0f | %.0f | %.0f MiB |",
+                                                  mebibytes / writes.sorted()[1], mebibytes / reads.sorted()[1], growth))
+        }
     }
 
     /// One value of 100 KiB, 16 MiB and 256 MiB (random bytes, which TOAST cannot compress),
