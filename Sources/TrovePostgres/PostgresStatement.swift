@@ -43,33 +43,51 @@ struct PostgresStatement: PostgresPreparedStatement {
     /// (the stream of rows as soon as the server has bound the statement, then the rows, then
     /// the end), and each step resumes the caller; on the event loop's thread that is a call,
     /// not a hand-over to another thread. Only the way in and the way back change threads.
+    ///
+    /// With `confirmingCommit`, for a change outside a transaction: the server commits such a
+    /// statement at the Sync that follows it, after it has written the statement's answer, and
+    /// a server that goes away in between (an immediate shutdown sends what it had written
+    /// before it closes the connection) gives the answer of a change that was never
+    /// committed. The close comes in the same read as that answer, so the connection shows it
+    /// when the statement's task runs again on the loop: the statement then throws
+    /// ``ClosedAfterAnswer`` instead of returning its rows.
     static func run(
-        _ query: PostgresQuery, on connection: PostgresConnection?, client: PostgresClient, logger: Logger
+        _ query: PostgresQuery, on connection: PostgresConnection?, client: PostgresClient, logger: Logger,
+        confirmingCommit: Bool = false
     ) async throws -> [PostgresRow] {
         let statement = PostgresStatement(bindings: query.binds)
         let names = (name(for: query.sql), query.sql)
-        if let connection { return try await collect(statement, names, on: connection, logger: logger) }
+        if let connection {
+            return try await collect(statement, names, on: connection, logger: logger, confirmingCommit: confirmingCommit)
+        }
         return try await client.withConnection { connection in
-            try await collect(statement, names, on: connection, logger: logger)
+            try await collect(statement, names, on: connection, logger: logger, confirmingCommit: confirmingCommit)
         }
     }
 
     private static func collect(
-        _ statement: PostgresStatement, _ names: (name: String, sql: String), on connection: PostgresConnection, logger: Logger
+        _ statement: PostgresStatement, _ names: (name: String, sql: String), on connection: PostgresConnection, logger: Logger,
+        confirmingCommit: Bool
     ) async throws -> [PostgresRow] {
         try await withTaskExecutorPreference(EventLoopExecutor(connection.eventLoop)) {
             // On the loop's thread, nothing closes the channel between this check and the write
             // below, which postgres-nio makes without a promise: a write to a closed channel
             // would leave the statement waiting for an answer that never comes.
             guard !connection.isClosed else { throw ClosedBeforeSending() }
-            return try await $current.withValue(names) {
+            let rows = try await $current.withValue(names) {
                 var rows: [PostgresRow] = []
                 for try await row in try await connection.execute(statement, logger: logger) { rows.append(row) }
                 return rows
             }
+            if confirmingCommit && connection.isClosed { throw ClosedAfterAnswer() }
+            return rows
         }
     }
 }
+
+/// The server answered a change outside a transaction and closed the connection before
+/// confirming that it committed it: the change may or may not have taken effect.
+struct ClosedAfterAnswer: Error {}
 
 /// The pool handed out a connection that had closed; the statement was not sent, so any
 /// statement, a write too, may run again on another connection.

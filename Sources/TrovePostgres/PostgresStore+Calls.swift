@@ -14,15 +14,23 @@ extension PostgresStore {
         prepared: Bool = true
     ) async throws -> [PostgresRow] {
         do {
-            do {
-                return try await run(query, on: connection, prepared: prepared)
-            } catch let error as PSQLError where connection == nil && Self.repeatable.contains(operation) && Self.isLostConnection(error) {
-                // A read is safe to repeat: once more, on another connection of the pool (the
-                // pool may hand out a connection that the server closed before it noticed).
-                return try await run(query, on: nil, prepared: prepared)
-            } catch is ClosedBeforeSending where connection == nil {
-                // Nothing was sent, so any statement may go once more on another connection.
-                return try await run(query, on: nil, prepared: prepared)
+            // A change outside a transaction counts once its commit is known (see
+            // PostgresStatement.run).
+            let confirming = connection == nil && !Self.repeatable.contains(operation)
+            var unsent = 0
+            while true {
+                do {
+                    return try await run(query, on: connection, prepared: prepared, confirmingCommit: confirming)
+                } catch let error as PSQLError where connection == nil && Self.repeatable.contains(operation) && Self.isLostConnection(error) {
+                    // A read is safe to repeat: once more, on another connection of the pool (the
+                    // pool may hand out a connection that the server closed before it noticed).
+                    return try await run(query, on: nil, prepared: prepared, confirmingCommit: confirming)
+                } catch is ClosedBeforeSending where connection == nil && unsent < Self.closedConnectionsSkipped {
+                    // Nothing was sent, so any statement may go again on another connection: the
+                    // pool hands out each connection the server closed until it notices, once
+                    // for every connection it had.
+                    unsent += 1
+                }
             }
         } catch is CancellationError {
             throw CancellationError()
@@ -32,11 +40,19 @@ extension PostgresStore {
         }
     }
 
-    private func run(_ query: PostgresQuery, on connection: PostgresConnection?, prepared: Bool) async throws -> [PostgresRow] {
-        if prepared { return try await PostgresStatement.run(query, on: connection, client: client, logger: logger) }
+    private func run(_ query: PostgresQuery, on connection: PostgresConnection?, prepared: Bool,
+                     confirmingCommit: Bool) async throws -> [PostgresRow] {
+        if prepared {
+            return try await PostgresStatement.run(query, on: connection, client: client, logger: logger,
+                                                   confirmingCommit: confirmingCommit)
+        }
         if let connection { return try await connection.query(query, logger: logger).collect() }
         return try await client.query(query, logger: logger).collect()
     }
+
+    /// How many closed connections of the pool a statement that was not sent passes over
+    /// before it fails.
+    static let closedConnectionsSkipped = 8
 
     /// The operations whose statements give the same outcome when repeated (reads, and the
     /// renewal of an expiry within one), which a lost connection may repeat.

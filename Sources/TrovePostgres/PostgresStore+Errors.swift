@@ -22,6 +22,10 @@ extension PostgresStore {
         if error is PostgresDecodingError {
             return make(.integrity, "a row of the table holds a value of an unexpected type: \(String(reflecting: error))")
         }
+        if error is ClosedAfterAnswer {
+            return make(.unavailable, "the server answered, then closed the connection before confirming the commit "
+                        + "(it went away); the change may or may not have taken effect", retryable: true)
+        }
         if error is ClosedBeforeSending {
             return make(.unavailable, "the pool handed out a connection that had closed (the server went away); "
                         + "the statement was not sent", retryable: true)
