@@ -148,28 +148,28 @@ struct PostgresStatements: Sendable {
         """
 
     /// An unconditional write (an upsert).
-    var write: String { write(value: "$2") }
-
-    /// A write if the key holds no live value: an insert that takes the place of an expired row
-    /// only (no row comes back when a live one is there).
-    var writeIfAbsent: String { writeIfAbsent(value: "$2") }
-
-    /// A write if the live row's ETag is $7 (no row comes back otherwise).
-    var writeIfMatches: String { writeIfMatches(value: "$2") }
-
-    /// ``write``, ``writeIfAbsent`` or ``writeIfMatches`` of the parts in `pg_temp.trove_parts`
-    /// (a streamed write), the parameters the same.
-    func fromParts(_ statement: WriteStatement) -> String {
-        switch statement {
-        case .always: write(value: Self.valueFromParts)
-        case .ifAbsent: writeIfAbsent(value: Self.valueFromParts)
-        case .ifMatches: writeIfMatches(value: Self.valueFromParts)
-        }
-    }
+    var write: String { write(.always) }
 
     /// The three writes, by their condition.
     enum WriteStatement {
-        case always, ifAbsent, ifMatches
+        /// An upsert.
+        case always
+        /// A write if the key holds no live value: an insert that takes the place of an expired
+        /// row only (no row comes back when a live one is there).
+        case ifAbsent
+        /// A write if the live row's ETag is $7 (no row comes back otherwise).
+        case ifMatches
+    }
+
+    /// The write of `kind`: of the value $2, or, `fromParts`, of the parts in
+    /// `pg_temp.trove_parts` (a streamed write), the parameters the same.
+    func write(_ kind: WriteStatement, fromParts: Bool = false) -> String {
+        let value = fromParts ? Self.valueFromParts : "$2"
+        switch kind {
+        case .always: return write(value: value)
+        case .ifAbsent: return writeIfAbsent(value: value)
+        case .ifMatches: return writeIfMatches(value: value)
+        }
     }
 
     private func write(value: String) -> String {

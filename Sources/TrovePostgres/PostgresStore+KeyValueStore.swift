@@ -33,6 +33,17 @@ extension PostgresStore {
     public func read(_ key: StoreKey, options: ReadOptions) async throws -> ReadOutcome<StoreEntry>? {
         if options.isNone { return try await read(key).map { .value($0) } }
         let (start, length) = Self.rangeParameters(options.range)
+        guard let (metadata, value) = try await readRange(key, options: options, start: start, length: length) else { return nil }
+        if let etag = options.ifNoneMatch, metadata.etag == etag { return .unchanged(metadata) }
+        return .value(StoreEntry(value: value ?? Data(), metadata: metadata))
+    }
+
+    /// The one statement of a read under `options`: the live entry's metadata and at most
+    /// `length` bytes of its value from `start` (``rangeParameters(_:)``), cut on the server
+    /// (`nil` when the ETag is ``ReadOptions/ifNoneMatch``), with the expiry renewed in the
+    /// same statement when `options` ask.
+    private func readRange(_ key: StoreKey, options: ReadOptions, start: Int64, length: Int32) async throws
+        -> (metadata: EntryMetadata, value: Data?)? {
         let renewal = options.refreshingExpiry.map(Self.expiryParameters)
         let query = try Self.query(renewal == nil ? sql.readWithOptions : sql.readRenewing) { bindings in
             try bindings.append(key.rawValue)
@@ -47,9 +58,7 @@ extension PostgresStore {
         let rows = try await rows(.read, key, query)
         guard let row = rows.first?.makeRandomAccess() else { return nil }
         return try decoding(.read, key) {
-            let metadata = try Self.metadata(row, from: 1, key: key)
-            if let etag = options.ifNoneMatch, metadata.etag == etag { return .unchanged(metadata) }
-            return .value(StoreEntry(value: try row[0].decode(Data?.self) ?? Data(), metadata: metadata))
+            (try Self.metadata(row, from: 1, key: key), try row[0].decode(Data?.self))
         }
     }
 
@@ -83,22 +92,8 @@ extension PostgresStore {
         let chunkSize = max(1, chunkSize)
         let piece = max(Self.partSize, chunkSize)
         let (start, length) = Self.rangeParameters(options.range)
-        let renewal = options.refreshingExpiry.map(Self.expiryParameters)
-        let query = try Self.query(renewal == nil ? sql.readWithOptions : sql.readRenewing) { bindings in
-            try bindings.append(key.rawValue)
-            bindings.append(start)
-            bindings.append(Int32(clamping: min(Int(length), piece)))
-            bindings.append(options.ifNoneMatch?.rawValue)
-            if let renewal {
-                try bindings.append(renewal.absolute)
-                bindings.append(renewal.microseconds)
-            }
-        }
-        let rows = try await rows(.read, key, query)
-        guard let row = rows.first?.makeRandomAccess() else { return nil }
-        let (metadata, first) = try decoding(.read, key) { () throws -> (EntryMetadata, Data?) in
-            (try Self.metadata(row, from: 1, key: key), try row[0].decode(Data?.self))
-        }
+        guard let (metadata, first) = try await readRange(key, options: options, start: start,
+                                                          length: Int32(clamping: min(Int(length), piece))) else { return nil }
         if let etag = options.ifNoneMatch, metadata.etag == etag { return .unchanged(metadata) }
         let head = first ?? Data()
         // Where the range lies in the value, now that its size is known.
@@ -107,7 +102,7 @@ extension PostgresStore {
         guard from + Int64(head.count) < end else {
             return .value(StreamedEntry(metadata: metadata, chunks: ValueChunks(chunksOf: head, chunkSize: chunkSize)))
         }
-        let reader = PieceReader(store: self, key: key, etag: metadata.etag.rawValue, pieceSize: piece)
+        let reader = PieceReader(store: self, key: key, etag: metadata.etag.rawValue)
         let chunks = ValueChunks {
             var pending = head, pendingOffset = 0
             var next = from + Int64(head.count)
@@ -160,16 +155,7 @@ extension PostgresStore {
         let condition = options.condition
         let kind: PostgresStatements.WriteStatement = condition.requiresAbsence ? .ifAbsent
             : condition.expectedETag != nil ? .ifMatches : .always
-        let statement: String
-        if partsSize != nil {
-            statement = sql.fromParts(kind)
-        } else {
-            switch kind {
-            case .always: statement = sql.write
-            case .ifAbsent: statement = sql.writeIfAbsent
-            case .ifMatches: statement = sql.writeIfMatches
-            }
-        }
+        let statement = sql.write(kind, fromParts: partsSize != nil)
         let (absolute, microseconds) = Self.expiryParameters(options.expiry)
         let query = try Self.query(statement) { bindings in
             try bindings.append(key.rawValue)
@@ -303,7 +289,6 @@ private struct PieceReader: Sendable {
     let store: PostgresStore
     let key: StoreKey
     let etag: String
-    let pieceSize: Int
 
     /// The `count` bytes at `offset`, of the version whose ETag the stream opened.
     func piece(at offset: Int64, count: Int) async throws -> Data {

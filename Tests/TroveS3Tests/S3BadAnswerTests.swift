@@ -1,5 +1,6 @@
 import AsyncHTTPClient
 import Foundation
+import Logging
 import NIOCore
 import Testing
 import Trove
@@ -49,10 +50,10 @@ final class FakeS3Endpoint: Sendable {
 
     /// A client of the endpoint (fake credentials).
     func client(retry: S3RetryPolicy = .none, requestTimeout: Duration = .seconds(60),
-                httpClient: HTTPClient = S3Client.defaultHTTPClient) throws -> S3Client {
+                httpClient: HTTPClient = S3Client.defaultHTTPClient, logger: Logger = Logger(label: "trove.s3")) throws -> S3Client {
         S3Client(configuration: try S3ClientConfiguration(
             endpoint: URL(string: "http://127.0.0.1:\(port)")!, credentials: S3Credentials(accessKeyID: "AKID", secretAccessKey: "secret"),
-            retry: retry, requestTimeout: requestTimeout), httpClient: httpClient)
+            retry: retry, requestTimeout: requestTimeout), httpClient: httpClient, logger: logger)
     }
 
     /// How many requests the endpoint has answered (or begun to).

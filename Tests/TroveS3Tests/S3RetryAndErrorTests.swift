@@ -148,12 +148,9 @@ import Trove
     @Test func retriesAreLoggedWithoutKeys() async throws {
         let handler = CapturingLogHandler()
         try await withFakeS3Endpoint(["503", "200"]) { endpoint in
-            let client = S3Client(configuration: try S3ClientConfiguration(
-                endpoint: URL(string: "http://127.0.0.1:\(endpoint.port)")!,
-                credentials: S3Credentials(accessKeyID: "AKID", secretAccessKey: "secret"),
-                retry: S3RetryPolicy(maximumAttempts: 3, baseDelay: .milliseconds(5), maximumDelay: .milliseconds(20),
-                                     maximumTotal: .seconds(600))),
-                                  logger: handler.logger(level: .debug))
+            let client = try endpoint.client(retry: S3RetryPolicy(maximumAttempts: 3, baseDelay: .milliseconds(5),
+                                                                  maximumDelay: .milliseconds(20), maximumTotal: .seconds(600)),
+                                             logger: handler.logger(level: .debug))
             _ = try await client.getObject(bucket: "b", key: "private-key-name")
         }
         let retries = handler.records.filter { $0.message == "retrying an S3 request" }

@@ -13,7 +13,8 @@ import Synchronization
 /// dropped. Each call starts on the caller's thread, so one that answers without waiting (a
 /// memory store's) costs little more than the call itself, and one that holds its thread
 /// without waiting (a system call on a file system that hangs) cannot be cut short: the
-/// caller gets the timeout once the call first waits, if the limit has passed by then. A write that timed out may therefore still take effect afterwards, which is why a
+/// caller gets the timeout once the call first waits, if the limit has passed by then. A
+/// write that timed out may therefore still take effect afterwards, which is why a
 /// ``RetryingStore`` around this layer reads conditional writes back before repeating them.
 /// Streamed writes are limited by their progress: the store beneath must take a chunk within
 /// ``idleLimit`` of the previous one, and answer within ``callLimit`` of the last. Listings are
@@ -209,6 +210,7 @@ public struct TimeoutStore<Base: KeyValueStore>: KeyValueStore {
         }
         return Task(operation: operation)
     }
+
     /// Runs `body` and `deadline` side by side: the first to finish decides. When `deadline`
     /// returns first, `body` is cancelled and ``StoreError/Code/timedOut`` thrown at once,
     /// whether or not `body` has stopped. Cancelling the caller cancels both.
