@@ -153,6 +153,8 @@ let package = Package(
                 "Trove",
                 "TroveNIOSupport",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
@@ -237,6 +239,8 @@ let package = Package(
             dependencies: [
                 "TrovePostgres", "Trove", "TroveConformance", "TroveTestSupport", "TroveCLI", "TrovePostgresTestHelper",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
             ],
             swiftSettings: swiftSettings
         ),

@@ -46,11 +46,12 @@ struct PostgresStatement: PostgresPreparedStatement {
     ///
     /// With `confirmingCommit`, for a change outside a transaction: the server commits such a
     /// statement at the Sync that follows it, after it has written the statement's answer, and
-    /// a server that goes away in between (an immediate shutdown sends what it had written
-    /// before it closes the connection) gives the answer of a change that was never
-    /// committed. The close comes in the same read as that answer, so the connection shows it
-    /// when the statement's task runs again on the loop: the statement then throws
-    /// ``ClosedAfterAnswer`` instead of returning its rows.
+    /// postgres-nio ends the statement at that answer. So the statement returns its rows only
+    /// once the connection's ``StatementEndWatch`` has seen the Sync answered: it throws
+    /// ``CommitFailed`` when the server reported an error before that (the change was rolled
+    /// back), and ``ClosedAfterAnswer`` when the connection closed before it (an immediate
+    /// shutdown sends what the server had written, then closes: the change may or may not
+    /// have been committed).
     static func run(
         _ query: PostgresQuery, on connection: PostgresConnection?, client: PostgresClient, logger: Logger,
         confirmingCommit: Bool = false
@@ -74,13 +75,26 @@ struct PostgresStatement: PostgresPreparedStatement {
             // below, which postgres-nio makes without a promise: a write to a closed channel
             // would leave the statement waiting for an answer that never comes.
             guard !connection.isClosed else { throw ClosedBeforeSending() }
+            let watch = confirmingCommit ? StatementEndWatch.watch(of: connection) : nil
             let rows = try await $current.withValue(names) {
                 var rows: [PostgresRow] = []
                 for try await row in try await connection.execute(statement, logger: logger) { rows.append(row) }
                 return rows
             }
-            if confirmingCommit && connection.isClosed { throw ClosedAfterAnswer() }
-            return rows
+            guard confirmingCommit else { return rows }
+            switch await watch?.endOfLastCycle() ?? .unknown {
+            case .committed:
+                return rows
+            case .failed(let failure):
+                throw CommitFailed(failure: failure)
+            case .closed:
+                throw ClosedAfterAnswer()
+            case .unknown:
+                // Without the watch, what the connection shows at once: a server that went
+                // away right after the answer has usually closed it in the same read.
+                if connection.isClosed { throw ClosedAfterAnswer() }
+                return rows
+            }
         }
     }
 }
@@ -88,6 +102,12 @@ struct PostgresStatement: PostgresPreparedStatement {
 /// The server answered a change outside a transaction and closed the connection before
 /// confirming that it committed it: the change may or may not have taken effect.
 struct ClosedAfterAnswer: Error {}
+
+/// The server answered a change outside a transaction, then reported an error before it
+/// confirmed the commit (a deferred constraint, a failed commit): the change was rolled back.
+struct CommitFailed: Error {
+    let failure: StatementEndWatch.ServerFailure
+}
 
 /// The pool handed out a connection that had closed; the statement was not sent, so any
 /// statement, a write too, may run again on another connection.

@@ -26,6 +26,9 @@ extension PostgresStore {
             return make(.unavailable, "the server answered, then closed the connection before confirming the commit "
                         + "(it went away); the change may or may not have taken effect", retryable: true)
         }
+        if let error = error as? CommitFailed {
+            return serverError(state: error.failure.state, text: error.failure.message, committing: true, make)
+        }
         if error is ClosedBeforeSending {
             return make(.unavailable, "the pool handed out a connection that had closed (the server went away); "
                         + "the statement was not sent", retryable: true)
@@ -39,7 +42,8 @@ extension PostgresStore {
         }
         switch failure.code {
         case .server:
-            return serverError(failure, make)
+            return serverError(state: failure.serverInfo?[.sqlState] ?? "", text: failure.serverInfo?[.message] ?? "no message",
+                               committing: false, make)
         case .connectionError:
             let cause = failure.underlying.map { ": \(ConnectionFailure.reason($0))" } ?? ""
             return make(.unavailable, "cannot connect to the server\(cause); the statement was not sent", retryable: true)
@@ -69,13 +73,13 @@ extension PostgresStore {
         }
     }
 
-    /// The error for a failure the server reported, by its SQLSTATE.
+    /// The error for a failure the server reported, by its SQLSTATE; `committing` when it
+    /// came after the statement's answer, as its implicit transaction was being committed.
     private static func serverError(
-        _ failure: PSQLError, _ make: (StoreError.Code, String, Bool) -> StoreError
+        state: String, text: String, committing: Bool, _ make: (StoreError.Code, String, Bool) -> StoreError
     ) -> StoreError {
-        let state = failure.serverInfo?[.sqlState] ?? ""
-        let text = failure.serverInfo?[.message] ?? "no message"
         let said = "the server said: \(text) (SQLSTATE \(state))"
+            + (committing ? "; it came when the change was being committed, which rolled it back" : "")
         switch state {
         case "28P01", "28000":
             return make(.permissionDenied, "the server refused the login: \(said)", false)
