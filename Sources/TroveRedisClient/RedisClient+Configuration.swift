@@ -46,6 +46,10 @@ extension RedisClient {
         /// How to speak TLS to the server (and to every node of a cluster), or `nil` for plain
         /// TCP. Defaults to `nil`. See ``RedisClient/TLS``.
         public var tls: TLS?
+        /// Whether every connection says `READONLY` after its handshake, so that a cluster's
+        /// replica answers reads of its primary's slots (the cluster client sets it for
+        /// ``ClusterConfiguration/ReadFrom/preferReplica``).
+        var sendsReadOnly = false
 
         /// Creates a configuration; see each property for its default.
         public init(host: String = "127.0.0.1", port: Int = 6379, username: String? = nil, password: String? = nil, database: Int = 0) {

@@ -59,6 +59,9 @@ public final class RedisClient: Sendable, CustomStringConvertible {
         public var movedRedirects: Int = 0
         /// `ASK` redirects a cluster client followed (0 for a client of one server).
         public var askRedirects: Int = 0
+        /// Commands a cluster client sent to replicas (see
+        /// ``ClusterConfiguration/readFrom``); 0 for a client of one server.
+        public var replicaReads: Int = 0
     }
 
     final class Counters: Sendable {
@@ -66,6 +69,7 @@ public final class RedisClient: Sendable, CustomStringConvertible {
         let writes = Atomic<Int>(0)
         let moved = Atomic<Int>(0)
         let asked = Atomic<Int>(0)
+        let replicaReads = Atomic<Int>(0)
     }
 
     /// Creates a client; connections are made on first use.
@@ -144,7 +148,8 @@ public final class RedisClient: Sendable, CustomStringConvertible {
     /// What the client has done so far.
     public var statistics: Statistics {
         Statistics(commandsSent: counters.commandsSent.load(ordering: .relaxed), writes: counters.writes.load(ordering: .relaxed),
-                   movedRedirects: counters.moved.load(ordering: .relaxed), askRedirects: counters.asked.load(ordering: .relaxed))
+                   movedRedirects: counters.moved.load(ordering: .relaxed), askRedirects: counters.asked.load(ordering: .relaxed),
+                   replicaReads: counters.replicaReads.load(ordering: .relaxed))
     }
 
     /// A task executor on the event loop of one of the client's connections (the next one at

@@ -7,16 +7,18 @@ import TroveRedisClient
 /// A loopback cluster node of the test's own, the only primary of every slot, that answers
 /// on cue with the replies a cluster sends in passing: `FLAKY key n` gets `TRYAGAIN` n times
 /// and then `+OK`, `DOWN` always `CLUSTERDOWN`, `LOOP` always a `MOVED` to itself, `WRONG`
-/// `WRONGTYPE`. With `slotsOnly` it answers `CLUSTER SHARDS` as a server before Redis 7 does,
-/// and tells its layout by `CLUSTER SLOTS`.
+/// `WRONGTYPE`, `GET` the value `v`. With `slotsOnly` it answers `CLUSTER SHARDS` as a server
+/// before Redis 7 does, and tells its layout by `CLUSTER SLOTS`. With `replicaPort`, its layout
+/// names a replica there.
 final class FakeClusterNode: Sendable {
     let channel: any Channel
     let port: Int
     let received = Received()
 
-    init(slotsOnly: Bool = false, firstOwnerPort: Int? = nil) async throws {
+    init(slotsOnly: Bool = false, firstOwnerPort: Int? = nil, replicaPort: Int? = nil) async throws {
         let box = PortBox()
         box.firstOwner.store(firstOwnerPort ?? 0, ordering: .releasing)
+        box.replica.store(replicaPort ?? 0, ordering: .releasing)
         let received = self.received
         let server = ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .childChannelInitializer { channel in
@@ -32,12 +34,14 @@ final class FakeClusterNode: Sendable {
     /// How many times the node received `name`.
     func count(_ name: String) -> Int { received.counts.withLock { $0[name] ?? 0 } }
 
-    func client(maximumRetries: Int = 3, maximumRedirects: Int = 5) -> RedisClient {
+    func client(maximumRetries: Int = 3, maximumRedirects: Int = 5,
+                readFrom: RedisClient.ClusterConfiguration.ReadFrom = .primary) -> RedisClient {
         var node = RedisClient.Configuration()
         node.connectionCount = 1
         var cluster = RedisClient.ClusterConfiguration(seeds: [.init(host: "127.0.0.1", port: port)], node: node)
         cluster.maximumRetries = maximumRetries
         cluster.maximumRedirects = maximumRedirects
+        cluster.readFrom = readFrom
         cluster.retryBackoffMinimum = .milliseconds(1)
         cluster.retryBackoffMaximum = .milliseconds(5)
         return RedisClient(cluster: cluster)
@@ -50,6 +54,7 @@ final class FakeClusterNode: Sendable {
     final class PortBox: Sendable {
         let port = Atomic<Int>(0)
         let firstOwner = Atomic<Int>(0)
+        let replica = Atomic<Int>(0)
     }
     /// How many times each command arrived.
     final class Received: Sendable { let counts = Mutex<[String: Int]>([:]) }
@@ -86,16 +91,22 @@ private final class FakeClusterHandler: ChannelInboundHandler {
             if name == "CLUSTER", times == 1, self.port.firstOwner.load(ordering: .acquiring) != 0 {
                 port = self.port.firstOwner.load(ordering: .acquiring)
             }
+            let replica = self.port.replica.load(ordering: .acquiring)
             let reply: String
             switch name {
             case "HELLO": reply = "%1\r\n+server\r\n+fake\r\n"
-            case "CLIENT", "PING": reply = "+OK\r\n"
+            case "CLIENT", "PING", "READONLY": reply = "+OK\r\n"
             case "CLUSTER" where parts.count > 1 && parts[1].uppercased() == "SHARDS":
+                let primaryNode = "*6\r\n$4\r\nport\r\n:\(port)\r\n$2\r\nip\r\n$9\r\n127.0.0.1\r\n$4\r\nrole\r\n$6\r\nmaster\r\n"
+                let replicaNode = "*8\r\n$4\r\nport\r\n:\(replica)\r\n$2\r\nip\r\n$9\r\n127.0.0.1\r\n$4\r\nrole\r\n$7\r\nreplica\r\n"
+                    + "$6\r\nhealth\r\n$6\r\nonline\r\n"
                 reply = slotsOnly ? "-ERR unknown subcommand 'SHARDS'. Try CLUSTER HELP.\r\n"
-                    : "*1\r\n*4\r\n$5\r\nslots\r\n*2\r\n:0\r\n:16383\r\n$5\r\nnodes\r\n*1\r\n*6\r\n"
-                        + "$4\r\nport\r\n:\(port)\r\n$2\r\nip\r\n$9\r\n127.0.0.1\r\n$4\r\nrole\r\n$6\r\nmaster\r\n"
+                    : "*1\r\n*4\r\n$5\r\nslots\r\n*2\r\n:0\r\n:16383\r\n$5\r\nnodes\r\n" + (replica == 0 ? "*1\r\n" : "*2\r\n")
+                        + primaryNode + (replica == 0 ? "" : replicaNode)
             case "CLUSTER" where parts.count > 1 && parts[1].uppercased() == "SLOTS":
-                reply = "*1\r\n*3\r\n:0\r\n:16383\r\n*3\r\n$9\r\n127.0.0.1\r\n:\(port)\r\n$4\r\nnode\r\n"
+                reply = "*1\r\n*\(replica == 0 ? 3 : 4)\r\n:0\r\n:16383\r\n*3\r\n$9\r\n127.0.0.1\r\n:\(port)\r\n$4\r\nnode\r\n"
+                    + (replica == 0 ? "" : "*3\r\n$9\r\n127.0.0.1\r\n:\(replica)\r\n$4\r\nnod2\r\n")
+            case "GET": reply = "$1\r\nv\r\n"
             case "FLAKY":
                 let failures = Int(parts.count > 2 ? parts[2] : "0") ?? 0
                 reply = times <= failures ? "-TRYAGAIN Multiple keys request during rehashing of slot\r\n" : "+OK\r\n"
@@ -181,6 +192,35 @@ struct RedisClusterRetryTests {
         #expect(node.count("CLUSTER") == 2)
         #expect(try await client.primaries() == [.init(host: "127.0.0.1", port: node.port)])
         await client.shutdown()
+        try await node.stop()
+    }
+
+    /// With `readFrom: .preferReplica`, a read goes to the replica the layout names (by
+    /// `CLUSTER SHARDS` and by `CLUSTER SLOTS`); one that cannot be reached sends the read to
+    /// the primary at once, without a wait. Writes go to the primary, and every connection
+    /// says `READONLY`.
+    @Test(arguments: [false, true])
+    func readsFromAnUnreachableReplicaGoToThePrimary(slotsOnly: Bool) async throws {
+        let probe = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton).bind(host: "127.0.0.1", port: 0).get()
+        let deadPort = probe.localAddress!.port!
+        try await probe.close()
+        let node = try await FakeClusterNode(slotsOnly: slotsOnly, replicaPort: deadPort)
+        // No retries: the read reaches the primary without counting as one.
+        let client = node.client(maximumRetries: 0, readFrom: .preferReplica)
+        #expect(try await client.send(RedisCommand("GET", "k")).string == "v")
+        #expect(node.count("GET") == 1)
+        #expect(client.statistics.replicaReads == 1)
+        #expect(try await client.send(RedisCommand("FLAKY", "k", "0")).string == "OK")
+        #expect(client.statistics.replicaReads == 1)
+        #expect(node.count("READONLY") >= 1)
+        await client.shutdown()
+        // Reads from primaries only (the default) never say READONLY.
+        let primaryOnly = node.client()
+        let before = node.count("READONLY")
+        #expect(try await primaryOnly.send(RedisCommand("GET", "k")).string == "v")
+        #expect(primaryOnly.statistics.replicaReads == 0)
+        #expect(node.count("READONLY") == before)
+        await primaryOnly.shutdown()
         try await node.stop()
     }
 

@@ -108,6 +108,80 @@ struct RedisClusterTests {
         }
     }
 
+    /// With `readFrom: .preferReplica`, reads (`GET`, and `MGET` split per slot) are answered
+    /// by the replicas, whose own count of calls grows by them, and writes still go to the
+    /// primaries without a redirect.
+    @Test func readsGoToReplicasWhenAsked() async throws {
+        var settings = try RedisStore.URLConfiguration(StoreURL(parsing: try TestServer.redisCluster.require()))
+        settings.cluster?.node.connectionCount = 1
+        settings.cluster?.readFrom = .preferReplica
+        let client = settings.makeClient()
+        do {
+            let prefix = uniquePrefix("replica")
+            let keys = (0..<90).map { "\(prefix)\($0)" }
+            let written = try await client.pipeline(keys.map { RedisCommand("SET", $0, "v-\($0)") })
+            #expect(written.allSatisfy { $0.string == "OK" })
+            #expect(client.statistics.replicaReads == 0 && client.statistics.movedRedirects == 0)
+            // Each primary's writes reached a replica (WAIT counts the writes of its own
+            // connection, the one the writes went on).
+            let primaries = try await client.primaries()
+            for primary in primaries {
+                #expect(try await client.send(RedisCommand("WAIT", "1", "5000"), to: primary).int64 ?? 0 >= 1, "\(primary)")
+            }
+            let replicas = try await replicaEndpoints(client)
+            #expect(replicas.count == 3, "\(replicas)")
+            // A replica counts once the layout shows it online, which a fresh cluster's do only
+            // after their first sync: learn the layout again until every read goes to one.
+            try await waitUntil("the layout shows every replica online") {
+                try await client.refreshClusterLayout()
+                let before = client.statistics.replicaReads
+                _ = try await client.pipeline(keys.map { RedisCommand("GET", $0) })
+                return client.statistics.replicaReads - before == keys.count
+            }
+            let routedBefore = client.statistics.replicaReads
+            func replicaGets() async throws -> Int {
+                var calls = 0
+                for replica in replicas { calls += try await commandCalls("get", on: replica, client) + commandCalls("mget", on: replica, client) }
+                return calls
+            }
+            let before = try await replicaGets()
+            let values = try await client.pipeline(keys.map { RedisCommand("GET", $0) })
+            #expect(values.map(\.string) == keys.map { "v-\($0)" })
+            let together = try await client.send(RedisCommand("MGET", arguments: keys))
+            #expect(together.array?.map(\.string) == keys.map { "v-\($0)" })
+            let after = try await replicaGets()
+            let mgetSlots = Set(keys.map { RedisHashSlot(key: $0) }).count
+            #expect(after - before >= keys.count + mgetSlots, "\(after - before) reads on the replicas")
+            #expect(client.statistics.replicaReads - routedBefore == keys.count + mgetSlots)
+            #expect(client.statistics.movedRedirects == 0)
+            _ = try await client.send(RedisCommand("DEL", arguments: keys))
+        } catch {
+            await client.shutdown()
+            throw error
+        }
+        await client.shutdown()
+    }
+
+    /// The replicas of the cluster, from `CLUSTER NODES`.
+    private func replicaEndpoints(_ client: RedisClient) async throws -> [RedisClient.Endpoint] {
+        let primary = try #require(try await client.primaries().first)
+        let text = try #require(try await client.send(RedisCommand("CLUSTER", "NODES"), to: primary).string)
+        return try text.split(separator: "\n").filter { $0.split(separator: " ").dropFirst(2).first?.contains("slave") == true }.map { line in
+            let address = line.split(separator: " ")[1]
+            let hostAndPort = address.split(separator: "@").first ?? address
+            let colon = try #require(hostAndPort.lastIndex(of: ":"))
+            return RedisClient.Endpoint(host: String(hostAndPort[..<colon]), port: try #require(Int(hostAndPort[hostAndPort.index(after: colon)...])))
+        }
+    }
+
+    /// How many times `node` has run `command`, from `INFO commandstats`.
+    private func commandCalls(_ command: String, on node: RedisClient.Endpoint, _ client: RedisClient) async throws -> Int {
+        let info = try #require(try await client.send(RedisCommand("INFO", "commandstats"), to: node).string)
+        guard let line = info.split(whereSeparator: \.isNewline).first(where: { $0.hasPrefix("cmdstat_\(command):") }),
+              let calls = line.split(separator: ",").first?.split(separator: "=").last else { return 0 }
+        return Int(calls) ?? 0
+    }
+
     /// A replica made primary by `CLUSTER FAILOVER` while 8 tasks write: the client follows the
     /// `MOVED` replies to the new primary, no acknowledged write is lost, and writes go on.
     /// The old primary takes its place back at the end.

@@ -43,7 +43,8 @@ extension RedisClient {
     /// `ASKING`). Replies that say the cluster is busy for a moment (`TRYAGAIN`,
     /// `CLUSTERDOWN`, `LOADING`, `BUSY`, `MASTERDOWN`) and a node that cannot be reached are
     /// retried after a jittered, doubling wait, up to ``maximumRetries`` times; other error
-    /// replies are final. Commands go to primaries only.
+    /// replies are final. Commands go to primaries, unless ``readFrom`` sends reads to
+    /// replicas.
     public struct ClusterConfiguration: Sendable, CustomStringConvertible {
         /// Nodes to learn the cluster's layout from, tried in order; any node of the cluster
         /// will do, and more than one survives the loss of one.
@@ -67,11 +68,29 @@ extension RedisClient {
         /// The longest wait before a retry. Defaults to 1 s. The wait doubles with each retry
         /// up to this, and a random part of it is taken (between half and all of it).
         public var retryBackoffMaximum: Duration
+        /// Which nodes answer commands that only read (``RedisCommand/isReadOnly``). Defaults
+        /// to ``ReadFrom/primary``.
+        public var readFrom: ReadFrom
+
+        /// Which nodes of a cluster answer commands that only read.
+        public enum ReadFrom: Hashable, Sendable {
+            /// The primary of the key's slot, like every other command: a read sees every
+            /// write acknowledged before it.
+            case primary
+            /// A replica of the key's slot's primary, the replicas of a primary taken in turn,
+            /// or the primary where it has none that the last layout showed online, or when
+            /// the replica cannot be reached or is loading. This spreads reads over every node,
+            /// but a replica copies its primary's writes a moment after the primary has
+            /// acknowledged them, so a read may not see a write that came just before it: for
+            /// reads that may lag. Every connection then says `READONLY`.
+            case preferReplica
+        }
 
         /// Creates a configuration; see each property for its default.
         public init(seeds: [Endpoint], node: Configuration = Configuration()) {
             self.seeds = seeds
             self.node = node
+            self.readFrom = .primary
             self.maximumRedirects = 5
             self.maximumRetries = 10
             self.retryBackoffMinimum = .milliseconds(20)

@@ -13,6 +13,8 @@ final class RedisClusterRouter: Sendable {
     /// The TLS context every node's connections share.
     private let tlsContext: RedisTLSContext?
     private let state = Mutex(State())
+    /// Whose turn it is among a primary's replicas.
+    private let replicaTurn = Atomic<Int>(0)
 
     private struct State {
         /// For each slot, the index in `nodes` of its primary, or -1 while unknown.
@@ -22,6 +24,9 @@ final class RedisClusterRouter: Sendable {
         var indexes: [RedisClient.Endpoint: Int] = [:]
         /// The indexes of the nodes that owned slots at the last refresh, in slot order.
         var primaries: [Int] = []
+        /// For each primary's index, the indexes of its replicas that the last refresh showed
+        /// online (kept only when reads may go to replicas).
+        var replicas: [Int: [Int]] = [:]
         var refresh: Task<Void, any Error>?
         var lastRefresh: ContinuousClock.Instant?
         var isShutDown = false
@@ -48,6 +53,9 @@ final class RedisClusterRouter: Sendable {
         var node = configuration.node
         node.host = endpoint.host
         node.port = endpoint.port
+        // Every node, since a primary may become a replica and a replica a primary; READONLY
+        // changes nothing on a primary.
+        node.sendsReadOnly = configuration.readFrom == .preferReplica
         let client = RedisClient(configuration: node, eventLoopGroup: eventLoopGroup, logger: logger, counters: counters,
                                  tlsContext: tlsContext)
         state.nodes.append(Node(endpoint: endpoint, client: client))
@@ -88,13 +96,18 @@ final class RedisClusterRouter: Sendable {
         guard !commands.isEmpty else { return [] }
         try await ensureLayout()
         let slots = commands.map(\.keySlot)
+        let mayGoToReplica = configuration.readFrom == .preferReplica ? commands.map(\.isReadOnly) : []
+        // Reads that a replica could not answer: they go to the primary from then on.
+        var primaryOnly = Set<Int>()
         var replies = [RESPValue](repeating: .null, count: commands.count)
         var pending = Array(commands.indices)
         var asking: [Int: RedisClient.Endpoint] = [:]
         var redirects = [Int](repeating: 0, count: commands.count)
         var retries = 0
         while !pending.isEmpty {
-            let groups = try group(pending, slots: slots, asking: asking)
+            let groups = try group(pending, slots: slots, asking: asking, replicaReads: { index in
+                mayGoToReplica.isEmpty ? false : mayGoToReplica[index] && !primaryOnly.contains(index)
+            })
             let outcomes = await send(groups, commands)
             var next: [Int] = []
             var mustWait = false, mustRefresh = false
@@ -102,6 +115,13 @@ final class RedisClusterRouter: Sendable {
             for (group, outcome) in zip(groups, outcomes) {
                 let values: [RESPValue]
                 switch outcome {
+                case .failure(let error as RedisClientError) where group.isReplica && error.code != .shutDown:
+                    // A replica that cannot be reached, or whose connection failed under reads:
+                    // the reads (safe to repeat) go to the primary, and the layout is learnt again.
+                    next += group.entries.map(\.index)
+                    primaryOnly.formUnion(group.entries.map(\.index))
+                    mustRefresh = true
+                    continue
                 case .failure(let error as RedisClientError) where error.code == .connectFailed:
                     // Not sent: the node is down or not there any more; learn the layout again.
                     next += group.entries.map(\.index)
@@ -148,7 +168,12 @@ final class RedisClusterRouter: Sendable {
                     case "TRYAGAIN", "CLUSTERDOWN", "LOADING", "BUSY", "MASTERDOWN":
                         replies[entry.index] = value
                         next.append(entry.index)
-                        mustWait = true
+                        if group.isReplica {
+                            // A replica still loading, or busy: the read goes to the primary, at once.
+                            primaryOnly.insert(entry.index)
+                        } else {
+                            mustWait = true
+                        }
                         if error.prefix != "TRYAGAIN" && error.prefix != "BUSY" { mustRefresh = true }
                     default:
                         replies[entry.index] = value
@@ -178,31 +203,49 @@ final class RedisClusterRouter: Sendable {
     /// The commands bound for one node, in order; each sent after `ASKING` when `asking`.
     private struct Group: Sendable {
         let client: RedisClient
+        /// Whether the node is a replica that reads were sent to.
+        let isReplica: Bool
         var entries: [(index: Int, asking: Bool)]
     }
 
-    private func group(_ pending: [Int], slots: [RedisHashSlot?], asking: [Int: RedisClient.Endpoint]) throws -> [Group] {
+    /// The commands of `pending` grouped by the node each goes to: the node an `ASK` named,
+    /// else the primary of the command's slot, or one of its replicas for a command that
+    /// `replicaReads` lets go to one.
+    private func group(
+        _ pending: [Int], slots: [RedisHashSlot?], asking: [Int: RedisClient.Endpoint], replicaReads: (Int) -> Bool
+    ) throws -> [Group] {
         try state.withLock { state in
             if state.isShutDown { throw RedisClientError(.shutDown, "the client was shut down") }
             var groups: [Group] = []
             var groupOfNode: [Int: Int] = [:]
             for index in pending {
                 let node: Int
+                var toReplica = false
                 if let endpoint = asking[index] {
                     node = self.node(endpoint, in: &state)
                 } else if let slot = slots[index], state.owners[Int(slot.rawValue)] >= 0 {
-                    node = Int(state.owners[Int(slot.rawValue)])
+                    let primary = Int(state.owners[Int(slot.rawValue)])
+                    if replicaReads(index), let replicas = state.replicas[primary], !replicas.isEmpty {
+                        node = replicas[replicaTurn.add(1, ordering: .relaxed).newValue % replicas.count]
+                        toReplica = true
+                        counters.replicaReads.add(1, ordering: .relaxed)
+                    } else {
+                        node = primary
+                    }
                 } else if let first = state.primaries.first {
                     // No key (or a slot no primary serves yet): any primary answers, or redirects.
                     node = slots[index].map { state.primaries[Int($0.rawValue) % state.primaries.count] } ?? first
                 } else {
                     throw RedisClientError(.connectFailed, "no node of \(configuration) serves any slot")
                 }
-                if let existing = groupOfNode[node] {
+                // Reads sent to a replica form groups of their own, which fail over to the
+                // primary together.
+                let groupKey = node * 2 + (toReplica ? 1 : 0)
+                if let existing = groupOfNode[groupKey] {
                     groups[existing].entries.append((index, asking[index] != nil))
                 } else {
-                    groupOfNode[node] = groups.count
-                    groups.append(Group(client: state.nodes[node].client, entries: [(index, asking[index] != nil)]))
+                    groupOfNode[groupKey] = groups.count
+                    groups.append(Group(client: state.nodes[node].client, isReplica: toReplica, entries: [(index, asking[index] != nil)]))
                 }
             }
             return groups
@@ -318,7 +361,8 @@ final class RedisClusterRouter: Sendable {
                 let client = try client(for: endpoint)
                 let ranges = try await Self.layout(from: client, at: endpoint, overTLS: tlsContext != nil)
                 apply(ranges)
-                logger.debug("learnt the cluster layout", metadata: ["from": "\(endpoint)", "ranges": "\(ranges.count)"])
+                logger.debug("learnt the cluster layout", metadata: ["from": "\(endpoint)", "ranges": "\(ranges.count)",
+                                                                     "replicas": "\(Set(ranges.flatMap(\.replicas)).count)"])
                 return
             } catch let error as RedisClientError where error.code == .shutDown {
                 throw error
@@ -338,19 +382,31 @@ final class RedisClusterRouter: Sendable {
         throw error
     }
 
-    private func apply(_ ranges: [(ClosedRange<Int>, RedisClient.Endpoint)]) {
+    private func apply(_ ranges: [SlotRange]) {
         state.withLock { state in
             guard !state.isShutDown else { return }
             var owners = [Int32](repeating: -1, count: RedisHashSlot.count)
             var primaries: [Int] = []
-            for (range, endpoint) in ranges.sorted(by: { $0.0.lowerBound < $1.0.lowerBound }) {
-                let node = self.node(endpoint, in: &state)
+            var replicas: [Int: [Int]] = [:]
+            for range in ranges.sorted(by: { $0.slots.lowerBound < $1.slots.lowerBound }) {
+                let node = self.node(range.primary, in: &state)
                 if !primaries.contains(node) { primaries.append(node) }
-                for slot in range where slot >= 0 && slot < RedisHashSlot.count { owners[slot] = Int32(node) }
+                if configuration.readFrom == .preferReplica, replicas[node] == nil {
+                    replicas[node] = range.replicas.filter { $0 != range.primary }.map { self.node($0, in: &state) }
+                }
+                for slot in range.slots where slot >= 0 && slot < RedisHashSlot.count { owners[slot] = Int32(node) }
             }
             state.owners = owners
             state.primaries = primaries
+            state.replicas = replicas
         }
+    }
+
+    /// A range of slots, its primary, and the replicas of that primary that were online.
+    struct SlotRange: Equatable {
+        var slots: ClosedRange<Int>
+        var primary: RedisClient.Endpoint
+        var replicas: [RedisClient.Endpoint] = []
     }
 
     /// The slot ranges and their primaries, by `CLUSTER SHARDS`, or `CLUSTER SLOTS` where the
@@ -358,7 +414,7 @@ final class RedisClusterRouter: Sendable {
     /// port of the connection's kind (TLS or not); `CLUSTER SHARDS` gives both, and `overTLS`
     /// picks its `tls-port`.
     static func layout(from client: RedisClient, at endpoint: RedisClient.Endpoint, overTLS: Bool = false) async throws
-        -> [(ClosedRange<Int>, RedisClient.Endpoint)]
+        -> [SlotRange]
     {
         let shards = try await client.sendRaw(RedisCommand("CLUSTER", "SHARDS"))
         if case .error(let error) = shards {
@@ -376,32 +432,38 @@ final class RedisClusterRouter: Sendable {
     }
 
     /// `CLUSTER SHARDS`: per shard, `slots` (start and end pairs) and `nodes` (maps with
-    /// `endpoint` or `ip`, `port` and/or `tls-port`, `role`). A client over TLS takes the
-    /// `tls-port` (a cluster with `tls-cluster yes` gives its nodes' TLS ports there, and their
-    /// plain ports, if any, as `port`); a plain client takes `port`.
-    static func parseShards(_ reply: RESPValue, queried: RedisClient.Endpoint, overTLS: Bool = false) throws
-        -> [(ClosedRange<Int>, RedisClient.Endpoint)]
-    {
+    /// `endpoint` or `ip`, `port` and/or `tls-port`, `role`, `health`). A client over TLS takes
+    /// the `tls-port` (a cluster with `tls-cluster yes` gives its nodes' TLS ports there, and
+    /// their plain ports, if any, as `port`); a plain client takes `port`. Replicas count when
+    /// their `health` is `online` (or not given).
+    static func parseShards(_ reply: RESPValue, queried: RedisClient.Endpoint, overTLS: Bool = false) throws -> [SlotRange] {
         guard let shards = reply.array else { throw malformed("CLUSTER SHARDS", reply) }
-        var ranges: [(ClosedRange<Int>, RedisClient.Endpoint)] = []
+        func endpoint(of node: [String: RESPValue]) -> RedisClient.Endpoint? {
+            let port = overTLS ? node["tls-port"]?.int64 ?? node["port"]?.int64 : node["port"]?.int64
+            guard let port, port > 0, port <= 65_535 else { return nil }
+            var host = node["endpoint"]?.string ?? ""
+            if host.isEmpty || host == "?" { host = node["ip"]?.string ?? "" }
+            if host.isEmpty || host == "?" { host = queried.host }
+            return RedisClient.Endpoint(host: host, port: Int(port))
+        }
+        var ranges: [SlotRange] = []
         for shard in shards {
             guard let fields = fields(of: shard), let slots = fields["slots"]?.array, let nodes = fields["nodes"]?.array else {
                 throw malformed("CLUSTER SHARDS", reply)
             }
             guard !slots.isEmpty else { continue }
-            let primary = nodes.compactMap(Self.fields(of:)).first { $0["role"]?.string == "master" }
-            let port = overTLS ? primary?["tls-port"]?.int64 ?? primary?["port"]?.int64 : primary?["port"]?.int64
-            guard let primary, let port, port > 0 else { throw malformed("CLUSTER SHARDS", reply) }
-            var host = primary["endpoint"]?.string ?? ""
-            if host.isEmpty || host == "?" { host = primary["ip"]?.string ?? "" }
-            if host.isEmpty || host == "?" { host = queried.host }
-            let endpoint = RedisClient.Endpoint(host: host, port: Int(port))
+            let members = nodes.compactMap(Self.fields(of:))
+            guard let primary = members.first(where: { $0["role"]?.string == "master" }).flatMap(endpoint(of:)) else {
+                throw malformed("CLUSTER SHARDS", reply)
+            }
+            let replicas = members.filter { $0["role"]?.string == "replica" && ($0["health"]?.string ?? "online") == "online" }
+                .compactMap(endpoint(of:))
             var index = 0
             while index + 1 < slots.count {
                 guard let start = slots[index].int64, let end = slots[index + 1].int64, start <= end else {
                     throw malformed("CLUSTER SHARDS", reply)
                 }
-                ranges.append((Int(start)...Int(end), endpoint))
+                ranges.append(SlotRange(slots: Int(start)...Int(end), primary: primary, replicas: replicas))
                 index += 2
             }
         }
@@ -409,17 +471,22 @@ final class RedisClusterRouter: Sendable {
         return ranges
     }
 
-    /// `CLUSTER SLOTS`: per range, start, end, then the primary's `[host, port, id, …]`.
-    static func parseSlots(_ reply: RESPValue, queried: RedisClient.Endpoint) throws -> [(ClosedRange<Int>, RedisClient.Endpoint)] {
+    /// `CLUSTER SLOTS`: per range, start, end, then the primary's `[host, port, id, …]` and
+    /// each replica's.
+    static func parseSlots(_ reply: RESPValue, queried: RedisClient.Endpoint) throws -> [SlotRange] {
         guard let entries = reply.array else { throw malformed("CLUSTER SLOTS", reply) }
-        var ranges: [(ClosedRange<Int>, RedisClient.Endpoint)] = []
+        func endpoint(of node: RESPValue) -> RedisClient.Endpoint? {
+            guard let parts = node.array, parts.count >= 2, let port = parts[1].int64, port > 0, port <= 65_535 else { return nil }
+            var host = parts[0].string ?? ""
+            if host.isEmpty || host == "?" { host = queried.host }
+            return RedisClient.Endpoint(host: host, port: Int(port))
+        }
+        var ranges: [SlotRange] = []
         for entry in entries {
             guard let parts = entry.array, parts.count >= 3, let start = parts[0].int64, let end = parts[1].int64, start <= end,
-                  let primary = parts[2].array, primary.count >= 2, let port = primary[1].int64
+                  let primary = endpoint(of: parts[2])
             else { throw malformed("CLUSTER SLOTS", reply) }
-            var host = primary[0].string ?? ""
-            if host.isEmpty || host == "?" { host = queried.host }
-            ranges.append((Int(start)...Int(end), RedisClient.Endpoint(host: host, port: Int(port))))
+            ranges.append(SlotRange(slots: Int(start)...Int(end), primary: primary, replicas: parts.dropFirst(3).compactMap(endpoint(of:))))
         }
         guard !ranges.isEmpty else { throw malformed("CLUSTER SLOTS", reply) }
         return ranges

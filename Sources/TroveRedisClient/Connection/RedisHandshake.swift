@@ -2,7 +2,7 @@ import NIOCore
 
 /// What a new connection says before it carries commands: `HELLO 3` (with `AUTH` and
 /// `SETNAME`) where the server has it, else `AUTH` and `CLIENT SETNAME` in RESP2; then
-/// `SELECT` for a database other than 0.
+/// `SELECT` for a database other than 0, and `READONLY` for a cluster's reads from replicas.
 struct RedisHandshake {
     let configuration: RedisClient.Configuration
     /// The channel's handler, which sends the handshake's commands and hands back their replies.
@@ -37,6 +37,7 @@ struct RedisHandshake {
                 if let name = configuration.clientName { steps.append(RedisCommand("CLIENT", "SETNAME", name)) }
             }
             if configuration.database != 0 { steps.append(RedisCommand("SELECT", configuration.database)) }
+            if configuration.sendsReadOnly { steps.append(RedisCommand("READONLY")) }
             var chain = eventLoop.makeSucceededVoidFuture()
             for step in steps {
                 chain = chain.flatMap { handler.value.sendHandshake(step) }.flatMapThrowing { reply in

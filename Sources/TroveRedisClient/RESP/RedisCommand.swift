@@ -192,6 +192,24 @@ public struct RedisCommand: Sendable, CustomStringConvertible {
         return argument(keyIndex).map { RedisHashSlot(key: $0) }
     }
 
+    /// Whether the command only reads keys, so that a replica may answer it (see
+    /// ``RedisClient/ClusterConfiguration/readFrom``): the reads of strings, hashes, lists,
+    /// sets and sorted sets, `EXISTS`, `TYPE`, the TTL queries, and the read-only forms of
+    /// `EVAL`, `EVALSHA` and `FCALL`.
+    public var isReadOnly: Bool {
+        let upper = name.utf8.contains(where: { $0 >= UInt8(ascii: "a") && $0 <= UInt8(ascii: "z") }) ? name.uppercased() : name
+        return Self.readOnlyNames.contains(upper)
+    }
+
+    private static let readOnlyNames: Set<String> = [
+        "GET", "MGET", "STRLEN", "GETRANGE", "SUBSTR", "EXISTS", "TYPE", "TTL", "PTTL", "EXPIRETIME", "PEXPIRETIME",
+        "HGET", "HMGET", "HGETALL", "HEXISTS", "HLEN", "HKEYS", "HVALS", "HSTRLEN", "HRANDFIELD", "HSCAN",
+        "LRANGE", "LLEN", "LINDEX", "LPOS", "SMEMBERS", "SISMEMBER", "SMISMEMBER", "SCARD", "SRANDMEMBER", "SSCAN",
+        "ZRANGE", "ZRANGEBYSCORE", "ZRANGEBYLEX", "ZREVRANGE", "ZREVRANGEBYSCORE", "ZREVRANGEBYLEX", "ZSCORE", "ZMSCORE",
+        "ZCARD", "ZCOUNT", "ZLEXCOUNT", "ZRANK", "ZREVRANK", "ZSCAN", "ZRANDMEMBER",
+        "EVAL_RO", "EVALSHA_RO", "FCALL_RO",
+    ]
+
     /// Every argument (the name first), as slices of the encoding.
     func argumentSlices() -> [ByteBuffer] {
         var slices: [ByteBuffer] = []
