@@ -11,8 +11,8 @@ import Glibc
 /// value, and running the same command again finishes the job without copying what was done.
 @Suite("trove copy and sync, killed and run again")
 struct CopyInterruptionTests {
-    /// 4,000 small values and sixteen of 1 MiB: enough that a copy takes a good part of a
-    /// second, so that the kills land in the middle of it.
+    /// 4,000 small values and sixteen of 1 MiB, for a copy long enough to be killed in the
+    /// middle.
     static func fill(_ store: some KeyValueStore) async throws {
         var writes: [BatchWrite] = []
         for index in 0..<4_000 {
@@ -36,20 +36,24 @@ struct CopyInterruptionTests {
         process.standardError = FileHandle.nullDevice
         process.standardInput = FileHandle.nullDevice
         try process.run()
-        let killer = Task {
-            try await Task.sleep(for: delay)
-            guard process.isRunning else { return false }
+        // The kill is timed on a thread of its own: Swift's cooperative threads and dispatch's
+        // global queue, which the suites running beside this one keep busy (with calls that
+        // block, too), let a kill come long after its moment.
+        let (seconds, attoseconds) = delay.components
+        let killer = Thread {
+            Thread.sleep(forTimeInterval: Double(seconds) + Double(attoseconds) / 1e18)
+            guard process.isRunning else { return }
             kill(process.processIdentifier, SIGKILL)
-            return true
         }
+        killer.start()
         await withCheckedContinuation { continuation in
             DispatchQueue.global().async {
                 process.waitUntilExit()
                 continuation.resume()
             }
         }
-        killer.cancel()
-        let killed = (try? await killer.value) ?? false
+        // Killed when SIGKILL ended it (the child may have exited just before the kill).
+        let killed = process.terminationReason == .uncaughtSignal && process.terminationStatus == SIGKILL
         if !killed {
             #expect(process.terminationStatus == 0, "trove \(arguments.joined(separator: " ")) ended with \(process.terminationStatus)")
         }
@@ -75,15 +79,27 @@ struct CopyInterruptionTests {
             let databaseURL = directory.appendingPathComponent("destination.db")
             let arguments = [command, sourceURL.absoluteString, "sqlite://" + databaseURL.path, "--transfers", "4"]
                 + (command == "copy" ? ["--no-replace"] : [])
+            // How long a whole run takes on this machine (the shorter of two, into destinations
+            // of their own: the first reads the source cold), so that the kills land inside a
+            // run on a fast machine as on a slow one: the first run has the whole job to do,
+            // and is killed within 10 to 50 % of that time.
+            var whole = Duration.seconds(600)
+            for probe in 0..<2 {
+                let probeURL = directory.appendingPathComponent("probe\(probe).db")
+                let started = ContinuousClock.now
+                #expect(try await Self.run([command, sourceURL.absoluteString, "sqlite://" + probeURL.path, "--transfers", "4"]
+                                           + (command == "copy" ? ["--no-replace"] : []), killingAfter: .seconds(600)) == false)
+                whole = min(whole, ContinuousClock.now - started)
+            }
             var generator = SystemRandomNumberGenerator()
             var interrupted = 0
             for _ in 0..<5 {
-                let delay = Duration.milliseconds(Int.random(in: 50...250, using: &generator))
+                let delay = whole * Double.random(in: 0.1...0.5, using: &generator)
                 if try await Self.run(arguments, killingAfter: delay) { interrupted += 1 }
                 let destination = try await SQLiteStore(path: databaseURL)
                 try await Self.expectOnlyWholeValues(source, destination)
             }
-            print("trove \(command): \(interrupted) of 5 runs killed before they ended")
+            print("trove \(command): \(interrupted) of 5 runs killed before they ended (a whole run: \(whole))")
             #expect(interrupted > 0, "no run was killed before it ended: the fixture copies too fast to test interruption")
             #expect(try await Self.run(arguments, killingAfter: .seconds(600)) == false)
 
