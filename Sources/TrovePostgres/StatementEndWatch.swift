@@ -212,20 +212,15 @@ final class StatementEndWatch: ChannelDuplexHandler, RemovableChannelHandler, @u
         if let placed = placed.withLock({ $0[identifier] }), placed.connection === connection { return placed.watch }
         guard let channel = channel(of: connection), channel.isActive else { return nil }
         let pipeline = channel.pipeline.syncOperations
-        let watch: StatementEndWatch
-        if let present = try? pipeline.handler(type: StatementEndWatch.self) {
-            watch = present
-        } else {
-            watch = StatementEndWatch(eventLoop: connection.eventLoop)
-            do {
-                if let tls = try? pipeline.handler(type: NIOSSLClientHandler.self) {
-                    try pipeline.addHandler(watch, position: .after(tls))
-                } else {
-                    try pipeline.addHandler(watch, position: .first)
-                }
-            } catch {
-                return nil
+        let watch = StatementEndWatch(eventLoop: connection.eventLoop)
+        do {
+            if let tls = try? pipeline.handler(type: NIOSSLClientHandler.self) {
+                try pipeline.addHandler(watch, position: .after(tls))
+            } else {
+                try pipeline.addHandler(watch, position: .first)
             }
+        } catch {
+            return nil
         }
         watch.identifier = identifier
         placed.withLock { $0[identifier] = Placed(connection: connection, watch: watch) }

@@ -3,6 +3,7 @@ import NIOPosix
 import Synchronization
 import Testing
 import TroveRedisClient
+import TroveTestSupport
 
 /// A loopback cluster node of the test's own, the only primary of every slot, that answers
 /// on cue with the replies a cluster sends in passing: `FLAKY key n` gets `TRYAGAIN` n times
@@ -120,14 +121,6 @@ private final class FakeClusterHandler: ChannelInboundHandler {
     }
 }
 
-/// A port on 127.0.0.1 that was just bound and closed, so that nothing listens there.
-func closedPort() async throws -> Int {
-    let probe = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton).bind(host: "127.0.0.1", port: 0).get()
-    let port = probe.localAddress!.port!
-    try await probe.close()
-    return port
-}
-
 /// The cluster client's retries and redirect bound, against a node of the test's own.
 @Suite("Redis Cluster client: retries and redirects")
 struct RedisClusterRetryTests {
@@ -190,7 +183,7 @@ struct RedisClusterRetryTests {
     /// A primary that cannot be reached (killed, say, and not yet replaced): the command is
     /// not sent, the layout is learnt again, and the command goes to the new owner.
     @Test func anUnreachablePrimaryIsReplacedAfterARefresh() async throws {
-        let deadPort = try await closedPort()
+        let deadPort = try ServerSocketPort.free()
         let node = try await FakeClusterNode(firstOwnerPort: deadPort)
         let client = node.client(maximumRetries: 5)
         #expect(try await client.primaries() == [.init(host: "127.0.0.1", port: deadPort)])
@@ -207,7 +200,7 @@ struct RedisClusterRetryTests {
     /// says `READONLY`.
     @Test(arguments: [false, true])
     func readsFromAnUnreachableReplicaGoToThePrimary(slotsOnly: Bool) async throws {
-        let deadPort = try await closedPort()
+        let deadPort = try ServerSocketPort.free()
         let node = try await FakeClusterNode(slotsOnly: slotsOnly, replicaPort: deadPort)
         // No retries: the read reaches the primary without counting as one.
         let client = node.client(maximumRetries: 0, readFrom: .preferReplica)

@@ -77,8 +77,11 @@ struct CopyInterruptionTests {
             let source = try FileSystemStore(root: sourceURL)
             try await Self.fill(source)
             let databaseURL = directory.appendingPathComponent("destination.db")
-            let arguments = [command, sourceURL.absoluteString, "sqlite://" + databaseURL.path, "--transfers", "4"]
-                + (command == "copy" ? ["--no-replace"] : [])
+            func commandLine(into database: URL) -> [String] {
+                [command, sourceURL.absoluteString, "sqlite://" + database.path, "--transfers", "4"]
+                    + (command == "copy" ? ["--no-replace"] : [])
+            }
+            let arguments = commandLine(into: databaseURL)
             // How long a whole run takes on this machine (the shorter of two, into destinations
             // of their own: the first reads the source cold), so that the kills land inside a
             // run on a fast machine as on a slow one: the first run has the whole job to do,
@@ -87,8 +90,7 @@ struct CopyInterruptionTests {
             for probe in 0..<2 {
                 let probeURL = directory.appendingPathComponent("probe\(probe).db")
                 let started = ContinuousClock.now
-                #expect(try await Self.run([command, sourceURL.absoluteString, "sqlite://" + probeURL.path, "--transfers", "4"]
-                                           + (command == "copy" ? ["--no-replace"] : []), killingAfter: .seconds(600)) == false)
+                #expect(try await Self.run(commandLine(into: probeURL), killingAfter: .seconds(600)) == false)
                 whole = min(whole, ContinuousClock.now - started)
             }
             var generator = SystemRandomNumberGenerator()

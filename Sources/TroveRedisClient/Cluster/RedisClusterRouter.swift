@@ -439,12 +439,9 @@ final class RedisClusterRouter: Sendable {
     static func parseShards(_ reply: RESPValue, queried: RedisClient.Endpoint, overTLS: Bool = false) throws -> [SlotRange] {
         guard let shards = reply.array else { throw malformed("CLUSTER SHARDS", reply) }
         func endpoint(of node: [String: RESPValue]) -> RedisClient.Endpoint? {
-            let port = overTLS ? node["tls-port"]?.int64 ?? node["port"]?.int64 : node["port"]?.int64
-            guard let port, port > 0, port <= 65_535 else { return nil }
-            var host = node["endpoint"]?.string ?? ""
-            if host.isEmpty || host == "?" { host = node["ip"]?.string ?? "" }
-            if host.isEmpty || host == "?" { host = queried.host }
-            return RedisClient.Endpoint(host: host, port: Int(port))
+            let host = node["endpoint"]?.string.flatMap { $0.isEmpty || $0 == "?" ? nil : $0 } ?? node["ip"]?.string
+            return Self.endpoint(host: host, port: overTLS ? node["tls-port"]?.int64 ?? node["port"]?.int64 : node["port"]?.int64,
+                                 queried: queried)
         }
         var ranges: [SlotRange] = []
         for shard in shards {
@@ -476,10 +473,8 @@ final class RedisClusterRouter: Sendable {
     static func parseSlots(_ reply: RESPValue, queried: RedisClient.Endpoint) throws -> [SlotRange] {
         guard let entries = reply.array else { throw malformed("CLUSTER SLOTS", reply) }
         func endpoint(of node: RESPValue) -> RedisClient.Endpoint? {
-            guard let parts = node.array, parts.count >= 2, let port = parts[1].int64, port > 0, port <= 65_535 else { return nil }
-            var host = parts[0].string ?? ""
-            if host.isEmpty || host == "?" { host = queried.host }
-            return RedisClient.Endpoint(host: host, port: Int(port))
+            guard let parts = node.array, parts.count >= 2 else { return nil }
+            return Self.endpoint(host: parts[0].string, port: parts[1].int64, queried: queried)
         }
         var ranges: [SlotRange] = []
         for entry in entries {
@@ -490,6 +485,14 @@ final class RedisClusterRouter: Sendable {
         }
         guard !ranges.isEmpty else { throw malformed("CLUSTER SLOTS", reply) }
         return ranges
+    }
+
+    /// A node's endpoint from a layout reply: the host it announces (the queried node's when it
+    /// announces none, or `?`) and a port in range; `nil` without one.
+    private static func endpoint(host: String?, port: Int64?, queried: RedisClient.Endpoint) -> RedisClient.Endpoint? {
+        guard let port, port > 0, port <= 65_535 else { return nil }
+        let announced = host.flatMap { $0.isEmpty || $0 == "?" ? nil : $0 }
+        return RedisClient.Endpoint(host: announced ?? queried.host, port: Int(port))
     }
 
     /// The fields of a RESP3 map, or of a RESP2 array of names and values.

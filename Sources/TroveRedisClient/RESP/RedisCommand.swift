@@ -173,7 +173,7 @@ public struct RedisCommand: Sendable, CustomStringConvertible {
     /// `SCRIPT`, `SCAN`, …), which go to any primary.
     public var keySlot: RedisHashSlot? {
         if let slot { return slot }
-        let upper = name.utf8.contains(where: { $0 >= UInt8(ascii: "a") && $0 <= UInt8(ascii: "z") }) ? name.uppercased() : name
+        let upper = upperCasedName
         let keyIndex: Int
         switch upper {
         case "EVAL", "EVALSHA", "EVAL_RO", "EVALSHA_RO", "FCALL", "FCALL_RO":
@@ -197,8 +197,12 @@ public struct RedisCommand: Sendable, CustomStringConvertible {
     /// sets and sorted sets, `EXISTS`, `TYPE`, the TTL queries, and the read-only forms of
     /// `EVAL`, `EVALSHA` and `FCALL`.
     public var isReadOnly: Bool {
-        let upper = name.utf8.contains(where: { $0 >= UInt8(ascii: "a") && $0 <= UInt8(ascii: "z") }) ? name.uppercased() : name
-        return Self.readOnlyNames.contains(upper)
+        Self.readOnlyNames.contains(upperCasedName)
+    }
+
+    /// The name in capitals (upper-cased only when it holds a lower-case letter).
+    private var upperCasedName: String {
+        name.utf8.contains(where: { $0 >= UInt8(ascii: "a") && $0 <= UInt8(ascii: "z") }) ? name.uppercased() : name
     }
 
     private static let readOnlyNames: Set<String> = [
