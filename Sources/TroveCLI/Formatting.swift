@@ -107,13 +107,15 @@ enum Show {
     }
 
     /// An entry's metadata as a JSON object: key, size, etag, modified, created, expires
-    /// (dates in ISO 8601, UTC, to the millisecond; `null` when the store does not keep one).
-    static func json(_ metadata: EntryMetadata) -> JSONObject {
+    /// (dates in ISO 8601, UTC, to the millisecond; `null` when the store does not keep one:
+    /// `keepsModification` false for a store without ``StoreCapabilities/modificationDate``,
+    /// whose date is only the moment it answered).
+    static func json(_ metadata: EntryMetadata, keepsModification: Bool = true) -> JSONObject {
         var object = JSONObject()
         object.add("key", metadata.key.rawValue)
         object.add("size", metadata.size)
         object.add("etag", metadata.etag.rawValue)
-        object.add("modified", preciseDate(metadata.modificationDate))
+        object.add("modified", keepsModification ? preciseDate(metadata.modificationDate) : nil)
         object.add("created", metadata.creationDate.map(preciseDate))
         object.add("expires", metadata.expirationDate.map(preciseDate))
         return object

@@ -56,21 +56,21 @@ struct ListCommand: StoreCommand {
         let query = try ListQuery(prefix: prefix, delimiter: delimiter?.first, includesMetadata: long || json)
         var output = StandardOutput()
         if long {
-            var table = LongListing(display: display)
+            var table = LongListing(display: display, keepsModification: store.capabilities.contains(.modificationDate))
             for try await element in store.list(query) {
                 if let rows = table.add(element) { try table.write(rows, to: &output) }
             }
             try table.write(table.finish(), to: &output)
         } else {
             for try await element in store.list(query) {
-                try output.line(json ? Self.json(element) : element.name)
+                try output.line(json ? Self.json(element, keepsModification: store.capabilities.contains(.modificationDate)) : element.name)
             }
         }
         try output.flush()
     }
 
-    private static func json(_ element: ListElement) -> String {
-        if let metadata = element.metadata { return Show.json(metadata).rendered }
+    private static func json(_ element: ListElement, keepsModification: Bool) -> String {
+        if let metadata = element.metadata { return Show.json(metadata, keepsModification: keepsModification).rendered }
         var object = JSONObject()
         object.add(element.key == nil ? "prefix" : "key", element.name)
         return object.rendered
@@ -88,16 +88,20 @@ struct LongListing {
     private var etagWidth = 1
     private let blockSize = 1000
     private let display: DisplayOptions
+    private let keepsModification: Bool
 
-    /// A listing shown as `display` says.
-    init(display: DisplayOptions) {
+    /// A listing shown as `display` says; with `keepsModification` false (a store that does
+    /// not keep modification dates), `-` in the date column.
+    init(display: DisplayOptions, keepsModification: Bool = true) {
         self.display = display
+        self.keepsModification = keepsModification
     }
 
     /// Adds a row; returns a block of rows when one is full.
     mutating func add(_ element: ListElement) -> [String]? {
         if let metadata = element.metadata {
-            pending.append((display.size(metadata.size), display.date(metadata.modificationDate), metadata.etag.rawValue, element.name))
+            let date = keepsModification ? display.date(metadata.modificationDate) : "-"
+            pending.append((display.size(metadata.size), date, metadata.etag.rawValue, element.name))
         } else {
             pending.append(("-", "-", "-", element.name))
         }

@@ -38,13 +38,14 @@ struct StatCommand: StoreCommand {
         }
         var output = StandardOutput()
         if json {
-            try output.line(Show.json(metadata).rendered)
+            try output.line(Show.json(metadata, keepsModification: store.capabilities.contains(.modificationDate)).rendered)
         } else {
             let rows = [
                 ("key", metadata.key.rawValue),
                 ("size", Self.size(metadata.size, display: display)),
                 ("etag", metadata.etag.rawValue),
-                ("modified", display.preciseDate(metadata.modificationDate)),
+                ("modified", store.capabilities.contains(.modificationDate) ? display.preciseDate(metadata.modificationDate)
+                    : "not kept by this store"),
                 ("created", metadata.creationDate.map(display.preciseDate) ?? "not kept by this store"),
                 ("expires", metadata.expirationDate.map(display.preciseDate) ?? "never"),
             ]

@@ -153,7 +153,7 @@ public final class PostgresStore: KeyValueStore {
     /// processes, and streaming (values in and out a part at a time).
     public var capabilities: StoreCapabilities {
         [.retention, .persistence, .conditionalWrites, .conditionalDeletes, .expiration, .creationDate,
-         .distinctETagPerWrite, .atomicBatches, .expiryRefreshOnRead, .sharedAcrossProcesses, .streaming]
+         .distinctETagPerWrite, .atomicBatches, .expiryRefreshOnRead, .sharedAcrossProcesses, .streaming, .modificationDate]
     }
 
     /// A fresh ETag, never given before by any store instance (a random instance and a counter).

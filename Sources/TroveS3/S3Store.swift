@@ -61,7 +61,7 @@ public struct S3Store: KeyValueStore {
 
     /// Persistence, retention, conditional writes and deletes, shared across processes.
     public var capabilities: StoreCapabilities {
-        [.persistence, .retention, .conditionalWrites, .conditionalDeletes, .sharedAcrossProcesses]
+        [.persistence, .retention, .conditionalWrites, .conditionalDeletes, .sharedAcrossProcesses, .modificationDate]
     }
 
     /// The object key of `key`.

@@ -140,7 +140,7 @@ public final class SQLiteStore: KeyValueStore {
     public var capabilities: StoreCapabilities {
         var capabilities: StoreCapabilities = [.persistence, .conditionalWrites, .conditionalDeletes, .expiration,
                                                .creationDate, .streaming, .retention, .distinctETagPerWrite, .atomicBatches,
-                                               .expiryRefreshOnRead]
+                                               .expiryRefreshOnRead, .modificationDate]
         if !options.isExclusive { capabilities.insert(.sharedAcrossProcesses) }
         if options.accessMode == .readOnly { capabilities.subtract([.conditionalWrites, .conditionalDeletes, .expiration, .expiryRefreshOnRead]) }
         return capabilities

@@ -38,12 +38,20 @@ extension KeyValueStore {
 
     /// The `count` keys with the earliest timestamps, oldest first.
     ///
+    /// By modification date, this needs a store that keeps one
+    /// (``StoreCapabilities/modificationDate``); on another, the keys are some `count` keys
+    /// under the prefix.
+    ///
     /// - Complexity: One listing with metadata of the prefix; memory for `count` entries.
     public func oldestKeys(_ count: Int, by timestamp: EntryTimestamp = .modification, withPrefix prefix: String = "") async throws -> [StoreKey] {
         try await extremeKeys(count, by: timestamp, withPrefix: prefix, newest: false)
     }
 
     /// The `count` keys with the latest timestamps, newest first.
+    ///
+    /// By modification date, this needs a store that keeps one
+    /// (``StoreCapabilities/modificationDate``); on another, the keys are some `count` keys
+    /// under the prefix.
     ///
     /// - Complexity: One listing with metadata of the prefix; memory for `count` entries.
     public func newestKeys(_ count: Int, by timestamp: EntryTimestamp = .modification, withPrefix prefix: String = "") async throws -> [StoreKey] {

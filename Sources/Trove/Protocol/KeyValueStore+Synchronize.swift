@@ -95,7 +95,8 @@ extension KeyValueStore {
     /// the second its original was written look older than it: it is copied again, a wasted
     /// copy but never a missed one.)
     /// With `byContent`, sizes and bytes decide and times are ignored: values of equal size are
-    /// read from both stores and compared.
+    /// read from both stores and compared. So they do, whatever `byContent` says, when either
+    /// store does not keep modification dates (``StoreCapabilities/modificationDate``).
     ///
     /// - Parameters:
     ///   - destination: The store to make equal to this one under `prefix`.
@@ -145,6 +146,10 @@ extension KeyValueStore {
         let query = try ListQuery(prefix: prefix, includesMetadata: true)
         let copyWidth = max(1, concurrency), comparisonWidth = max(1, comparisonConcurrency)
         let onServer = canCopyOnServer(to: destination)
+        // Dates decide only where both stores keep them: a store that reports the moment it
+        // answered would make every value look newer (or older) than its copy.
+        let readsContent = byContent || !capabilities.contains(.modificationDate)
+            || !destination.capabilities.contains(.modificationDate)
         var report = SynchronizationReport()
         report.isDryRun = dryRun
         var extras: [StoreKey] = []
@@ -211,9 +216,9 @@ extension KeyValueStore {
                     while waiting.count - nextWaiting >= copyWidth { try await settleNext() }
                 case .inBoth(let source, let target):
                     let sameSize = source.size == target.size
-                    if sameSize, !byContent, source.modificationDate <= target.modificationDate {
+                    if sameSize, !readsContent, source.modificationDate <= target.modificationDate {
                         report.unchanged += 1
-                    } else if sameSize, byContent {
+                    } else if sameSize, readsContent {
                         while comparing >= comparisonWidth { try await settleNext() }
                         let key = source.key
                         group.addTask {

@@ -38,6 +38,12 @@ public struct StoreCapabilities: OptionSet, Hashable, Sendable, CustomStringConv
     /// A read can renew the entry's expiry in the same step, keeping its value and ETag
     /// (``ReadOptions/refreshingExpiry``): what a sliding expiry needs for one round trip.
     public static let expiryRefreshOnRead = StoreCapabilities(rawValue: 1 << 10)
+    /// ``EntryMetadata/modificationDate`` is the moment of the entry's last write, so entries
+    /// can be ordered by it (``KeyValueStore/oldestKeys(_:by:withPrefix:)``) and a copy can
+    /// tell which side is newer. A store without it does not know when an entry was written
+    /// (a plain Redis string, say) and reports the moment it answered instead: a bound, not a
+    /// date to compare.
+    public static let modificationDate = StoreCapabilities(rawValue: 1 << 11)
 
     /// The capabilities that a layer can pass on only if it implements the requirements behind
     /// them (``KeyValueStore/writeBatch(_:)`` and ``KeyValueStore/deleteBatch(_:)`` for atomic
@@ -54,7 +60,7 @@ public struct StoreCapabilities: OptionSet, Hashable, Sendable, CustomStringConv
         (.creationDate, "creationDate"), (.streaming, "streaming"),
         (.sharedAcrossProcesses, "sharedAcrossProcesses"), (.retention, "retention"),
         (.distinctETagPerWrite, "distinctETagPerWrite"), (.atomicBatches, "atomicBatches"),
-        (.expiryRefreshOnRead, "expiryRefreshOnRead"),
+        (.expiryRefreshOnRead, "expiryRefreshOnRead"), (.modificationDate, "modificationDate"),
     ]
 
     /// Every capability this version of Trove defines.

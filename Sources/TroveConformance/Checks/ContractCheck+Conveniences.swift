@@ -25,7 +25,8 @@ extension ContractCheck {
 
     /// `oldestKeys` and `newestKeys` return the N keys with the earliest or latest modification
     /// (or creation) dates the store reports, in order; modification dates follow the order of
-    /// the writes.
+    /// the writes. A store without ``StoreCapabilities/modificationDate`` has no order to keep:
+    /// its answers hold N distinct keys under the prefix.
     public static let oldestAndNewestKeys = ContractCheck(
         "oldestAndNewestKeys",
         "oldestKeys and newestKeys return the N extreme keys by modification or creation date"
@@ -113,6 +114,21 @@ enum ConvenienceChecks {
                              key: written.key, expected: "at or after \(previous)", got: "\(written.modificationDate)")
             }
             previous = written.modificationDate
+        }
+        // Without modification dates, the answer holds the right number of keys under the prefix
+        // and no key twice, in an order the store cannot know.
+        let datesKept = c.capabilities.contains(.modificationDate)
+        guard datesKept else {
+            let oldest = try await c.store.oldestKeys(3, withPrefix: "k/"), newest = try await c.store.newestKeys(3, withPrefix: "k/")
+            for (what, answer) in [("oldestKeys(3)", oldest), ("newestKeys(3)", newest)] {
+                try c.expectEqual(answer.count, 3, "\(what) returned the wrong number of keys")
+                try c.expectEqual(Set(answer).count, 3, "\(what) returned a key twice")
+                try c.expect(Set(answer.map(\.rawValue)).isSubset(of: Set(order)), "\(what) returned a key outside its prefix",
+                             got: describe(answer))
+            }
+            try c.expectEqual(Set(try await c.store.oldestKeys(10, withPrefix: "k/").map(\.rawValue)), Set(order),
+                              "asking for more keys than there are must return them all")
+            return
         }
         try await expectExtremes(by: .modification, c)
 

@@ -185,6 +185,6 @@ struct BoundedMemoryStoreTests {
     func descriptionAndCapabilities() {
         let store = BoundedMemoryStore(maximumBytes: 64 << 20, maximumEntries: 10_000, name: "cache")
         #expect(store.description == "cache (67108864 bytes, 10000 entries)")
-        #expect(store.capabilities == [.conditionalWrites, .conditionalDeletes, .expiration, .creationDate, .retention, .distinctETagPerWrite])
+        #expect(store.capabilities == [.conditionalWrites, .conditionalDeletes, .expiration, .creationDate, .retention, .distinctETagPerWrite, .modificationDate])
     }
 }

@@ -288,7 +288,8 @@ public final class FileSystemStore: KeyValueStore {
     /// sharing across processes and retention.
     public var capabilities: StoreCapabilities {
         var capabilities: StoreCapabilities = [.persistence, .conditionalWrites, .conditionalDeletes, .expiration,
-                                               .streaming, .sharedAcrossProcesses, .retention, .distinctETagPerWrite]
+                                               .streaming, .sharedAcrossProcesses, .retention, .distinctETagPerWrite,
+                                               .modificationDate]
         if hasBirthTimes { capabilities.insert(.creationDate) }
         return capabilities
     }

@@ -61,7 +61,7 @@ public final class BoundedMemoryStore: KeyValueStore {
     /// Conditional writes and deletes, expiration, creation date, retention and a new ETag on
     /// every write.
     public var capabilities: StoreCapabilities {
-        [.conditionalWrites, .conditionalDeletes, .expiration, .creationDate, .retention, .distinctETagPerWrite]
+        [.conditionalWrites, .conditionalDeletes, .expiration, .creationDate, .retention, .distinctETagPerWrite, .modificationDate]
     }
 
     /// The entry under `key`, made the most recently used.

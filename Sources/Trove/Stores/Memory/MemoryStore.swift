@@ -53,7 +53,7 @@ public final class MemoryStore: KeyValueStore {
     /// write, atomic batches and renewing an expiry within a read.
     public var capabilities: StoreCapabilities {
         [.conditionalWrites, .conditionalDeletes, .expiration, .creationDate, .retention,
-         .distinctETagPerWrite, .atomicBatches, .expiryRefreshOnRead]
+         .distinctETagPerWrite, .atomicBatches, .expiryRefreshOnRead, .modificationDate]
     }
 
     private static func metadata(_ key: StoreKey, _ stored: Stored) -> EntryMetadata {
