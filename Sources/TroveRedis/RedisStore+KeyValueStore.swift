@@ -7,6 +7,7 @@ extension RedisStore {
     // MARK: Reads
 
     public func read(_ key: StoreKey) async throws -> StoreEntry? {
+        if layout.isPlain { return try await plainRead(key, refresh: nil, withValue: true, renews: true) }
         if expiration.isSliding {
             return try await mapping(.read, key) { try entry(from: try await client.run(RedisStoreScripts.read, keys: scriptKeys(key), arguments: [key.rawValue, "s", "0", "1"]), key) }
         }
@@ -16,6 +17,10 @@ extension RedisStore {
     public func read(_ key: StoreKey, options: ReadOptions) async throws -> ReadOutcome<StoreEntry>? {
         guard let refresh = options.refreshingExpiry else {
             guard let entry = try await read(key) else { return nil }
+            return options.outcome(of: entry)
+        }
+        if layout.isPlain {
+            guard let entry = try await plainRead(key, refresh: refresh, withValue: true, renews: true) else { return nil }
             return options.outcome(of: entry)
         }
         let mode = refreshArguments(refresh)
@@ -31,6 +36,9 @@ extension RedisStore {
     }
 
     public func metadata(for key: StoreKey, options: ReadOptions) async throws -> EntryMetadata? {
+        if layout.isPlain {
+            return try await plainRead(key, refresh: options.refreshingExpiry, withValue: false, renews: options.refreshingExpiry != nil)?.metadata
+        }
         let mode = options.refreshingExpiry.map(refreshArguments) ?? ("", "0")
         let reply = try await mapping(.metadata, key) {
             try await client.run(RedisStoreScripts.read, keys: scriptKeys(key), arguments: [key.rawValue, mode.0, mode.1, "0"])
@@ -42,6 +50,7 @@ extension RedisStore {
 
     public func readBatch(_ keys: [StoreKey]) async throws -> [StoreEntry?] {
         guard !keys.isEmpty else { return [] }
+        if layout.isPlain { return try await plainReadBatch(keys) }
         if expiration.isSliding {
             let replies = try await mapping(.read, nil) {
                 try await runScripts(RedisStoreScripts.read, keys.map { (scriptKeys($0), [$0.rawValue, "s", "0", "1"]) })
@@ -116,6 +125,7 @@ extension RedisStore {
     // MARK: Writes
 
     public func write(_ value: Data, for key: StoreKey, options: WriteOptions) async throws -> EntryMetadata {
+        if layout.isPlain { return try await plainWrite(value, for: key, options: options) }
         let etag = makeETag()
         let reply = try await mapping(.write, key) {
             try await client.run(RedisStoreScripts.write, keys: scriptKeys(key), arguments: writeArguments(value, key, options, etag))
@@ -125,6 +135,7 @@ extension RedisStore {
 
     public func writeBatch(_ writes: [BatchWrite]) async throws -> [Result<EntryMetadata, StoreError>] {
         guard !writes.isEmpty else { return [] }
+        if layout.isPlain { return try await plainWriteBatch(writes) }
         let etags = writes.map { _ in makeETag() }
         let replies = try await mapping(.write, nil) {
             try await runScripts(RedisStoreScripts.write, zip(writes, etags).map { write, etag in
@@ -174,6 +185,7 @@ extension RedisStore {
     // MARK: Deletes
 
     public func delete(_ key: StoreKey, condition: DeleteCondition) async throws -> Bool {
+        if layout.isPlain { return try await plainDelete(key, condition: condition) }
         let reply = try await mapping(.delete, key) {
             try await client.run(RedisStoreScripts.delete, keys: scriptKeys(key), arguments: [key.rawValue, condition.expectedETag?.rawValue ?? ""])
         }
@@ -182,6 +194,7 @@ extension RedisStore {
 
     public func deleteBatch(_ deletes: [BatchDelete]) async throws -> [Result<Void, StoreError>] {
         guard !deletes.isEmpty else { return [] }
+        if layout.isPlain { return try await plainDeleteBatch(deletes) }
         let replies = try await mapping(.delete, nil) {
             try await runScripts(RedisStoreScripts.delete, deletes.map {
                 (scriptKeys($0.key), [$0.key.rawValue, $0.condition.expectedETag?.rawValue ?? ""])
@@ -211,6 +224,7 @@ extension RedisStore {
 
     public func count(withPrefix prefix: String) async throws -> Int {
         let query = try ListQuery(prefix: prefix)
+        if layout.isPlain { return try await plainCount(withPrefix: query.prefix) }
         _ = try await purgeExpired(.count)
         let range = Self.range(of: query.prefix)
         let replies = try await mapping(.list, nil) {
@@ -224,8 +238,11 @@ extension RedisStore {
         return total
     }
 
+    /// Drops expired keys from the indexes and returns how many; the server reclaims their
+    /// entries itself. With ``Layout/plain`` there is no index, so nothing to do: 0.
     public func reclaimExpired() async throws -> Int {
-        try await purgeExpired(.reclaim)
+        if layout.isPlain { return 0 }
+        return try await purgeExpired(.reclaim)
     }
 
     /// Drops every expired key from the indexes, 1,000 per bucket and script call (the
@@ -253,8 +270,8 @@ extension RedisStore {
 
     /// Adds `delta` to the decimal integer under `key` (0 when absent) on the server, in one
     /// step (`HINCRBY` inside a script that also gives the entry a new ETag and modification
-    /// time), and returns the sum. A new counter gets the store's default expiry; an existing
-    /// one keeps its own.
+    /// time; `INCRBY` on a ``Layout/plain`` string), and returns the sum. A new counter gets the
+    /// store's default expiry; an existing one keeps its own.
     ///
     /// This is reached only through a `RedisStore` itself: through `any KeyValueStore` or a
     /// layer, ``KeyValueStore/increment(_:by:)`` runs its compare-and-swap loop instead.
@@ -267,9 +284,13 @@ extension RedisStore {
         let etag = makeETag()
         let reply: RESPValue
         do {
-            reply = try await client.run(RedisStoreScripts.increment, keys: scriptKeys(key),
-                                         arguments: [key.rawValue, delta, etag.rawValue, expiry.kind, String(expiry.milliseconds),
-                                                     String(expiry.slidingMilliseconds)])
+            if layout.isPlain {
+                reply = try await plainIncrementReply(key, by: delta)
+            } else {
+                reply = try await client.run(RedisStoreScripts.increment, keys: scriptKeys(key),
+                                             arguments: [key.rawValue, delta, etag.rawValue, expiry.kind, String(expiry.milliseconds),
+                                                         String(expiry.slidingMilliseconds)])
+            }
         } catch let error as RedisClientError where error.code == .server {
             let message = error.serverError?.message ?? ""
             if message.contains("overflow") {

@@ -14,6 +14,7 @@ extension RedisStore {
     /// read past, so nothing a bucket has not shown yet can belong before an element listed.
     /// The memory of a page is bounded by the number of buckets times that share.
     public func listPage(_ query: ListQuery, after cursor: ListCursor?, limit: Int) async throws -> ListPage {
+        if layout.isPlain { return try await plainListPage(query, after: cursor, limit: limit) }
         let limit = max(1, min(limit, 10_000))
         let range = Self.range(of: query.prefix)
         var start = range.start

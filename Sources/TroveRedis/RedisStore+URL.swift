@@ -19,7 +19,9 @@ extension RedisStore {
     /// `sliding:<duration>`, such as `sliding:10m`), `connections` (1 to 64 per server, default
     /// 2), `timeout` (the command timeout, default 10s), `connect-timeout` (default 5s),
     /// `protocol` (`resp3`, default, or `resp2`), `buckets` (1 to 1,024: the store's
-    /// ``Layout/buckets(_:)``; by default 16 on a cluster and one index on one server).
+    /// ``Layout/buckets(_:)``; by default 16 on a cluster and one index on one server),
+    /// `layout` (`plain` for ``Layout/plain``: each key the plain string `prefix + key`, as
+    /// other programs write them; `single`; or `buckets`, with 16 unless `buckets` says).
     /// The port defaults to 6379, the database to 0.
     ///
     /// TLS: `rediss:` and `rediss+cluster:` speak TLS (``RedisClient/TLS``) to the server or
@@ -48,7 +50,8 @@ extension RedisStore {
         public var prefix: String
         /// The store's expiry model.
         public var expiration: Expiration
-        /// The store's layout, when the URL names one (`buckets`); `nil` for the client's default.
+        /// The store's layout, when the URL names one (`layout`, `buckets`); `nil` for the
+        /// client's default.
         public var layout: Layout?
 
         /// Reads a `redis:`, `rediss:`, `redis+cluster:` or `rediss+cluster:` URL.
@@ -127,6 +130,10 @@ extension RedisStore {
             if let timeout = try reader.duration("connect-timeout") { client.connectTimeout = timeout }
             if let resp = try reader.choice("protocol", from: ["resp3": true, "resp2": false]) { client.prefersRESP3 = resp }
             let bucketCount = try reader.integer("buckets", in: 1...1024)
+            let layoutName = try reader.choice("layout", from: ["plain": "plain", "single": "single", "buckets": "buckets"])
+            if let layoutName, layoutName != "buckets", bucketCount != nil {
+                throw url.invalid("option 'buckets' needs layout=buckets, not layout=\(layoutName)")
+            }
             if isTLS {
                 client.tls = try Self.tls(&reader, url, context)
             } else if let option = url.queryItems.first(where: { $0.name == "tls" || $0.name.hasPrefix("tls-") }) {
@@ -138,7 +145,12 @@ extension RedisStore {
             self.cluster = isCluster ? RedisClient.ClusterConfiguration(seeds: seeds, node: client) : nil
             self.prefix = prefix
             self.expiration = expiration ?? .none
-            self.layout = bucketCount.map { Layout.buckets($0) }
+            switch layoutName {
+            case "plain": self.layout = .plain
+            case "single": self.layout = .single
+            case "buckets": self.layout = .buckets(bucketCount ?? 16)
+            default: self.layout = bucketCount.map { Layout.buckets($0) }
+            }
         }
 
         /// The TLS options of a `rediss:` or `rediss+cluster:` URL.
@@ -190,7 +202,7 @@ extension RedisStore {
 extension StoreScheme {
     /// `redis://[user[:password]@]host[:port][/db]?prefix=app:`: a ``RedisStore``; options
     /// `prefix`, `expiration=none|fixed:<duration>|sliding:<duration>`, `connections`,
-    /// `timeout`, `connect-timeout`, `protocol=resp3|resp2`, `buckets`. See
+    /// `timeout`, `connect-timeout`, `protocol=resp3|resp2`, `buckets`, `layout=plain|single|buckets`. See
     /// ``RedisStore/URLConfiguration``.
     public static var redis: StoreScheme {
         StoreScheme(
@@ -245,7 +257,7 @@ extension StoreScheme {
     private static var redisOptions: [Option] {
         [.init("prefix"), .init("expiration", "none|fixed:<duration>|sliding:<duration>"), .init("connections", "1-64"),
          .init("timeout", "<duration>"), .init("connect-timeout", "<duration>"), .init("protocol", "resp3|resp2"),
-         .init("buckets", "1-1024")]
+         .init("buckets", "1-1024"), .init("layout", "plain|single|buckets")]
     }
 
     /// The options `rediss:` and `rediss+cluster:` URLs take besides, in the order they are read.

@@ -56,10 +56,15 @@ public import TroveRedisClient
 /// the index on the way. A delimiter listing skips past each common prefix on the server,
 /// so a page costs O(page size × log n) whatever the number of keys under a common prefix.
 ///
+/// **Plain strings** (``Layout/plain``): key `k` is the string `prefix + k`, readable and
+/// writable by any other program, with no hash and no index; the store reads what others
+/// wrote there, lists by `SCAN` and sorting, and does without what a string cannot keep
+/// (dates, a new ETag for identical bytes), as its capabilities say.
+///
 /// Capabilities: persistence (as far as the server persists), conditional writes and
-/// deletes, expiration, creation dates, sharing across processes, a distinct ETag per write,
-/// and renewing an expiry within a read. Not streaming (values travel whole), not atomic
-/// batches.
+/// deletes, expiration, creation and modification dates, sharing across processes, a
+/// distinct ETag per write, and renewing an expiry within a read. Not streaming (values
+/// travel whole), not atomic batches.
 public final class RedisStore: KeyValueStore {
     /// The client the store sends its commands with; the caller owns it and shuts it down.
     public let client: RedisClient
@@ -68,8 +73,8 @@ public final class RedisStore: KeyValueStore {
     /// How the store's entries expire.
     public let expiration: Expiration
 
-    /// How the entries are laid out on the server: one index, or buckets spread over a
-    /// cluster's slots.
+    /// How the entries are laid out on the server: one index, buckets spread over a cluster's
+    /// slots, or plain strings.
     public let layout: Layout
 
     /// The buckets of the layout: one for ``Layout/single``.
@@ -97,8 +102,9 @@ public final class RedisStore: KeyValueStore {
     ///     database (the index keys are then `\u{1}keys` and `\u{1}expiry`).
     ///   - expiration: How entries expire. Defaults to ``Expiration/none``.
     ///   - layout: How entries are laid out: ``Layout/single`` (the default for a client of
-    ///     one server) or ``Layout/buckets(_:)`` (the default for a cluster client, with 16
-    ///     buckets). Every process sharing the store must use the same layout.
+    ///     one server), ``Layout/buckets(_:)`` (the default for a cluster client, with 16
+    ///     buckets) or ``Layout/plain`` (plain strings, for data other programs share). Every
+    ///     process sharing the store must use the same layout.
     public init(client: RedisClient, prefix: String = "", expiration: Expiration = .none, layout: Layout? = nil) {
         self.client = client
         self.prefix = prefix
@@ -112,9 +118,18 @@ public final class RedisStore: KeyValueStore {
         self.instance = UInt64.random(in: 1...UInt64.max)
     }
 
+    /// With an index (``Layout/single``, ``Layout/buckets(_:)``): persistence (as far as the
+    /// server persists), conditional writes and deletes, expiration, creation and modification
+    /// dates, sharing across processes, retention, a distinct ETag per write and renewing an
+    /// expiry within a read. With ``Layout/plain``, the same less creation and modification
+    /// dates and a distinct ETag per write: a plain string keeps only its bytes and its TTL.
     public var capabilities: StoreCapabilities {
-        [.persistence, .conditionalWrites, .conditionalDeletes, .expiration, .creationDate, .sharedAcrossProcesses,
-         .retention, .distinctETagPerWrite, .expiryRefreshOnRead]
+        if layout.isPlain {
+            return [.persistence, .conditionalWrites, .conditionalDeletes, .expiration, .sharedAcrossProcesses, .retention,
+                    .expiryRefreshOnRead]
+        }
+        return [.persistence, .conditionalWrites, .conditionalDeletes, .expiration, .creationDate, .modificationDate,
+                .sharedAcrossProcesses, .retention, .distinctETagPerWrite, .expiryRefreshOnRead]
     }
 
     /// `redis(redis://host:port/db, prefix 'app:', sliding 30m)`, never with a password.
@@ -154,14 +169,29 @@ extension RedisStore {
     /// (one slot: fine on one server, a hot spot on a cluster); ``buckets(_:)`` splits the
     /// store into buckets, each with an index of its own and a hash tag that pins the bucket's
     /// entries and index to one slot, the buckets' slots spread evenly over the slot space.
+    /// ``plain`` keeps no index at all: each entry is a plain string, for data that other
+    /// programs read and write.
     public struct Layout: Hashable, Sendable, CustomStringConvertible {
         /// The number of buckets; 1 for ``single``.
         public let bucketCount: Int
         private let isBucketed: Bool
+        /// Whether entries are plain strings, with no index (``plain``).
+        let isPlain: Bool
 
         /// One index for the whole store: the entry of key `k` at `prefix + k`, the indexes at
         /// `prefix + "\u{1}keys"` and `prefix + "\u{1}expiry"`.
-        public static let single = Layout(bucketCount: 1, isBucketed: false)
+        public static let single = Layout(bucketCount: 1, isBucketed: false, isPlain: false)
+
+        /// The entry of key `k` is the plain Redis string at `prefix + k`, its value exactly the
+        /// string's bytes and its expiry the string's TTL, with nothing else on the server: what
+        /// other programs read and write (`redis-cli GET app:k`, Python's RedisDict), so that a
+        /// store can open data it did not write. What a plain string cannot keep, the store
+        /// cannot give: no creation date, no modification date (``EntryMetadata/modificationDate``
+        /// is the moment the server answered), the ETag is the SHA-1 of the bytes (so rewriting
+        /// the same bytes keeps it), and a listing page scans every key under the prefix
+        /// (`SCAN`) and sorts them, so it costs O(keys under the prefix) on the server, whatever
+        /// the page size. Works on one server and on a cluster alike (each step touches one key).
+        public static let plain = Layout(bucketCount: 1, isBucketed: false, isPlain: true)
 
         /// `count` buckets (from 1 to 1,024): key `k` is in bucket `CRC16(k) mod count`, its
         /// entry at `prefix + "{" + tag + "}" + k` and the bucket's indexes at
@@ -170,11 +200,11 @@ extension RedisStore {
         /// parts of the 16,384 slots, so that the buckets spread evenly over the primaries.
         /// A prefix holding a hash tag of its own (`{…}`) pins every bucket to that tag's slot.
         public static func buckets(_ count: Int) -> Layout {
-            Layout(bucketCount: min(max(count, 1), 1024), isBucketed: true)
+            Layout(bucketCount: min(max(count, 1), 1024), isBucketed: true, isPlain: false)
         }
 
-        /// `single` or `16 buckets`.
-        public var description: String { isBucketed ? "\(bucketCount) buckets" : "single" }
+        /// `single`, `16 buckets` or `plain`.
+        public var description: String { isPlain ? "plain" : isBucketed ? "\(bucketCount) buckets" : "single" }
 
         /// Each bucket's hash tag, or `[nil]` for ``single``.
         var bucketTags: [String?] {

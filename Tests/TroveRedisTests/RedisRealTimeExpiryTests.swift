@@ -12,7 +12,9 @@ import TroveTestSupport
 /// The expiry checks in real time, by the server's clock.
 @Suite("RedisStore: expiry in real time", .enabled(if: TestServer.redis.isAvailable, TestServer.redis.absence))
 struct RedisRealTimeExpiryTests {
-    @Test("contract", .timeLimit(.minutes(15)), arguments: RedisCase.all(where: { RedisConformanceTests.realTimeChecks.contains($0.name) }))
+    @Test("contract", .timeLimit(.minutes(15)),
+          arguments: RedisCase.all(of: RedisFixture.all + [RedisFixture.plain, RedisFixture.plainSliding],
+                                   where: { RedisConformanceTests.realTimeChecks.contains($0.name) }))
     func contract(_ item: RedisCase) async throws {
         try await item.run()
     }

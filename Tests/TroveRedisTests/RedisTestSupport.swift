@@ -35,11 +35,21 @@ func uniquePrefix(_ name: String) -> String {
     "trove-test:\(name):\(UInt32.random(in: 0...UInt32.max)):"
 }
 
+/// `text` with `SCAN … MATCH`'s glob characters escaped, so that it matches only itself.
+func globEscaped(_ text: String) -> String {
+    var escaped = ""
+    for character in text {
+        if "*?[]\\^".contains(character) { escaped.append("\\") }
+        escaped.append(character)
+    }
+    return escaped
+}
+
 /// Deletes every server key that starts with `prefix` (SCAN and UNLINK).
 func deleteServerKeys(withPrefix prefix: String, client: RedisClient) async throws {
     var cursor = "0"
     repeat {
-        let reply = try await client.send(RedisCommand("SCAN", cursor, "MATCH", prefix.replacingOccurrences(of: "*", with: "\\*") + "*", "COUNT", 1000))
+        let reply = try await client.send(RedisCommand("SCAN", cursor, "MATCH", globEscaped(prefix) + "*", "COUNT", 1000))
         guard let parts = reply.array, parts.count == 2, let next = parts[0].string, let keys = parts[1].array else { return }
         let names = keys.compactMap(\.bytes)
         if !names.isEmpty { _ = try await client.send(RedisCommand("UNLINK", arguments: names)) }
@@ -80,7 +90,7 @@ func clusterKeys(withPrefix prefix: String, client: RedisClient) async throws ->
     for primary in try await client.primaries() {
         var cursor = "0"
         repeat {
-            let reply = try await client.send(RedisCommand("SCAN", cursor, "MATCH", prefix.replacingOccurrences(of: "*", with: "\\*") + "*", "COUNT", 1000),
+            let reply = try await client.send(RedisCommand("SCAN", cursor, "MATCH", globEscaped(prefix) + "*", "COUNT", 1000),
                                               to: primary)
             guard let parts = reply.array, parts.count == 2, let next = parts[0].string, let keys = parts[1].array else { break }
             found[primary, default: []] += keys.compactMap(\.string)

@@ -70,6 +70,27 @@ struct RedisURLTests {
         #expect(try RedisStore.URLConfiguration(StoreURL(parsing: "redis://h")).cluster == nil)
     }
 
+    /// `layout` names the layout: `plain` strings, `single`, or `buckets` (16 unless `buckets`
+    /// says); `buckets` with another layout is refused, as is an unknown layout.
+    @Test func theLayoutOption() throws {
+        func layout(_ text: String) throws -> RedisStore.Layout? { try RedisStore.URLConfiguration(StoreURL(parsing: text)).layout }
+        #expect(try layout("redis://h/0?prefix=app:&layout=plain") == .plain)
+        #expect(try layout("redis+cluster://a:7000/?layout=plain") == .plain)
+        #expect(try layout("redis://h?layout=single") == .single)
+        #expect(try layout("redis://h?layout=buckets") == .buckets(16))
+        #expect(try layout("redis://h?layout=buckets&buckets=4") == .buckets(4))
+        let settings = try RedisStore.URLConfiguration(StoreURL(parsing: "redis://h?layout=plain&prefix=app:"))
+        let client = settings.makeClient()
+        let store = settings.makeStore(client: client)
+        #expect(store.layout == .plain)
+        #expect(!store.capabilities.contains(.modificationDate) && !store.capabilities.contains(.creationDate))
+        #expect("\(store)".contains("plain"))
+        #expect(StoreScheme.redis.options.map(\.name).contains("layout"))
+        for bad in ["redis://h?layout=plain&buckets=4", "redis://h?layout=flat"] {
+            #expect(throws: StoreError.self, "\(bad)") { try layout(bad) }
+        }
+    }
+
     @Test(arguments: ["redis+cluster://a:7000,b:7001/2", "redis+cluster://a:7000,,b:7001", "redis+cluster://a:7000,:7001",
                       "redis+cluster://a:x,b:7001", "redis://a:7000,b:7001", "redis+cluster:///", "redis://h?buckets=0"])
     func badClusterURLsAreRefused(_ text: String) throws {
