@@ -26,6 +26,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
         .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.3"),
     ],
     targets: [
         // The system SQLite library, for the raw SQLite loop: the same header and library as the
@@ -84,7 +85,7 @@ let package = Package(
         // one level down, like TroveWorkloads', so the benchmark plugin does not run it.
         .executableTarget(
             name: "RedisClientBench",
-            dependencies: [.product(name: "TroveRedis", package: "Trove")],
+            dependencies: [.product(name: "TroveRedis", package: "Trove"), .product(name: "NIOCore", package: "swift-nio")],
             path: "RedisClientBench/Sources",
             swiftSettings: swiftSettings
         ),

@@ -211,6 +211,16 @@ public final class RedisClient: Sendable, CustomStringConvertible {
         try await pipelineRaw(commands)
     }
 
+    /// Sends the commands of `pipeline` in one write on one connection and returns their
+    /// replies in order, error replies among them as ``RESPValue/error(_:)``: as the
+    /// `pipeline` of an array of commands does, without a buffer per command.
+    ///
+    /// - Throws: As the `pipeline` of an array of commands.
+    public func pipeline(_ pipeline: RedisPipeline) async throws -> [RESPValue] {
+        if let router { return try await router.execute(pipeline.commands) }
+        return try await nextConnection().send(encoded: pipeline.buffer, count: pipeline.count)
+    }
+
     /// The reply to `command`, an error reply included (after redirects on a cluster).
     func sendRaw(_ command: RedisCommand) async throws -> RESPValue {
         if let router { return try await router.execute([command])[0] }

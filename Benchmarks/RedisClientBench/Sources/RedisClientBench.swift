@@ -1,9 +1,11 @@
 import Foundation
+import NIOCore
 import TroveRedisClient
 
 /// GET or SET on 100-byte values over 10,000 random keys, as `redis-benchmark -t get,set -d 100
 /// -r 10000 -c CLIENTS -P PIPELINE -n REQUESTS` does it: CLIENTS tasks, each sending PIPELINE
-/// commands per round trip (one `send` when PIPELINE is 1, else one `pipeline`), until
+/// commands per round trip (one `send` when PIPELINE is 1, else one `pipeline` of a
+/// ``RedisPipeline``, whose commands share one buffer), until
 /// REQUESTS commands in all have been answered. Prints one line of JSON: requests per second
 /// and the client's CPU time (user + system) per command in microseconds.
 ///
@@ -31,7 +33,7 @@ enum RedisClientBench {
         let client = RedisClient(configuration: configuration)
         let value = [UInt8](repeating: UInt8(ascii: "x"), count: 100)
         // Connect every connection, and make the keys of a GET run exist.
-        _ = try await client.pipeline((0..<10_000).map { RedisCommand("SET", key($0), value) })
+        _ = try await client.pipeline((0..<10_000).map { RedisCommand("SET", BenchKey(number: $0), value) })
         try await withThrowingTaskGroup(of: Void.self) { group in
             for _ in 0..<configuration.connectionCount * 2 { group.addTask { _ = try await client.send(RedisCommand("PING")) } }
             try await group.waitForAll()
@@ -44,19 +46,18 @@ enum RedisClientBench {
             for task in 0..<clients {
                 let executor: (any TaskExecutor)? = onEventLoops ? client.nextTaskExecutor() : nil
                 group.addTask(executorPreference: executor) {
-                    var random = UInt64(task + 1) &* 0x9E37_79B9_7F4A_7C15
-                    func next() -> Int {
-                        random = random &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
-                        return Int((random >> 33) % 10_000)
-                    }
+                    var random = KeyChooser(seed: UInt64(task + 1))
                     for _ in 0..<rounds {
                         if depth == 1 {
-                            _ = try await client.send(isSet ? RedisCommand("SET", key(next()), value) : RedisCommand("GET", key(next())))
+                            _ = try await client.send(isSet ? RedisCommand("SET", BenchKey(number: random.next()), value) : RedisCommand("GET", BenchKey(number: random.next())))
                         } else {
-                            var batch: [RedisCommand] = []
-                            batch.reserveCapacity(depth)
+                            var batch = RedisPipeline(capacity: depth * (isSet ? 160 : 48))
                             for _ in 0..<depth {
-                                batch.append(isSet ? RedisCommand("SET", key(next()), value) : RedisCommand("GET", key(next())))
+                                if isSet {
+                                    batch.append("SET", BenchKey(number: random.next()), value)
+                                } else {
+                                    batch.append("GET", BenchKey(number: random.next()))
+                                }
                             }
                             _ = try await client.pipeline(batch)
                         }
@@ -75,10 +76,39 @@ enum RedisClientBench {
         await client.shutdown()
     }
 
-    /// `key:000000001234`, as redis-benchmark's `key:__rand_int__` with `-r 10000`.
-    static func key(_ number: Int) -> String {
-        let digits = String(number)
-        return "key:" + String(repeating: "0", count: 12 - digits.count) + digits
+    /// Random key numbers below 10,000 (a linear congruential generator, as cheap as
+    /// redis-benchmark's `random()`).
+    struct KeyChooser {
+        var state: UInt64
+
+        init(seed: UInt64) { state = seed &* 0x9E37_79B9_7F4A_7C15 }
+
+        mutating func next() -> Int {
+            state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            return Int((state >> 33) % 10_000)
+        }
+    }
+
+    /// `key:000000001234`, as redis-benchmark's `key:__rand_int__` with `-r 10000`: written
+    /// straight into the command's buffer (as redis-benchmark writes the digits into its
+    /// command template), with no string made for it.
+    struct BenchKey: RESPArgument {
+        let number: Int
+
+        var respByteCount: Int { 16 }
+
+        func writeRESPPayload(into buffer: inout ByteBuffer) {
+            var digits: (UInt64, UInt64) = (0, 0)
+            withUnsafeMutableBytes(of: &digits) { raw in
+                raw.copyBytes(from: "key:".utf8)
+                var rest = number
+                for index in stride(from: 15, through: 4, by: -1) {
+                    raw[index] = UInt8(truncatingIfNeeded: rest % 10) &+ 0x30
+                    rest /= 10
+                }
+                buffer.writeBytes(UnsafeRawBufferPointer(raw))
+            }
+        }
     }
 
     /// The process's user and system CPU time so far, in seconds.

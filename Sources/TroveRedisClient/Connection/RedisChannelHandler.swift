@@ -55,33 +55,49 @@ final class RedisChannelHandler: ChannelInboundHandler {
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         var incoming = unwrapInboundIn(data)
-        if received == nil || received!.readableBytes == 0 {
-            received = incoming
+        // The decoder and the bytes are worked on as locals and put back once: an access to a
+        // class's stored property costs an exclusivity check each time.
+        var buffer: ByteBuffer
+        if var pending = received, pending.readableBytes > 0 {
+            received = nil
+            pending.writeBuffer(&incoming)
+            buffer = pending
         } else {
-            received!.writeBuffer(&incoming)
+            buffer = incoming
         }
+        received = nil
+        var decoder = self.decoder
+        // The replies of one read go to the connection together, under one lock.
+        var replies: [RESPValue] = []
         do {
-            while let value = try decoder.decode(&received!) {
-                route(value, context: context)
+            while let value = try decoder.decode(&buffer) {
+                if case .push = value { continue }  // out-of-band data; this client subscribes to nothing
+                if isReady && handshakeReplies.isEmpty {
+                    replies.append(value)
+                } else {
+                    route(value, context: context)
+                }
             }
         } catch {
+            self.decoder = decoder
+            if !replies.isEmpty { connection.receive(replies, on: context.channel) }
             fail(RedisClientError(.protocolViolation, "\(connection.configuration) sent bytes that are not RESP", underlying: error),
                  context: context)
             return
         }
-        if received!.readableBytes == 0 {
-            received = nil
-        } else if received!.readerIndex > 64 << 10 {
-            received!.discardReadBytes()
+        self.decoder = decoder
+        if buffer.readableBytes > 0 {
+            if buffer.readerIndex > 64 << 10 { buffer.discardReadBytes() }
+            received = buffer
         }
+        if !replies.isEmpty { connection.receive(replies, on: context.channel) }
     }
 
     private func route(_ value: RESPValue, context: ChannelHandlerContext) {
-        if case .push = value { return }  // out-of-band data; this client subscribes to nothing
         if !handshakeReplies.isEmpty {
             handshakeReplies.removeFirst().succeed(value)
         } else if isReady {
-            connection.receive(value, on: context.channel)
+            connection.receive(CollectionOfOne(value), on: context.channel)
         } else {
             fail(RedisClientError(.protocolViolation, "\(connection.configuration) sent a reply before any command"), context: context)
         }

@@ -83,7 +83,7 @@ final class RedisConnection: Sendable {
         let identifier = identifiers.wrappingAdd(1, ordering: .relaxed).newValue
         return try await withTaskCancellationHandler {
             try await withUnsafeThrowingContinuation { (continuation: UnsafeContinuation<RESPValue, any Error>) in
-                enqueue(identifier, CollectionOfOne(command), reply: .one(continuation))
+                enqueue(identifier, CollectionOfOne(command.encoded), count: 1, reply: .one(continuation))
             }
         } onCancel: {
             self.cancel(identifier)
@@ -95,7 +95,21 @@ final class RedisConnection: Sendable {
         let identifier = identifiers.wrappingAdd(1, ordering: .relaxed).newValue
         return try await withTaskCancellationHandler {
             try await withUnsafeThrowingContinuation { (continuation: UnsafeContinuation<[RESPValue], any Error>) in
-                enqueue(identifier, commands, reply: .many(continuation))
+                enqueue(identifier, commands.lazy.map(\.encoded), count: commands.count, reply: .many(continuation))
+            }
+        } onCancel: {
+            self.cancel(identifier)
+        }
+    }
+
+    /// Sends the `count` commands encoded in `encoded`, one after another, and returns their
+    /// replies in order.
+    func send(encoded: ByteBuffer, count: Int) async throws -> [RESPValue] {
+        guard count > 0 else { return [] }
+        let identifier = identifiers.wrappingAdd(1, ordering: .relaxed).newValue
+        return try await withTaskCancellationHandler {
+            try await withUnsafeThrowingContinuation { (continuation: UnsafeContinuation<[RESPValue], any Error>) in
+                enqueue(identifier, CollectionOfOne(encoded), count: count, reply: .many(continuation))
             }
         } onCancel: {
             self.cancel(identifier)
@@ -109,7 +123,9 @@ final class RedisConnection: Sendable {
         case flush(any Channel)
     }
 
-    private func enqueue(_ identifier: UInt64, _ commands: some Collection<RedisCommand>, reply: Reply) {
+    /// Appends `encodings` (of `count` commands in all) to the write buffer and a waiter for
+    /// their replies to the queue, in one step under the lock.
+    private func enqueue(_ identifier: UInt64, _ encodings: some Collection<ByteBuffer>, count: Int, reply: Reply) {
         let action: EnqueueAction = state.withLock { state in
             if Task.isCancelled { return .fail(CancellationError()) }
             var next: EnqueueAction = .none
@@ -139,15 +155,15 @@ final class RedisConnection: Sendable {
                     next = .flush(channel)
                 }
             }
-            for command in commands { state.outbound.writeImmutableBuffer(command.encoded) }
-            state.waiters.append(Waiter(identifier: identifier, enqueuedAt: .now(), remaining: commands.count, reply: reply))
+            for encoding in encodings { state.outbound.writeImmutableBuffer(encoding) }
+            state.waiters.append(Waiter(identifier: identifier, enqueuedAt: .now(), remaining: count, reply: reply))
             return next
         }
         if case .fail(let error) = action {
             reply.fail(error)
             return
         }
-        counters.commandsSent.add(commands.count, ordering: .relaxed)
+        counters.commandsSent.add(count, ordering: .relaxed)
         switch action {
         case .connect: connect()
         case .flush(let channel):
@@ -183,43 +199,52 @@ final class RedisConnection: Sendable {
 
     // MARK: Replies
 
-    /// Hands `value` to the oldest waiter (on the event loop).
-    func receive(_ value: RESPValue, on channel: any Channel) {
-        enum Completion {
-            case one(UnsafeContinuation<RESPValue, any Error>, RESPValue)
-            case many(UnsafeContinuation<[RESPValue], any Error>, [RESPValue])
-            case unexpected
-        }
-        let completion: Completion? = state.withLock { state in
+    /// A waiter's replies, ready to be handed over once the lock is let go.
+    private enum Completion {
+        case one(UnsafeContinuation<RESPValue, any Error>, RESPValue)
+        case many(UnsafeContinuation<[RESPValue], any Error>, [RESPValue])
+    }
+
+    /// Hands `values`, in order, to the oldest waiters (on the event loop), under one lock,
+    /// and resumes the waiters they complete once the lock is let go.
+    func receive(_ values: some Collection<RESPValue>, on channel: any Channel) {
+        var completions: [Completion] = []
+        let unexpected: Bool = state.withLock { state in
             // A late reply on a channel this connection has dropped (after a timeout) belongs
             // to no waiter of the channel that replaced it.
-            guard case .ready(let current) = state.phase, current === channel else { return nil }
-            guard !state.waiters.isEmpty else { return .unexpected }
-            let index = state.waiters.startIndex
-            state.waiters[index].remaining -= 1
-            let done = state.waiters[index].remaining == 0
-            switch state.waiters[index].reply {
-            case .one(let continuation):
-                state.waiters.removeFirst()
-                return .one(continuation, value)
-            case .many(let continuation):
-                state.collected.append(value)
-                guard done else { return nil }
-                state.waiters.removeFirst()
-                defer { state.collected = [] }
-                return .many(continuation, state.collected)
-            case .discarded:
-                if done { state.waiters.removeFirst() }
-                return nil
+            guard case .ready(let current) = state.phase, current === channel else { return false }
+            for value in values {
+                guard !state.waiters.isEmpty else { return true }
+                let index = state.waiters.startIndex
+                state.waiters[index].remaining -= 1
+                let done = state.waiters[index].remaining == 0
+                switch state.waiters[index].reply {
+                case .one(let continuation):
+                    state.waiters.removeFirst()
+                    completions.append(.one(continuation, value))
+                case .many(let continuation):
+                    if state.collected.isEmpty { state.collected.reserveCapacity(state.waiters[index].remaining + 1) }
+                    state.collected.append(value)
+                    if done {
+                        state.waiters.removeFirst()
+                        completions.append(.many(continuation, state.collected))
+                        state.collected = []
+                    }
+                case .discarded:
+                    if done { state.waiters.removeFirst() }
+                }
+            }
+            return false
+        }
+        for completion in completions {
+            switch completion {
+            case .one(let continuation, let value): continuation.resume(returning: value)
+            case .many(let continuation, let values): continuation.resume(returning: values)
             }
         }
-        switch completion {
-        case .one(let continuation, let value)?: continuation.resume(returning: value)
-        case .many(let continuation, let values)?: continuation.resume(returning: values)
-        case .unexpected?:
+        if unexpected {
             lose(channel, RedisClientError(.protocolViolation, "\(configuration) sent a reply when no command was waiting for one"))
             channel.close(promise: nil)
-        case nil: break
         }
     }
 

@@ -11,8 +11,8 @@ public protocol RESPArgument {
 }
 
 extension String: RESPArgument {
-    public var respByteCount: Int { utf8.count }
-    public func writeRESPPayload(into buffer: inout ByteBuffer) { buffer.writeString(self) }
+    @inlinable public var respByteCount: Int { utf8.count }
+    @inlinable public func writeRESPPayload(into buffer: inout ByteBuffer) { buffer.writeString(self) }
 }
 
 extension Substring: RESPArgument {
@@ -26,34 +26,34 @@ extension StaticString: RESPArgument {
 }
 
 extension ByteBuffer: RESPArgument {
-    public var respByteCount: Int { readableBytes }
-    public func writeRESPPayload(into buffer: inout ByteBuffer) { buffer.writeImmutableBuffer(self) }
+    @inlinable public var respByteCount: Int { readableBytes }
+    @inlinable public func writeRESPPayload(into buffer: inout ByteBuffer) { buffer.writeImmutableBuffer(self) }
 }
 
 extension Data: RESPArgument {
-    public var respByteCount: Int { count }
-    public func writeRESPPayload(into buffer: inout ByteBuffer) { buffer.writeBytes(self) }
+    @inlinable public var respByteCount: Int { count }
+    @inlinable public func writeRESPPayload(into buffer: inout ByteBuffer) { buffer.writeBytes(self) }
 }
 
 extension Array: RESPArgument where Element == UInt8 {
-    public var respByteCount: Int { count }
-    public func writeRESPPayload(into buffer: inout ByteBuffer) { buffer.writeBytes(self) }
+    @inlinable public var respByteCount: Int { count }
+    @inlinable public func writeRESPPayload(into buffer: inout ByteBuffer) { buffer.writeBytes(self) }
 }
 
 extension Int: RESPArgument {
-    public var respByteCount: Int { Int64(self).respByteCount }
-    public func writeRESPPayload(into buffer: inout ByteBuffer) { Int64(self).writeRESPPayload(into: &buffer) }
+    @inlinable public var respByteCount: Int { Int64(self).respByteCount }
+    @inlinable public func writeRESPPayload(into buffer: inout ByteBuffer) { Int64(self).writeRESPPayload(into: &buffer) }
 }
 
 extension Int64: RESPArgument {
-    public var respByteCount: Int {
+    @inlinable public var respByteCount: Int {
         var count = self < 0 ? 2 : 1
         var rest = self.magnitude
         while rest >= 10 { rest /= 10; count += 1 }
         return count
     }
 
-    public func writeRESPPayload(into buffer: inout ByteBuffer) { buffer.writeDecimal(self) }
+    @inlinable public func writeRESPPayload(into buffer: inout ByteBuffer) { buffer.writeDecimal(self) }
 }
 
 extension Double: RESPArgument {
@@ -62,33 +62,101 @@ extension Double: RESPArgument {
 }
 
 extension ByteBuffer {
-    /// Writes `value` in decimal ASCII, without making a string.
+    /// Writes `value` in decimal ASCII, without making a string: the digits are made on the
+    /// stack, least significant last, and written in one copy.
     @inlinable
     mutating func writeDecimal(_ value: Int64) {
-        if value < 0 { writeInteger(UInt8(ascii: "-")) }
-        var magnitude = value.magnitude
-        var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)  // up to 20 digits, most significant last
-        var count = 0
-        withUnsafeMutableBytes(of: &digits) { raw in
-            repeat {
-                raw[count] = UInt8(truncatingIfNeeded: magnitude % 10) &+ 0x30
-                magnitude /= 10
-                count += 1
-            } while magnitude > 0
+        if value >= 0 && value < 10 {
+            writeInteger(UInt8(truncatingIfNeeded: value) &+ 0x30)
+            return
         }
-        withUnsafeBytes(of: &digits) { raw in
-            for index in stride(from: count - 1, through: 0, by: -1) { writeInteger(raw[index]) }
+        var magnitude = value.magnitude
+        var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)  // room for a sign and 20 digits
+        withUnsafeMutableBytes(of: &digits) { raw in
+            var start = raw.count
+            repeat {
+                start -= 1
+                raw[start] = UInt8(truncatingIfNeeded: magnitude % 10) &+ 0x30
+                magnitude /= 10
+            } while magnitude > 0
+            if value < 0 {
+                start -= 1
+                raw[start] = UInt8(ascii: "-")
+            }
+            writeBytes(UnsafeRawBufferPointer(rebasing: raw[start...]))
         }
     }
 
-    /// Writes one RESP bulk string: `$<length>\r\n<payload>\r\n`.
+    /// Writes one RESP bulk string: `$<length>\r\n<payload>\r\n`, in three writes (the
+    /// header, the payload, the line end), since each write of a `ByteBuffer` costs a check
+    /// of its capacity and of its uniqueness.
     @inlinable
     mutating func writeRESPBulk(_ argument: some RESPArgument) {
-        writeInteger(UInt8(ascii: "$"))
-        writeDecimal(Int64(argument.respByteCount))
-        writeInteger(UInt16(0x0D0A))
+        writeRESPHeader(UInt8(ascii: "$"), argument.respByteCount)
         argument.writeRESPPayload(into: &self)
         writeInteger(UInt16(0x0D0A))
+    }
+
+    /// Writes `marker`, `count` in decimal and `\r\n` in one write: the header of an array
+    /// (`*`) or of a bulk string (`$`).
+    @inlinable
+    mutating func writeRESPHeader(_ marker: UInt8, _ count: Int) {
+        writeWithUnsafeMutableBytes(minimumWritableBytes: 24) { raw in
+            var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)
+            return withUnsafeMutableBytes(of: &digits) { scratch in
+                var start = scratch.count
+                var rest = count.magnitude
+                repeat {
+                    start -= 1
+                    scratch[start] = UInt8(truncatingIfNeeded: rest % 10) &+ 0x30
+                    rest /= 10
+                } while rest > 0
+                let length = scratch.count - start
+                raw[0] = marker
+                raw.baseAddress!.advanced(by: 1).copyMemory(from: scratch.baseAddress!.advanced(by: start), byteCount: length)
+                raw[length + 1] = UInt8(ascii: "\r")
+                raw[length + 2] = UInt8(ascii: "\n")
+                return length + 3
+            }
+        }
+    }
+}
+
+extension ByteBuffer {
+    /// Room for the command of `name` and `arguments` and for every header's 24-byte write
+    /// (``writeRESPHeader(_:_:)``), so that the buffer need not grow while it is written.
+    @inlinable
+    static func respCommandCapacity<each Argument: RESPArgument>(_ name: String, _ arguments: repeat each Argument) -> Int {
+        var bytes = 32 + name.utf8.count
+        for argument in repeat each arguments { bytes += argument.respByteCount + 24 }
+        return bytes
+    }
+
+    /// Writes the command of `name` and one argument.
+    @inlinable
+    mutating func writeRESPCommand(_ name: String, _ first: some RESPArgument) {
+        writeRESPHeader(UInt8(ascii: "*"), 2)
+        writeRESPBulk(name)
+        writeRESPBulk(first)
+    }
+
+    /// Writes the command of `name` and two arguments.
+    @inlinable
+    mutating func writeRESPCommand(_ name: String, _ first: some RESPArgument, _ second: some RESPArgument) {
+        writeRESPHeader(UInt8(ascii: "*"), 3)
+        writeRESPBulk(name)
+        writeRESPBulk(first)
+        writeRESPBulk(second)
+    }
+
+    /// Writes the command of `name` and `arguments`: a RESP array of bulk strings.
+    @inlinable
+    mutating func writeRESPCommand<each Argument: RESPArgument>(_ name: String, _ arguments: repeat each Argument) {
+        var count = 1
+        for _ in repeat each arguments { count += 1 }
+        writeRESPHeader(UInt8(ascii: "*"), count)
+        writeRESPBulk(name)
+        for argument in repeat each arguments { writeRESPBulk(argument) }
     }
 }
 
@@ -109,24 +177,42 @@ public struct RedisCommand: Sendable, CustomStringConvertible {
     /// the command's first key (see ``keySlot``). A client of one server ignores it.
     public var slot: RedisHashSlot?
 
-    private static let allocator = ByteBufferAllocator()
+    @usableFromInline static let allocator = ByteBufferAllocator()
 
     /// A command of `name` and the arguments, each written as a bulk string.
+    ///
+    /// Inlinable, so that a caller's call is specialised for its arguments' types: no
+    /// protocol dispatch per argument.
+    @inlinable
     public init<each Argument: RESPArgument>(_ name: String, _ arguments: repeat each Argument) {
-        var count = 1
-        var bytes = 16 + name.utf8.count
-        for argument in repeat each arguments {
-            count += 1
-            bytes += argument.respByteCount + 16
-        }
-        var buffer = Self.allocator.buffer(capacity: bytes)
-        buffer.writeInteger(UInt8(ascii: "*"))
-        buffer.writeDecimal(Int64(count))
-        buffer.writeInteger(UInt16(0x0D0A))
-        buffer.writeRESPBulk(name)
-        for argument in repeat each arguments { buffer.writeRESPBulk(argument) }
+        var buffer = Self.allocator.buffer(capacity: ByteBuffer.respCommandCapacity(name, repeat each arguments))
+        buffer.writeRESPCommand(name, repeat each arguments)
+        self.init(name: name, encoded: buffer)
+    }
+
+    /// A command of `name` and one argument (the same as the variadic form, written so that
+    /// the compiler specialises it fully: a pack's elements are copied through their types'
+    /// value witnesses where the types are not known).
+    @inlinable
+    public init(_ name: String, _ first: some RESPArgument) {
+        var buffer = Self.allocator.buffer(capacity: 56 + name.utf8.count + first.respByteCount)
+        buffer.writeRESPCommand(name, first)
+        self.init(name: name, encoded: buffer)
+    }
+
+    /// A command of `name` and two arguments (the variadic form, specialised).
+    @inlinable
+    public init(_ name: String, _ first: some RESPArgument, _ second: some RESPArgument) {
+        var buffer = Self.allocator.buffer(capacity: 80 + name.utf8.count + first.respByteCount + second.respByteCount)
+        buffer.writeRESPCommand(name, first, second)
+        self.init(name: name, encoded: buffer)
+    }
+
+    /// A command of `name` whose encoding is `encoded`.
+    @usableFromInline
+    init(name: String, encoded: ByteBuffer) {
         self.name = name
-        self.encoded = buffer
+        self.encoded = encoded
     }
 
     /// A command of `name` followed by each element of `arguments`.
@@ -141,9 +227,7 @@ public struct RedisCommand: Sendable, CustomStringConvertible {
     /// - Precondition: `write` appends exactly `argumentCount` arguments.
     public init(_ name: String, argumentCount: Int, _ write: (inout ArgumentWriter) -> Void) {
         var writer = ArgumentWriter(buffer: Self.allocator.buffer(capacity: 64 + name.utf8.count + 32 * argumentCount))
-        writer.buffer.writeInteger(UInt8(ascii: "*"))
-        writer.buffer.writeDecimal(Int64(argumentCount + 1))
-        writer.buffer.writeInteger(UInt16(0x0D0A))
+        writer.buffer.writeRESPHeader(UInt8(ascii: "*"), argumentCount + 1)
         writer.buffer.writeRESPBulk(name)
         write(&writer)
         precondition(writer.count == argumentCount, "RedisCommand \(name): \(writer.count) arguments written, \(argumentCount) declared")
