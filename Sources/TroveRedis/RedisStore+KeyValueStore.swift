@@ -113,10 +113,18 @@ extension RedisStore {
     /// Runs `script` once per element of `calls` in one pipeline, running again in full
     /// (`EVAL`) those the server did not have yet.
     func runScripts(_ script: RedisScript, _ calls: [([String], [any RESPArgument & Sendable])]) async throws -> [RESPValue] {
-        var replies = try await client.pipeline(calls.map { script.command(keys: $0.0, arguments: $0.1) })
+        try await pipelineLoadingScripts(calls.map { script.command(keys: $0.0, arguments: $0.1) }) {
+            script.command(keys: calls[$0].0, arguments: calls[$0].1, loading: true)
+        }
+    }
+
+    /// Sends `commands` in one pipeline, then again in one more the commands that the server
+    /// answered `NOSCRIPT`, each as `inFull(index)` makes it (an `EVAL`, which loads the script).
+    func pipelineLoadingScripts(_ commands: [RedisCommand], inFull: (Int) -> RedisCommand) async throws -> [RESPValue] {
+        var replies = try await client.pipeline(commands)
         let missing = replies.indices.filter { if case .error(let error) = replies[$0] { return error.prefix == "NOSCRIPT" }; return false }
         if !missing.isEmpty {
-            let again = try await client.pipeline(missing.map { script.command(keys: calls[$0].0, arguments: calls[$0].1, loading: true) })
+            let again = try await client.pipeline(missing.map(inFull))
             for (index, reply) in zip(missing, again) { replies[index] = reply }
         }
         return replies
@@ -154,15 +162,16 @@ extension RedisStore {
         }
     }
 
+    /// A write condition as the write scripts take it: `n` (absent), `m` and the expected
+    /// ETag, or `a` (always).
+    func scriptCondition(_ condition: WriteCondition) -> (code: String, expected: String) {
+        if condition.requiresAbsence { return ("n", "") }
+        if let etag = condition.expectedETag { return ("m", etag.rawValue) }
+        return ("a", "")
+    }
+
     private func writeArguments(_ value: Data, _ key: StoreKey, _ options: WriteOptions, _ etag: ETag) -> [any RESPArgument & Sendable] {
-        let condition: String, expected: String
-        if options.condition.requiresAbsence {
-            (condition, expected) = ("n", "")
-        } else if let etag = options.condition.expectedETag {
-            (condition, expected) = ("m", etag.rawValue)
-        } else {
-            (condition, expected) = ("a", "")
-        }
+        let (condition, expected) = scriptCondition(options.condition)
         let expiry = serverExpiry(for: options.expiry)
         return [key.rawValue, value, etag.rawValue, condition, expected, expiry.kind, String(expiry.milliseconds),
                 String(expiry.slidingMilliseconds)]

@@ -161,14 +161,7 @@ extension RedisStore {
     // MARK: Writes
 
     private func plainWriteArguments(_ value: Data, _ options: WriteOptions) -> [any RESPArgument & Sendable] {
-        let condition: String, expected: String
-        if options.condition.requiresAbsence {
-            (condition, expected) = ("n", "")
-        } else if let etag = options.condition.expectedETag {
-            (condition, expected) = ("m", etag.rawValue)
-        } else {
-            (condition, expected) = ("a", "")
-        }
+        let (condition, expected) = scriptCondition(options.condition)
         let expiry = serverExpiry(for: options.expiry)
         return [value, condition, expected, expiry.kind, String(expiry.milliseconds)]
     }
@@ -209,37 +202,27 @@ extension RedisStore {
 
     // MARK: Deletes
 
-    private func plainDeleteCommand(_ key: StoreKey, _ condition: DeleteCondition) -> RedisCommand {
+    /// `DEL` for an unconditional delete, else the conditional delete script (in full, which
+    /// loads it, with `loading`).
+    private func plainDeleteCommand(_ key: StoreKey, _ condition: DeleteCondition, loading: Bool = false) -> RedisCommand {
         guard let etag = condition.expectedETag else { return RedisCommand("DEL", serverKey(key)) }
-        return RedisPlainScripts.delete.command(keys: [serverKey(key)], arguments: [etag.rawValue])
+        return RedisPlainScripts.delete.command(keys: [serverKey(key)], arguments: [etag.rawValue], loading: loading)
     }
 
     func plainDelete(_ key: StoreKey, condition: DeleteCondition) async throws -> Bool {
         let reply = try await mapping(.delete, key) {
-            if let etag = condition.expectedETag {
-                return try await client.run(RedisPlainScripts.delete, keys: [serverKey(key)], arguments: [etag.rawValue])
-            }
-            return try await client.send(RedisCommand("DEL", serverKey(key)))
+            try serverReply(try await pipelineLoadingScripts([plainDeleteCommand(key, condition)]) { _ in
+                plainDeleteCommand(key, condition, loading: true)
+            }[0], .delete, key)
         }
         return try plainDeleted(reply, key, condition).get()
     }
 
     func plainDeleteBatch(_ deletes: [BatchDelete]) async throws -> [Result<Void, StoreError>] {
         let replies = try await mapping(.delete, nil) {
-            var replies = try await client.pipeline(deletes.map { plainDeleteCommand($0.key, $0.condition) })
-            // A conditional delete the server had no script for yet: again in full.
-            let missing = replies.indices.filter {
-                if case .error(let error) = replies[$0] { return error.prefix == "NOSCRIPT" }
-                return false
+            try await pipelineLoadingScripts(deletes.map { plainDeleteCommand($0.key, $0.condition) }) {
+                plainDeleteCommand(deletes[$0].key, deletes[$0].condition, loading: true)
             }
-            if !missing.isEmpty {
-                let again = try await client.pipeline(missing.map {
-                    RedisPlainScripts.delete.command(keys: [serverKey(deletes[$0].key)],
-                                                     arguments: [deletes[$0].condition.expectedETag?.rawValue ?? ""], loading: true)
-                })
-                for (index, reply) in zip(missing, again) { replies[index] = reply }
-            }
-            return replies
         }
         return zip(deletes, replies).map { delete, reply in
             Result {

@@ -147,10 +147,7 @@ struct RedisPlainLayoutTests {
     @Test func roundTrips() async throws {
         try await withStore { store, client in
             func trips(_ body: () async throws -> Void) async throws -> (commands: Int, writes: Int) {
-                let before = client.statistics
-                try await body()
-                let after = client.statistics
-                return (after.commandsSent - before.commandsSent, after.writes - before.writes)
+                try await commandsAndWrites(of: client, body)
             }
             let keys = (0..<50).map { StoreKey(stringLiteral: "b/\($0)") }
             // Each script once, so that NOSCRIPT does not count.

@@ -42,10 +42,7 @@ struct RedisStoreTests {
     @Test func roundTrips() async throws {
         try await withStore(expiration: .sliding(.seconds(60))) { store, client in
             func trips(_ body: () async throws -> Void) async throws -> (commands: Int, writes: Int) {
-                let before = client.statistics
-                try await body()
-                let after = client.statistics
-                return (after.commandsSent - before.commandsSent, after.writes - before.writes)
+                try await commandsAndWrites(of: client, body)
             }
             let keys = (0..<100).map { StoreKey(stringLiteral: "b/\($0)") }
             func everyCall(_ etag: ETag) async throws {

@@ -30,6 +30,15 @@ func using<T>(_ client: RedisClient, _ body: (RedisClient) async throws -> T) as
     }
 }
 
+/// The commands `body` sent through `client` and the writes they took, by the client's own
+/// counters.
+func commandsAndWrites(of client: RedisClient, _ body: () async throws -> Void) async throws -> (commands: Int, writes: Int) {
+    let before = client.statistics
+    try await body()
+    let after = client.statistics
+    return (after.commandsSent - before.commandsSent, after.writes - before.writes)
+}
+
 /// A prefix no other suite uses.
 func uniquePrefix(_ name: String) -> String {
     "trove-test:\(name):\(UInt32.random(in: 0...UInt32.max)):"

@@ -62,29 +62,14 @@ extension Double: RESPArgument {
 }
 
 extension ByteBuffer {
-    /// Writes `value` in decimal ASCII, without making a string: the digits are made on the
-    /// stack, least significant last, and written in one copy.
+    /// Writes `value` in decimal ASCII, without making a string, in one copy.
     @inlinable
     mutating func writeDecimal(_ value: Int64) {
         if value >= 0 && value < 10 {
             writeInteger(UInt8(truncatingIfNeeded: value) &+ 0x30)
             return
         }
-        var magnitude = value.magnitude
-        var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)  // room for a sign and 20 digits
-        withUnsafeMutableBytes(of: &digits) { raw in
-            var start = raw.count
-            repeat {
-                start -= 1
-                raw[start] = UInt8(truncatingIfNeeded: magnitude % 10) &+ 0x30
-                magnitude /= 10
-            } while magnitude > 0
-            if value < 0 {
-                start -= 1
-                raw[start] = UInt8(ascii: "-")
-            }
-            writeBytes(UnsafeRawBufferPointer(rebasing: raw[start...]))
-        }
+        withDecimalDigits(of: value) { writeBytes($0) }
     }
 
     /// Writes one RESP bulk string: `$<length>\r\n<payload>\r\n`, in three writes (the
@@ -102,23 +87,35 @@ extension ByteBuffer {
     @inlinable
     mutating func writeRESPHeader(_ marker: UInt8, _ count: Int) {
         writeWithUnsafeMutableBytes(minimumWritableBytes: 24) { raw in
-            var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)
-            return withUnsafeMutableBytes(of: &digits) { scratch in
-                var start = scratch.count
-                var rest = count.magnitude
-                repeat {
-                    start -= 1
-                    scratch[start] = UInt8(truncatingIfNeeded: rest % 10) &+ 0x30
-                    rest /= 10
-                } while rest > 0
-                let length = scratch.count - start
+            withDecimalDigits(of: Int64(count)) { digits in
                 raw[0] = marker
-                raw.baseAddress!.advanced(by: 1).copyMemory(from: scratch.baseAddress!.advanced(by: start), byteCount: length)
-                raw[length + 1] = UInt8(ascii: "\r")
-                raw[length + 2] = UInt8(ascii: "\n")
-                return length + 3
+                raw.baseAddress!.advanced(by: 1).copyMemory(from: digits.baseAddress!, byteCount: digits.count)
+                raw[digits.count + 1] = UInt8(ascii: "\r")
+                raw[digits.count + 2] = UInt8(ascii: "\n")
+                return digits.count + 3
             }
         }
+    }
+}
+
+/// Calls `body` with the decimal ASCII of `value` (`-` first when it is negative), made on the
+/// stack.
+@inlinable
+func withDecimalDigits<Result>(of value: Int64, _ body: (UnsafeRawBufferPointer) -> Result) -> Result {
+    var magnitude = value.magnitude
+    var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)  // room for a sign and 20 digits
+    return withUnsafeMutableBytes(of: &digits) { raw in
+        var start = raw.count
+        repeat {
+            start -= 1
+            raw[start] = UInt8(truncatingIfNeeded: magnitude % 10) &+ 0x30
+            magnitude /= 10
+        } while magnitude > 0
+        if value < 0 {
+            start -= 1
+            raw[start] = UInt8(ascii: "-")
+        }
+        return body(UnsafeRawBufferPointer(rebasing: raw[start...]))
     }
 }
 
