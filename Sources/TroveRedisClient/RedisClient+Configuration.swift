@@ -29,7 +29,9 @@ extension RedisClient {
         /// How long making a connection may take, from the start of the TCP connect to the end
         /// of the handshake (the TLS handshake, then `HELLO`, `AUTH` and `SELECT`). Defaults to 5 s.
         public var connectTimeout: Duration
-        /// How long a command may wait for its reply. When the oldest command in flight on a
+        /// How long a command may wait for its reply once it is written (a command sent while
+        /// its connection is being made waits for the connection under ``connectTimeout``
+        /// first). When the oldest command in flight on a
         /// connection has waited that long, every command on the connection fails with
         /// ``RedisClientError/Code/timedOut`` and the connection is dropped (a reply can no
         /// longer be matched otherwise). One check per connection runs every quarter of this

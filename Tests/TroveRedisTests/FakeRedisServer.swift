@@ -6,20 +6,21 @@ import TroveRedisClient
 /// A loopback TCP server of the test's own that speaks just enough RESP to misbehave on cue:
 /// it answers `PING` with `+PONG`, `GARBAGE` with bytes that are not RESP, `HALF` with half a
 /// reply and then closes, and `STALL` never. `HELLO` gets an error (so the client falls back
-/// to RESP2) when `refusesHello` is set, else an empty map.
+/// to RESP2) when `refusesHello` is set, else an empty map. A command named in `delays` is
+/// answered that long after it came.
 final class FakeRedisServer: Sendable {
     let channel: any Channel
     let port: Int
     let connections = Atomic<Int>(0)
 
-    init(port: Int = 0, refusesHello: Bool = false) async throws {
+    init(port: Int = 0, refusesHello: Bool = false, delays: [String: TimeAmount] = [:]) async throws {
         let connections = Atomic<Int>(0)
         _ = connections
         let server = ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(FakeHandler(refusesHello: refusesHello))
+                    try channel.pipeline.syncOperations.addHandler(FakeHandler(refusesHello: refusesHello, delays: delays))
                 }
             }
         self.channel = try await server.bind(host: "127.0.0.1", port: port).get()
@@ -43,10 +44,14 @@ private final class FakeHandler: ChannelInboundHandler {
     typealias InboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
     let refusesHello: Bool
+    let delays: [String: TimeAmount]
     var decoder = RESPDecoder()
     var pending = ByteBuffer()
 
-    init(refusesHello: Bool) { self.refusesHello = refusesHello }
+    init(refusesHello: Bool, delays: [String: TimeAmount]) {
+        self.refusesHello = refusesHello
+        self.delays = delays
+    }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         var bytes = unwrapInboundIn(data)
@@ -65,6 +70,13 @@ private final class FakeHandler: ChannelInboundHandler {
                 return
             case "STALL": reply = nil
             default: reply = "-ERR unknown command\r\n"
+            }
+            if let delay = delays[name], let reply {
+                let bound = NIOLoopBound(context, eventLoop: context.eventLoop)
+                context.eventLoop.scheduleTask(in: delay) {
+                    bound.value.writeAndFlush(NIOAny(ByteBuffer(string: reply)), promise: nil)
+                }
+                continue
             }
             if let reply { context.writeAndFlush(wrapOutboundOut(ByteBuffer(string: reply)), promise: nil) }
         }

@@ -96,6 +96,21 @@ struct RedisClientFaultTests {
         try await again.stop()
     }
 
+    /// A slow handshake is bounded by the connect timeout, not by the command timeout of the
+    /// commands that wait for it: their wait for a reply starts once they are written.
+    @Test func commandsSentWhileConnectingWaitForTheConnectionUnderTheConnectTimeout() async throws {
+        // The PING's reply comes 200 ms after it: past the first timeout checks, well inside its
+        // timeout once written, long past it if the handshake counted.
+        let server = try await FakeRedisServer(delays: ["HELLO": .milliseconds(1500), "PING": .milliseconds(200)])
+        var configuration = server.configuration
+        configuration.connectTimeout = .seconds(30)
+        configuration.commandTimeout = .milliseconds(600)
+        let client = RedisClient(configuration: configuration)
+        #expect(try await client.send(RedisCommand("PING")).string == "PONG")
+        await client.shutdown()
+        try await server.stop()
+    }
+
     @Test func aShutDownClientRefusesCalls() async throws {
         let server = try await FakeRedisServer()
         let client = RedisClient(configuration: server.configuration)
@@ -172,11 +187,11 @@ struct RedisClientTests {
     }
 
     @Test func aCommandPastItsTimeoutDropsTheConnectionAndTheNextOneReconnects() async throws {
-        let client = try makeTestClient(connections: 1, commandTimeout: .seconds(1))
+        let client = try makeTestClient(connections: 1, commandTimeout: .seconds(2))
         let key = uniquePrefix("timeout") + "list"
         do {
-            _ = try await client.send(RedisCommand("BLPOP", key, "5"))
-            Issue.record("BLPOP returned within a 1 s timeout")
+            _ = try await client.send(RedisCommand("BLPOP", key, "10"))
+            Issue.record("BLPOP returned within a 2 s timeout")
         } catch let error as RedisClientError {
             #expect(error.code == .timedOut)
             #expect(error.isRetryable)

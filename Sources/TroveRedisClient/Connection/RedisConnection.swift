@@ -33,7 +33,9 @@ final class RedisConnection: Sendable {
     /// What waits for replies, in the order of the commands on the wire.
     private struct Waiter {
         let identifier: UInt64
-        let enqueuedAt: NIODeadline
+        /// When the command was queued, or when its connection became ready if it was queued
+        /// while connecting (the connect has a timeout of its own).
+        var enqueuedAt: NIODeadline
         var remaining: Int
         var reply: Reply
     }
@@ -340,6 +342,10 @@ final class RedisConnection: Sendable {
                 guard case .connecting = state.phase else { return false }
                 state.phase = .ready(channel)
                 state.failedAttempts = 0
+                // The commands queued while connecting are written now: their wait for a reply
+                // starts now, the connect having been bounded by its own timeout.
+                let now = NIODeadline.now()
+                for index in state.waiters.indices { state.waiters[index].enqueuedAt = now }
                 let interval = TimeAmount(timeout / 4)
                 state.timeoutCheck = eventLoop.scheduleRepeatedTask(initialDelay: interval, delay: interval) { _ in
                     self.checkTimeout(channel)
