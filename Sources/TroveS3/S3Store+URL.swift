@@ -15,8 +15,10 @@ extension S3Store {
     /// region), `region` (default `AWS_REGION`, else `AWS_DEFAULT_REGION`, else the profile's
     /// region, else `us-east-1`), `profile` (a profile of the shared credentials and config
     /// files), `addressing` (`path` or `virtual`; `path` by default with an endpoint, `virtual`
-    /// on AWS), `listing` (`automatic`, `server` or `walk`: see ``Options/ListingOrder``),
-    /// `parts` (how many parts of a multipart upload are sent at once, default 4).
+    /// on AWS), `connect` (`host:port` to connect to in place of the request's host name:
+    /// ``S3ClientConfiguration/connectionAddress``), `listing` (`automatic`, `server` or
+    /// `walk`: see ``Options/ListingOrder``), `parts` (how many parts of a multipart upload are
+    /// sent at once, default 4).
     ///
     /// The credentials never come from the URL, so that no secret is written in a command line
     /// or a log: they are found as the AWS command line finds them (see ``S3SharedSettings``):
@@ -55,6 +57,7 @@ extension S3Store {
             let regionOption = try reader.string("region")
             let profile = try reader.string("profile")
             let parts = try reader.string("parts")
+            let connect = try reader.string("connect")
             let addressing = try reader.choice("addressing", from: ["path": S3ClientConfiguration.Addressing.path, "virtual": .virtualHost])
             let listing = try reader.choice("listing", from: ["automatic": Options.ListingOrder.automatic, "server": .server,
                                                               "walk": .hierarchyWalk])
@@ -65,6 +68,18 @@ extension S3Store {
                     throw url.invalid("parts must be a number of parts from 1 to 64, not '\(parts)'")
                 }
                 concurrentParts = count
+            }
+            var connectionAddress: S3ClientConfiguration.ConnectionAddress?
+            if let connect {
+                // host:port, or [IPv6]:port.
+                let separator = connect.lastIndex(of: ":")
+                var host = separator.map { String(connect[..<$0]) } ?? ""
+                if host.hasPrefix("["), host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+                guard let separator, !host.isEmpty, let port = Int(connect[connect.index(after: separator)...]),
+                      (1...65535).contains(port) else {
+                    throw url.invalid("connect must be host:port (an IPv6 address in brackets), not '\(connect)'")
+                }
+                connectionAddress = .init(host: host, port: port)
             }
             let shared: S3SharedSettings
             do {
@@ -87,6 +102,7 @@ extension S3Store {
             do {
                 client = try S3ClientConfiguration(endpoint: endpoint, region: region, credentials: credentials,
                                                    addressing: addressing ?? (endpointText == nil ? .virtualHost : .path))
+                client.connectionAddress = connectionAddress
             } catch {
                 throw url.invalid(error.message)
             }
@@ -107,7 +123,8 @@ extension StoreScheme {
             summary: "objects of an S3 bucket (AWS, MinIO, SeaweedFS, …) under a prefix; keys from AWS_ACCESS_KEY_ID and "
                 + "AWS_SECRET_ACCESS_KEY or a profile of ~/.aws/credentials and ~/.aws/config",
             options: [.init("endpoint", "<url>"), .init("region"), .init("profile"), .init("parts", "1-64"),
-                      .init("addressing", "path|virtual"), .init("listing", "automatic|server|walk")]
+                      .init("addressing", "path|virtual"),
+                      .init("connect", "host:port"), .init("listing", "automatic|server|walk")]
         ) { url, context in
             let settings = try S3Store.URLConfiguration(url, environment: context.environment)
             return OpenedStore(S3Store(bucket: settings.bucket, prefix: settings.prefix,

@@ -108,6 +108,47 @@ struct S3ServerTests {
         #expect(refused.status.code == 403)
     }
 
+    /// Virtual-host addressing (`bucket.domain/key`) on the gateway's domain, which no DNS
+    /// entry names: the client connects to the endpoint's address and names the bucket's host
+    /// in `Host`, signed. The objects are the ones a path-style client sees.
+    @Test func virtualHostAddressingReachesTheSameObjects() async throws {
+        let pathStyle = try store()
+        let endpoint = try #require(URL(string: try TestServer.s3.require()))
+        let port = try #require(endpoint.port)
+        let domain = try S3TestServer.variable("TROVE_TEST_S3_DOMAIN")
+        var configuration = try S3ClientConfiguration(endpoint: try #require(URL(string: "http://\(domain):\(port)")),
+                                                      credentials: try S3TestServer.credentials(), addressing: .virtualHost)
+        configuration.connectionAddress = .init(host: try #require(endpoint.host), port: port)
+        let virtual = S3Store(bucket: pathStyle.bucket, prefix: pathStyle.prefix, client: S3Client(configuration: configuration))
+
+        try await virtual.set(Data("by virtual host".utf8), for: "virtual/one")
+        #expect(try await pathStyle.read("virtual/one")?.value == Data("by virtual host".utf8))
+        try await pathStyle.set(Data("by path".utf8), for: "virtual/two")
+        #expect(try await virtual.read("virtual/two")?.value == Data("by path".utf8))
+        var listed: [String] = []
+        for try await element in virtual.list(try ListQuery(prefix: "virtual/")) { listed.append(element.name) }
+        #expect(listed == ["virtual/one", "virtual/two"])
+        let first = try #require(try await virtual.metadata(for: "virtual/one"))
+        try await virtual.set(Data("replaced".utf8), for: "virtual/one", condition: .ifMatches(first.etag))
+        await #expect(throws: StoreError.self) {
+            try await virtual.set(Data("again".utf8), for: "virtual/one", condition: .ifAbsent)
+        }
+        #expect(try await pathStyle.read("virtual/one")?.value == Data("replaced".utf8))
+
+        // A presigned URL names the bucket's host; sent to the address with that Host, it is good.
+        let url = try #require(try await virtual.url(for: "virtual/two", validFor: .seconds(300)))
+        #expect(url.host == "\(pathStyle.bucket).\(domain)")
+        var get = HTTPClientRequest(url: "http://\(endpoint.host!):\(port)\(url.path(percentEncoded: true))?\(url.query(percentEncoded: true) ?? "")")
+        get.headers.add(name: "Host", value: "\(url.host!):\(port)")
+        let response = try await HTTPClient.shared.execute(get, timeout: .seconds(30))
+        #expect(response.status.code == 200)
+        #expect(String(buffer: try await response.body.collect(upTo: 1 << 20)) == "by path")
+
+        #expect(try await virtual.delete("virtual/one"))
+        #expect(try await pathStyle.read("virtual/one") == nil)
+        try await pathStyle.delete("virtual/two")
+    }
+
     @Test func aWrongSecretIsATypedPermissionError() async throws {
         var credentials = try S3TestServer.credentials()
         credentials.secretAccessKey += "-wrong"

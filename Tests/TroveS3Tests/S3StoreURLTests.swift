@@ -22,6 +22,14 @@ import TroveS3Client
         #expect(settings.options.listingOrder == .hierarchyWalk)
     }
 
+    @Test func aConnectionAddress() throws {
+        let settings = try configuration("s3://photos?endpoint=http://s3.example.test:8333&addressing=virtual&connect=127.0.0.1:8333")
+        #expect(settings.client.addressing == .virtualHost)
+        #expect(settings.client.connectionAddress == .init(host: "127.0.0.1", port: 8333))
+        #expect(try configuration("s3://photos?connect=[::1]:9000").client.connectionAddress == .init(host: "::1", port: 9000))
+        #expect(try configuration("s3://photos").client.connectionAddress == nil)
+    }
+
     @Test func awsByDefault() throws {
         let settings = try configuration("s3://photos")
         #expect(settings.prefix == "")
@@ -30,7 +38,8 @@ import TroveS3Client
     }
 
     @Test(arguments: ["s3:///nobucket", "s3://user:pass@bucket/p", "s3://bucket?colour=red", "s3://bucket?addressing=sideways",
-                      "s3://bucket?endpoint=ftp://host", "s3://bucket:9000/p"])
+                      "s3://bucket?endpoint=ftp://host", "s3://bucket:9000/p", "s3://bucket?connect=host",
+                      "s3://bucket?connect=:80", "s3://bucket?connect=host:http", "s3://bucket?connect=host:0"])
     func badURLsAreRefused(_ text: String) throws {
         let error = #expect(throws: StoreError.self) { try configuration(text) }
         #expect(error?.code == .invalidArgument)

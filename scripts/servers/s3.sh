@@ -10,6 +10,8 @@
 #   TROVE_TEST_S3_SECRET_KEY  its secret
 #   TROVE_TEST_S3_REGION      us-east-1
 #   TROVE_TEST_S3_PID         the server's PID (for tests that check its listeners)
+#   TROVE_TEST_S3_DOMAIN      the gateway's domain for virtual-host addressing (BUCKET.DOMAIN;
+#                             no DNS entry: clients connect to 127.0.0.1 and name it in Host)
 #   TROVE_WEED                the weed binary (for suites that start SeaweedFS processes of their own)
 # Each suite makes a bucket of its own and deletes it afterwards.
 
@@ -49,7 +51,7 @@ EOF2
         -volume.port="$volume" -volume.port.grpc="$volume_grpc" -volume.max=0 \
         -filer.port="$filer" -filer.port.grpc="$filer_grpc" -metricsPort="$metrics" \
         -s3 -s3.port="$s3" -s3.port.grpc="$s3_grpc" -s3.port.iceberg=0 -s3.port.lance=0 \
-        -s3.config="$root/identities.json" >"$root/server.log" 2>&1 &
+        -s3.domainName=s3.trove.test -s3.config="$root/identities.json" >"$root/server.log" 2>&1 &
     local pid=$!
     trove_on_exit "trove_stop_pid $pid"
     trove_wait_for_port "$s3" 90 "the SeaweedFS S3 gateway" || { tail -20 "$root/server.log" >&2; return 1; }
@@ -94,6 +96,7 @@ PY
     export TROVE_TEST_S3_SECRET_KEY="$secret"
     export TROVE_TEST_S3_REGION="us-east-1"
     export TROVE_TEST_S3_PID="$pid"
+    export TROVE_TEST_S3_DOMAIN="s3.trove.test"
     export TROVE_WEED
     echo "   SeaweedFS $("$TROVE_WEED" version 2>/dev/null | awk '{print $3}') S3 on 127.0.0.1:$s3 (pid $pid)"
 }

@@ -208,7 +208,8 @@ public final class S3Client: Sendable {
         } else {
             signed = signer.sign(sigV4Request, payload: payload)
         }
-        var request = HTTPClientRequest(url: configuration.scheme + "://" + host + signed.pathAndQuery)
+        let authority = configuration.connectionAddress?.authority ?? host
+        var request = HTTPClientRequest(url: configuration.scheme + "://" + authority + signed.pathAndQuery)
         request.method = call.method
         request.headers.add(name: "Host", value: host)
         // Content-Length comes from the body (the client sets it, equal to the signed one).

@@ -29,6 +29,30 @@ public struct S3ClientConfiguration: Sendable {
     /// `UNSIGNED-PAYLOAD`. Defaults to `true` over `http` (where nothing else protects the body)
     /// and `false` over `https`.
     public var signsPayload: Bool
+    /// Where connections go in place of the request's own host name (the endpoint's host, or
+    /// the bucket's under virtual-host addressing), as curl's `--connect-to` does: the request
+    /// still names and signs its host in its `Host` header. For an endpoint behind a tunnel or
+    /// a private address, or virtual-host addressing where no DNS entry names the buckets.
+    /// Presigned URLs keep the request's host. Over `https` the server's certificate is checked
+    /// against this address's host. Defaults to `nil`: the host name is resolved.
+    public var connectionAddress: ConnectionAddress?
+
+    /// A host and port to connect to.
+    public struct ConnectionAddress: Sendable, Hashable {
+        /// A host name or an IP address (IPv6 without brackets).
+        public var host: String
+        /// The TCP port.
+        public var port: Int
+
+        /// The address `host`:`port`.
+        public init(host: String, port: Int) {
+            self.host = host
+            self.port = port
+        }
+
+        /// `host:port`, an IPv6 address in brackets.
+        var authority: String { (host.contains(":") ? "[\(host)]" : host) + ":\(port)" }
+    }
 
     /// A configuration for `endpoint`.
     ///
