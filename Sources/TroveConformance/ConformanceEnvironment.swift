@@ -83,6 +83,14 @@ public struct ConformanceEnvironment: Sendable {
     /// its `/`.
     public static let namespaceByteCount = 24
 
+    /// Keys that ``StoreKey`` accepts and the store under test refuses with
+    /// ``StoreError/Code/invalidKey``, because its server could not keep them unchanged. Defaults
+    /// to ``RefusedKeys/none``.
+    ///
+    /// The key checks then require each such key to be refused by writes, reads, metadata and
+    /// deletes, with nothing written, and every other key to round-trip.
+    public var refusedKeys: RefusedKeys = .none
+
     /// Creates an environment.
     ///
     /// - Parameters:
@@ -115,6 +123,33 @@ public struct ConformanceEnvironment: Sendable {
         self.timestampTolerance = timestampTolerance
         self.reopen = reopen
         self.storageFootprint = storageFootprint
+    }
+}
+
+/// Which valid keys a store refuses, for a server that would alter them (SeaweedFS stores a
+/// backslash as a slash and takes no path segment longer than a file name).
+public struct RefusedKeys: Sendable, Hashable {
+    /// Characters that no key may hold.
+    public var scalars: Set<Unicode.Scalar>
+    /// The longest segment (the text between two `/`), in UTF-8 bytes, or `nil` for no limit
+    /// but the key's.
+    public var maximumSegmentByteCount: Int?
+
+    /// Keys holding one of `scalars`, or a segment longer than `maximumSegmentByteCount` bytes.
+    public init(scalars: Set<Unicode.Scalar> = [], maximumSegmentByteCount: Int? = nil) {
+        self.scalars = scalars
+        self.maximumSegmentByteCount = maximumSegmentByteCount
+    }
+
+    /// No key refused.
+    public static let none = RefusedKeys()
+
+    /// Whether `key` is one of them.
+    public func contains(_ key: String) -> Bool {
+        if !scalars.isEmpty, key.unicodeScalars.contains(where: scalars.contains) { return true }
+        guard let maximumSegmentByteCount else { return false }
+        return key.utf8.split(separator: UInt8(ascii: "/"), omittingEmptySubsequences: false)
+            .contains { $0.count > maximumSegmentByteCount }
     }
 }
 

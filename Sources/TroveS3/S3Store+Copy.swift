@@ -32,8 +32,8 @@ extension S3Store {
         let destination = destination ?? self
         let destinationKey = destinationKey ?? key
         try checkSameEndpoint(destination)
-        let source = try checkedObjectKey(key, .copy)
-        let target = try destination.checkedObjectKey(destinationKey, .copy)
+        let source = try await checkedObjectKey(key, .copy)
+        let target = try await destination.checkedObjectKey(destinationKey, .copy)
         do {
             let result = try await destination.mapErrors(.copy, key: destinationKey) {
                 try await destination.client.copyObject(fromBucket: bucket, key: source, toBucket: destination.bucket, key: target,

@@ -7,15 +7,28 @@ extension S3Store {
     /// The longest object key S3 accepts, in UTF-8 bytes.
     static let maximumObjectKeyByteCount = 1024
 
+    /// The longest segment of a key that SeaweedFS takes, in UTF-8 bytes: a file name's.
+    static let maximumSeaweedFSSegmentByteCount = 255
+
     /// The object key of `key`, refused with ``StoreError/Code/invalidKey`` before any request
-    /// when the prefix makes it longer than S3's 1,024 bytes.
-    func checkedObjectKey(_ key: StoreKey, _ operation: StoreOperation) throws -> String {
+    /// when the prefix makes it longer than S3's 1,024 bytes, or when the server would not keep
+    /// it as it is (``Options/KeyRules``; a key that could need the server's rules waits for
+    /// them to be known, every other key goes at once).
+    func checkedObjectKey(_ key: StoreKey, _ operation: StoreOperation) async throws -> String {
         let name = objectKey(key)
         guard name.utf8.count <= Self.maximumObjectKeyByteCount else {
             throw StoreError(.invalidKey, operation: operation, key: key, store: description,
                              message: "the key and the prefix '\(prefix)' make an object key of \(name.utf8.count) bytes; S3 takes at most 1,024")
         }
-        return name
+        let backslash = key.rawValue.utf8.contains(UInt8(ascii: "\\"))
+        let longestSegment = key.rawValue.utf8.split(separator: UInt8(ascii: "/")).lazy.map(\.count).max() ?? 0
+        guard backslash || longestSegment > Self.maximumSeaweedFSSegmentByteCount else { return name }
+        guard try await effectiveKeyRules(operation) == .seaweedFS else { return name }
+        let reason = backslash
+            ? "it holds a backslash, which SeaweedFS stores as a slash (the key would become another one)"
+            : "it has a segment of \(longestSegment) bytes between slashes, and SeaweedFS takes at most \(Self.maximumSeaweedFSSegmentByteCount)"
+        throw StoreError(.invalidKey, operation: operation, key: key, store: description,
+                         message: "this server cannot keep the key as it is: \(reason)")
     }
 
     func metadata(_ key: StoreKey, _ head: S3ObjectHead) -> EntryMetadata {
@@ -30,7 +43,7 @@ extension S3Store {
     }
 
     public func read(_ key: StoreKey) async throws -> StoreEntry? {
-        let name = try checkedObjectKey(key, .read)
+        let name = try await checkedObjectKey(key, .read)
         return try await mapErrors(.read, key: key) {
             guard case .found(let head, _, let body)? = try await client.getObject(bucket: bucket, key: name) else { return nil }
             return StoreEntry(value: body, metadata: metadata(key, head))
@@ -38,7 +51,7 @@ extension S3Store {
     }
 
     public func metadata(for key: StoreKey) async throws -> EntryMetadata? {
-        let name = try checkedObjectKey(key, .metadata)
+        let name = try await checkedObjectKey(key, .metadata)
         return try await mapErrors(.metadata, key: key) {
             try await client.headObject(bucket: bucket, key: name).map { metadata(key, $0) }
         }
@@ -51,7 +64,7 @@ extension S3Store {
     /// - Throws: ``StoreError/Code/notSupported`` for ``ReadOptions/refreshingExpiry``.
     public func read(_ key: StoreKey, options: ReadOptions) async throws -> ReadOutcome<StoreEntry>? {
         if options.refreshingExpiry != nil { throw refreshNotSupported(key) }
-        let name = try checkedObjectKey(key, .read)
+        let name = try await checkedObjectKey(key, .read)
         return try await mapErrors(.read, key: key) {
             if options.range != nil && options.range?.httpRangeValue == nil {
                 // An empty range: the metadata, and no bytes.
@@ -86,7 +99,7 @@ extension S3Store {
 
     public func readStream(_ key: StoreKey, chunkSize: Int, options: ReadOptions) async throws -> ReadOutcome<StreamedEntry>? {
         if options.refreshingExpiry != nil { throw refreshNotSupported(key) }
-        let name = try checkedObjectKey(key, .read)
+        let name = try await checkedObjectKey(key, .read)
         let storeName = description
         return try await mapErrors(.read, key: key) {
             if options.range != nil && options.range?.httpRangeValue == nil {
@@ -123,7 +136,7 @@ extension S3Store {
     ///   ``StoreError/Code/notSupported`` for an expiry.
     public func write(_ value: Data, for key: StoreKey, options: WriteOptions) async throws -> EntryMetadata {
         guard options.expiry.isNever else { throw expiryNotSupported(key) }
-        let name = try checkedObjectKey(key, .write)
+        let name = try await checkedObjectKey(key, .write)
         return try await mapErrors(.write, key: key) {
             try await conditionally(options) {
                 let result = try await client.putObject(bucket: bucket, key: name, body: value,
@@ -159,7 +172,7 @@ extension S3Store {
         contentsOf chunks: Chunks, for key: StoreKey, options: WriteOptions
     ) async throws -> EntryMetadata where Chunks.Element == Data {
         guard options.expiry.isNever else { throw expiryNotSupported(key) }
-        let name = try checkedObjectKey(key, .write)
+        let name = try await checkedObjectKey(key, .write)
         let checked = ValueChunks(chunks, checkedAgainst: options, key: key, store: description)
         guard options.condition.isAlways else {
             guard let size = options.expectedSize, size <= S3Client.maximumSinglePutSize else {
@@ -211,7 +224,7 @@ extension S3Store {
     /// - Throws: ``StoreError/Code/conditionFailed`` when an ETag condition does not hold,
     ///   a missing key included.
     public func delete(_ key: StoreKey, condition: DeleteCondition) async throws -> Bool {
-        let name = try checkedObjectKey(key, .delete)
+        let name = try await checkedObjectKey(key, .delete)
         return try await mapErrors(.delete, key: key) {
             if let etag = condition.expectedETag {
                 do {
@@ -231,13 +244,13 @@ extension S3Store {
 
     /// Deletes `key` with one DELETE, without finding out whether it held a value.
     public func discard(_ key: StoreKey) async throws {
-        let name = try checkedObjectKey(key, .delete)
+        let name = try await checkedObjectKey(key, .delete)
         try await mapErrors(.delete, key: key) { try await client.deleteObject(bucket: bucket, key: name) }
     }
 
     /// Presigned GET URL of the object, valid for `lifetime` (1 second to 7 days).
     public func url(for key: StoreKey, validFor lifetime: Duration) async throws -> URL? {
-        let name = try checkedObjectKey(key, .read)
+        let name = try await checkedObjectKey(key, .read)
         return client.presignedURL(method: "GET", bucket: bucket, key: name, lifetime: lifetime)
     }
 
@@ -313,7 +326,7 @@ extension S3Store {
         var plain: [(Int, String)] = []
         for (index, delete) in deletes.enumerated() {
             if delete.condition.expectedETag == nil {
-                do { plain.append((index, try checkedObjectKey(delete.key, .delete))) } catch let error as StoreError { results[index] = .failure(error) }
+                do { plain.append((index, try await checkedObjectKey(delete.key, .delete))) } catch let error as StoreError { results[index] = .failure(error) }
             } else {
                 do { _ = try await self.delete(delete.key, condition: delete.condition) } catch let error as StoreError where error.code != .unavailable {
                     results[index] = .failure(error)

@@ -17,8 +17,9 @@ extension S3Store {
     /// files), `addressing` (`path` or `virtual`; `path` by default with an endpoint, `virtual`
     /// on AWS), `connect` (`host:port` to connect to in place of the request's host name:
     /// ``S3ClientConfiguration/connectionAddress``), `listing` (`automatic`, `server` or
-    /// `walk`: see ``Options/ListingOrder``), `parts` (how many parts of a multipart upload are
-    /// sent at once, default 4).
+    /// `walk`: see ``Options/ListingOrder``), `keys` (`automatic`, `s3` or `seaweedfs`: see
+    /// ``Options/KeyRules``), `parts` (how many parts of a multipart upload are sent at once,
+    /// default 4).
     ///
     /// The credentials never come from the URL, so that no secret is written in a command line
     /// or a log: they are found as the AWS command line finds them (see ``S3SharedSettings``):
@@ -61,6 +62,7 @@ extension S3Store {
             let addressing = try reader.choice("addressing", from: ["path": S3ClientConfiguration.Addressing.path, "virtual": .virtualHost])
             let listing = try reader.choice("listing", from: ["automatic": Options.ListingOrder.automatic, "server": .server,
                                                               "walk": .hierarchyWalk])
+            let keyRules = try reader.choice("keys", from: ["automatic": Options.KeyRules.automatic, "s3": .s3, "seaweedfs": .seaweedFS])
             try reader.rejectUnknown()
             var concurrentParts = S3Client.defaultConcurrentParts
             if let parts {
@@ -108,7 +110,8 @@ extension S3Store {
             }
             self.bucket = bucket
             self.prefix = prefix
-            self.options = Options(listingOrder: listing ?? .automatic, concurrentParts: concurrentParts)
+            self.options = Options(listingOrder: listing ?? .automatic, keyRules: keyRules ?? .automatic,
+                                   concurrentParts: concurrentParts)
         }
     }
 }
@@ -124,7 +127,8 @@ extension StoreScheme {
                 + "AWS_SECRET_ACCESS_KEY or a profile of ~/.aws/credentials and ~/.aws/config",
             options: [.init("endpoint", "<url>"), .init("region"), .init("profile"), .init("parts", "1-64"),
                       .init("addressing", "path|virtual"),
-                      .init("connect", "host:port"), .init("listing", "automatic|server|walk")]
+                      .init("connect", "host:port"), .init("listing", "automatic|server|walk"),
+                      .init("keys", "automatic|s3|seaweedfs")]
         ) { url, context in
             let settings = try S3Store.URLConfiguration(url, environment: context.environment)
             return OpenedStore(S3Store(bucket: settings.bucket, prefix: settings.prefix,

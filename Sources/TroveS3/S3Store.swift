@@ -26,6 +26,10 @@ import Synchronization
 ///   not (SeaweedFS lists directory by directory); see ``Options/ListingOrder``.
 /// - Objects under the prefix whose names are not valid ``StoreKey``s (a directory marker
 ///   ending in `/`, say) are left out of listings.
+/// - Every valid key is kept as it is, except on SeaweedFS, which stores a backslash as a slash
+///   (`a\b` would become another key, `a/b`) and takes no segment longer than 255 bytes: there
+///   such keys are refused with ``StoreError/Code/invalidKey`` before any request; see
+///   ``Options/KeyRules``.
 public struct S3Store: KeyValueStore {
     /// The bucket.
     public let bucket: String
@@ -36,7 +40,7 @@ public struct S3Store: KeyValueStore {
     /// How the store lists and batches.
     public let options: Options
 
-    let detectedOrder: OrderDetection
+    let detectedServer: ServerDetection
 
     /// A store over `bucket`, its keys under `prefix`.
     ///
@@ -45,13 +49,13 @@ public struct S3Store: KeyValueStore {
     ///   - prefix: A prefix of every object's key; `/` is added when it does not end with one.
     ///     Defaults to none.
     ///   - client: The client, with the endpoint and the credentials.
-    ///   - options: Listing order and batch concurrency. Defaults to ``Options/init(listingOrder:batchConcurrency:concurrentParts:)``.
+    ///   - options: Listing order and batch concurrency. Defaults to ``Options/init(listingOrder:keyRules:batchConcurrency:concurrentParts:)``.
     public init(bucket: String, prefix: String = "", client: S3Client, options: Options = Options()) {
         self.bucket = bucket
         self.prefix = prefix.isEmpty || prefix.hasSuffix("/") ? prefix : prefix + "/"
         self.client = client
         self.options = options
-        self.detectedOrder = OrderDetection()
+        self.detectedServer = ServerDetection()
     }
 
     /// `S3Store(s3://bucket/prefix/ at http://host:port)`, without credentials.
@@ -91,8 +95,25 @@ extension S3Store {
             case hierarchyWalk
         }
 
+        /// Which keys the server keeps as they are.
+        public enum KeyRules: String, Sendable, Hashable {
+            /// Asks the server once (its `Server` header, in the same request as the listing
+            /// order's, made only when a key could need it) and takes SeaweedFS's rules there,
+            /// S3's elsewhere.
+            case automatic
+            /// S3's: every ``StoreKey`` whose object key (with the prefix) is at most 1,024 bytes.
+            case s3
+            /// SeaweedFS's, which keeps objects as files of its filer: S3's, and no backslash (it
+            /// would be stored as a slash, making `a\b` the key `a/b`) and no segment (the text
+            /// between two `/`) longer than 255 bytes.
+            case seaweedFS
+        }
+
         /// How listings come out in byte order. Defaults to ``ListingOrder/automatic``.
         public var listingOrder: ListingOrder
+        /// Which keys the server keeps as they are; the others are refused with
+        /// ``StoreError/Code/invalidKey``. Defaults to ``KeyRules/automatic``.
+        public var keyRules: KeyRules
         /// How many requests a batch read or write keeps in flight. Defaults to 16.
         public var batchConcurrency: Int
         /// How many parts of a streamed write's multipart upload (or of a server-side copy) are
@@ -100,9 +121,10 @@ extension S3Store {
         public var concurrentParts: Int
 
         /// Options.
-        public init(listingOrder: ListingOrder = .automatic, batchConcurrency: Int = 16,
+        public init(listingOrder: ListingOrder = .automatic, keyRules: KeyRules = .automatic, batchConcurrency: Int = 16,
                     concurrentParts: Int = S3Client.defaultConcurrentParts) {
             self.listingOrder = listingOrder
+            self.keyRules = keyRules
             self.batchConcurrency = max(1, batchConcurrency)
             self.concurrentParts = max(1, concurrentParts)
         }
@@ -112,21 +134,37 @@ extension S3Store {
     public func effectiveListingOrder() async throws -> Options.ListingOrder {
         switch options.listingOrder {
         case .server, .hierarchyWalk: return options.listingOrder
-        case .automatic:
-            if let known = detectedOrder.value { return known }
-            let server = try await mapErrors(.list, key: nil) {
-                try await client.listObjectsV2(bucket: bucket, prefix: prefix, maxKeys: 1).server
-            }
-            let order: Options.ListingOrder = (server ?? "").lowercased().contains("seaweedfs") ? .hierarchyWalk : .server
-            detectedOrder.set(order)
-            return order
+        case .automatic: return try await isOnSeaweedFS(.list) ? .hierarchyWalk : .server
         }
+    }
+
+    /// The key rules the store applies: the option, or what was detected.
+    public func effectiveKeyRules() async throws -> Options.KeyRules {
+        try await effectiveKeyRules(.metadata)
+    }
+
+    func effectiveKeyRules(_ operation: StoreOperation) async throws -> Options.KeyRules {
+        switch options.keyRules {
+        case .s3, .seaweedFS: return options.keyRules
+        case .automatic: return try await isOnSeaweedFS(operation) ? .seaweedFS : .s3
+        }
+    }
+
+    /// Whether the server says it is SeaweedFS, asked once per store.
+    private func isOnSeaweedFS(_ operation: StoreOperation) async throws -> Bool {
+        if let known = detectedServer.isSeaweedFS { return known }
+        let server = try await mapErrors(operation, key: nil) {
+            try await client.listObjectsV2(bucket: bucket, prefix: prefix, maxKeys: 1).server
+        }
+        let isSeaweedFS = (server ?? "").lowercased().contains("seaweedfs")
+        detectedServer.set(isSeaweedFS)
+        return isSeaweedFS
     }
 }
 
-/// The listing order found once per store.
-final class OrderDetection: Sendable {
-    private let state = Mutex<S3Store.Options.ListingOrder?>(nil)
-    var value: S3Store.Options.ListingOrder? { state.withLock { $0 } }
-    func set(_ order: S3Store.Options.ListingOrder) { state.withLock { $0 = order } }
+/// What the server is, found once per store.
+final class ServerDetection: Sendable {
+    private let state = Mutex<Bool?>(nil)
+    var isSeaweedFS: Bool? { state.withLock { $0 } }
+    func set(_ isSeaweedFS: Bool) { state.withLock { $0 = isSeaweedFS } }
 }

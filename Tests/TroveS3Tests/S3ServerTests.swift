@@ -149,6 +149,44 @@ struct S3ServerTests {
         try await pathStyle.delete("virtual/two")
     }
 
+    /// SeaweedFS stores a backslash as a slash and refuses segments past 255 bytes: the store
+    /// refuses such keys before any request, typed, and writes nothing; under S3's rules (set by
+    /// hand) the server shows why, renaming the key.
+    @Test func keysTheServerWouldAlterAreRefused() async throws {
+        let store = try store()
+        #expect(try await store.effectiveKeyRules() == .seaweedFS)
+        try await store.set(Data("kept".utf8), for: "plain")
+        let long = StoreKey(stringLiteral: "dir/" + String(repeating: "x", count: 256))
+        for key in ["back\\slash", "dir\\", long] as [StoreKey] {
+            for operation in ["write", "read", "metadata", "delete"] {
+                do {
+                    switch operation {
+                    case "write": try await store.set(Data("lost".utf8), for: key)
+                    case "read": _ = try await store.read(key)
+                    case "metadata": _ = try await store.metadata(for: key)
+                    default: _ = try await store.delete(key)
+                    }
+                    Issue.record("\(operation) of \(key) was not refused")
+                } catch let error as StoreError {
+                    #expect(error.code == .invalidKey, "\(error)")
+                    #expect(error.message.contains(key == long ? "256 bytes" : "backslash"), "\(error)")
+                }
+            }
+        }
+        // A segment of exactly 255 bytes is kept.
+        let longest = StoreKey(stringLiteral: "dir/" + String(repeating: "y", count: 255))
+        try await store.set(Data("longest".utf8), for: longest)
+        #expect(try await store.read(longest)?.value == Data("longest".utf8))
+        let objects = try await store.client.listObjectsV2(bucket: store.bucket, prefix: store.prefix).objects.map(\.key)
+        #expect(objects.sorted() == [store.prefix + longest.rawValue, store.prefix + "plain"].sorted())
+
+        let asS3 = try self.store(store.prefix, options: S3Store.Options(keyRules: .s3))
+        try await asS3.set(Data("renamed".utf8), for: "back\\slash")
+        var listed: [String] = []
+        for try await element in asS3.list(ListQuery.all) { listed.append(element.name) }
+        #expect(listed.contains("back/slash") && !listed.contains("back\\slash"), "\(listed)")
+    }
+
     @Test func aWrongSecretIsATypedPermissionError() async throws {
         var credentials = try S3TestServer.credentials()
         credentials.secretAccessKey += "-wrong"

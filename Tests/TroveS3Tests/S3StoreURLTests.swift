@@ -20,6 +20,9 @@ import TroveS3Client
         #expect(settings.client.region == "eu-central-1")
         #expect(settings.client.addressing == .path)
         #expect(settings.options.listingOrder == .hierarchyWalk)
+        #expect(settings.options.keyRules == .automatic)
+        #expect(try configuration("s3://trove?keys=seaweedfs").options.keyRules == .seaweedFS)
+        #expect(try configuration("s3://trove?keys=s3").options.keyRules == .s3)
     }
 
     @Test func aConnectionAddress() throws {
@@ -39,7 +42,8 @@ import TroveS3Client
 
     @Test(arguments: ["s3:///nobucket", "s3://user:pass@bucket/p", "s3://bucket?colour=red", "s3://bucket?addressing=sideways",
                       "s3://bucket?endpoint=ftp://host", "s3://bucket:9000/p", "s3://bucket?connect=host",
-                      "s3://bucket?connect=:80", "s3://bucket?connect=host:http", "s3://bucket?connect=host:0"])
+                      "s3://bucket?connect=:80", "s3://bucket?connect=host:http", "s3://bucket?connect=host:0",
+                      "s3://bucket?keys=any"])
     func badURLsAreRefused(_ text: String) throws {
         let error = #expect(throws: StoreError.self) { try configuration(text) }
         #expect(error?.code == .invalidArgument)

@@ -4,7 +4,9 @@ import Trove
 extension ContractCheck {
     /// Every key of ``ConformanceKeys/valid``, plus one of the store's maximum length, is accepted
     /// by ``StoreKey/init(validating:)`` unchanged and round-trips through write, read, metadata
-    /// and listing (in byte-wise order) without being altered, merged with another or refused.
+    /// and listing (in byte-wise order) without being altered, merged with another or refused;
+    /// those of ``ConformanceEnvironment/refusedKeys`` are refused with
+    /// ``StoreError/Code/invalidKey`` by every operation instead.
     public static let validKeysRoundTrip = ContractCheck(
         "validKeysRoundTrip",
         "valid keys (unicode, spaces, %, \\, dot names, long and deep keys) round-trip unchanged"
@@ -21,7 +23,8 @@ extension ContractCheck {
     ) { try await KeyChecks.invalidKeysRejected($0) }
 
     /// A key of exactly ``ConformanceEnvironment/maximumKeyByteCount`` bytes, in several
-    /// segments or in one, round-trips; a key one byte longer is refused with
+    /// segments or in one, round-trips (unless ``ConformanceEnvironment/refusedKeys`` holds it,
+    /// when it must be refused); a key one byte longer is refused with
     /// ``StoreError/Code/invalidKey`` and nothing is written.
     public static let keyLengthLimit = ContractCheck(
         "keyLengthLimit",
@@ -33,17 +36,25 @@ extension ContractCheck {
 enum KeyChecks {
     static func validKeysRoundTrip(_ c: CheckContext) async throws {
         let maximum = c.environment.maximumKeyByteCount
-        let strings = ConformanceKeys.valid.filter { $0.utf8.count <= maximum }
+        let candidates = ConformanceKeys.valid.filter { $0.utf8.count <= maximum }
             + [ConformanceKeys.longKey(byteCount: maximum)]
-        var keys: [StoreKey] = []
-        for string in strings {
+        var all: [StoreKey] = []
+        for string in candidates {
             let key = try c.key(string)
             try c.expect(key.rawValue.utf8.elementsEqual(string.utf8), "StoreKey changed the string it validated",
                          key: key, expected: describe(string), got: describe(key.rawValue))
-            keys.append(key)
+            all.append(key)
         }
-        try c.expectEqual(Set(keys).count, keys.count,
+        try c.expectEqual(Set(all).count, all.count,
                           "strings with different bytes must be different keys (no Unicode normalization, no case folding)")
+        // The keys the store says it refuses, refused by every operation and never written.
+        let refused = c.environment.refusedKeys
+        for (string, key) in zip(candidates, all) where refused.contains(string) {
+            try await expectRefused(key, c)
+        }
+        let kept = zip(candidates, all).filter { !refused.contains($0.0) }
+        let strings = kept.map(\.0)
+        let keys = kept.map(\.1)
 
         func value(_ index: Int) -> Data { CheckContext.bytes("value \(index) of \(strings[index])") }
 
@@ -117,7 +128,11 @@ enum KeyChecks {
                      "ConformanceEnvironment.maximumKeyByteCount must be between 1 and \(StoreKey.maximumByteCount)",
                      got: "\(maximum)")
         let longest = [ConformanceKeys.longKey(byteCount: maximum), String(repeating: "z", count: maximum)]
-        for (index, string) in longest.enumerated() {
+        for string in longest where c.environment.refusedKeys.contains(string) {
+            try await expectRefused(try c.key(string), c)
+        }
+        let accepted = longest.filter { !c.environment.refusedKeys.contains($0) }
+        for (index, string) in accepted.enumerated() {
             let key = try c.key(string)
             try c.expectEqual(key.byteCount, maximum, "the generated key has the wrong length")
             let value = CheckContext.bytes("longest \(index)")
@@ -125,7 +140,7 @@ enum KeyChecks {
             try c.expectValue(try await c.store.read(key)?.value, value, "a key of the maximum length did not round-trip", key: key)
             try c.expectEqual(try await c.store.metadata(for: key)?.key, key, "metadata of a maximum-length key", key: key)
         }
-        try c.expectEqual(try await c.names(.all), longest.sorted(by: bytewisePrecedes),
+        try c.expectEqual(try await c.names(.all), accepted.sorted(by: bytewisePrecedes),
                           "maximum-length keys must be listed unchanged")
 
         for string in [ConformanceKeys.longKey(byteCount: maximum + 1), String(repeating: "z", count: maximum + 1)] {
@@ -143,6 +158,16 @@ enum KeyChecks {
                                         key: key) { try await c.store.set(Data("x".utf8), for: key) }
             }
         }
-        try c.expectEqual(try await c.count(), longest.count, "a refused key must not be written")
+        try c.expectEqual(try await c.count(), accepted.count, "a refused key must not be written")
+    }
+
+    /// Checks that `key`, one of ``ConformanceEnvironment/refusedKeys``, is refused with
+    /// ``StoreError/Code/invalidKey`` by a write, a read, a metadata read and a delete.
+    static func expectRefused(_ key: StoreKey, _ c: CheckContext) async throws {
+        let why = "a key of ConformanceEnvironment.refusedKeys must be refused with invalidKey"
+        _ = try await c.expectError(.invalidKey, "\(why) by a write", key: key) { try await c.store.set(Data("refused".utf8), for: key) }
+        _ = try await c.expectError(.invalidKey, "\(why) by a read", key: key) { try await c.store.read(key) }
+        _ = try await c.expectError(.invalidKey, "\(why) by a metadata read", key: key) { try await c.store.metadata(for: key) }
+        _ = try await c.expectError(.invalidKey, "\(why) by a delete", key: key) { try await c.store.delete(key) }
     }
 }
