@@ -254,8 +254,13 @@ extension S3Store {
         return client.presignedURL(method: "GET", bucket: bucket, key: name, lifetime: lifetime)
     }
 
-    /// Nothing expires in this store: 0.
-    public func reclaimExpired() async throws -> Int { 0 }
+    /// Nothing expires in this store: 0. It aborts the client's abandoned uploads
+    /// (``S3Client/abandonedUploads``: uploads of failed writes whose abort did not reach the
+    /// server), which the client also does by itself once the server answers again.
+    public func reclaimExpired() async throws -> Int {
+        await client.abortAbandonedUploads()
+        return 0
+    }
 
     // MARK: - Batches
 

@@ -122,17 +122,36 @@ extension S3Client {
 
     /// Aborts an upload, in a task of its own (so that the caller's cancellation does not stop
     /// it reaching the server), and checks that it is gone: a part the server was still storing
-    /// when the abort came may bring it back, so it is aborted again (three times at most).
+    /// when the abort came may bring it back, so it is aborted again (three times at most). An
+    /// upload whose abort did not reach the server, or that is still listed after the third,
+    /// is kept in ``abandonedUploads`` and aborted again later.
     func abandon(bucket: String, key: String, uploadID: String) async {
-        _ = await Task {
+        let gone = await Task {
             for attempt in 0..<3 {
-                try? await self.abortMultipartUpload(bucket: bucket, key: key, uploadID: uploadID)
-                // A listing may be refused (it takes its own permission): then the abort is all.
-                guard let open = try? await self.listMultipartUploads(bucket: bucket, prefix: key),
-                      open.contains(where: { $0.uploadID == uploadID }) else { return }
-                try? await Task.sleep(for: .milliseconds(100 << attempt))
+                if attempt > 0 { try? await Task.sleep(for: .milliseconds(100 << attempt)) }
+                let aborted: Bool
+                do {
+                    try await self.abortMultipartUpload(bucket: bucket, key: key, uploadID: uploadID)
+                    aborted = true
+                } catch let error as S3Error where error.kind == .connection || error.kind == .timedOut {
+                    // The server cannot be reached (after the retry policy's attempts): the
+                    // upload waits for it in abandonedUploads, and the caller does not.
+                    return false
+                } catch {
+                    aborted = false
+                }
+                do {
+                    let open = try await self.listMultipartUploads(bucket: bucket, prefix: key)
+                    if !open.contains(where: { $0.uploadID == uploadID }) { return true }
+                } catch let error as S3Error where error.kind == .accessDenied || error.kind == .invalidCredentials {
+                    // Listing takes a permission of its own, which the abort may not need: then
+                    // an abort that was answered is all there is to know.
+                    if aborted { return true }
+                } catch {}
             }
+            return false
         }.value
+        if !gone { abandoned.add(S3AbandonedUpload(bucket: bucket, key: key, uploadID: uploadID)) }
     }
 
     /// Starts a multipart upload (POST `?uploads`).

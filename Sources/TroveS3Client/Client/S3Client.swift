@@ -12,8 +12,8 @@ import TroveNIOSupport
 /// Every operation signs its request with Signature Version 4, maps an error answer to
 /// ``S3Error`` (with S3's code, message and request id) and repeats failures under the
 /// configuration's ``S3RetryPolicy``. The client keeps no state between requests beyond the
-/// connection pool of its `HTTPClient` and the signing key of the day; it is safe to share
-/// between tasks.
+/// connection pool of its `HTTPClient`, the signing key of the day and the uploads it could
+/// not abort (``abandonedUploads``); it is safe to share between tasks.
 ///
 /// A missing key reads as `nil` (``headObject(bucket:key:)``, ``getObject(bucket:key:range:ifNoneMatch:ifMatch:)``);
 /// a missing bucket throws ``S3Error/Kind/notFound`` naming it.
@@ -28,6 +28,8 @@ public final class S3Client: Sendable {
     /// the failure, never a key, a value or a credential), and the HTTP client's own events
     /// of each request (connections made and reused, at trace level).
     public let logger: Logger
+    /// The uploads given up and not yet aborted (see ``abandonedUploads``).
+    let abandoned = AbandonedUploads()
 
     /// A client for `configuration`, sending through `httpClient`.
     ///
@@ -246,6 +248,8 @@ public final class S3Client: Sendable {
             throw sourceError
         }
         let status = response.status.code
+        // The server answers: the uploads it could not abort before may be aborted now.
+        if !abandoned.isEmpty, status < 500 { abortAbandonedUploadsLater() }
         if (200..<300).contains(status) {
             guard call.mayFailInBody else { return response }
             let data = try await Self.collect(response, limit: 1 << 20, call: call)
