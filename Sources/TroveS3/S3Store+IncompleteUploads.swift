@@ -9,9 +9,10 @@ extension S3Store {
     /// A streamed write aborts its upload when it fails, but when the failure is the server
     /// itself (it died, or the network to it broke), the abort cannot reach it either: the
     /// upload then stays open on the server, its parts taking space, though no object shows
-    /// them and no read sees them. ``abortIncompleteUploads(startedBefore:)`` removes such
-    /// uploads, as an `AbortIncompleteMultipartUpload` lifecycle rule does on servers that
-    /// keep lifecycle rules.
+    /// them and no read sees them. The client keeps such uploads (``S3Client/abandonedUploads``)
+    /// and aborts them once the server answers again; uploads of a process that ended first
+    /// stay, and ``abortIncompleteUploads(startedBefore:)`` removes them, as an
+    /// `AbortIncompleteMultipartUpload` lifecycle rule does on servers that keep lifecycle rules.
     ///
     /// - Throws: ``StoreError`` (``StoreError/Code/unavailable`` when the server cannot be reached).
     public func incompleteUploads() async throws -> [S3IncompleteUpload] {
