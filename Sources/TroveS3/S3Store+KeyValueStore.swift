@@ -162,8 +162,9 @@ extension S3Store {
     ///
     /// When the failure is the server itself (it died, or the network to it broke), the abort
     /// cannot reach it either: nothing is written, but the upload stays open on the server with
-    /// the parts it received, until ``abortIncompleteUploads(startedBefore:)`` (or a lifecycle
-    /// rule) removes it.
+    /// the parts it received, until the client aborts it once the server answers again
+    /// (``S3Client/abandonedUploads``), or ``abortIncompleteUploads(startedBefore:)`` (or a
+    /// lifecycle rule) removes it.
     ///
     /// - Throws: ``StoreError/Code/invalidArgument`` when the chunks do not add up to
     ///   ``WriteOptions/expectedSize`` (nothing is written); ``StoreError/Code/notSupported`` for
