@@ -58,8 +58,8 @@ extension S3Store {
             let regionOption = try reader.string("region")
             let profile = try reader.string("profile")
             let parts = try reader.string("parts")
-            let connect = try reader.string("connect")
             let addressing = try reader.choice("addressing", from: ["path": S3ClientConfiguration.Addressing.path, "virtual": .virtualHost])
+            let connect = try reader.string("connect")
             let listing = try reader.choice("listing", from: ["automatic": Options.ListingOrder.automatic, "server": .server,
                                                               "walk": .hierarchyWalk])
             let keyRules = try reader.choice("keys", from: ["automatic": Options.KeyRules.automatic, "s3": .s3, "seaweedfs": .seaweedFS])
