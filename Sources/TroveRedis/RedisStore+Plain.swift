@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 import Trove
 import NIOCore
@@ -6,8 +7,11 @@ import TroveRedisClient
 /// The scripts of ``RedisStore/Layout/plain``: each touches the one string it is about, so it
 /// runs on one server or on the primary of the string's slot alike.
 ///
-/// The ETag of a plain entry is the SHA-1 of its bytes, computed on the server
-/// (`redis.sha1hex`), so that a conditional write compares it in the same step as it writes.
+/// The ETag of a plain entry is the SHA-1 of its bytes. The client computes it for the bytes it
+/// writes and reads; the server computes it (`redis.sha1hex`) only where the client has no
+/// bytes: for a condition on the current value, which it compares in the same step as it
+/// writes, and for a read of the metadata alone. (Hashing every value on the server cost a
+/// large value's reads and writes as much again as the copy.)
 enum RedisPlainScripts {
     /// The server's clock in ms.
     private static let now = """
@@ -17,8 +21,8 @@ enum RedisPlainScripts {
 
     /// A read that may renew the expiry. ARGV: mode ('' none, s sliding: a string with a TTL
     /// gets the lifetime again, r relative ms, t absolute ms, p persist), ms (the lifetime for
-    /// s), with value (1) or size (0). Returns false for a missing key, else {value or size,
-    /// sha1, now, expiry or -1}.
+    /// s), with value (1) or size (0). Returns false for a missing key, else {value, false, now,
+    /// expiry or -1} or {size, sha1, now, expiry or -1}.
     static let read = RedisScript(name: "plain-read", source: now + """
 
         local v = redis.call('GET', KEYS[1])
@@ -43,13 +47,12 @@ enum RedisPlainScripts {
           redis.call('PERSIST', KEYS[1])
           x = -1
         end
-        local out = v
-        if ARGV[3] ~= '1' then out = string.len(v) end
-        return {out, redis.sha1hex(v), now, x}
+        if ARGV[3] == '1' then return {v, false, now, x} end
+        return {string.len(v), redis.sha1hex(v), now, x}
         """)
 
     /// ARGV: value, condition (a, n, m), expected sha1, expiry kind (0, r, t), expiry ms.
-    /// Returns {0} when the condition fails, else {1, now, expiry or -1, sha1}.
+    /// Returns {0} when the condition fails, else {1, now, expiry or -1}.
     static let write = RedisScript(name: "plain-write", source: now + """
 
         local cond = ARGV[2]
@@ -61,17 +64,16 @@ enum RedisPlainScripts {
         end
         local x = false
         if ARGV[4] == 'r' then x = now + tonumber(ARGV[5]) elseif ARGV[4] == 't' then x = tonumber(ARGV[5]) end
-        local sha = redis.sha1hex(ARGV[1])
         if x and x <= now then
           redis.call('DEL', KEYS[1])
-          return {1, now, x, sha}
+          return {1, now, x}
         end
         if x then
           redis.call('SET', KEYS[1], ARGV[1], 'PX', x - now)
         else
           redis.call('SET', KEYS[1], ARGV[1])
         end
-        return {1, now, x or -1, sha}
+        return {1, now, x or -1}
         """)
 
     /// ARGV: expected sha1. Returns -1 when the string is missing or holds other bytes, else 1.
@@ -93,6 +95,19 @@ enum RedisPlainScripts {
 }
 
 extension RedisStore {
+    /// The ETag of a plain entry holding `value`: its SHA-1 in 40 lower-case hex digits, as
+    /// `redis.sha1hex` writes it.
+    static func sha1Hex(of value: Data) -> String {
+        let digits = Array("0123456789abcdef".utf8)
+        var text = [UInt8]()
+        text.reserveCapacity(40)
+        for byte in Insecure.SHA1.hash(data: value) {
+            text.append(digits[Int(byte >> 4)])
+            text.append(digits[Int(byte & 0xF)])
+        }
+        return String(decoding: text, as: UTF8.self)
+    }
+
     // MARK: Reads
 
     /// The mode and milliseconds of the plain read script for a read under `options`.
@@ -116,23 +131,24 @@ extension RedisStore {
         return try plainEntry(from: reply, key, withValue: withValue)
     }
 
-    /// An entry from the plain read script's `{value or size, sha1, now, expiry}`; with
-    /// `withValue` false, its value is empty and its metadata tells the size.
+    /// An entry from the plain read script's `{value, false, now, expiry}` or, with `withValue`
+    /// false, `{size, sha1, now, expiry}` (its value empty, its metadata telling the size).
     func plainEntry(from reply: RESPValue, _ key: StoreKey, withValue: Bool) throws -> StoreEntry? {
         if reply.isNull { return nil }
-        guard let fields = reply.array, fields.count == 4, let sha = fields[1].string, let now = fields[2].int64,
-              let expiry = fields[3].int64 else {
+        guard let fields = reply.array, fields.count == 4, let now = fields[2].int64, let expiry = fields[3].int64 else {
             throw unexpected(reply, .read, key)
         }
-        let value: Data, size: Int64
+        let value: Data, size: Int64, sha: String
         if withValue {
             guard let bytes = fields[0].bytes else { throw unexpected(reply, .read, key) }
             value = Data(bytes.readableBytesView)
             size = Int64(value.count)
+            sha = Self.sha1Hex(of: value)
         } else {
-            guard let length = fields[0].int64 else { throw unexpected(reply, .read, key) }
+            guard let length = fields[0].int64, let digest = fields[1].string else { throw unexpected(reply, .read, key) }
             value = Data()
             size = length
+            sha = digest
         }
         let metadata = EntryMetadata(key: key, size: size, etag: ETag(sha), modificationDate: Self.date(now),
                                      creationDate: nil, expirationDate: expiry < 0 ? nil : Self.date(expiry))
@@ -170,7 +186,7 @@ extension RedisStore {
         let reply = try await mapping(.write, key) {
             try await client.run(RedisPlainScripts.write, keys: [serverKey(key)], arguments: plainWriteArguments(value, options))
         }
-        return try plainWritten(reply, key, size: Int64(value.count), options: options).get()
+        return try plainWritten(reply, key, value: value, options: options).get()
     }
 
     func plainWriteBatch(_ writes: [BatchWrite]) async throws -> [Result<EntryMetadata, StoreError>] {
@@ -179,13 +195,13 @@ extension RedisStore {
         }
         return zip(writes, replies).map { write, reply in
             Result {
-                try plainWritten(try serverReply(reply, .write, write.key), write.key, size: Int64(write.value.count),
+                try plainWritten(try serverReply(reply, .write, write.key), write.key, value: write.value,
                                  options: write.options).get()
             }.mapError { $0 as? StoreError ?? StoreError(.io, operation: .write, key: write.key, store: description, message: "\($0)") }
         }
     }
 
-    private func plainWritten(_ reply: RESPValue, _ key: StoreKey, size: Int64, options: WriteOptions) throws(StoreError) -> Result<EntryMetadata, StoreError> {
+    private func plainWritten(_ reply: RESPValue, _ key: StoreKey, value: Data, options: WriteOptions) throws(StoreError) -> Result<EntryMetadata, StoreError> {
         guard let fields = reply.array, let status = fields.first?.int64 else { throw unexpected(reply, .write, key) }
         if status == 0 {
             let why = options.condition.requiresAbsence ? "the key already holds a value"
@@ -193,10 +209,11 @@ extension RedisStore {
             return .failure(StoreError(.conditionFailed, operation: .write, key: key, store: description,
                                        message: "the write's condition \(options.condition) does not hold: \(why)"))
         }
-        guard fields.count == 4, let now = fields[1].int64, let expiry = fields[2].int64, let sha = fields[3].string else {
+        guard fields.count == 3, let now = fields[1].int64, let expiry = fields[2].int64 else {
             throw unexpected(reply, .write, key)
         }
-        return .success(EntryMetadata(key: key, size: size, etag: ETag(sha), modificationDate: Self.date(now), creationDate: nil,
+        return .success(EntryMetadata(key: key, size: Int64(value.count), etag: ETag(Self.sha1Hex(of: value)),
+                                      modificationDate: Self.date(now), creationDate: nil,
                                       expirationDate: expiry < 0 ? nil : Self.date(expiry)))
     }
 
