@@ -21,7 +21,7 @@ enum RedisStoreScripts {
     /// Returns {0} when the condition fails, else {1, now, created, expiry or -1}.
     static let write = RedisScript(name: "write", source: now + """
 
-        local cur = redis.call('HMGET', KEYS[1], 'e', 'c')
+        local cur = redis.call('HMGET', KEYS[1], 'e', 'c', 'x', 'l')
         local cond = ARGV[4]
         if cond == 'n' and cur[1] then return {0} end
         if cond == 'm' and cur[1] ~= ARGV[5] then return {0} end
@@ -29,8 +29,12 @@ enum RedisStoreScripts {
         if cur[1] and cur[2] then created = tonumber(cur[2]) end
         local x = false
         if ARGV[6] == 'r' then x = now + tonumber(ARGV[7]) elseif ARGV[6] == 't' then x = tonumber(ARGV[7]) end
-        redis.call('DEL', KEYS[1])
+        -- Only an entry with an expiry has fields (x, l) and a time to live the new one may
+        -- not have, and a place in the expiry index: one without is overwritten by HSET.
+        local hadExpiry = cur[3] or cur[4]
+        if hadExpiry then redis.call('DEL', KEYS[1]) end
         if x and x <= now then
+          if not hadExpiry then redis.call('DEL', KEYS[1]) end
           redis.call('ZREM', KEYS[2], ARGV[1])
           redis.call('ZREM', KEYS[3], ARGV[1])
           return {1, now, created, x}
@@ -42,7 +46,7 @@ enum RedisStoreScripts {
           if ARGV[8] ~= '0' then redis.call('HSET', KEYS[1], 'l', ARGV[8]) end
           redis.call('PEXPIREAT', KEYS[1], x)
           redis.call('ZADD', KEYS[3], x, ARGV[1])
-        else
+        elseif hadExpiry then
           redis.call('ZREM', KEYS[3], ARGV[1])
         end
         return {1, now, created, x or -1}

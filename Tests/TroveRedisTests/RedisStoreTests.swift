@@ -84,6 +84,45 @@ struct RedisStoreTests {
         }
     }
 
+    /// An overwrite leaves the hash, its time to live and the expiry index as a first write
+    /// would: the write script skips the clean-up of an entry that had no expiry, and must not
+    /// skip it for one that had.
+    @Test func overwritesMoveBetweenExpiringAndPermanent() async throws {
+        try await withStore { store, client in
+            let hash = store.prefix + "k", expiring = store.prefix + "\u{1}expiry"
+            func state() async throws -> (fields: [String], ttl: Int64, indexed: Bool, value: String?) {
+                let names = try await client.send(RedisCommand("HKEYS", hash)).array?.compactMap(\.string) ?? []
+                let ttl = try await client.send(RedisCommand("PTTL", hash)).int64 ?? -3
+                let score = try await client.send(RedisCommand("ZSCORE", expiring, "k"))
+                return (names.sorted(), ttl, !score.isNull, try await client.send(RedisCommand("HGET", hash, "v")).string)
+            }
+            // A first write that expires: its deadline as field x and as the time to live.
+            try await store.set(Data("1".utf8), for: "k", expiry: .after(.seconds(100)))
+            var now = try await state()
+            #expect(now.fields == ["c", "e", "m", "v", "x"] && now.ttl > 90_000 && now.indexed, "\(now)")
+            // Made permanent: no x, no time to live, out of the expiry index.
+            try await store.set(Data("2".utf8), for: "k", expiry: .never)
+            now = try await state()
+            #expect(now.fields == ["c", "e", "m", "v"] && now.ttl == -1 && !now.indexed && now.value == "2", "\(now)")
+            // Permanent over permanent: still nothing of an expiry.
+            try await store.set(Data("3".utf8), for: "k", expiry: .never)
+            now = try await state()
+            #expect(now.fields == ["c", "e", "m", "v"] && now.ttl == -1 && !now.indexed && now.value == "3", "\(now)")
+            // Expiring over permanent: a deadline again, indexed.
+            try await store.set(Data("4".utf8), for: "k", expiry: .after(.seconds(50)))
+            now = try await state()
+            #expect(now.fields == ["c", "e", "m", "v", "x"] && now.ttl > 40_000 && now.ttl <= 50_000 && now.indexed, "\(now)")
+            // Already past over permanent: gone, from the index too.
+            try await store.set(Data("5".utf8), for: "k", expiry: .never)
+            try await store.set(Data("6".utf8), for: "k", expiry: .at(Date(timeIntervalSinceNow: -10)))
+            now = try await state()
+            #expect(now.fields.isEmpty && now.ttl == -2 && !now.indexed, "\(now)")
+            let members = try await client.send(RedisCommand("ZRANGE", store.prefix + "\u{1}keys", 0, -1))
+            #expect(members.array?.compactMap(\.string) == [], "\(members)")
+            #expect(try await store.read("k") == nil)
+        }
+    }
+
     /// A sliding read renews the entry's expiry by its lifetime, keeping value and ETag; a
     /// metadata lookup does not.
     @Test func slidingReadsRenewTheExpiry() async throws {
