@@ -7,6 +7,7 @@
 //     swift run -c release TroveWorkloads raw /dev/shm
 //     swift run -c release TroveWorkloads sqlite /dev/shm
 //     TROVE_BENCH_POSTGRES_URL=postgres://… swift run -c release TroveWorkloads postgres /tmp
+//     TROVE_BENCH_REDIS_URL=redis://127.0.0.1:6379/0 swift run -c release TroveWorkloads redis /tmp
 //
 // and from the repository root, `bash Benchmarks/compare.sh` for the comparison with
 // Python's persistent dictionaries, `bash Benchmarks/copy-bench.sh` for `trove copy`.
@@ -74,6 +75,7 @@ let package = Package(
                 .product(name: "Trove", package: "Trove"),
                 .product(name: "TroveSQLite", package: "Trove"),
                 .product(name: "TrovePostgres", package: "Trove"),
+                .product(name: "TroveRedis", package: "Trove"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],

@@ -29,6 +29,7 @@ struct RunWorkloads: AsyncParsableCommand {
         case sqliteScale = "sqlite-scale"
         case fileScale = "file-scale"
         case postgres
+        case redis
     }
 
     @Argument(help: """
@@ -38,7 +39,9 @@ struct RunWorkloads: AsyncParsableCommand {
         latency, listing and memory at each of --scale-keys), or file-scale (FileSystemStore's \
         get latency, listing, memory and a listing page at each of --scale-keys), or postgres \
         (PostgresStore beside a raw postgres-nio loop on the server of TROVE_BENCH_POSTGRES_URL, in \
-        alternating rounds, printed as a table; DIRECTORY is not used).
+        alternating rounds, printed as a table; DIRECTORY is not used), or redis (RedisStore \
+        one call at a time and in batches on the server of TROVE_BENCH_REDIS_URL; DIRECTORY is \
+        not used).
         """)
     var subject: Subject
 
@@ -55,6 +58,12 @@ struct RunWorkloads: AsyncParsableCommand {
     var memoryMapMib: Int?
 
     mutating func run() async throws {
+        if subject == .redis {
+            // Off the main actor, as a server's request handlers are: its calls would hop to the
+            // main thread and back on every await.
+            try await Task.detached { try await RedisPhases.run() }.value
+            return
+        }
         if subject == .postgres {
             try await PostgresPairs.run(rounds: max(1, rounds))
             return
@@ -88,7 +97,7 @@ struct RunWorkloads: AsyncParsableCommand {
                 case .sqlite: try await Self.run(workload, on: try await SQLitePhases.openStore(
                     in: URL(fileURLWithPath: root, isDirectory: true)))
                 case .sqliteRaw: try Self.run(workload, on: try Self.openRawSQLite(workload, in: root))
-                case .sqlitePair, .sqliteScale, .fileScale, .postgres: [(Workload.Phase, PhaseTime)]()
+                case .sqlitePair, .sqliteScale, .fileScale, .postgres, .redis: [(Workload.Phase, PhaseTime)]()
                 }
                 for (phase, time) in timings {
                     results.append(("\(workload.name) \(phase.rawValue)", Double(workload.keyCount) / time.wall.seconds,
