@@ -9,9 +9,13 @@ extension RedisStore {
     public func read(_ key: StoreKey) async throws -> StoreEntry? {
         if layout.isPlain { return try await plainRead(key, refresh: nil, withValue: true, renews: true) }
         if expiration.isSliding {
-            return try await mapping(.read, key) { try entry(from: try await client.run(RedisStoreScripts.read, keys: scriptKeys(key), arguments: [key.rawValue, "s", "0", "1"]), key) }
+            return try await whole(key) {
+                try await mapping(.read, key) {
+                    try fetched(from: try await client.run(RedisStoreScripts.read, keys: scriptKeys(key), arguments: [key.rawValue, "s", "0", "1"]), key)
+                }
+            }
         }
-        return try await mapping(.read, key) { try hashEntry(from: try await client.send(readCommand(key)), key) }
+        return try await whole(key) { try await mapping(.read, key) { try hashEntry(from: try await client.send(readCommand(key)), key) } }
     }
 
     public func read(_ key: StoreKey, options: ReadOptions) async throws -> ReadOutcome<StoreEntry>? {
@@ -24,10 +28,12 @@ extension RedisStore {
             return options.outcome(of: entry)
         }
         let mode = refreshArguments(refresh)
-        let reply = try await mapping(.read, key) {
-            try await client.run(RedisStoreScripts.read, keys: scriptKeys(key), arguments: [key.rawValue, mode.0, mode.1, "1"])
+        let entry = try await whole(key) {
+            try await mapping(.read, key) {
+                try fetched(from: try await client.run(RedisStoreScripts.read, keys: scriptKeys(key), arguments: [key.rawValue, mode.0, mode.1, "1"]), key)
+            }
         }
-        guard let entry = try entry(from: reply, key) else { return nil }
+        guard let entry else { return nil }
         return options.outcome(of: entry)
     }
 
@@ -44,25 +50,43 @@ extension RedisStore {
             try await client.run(RedisStoreScripts.read, keys: scriptKeys(key), arguments: [key.rawValue, mode.0, mode.1, "0"])
         }
         guard reply.isNull == false else { return nil }
-        guard let fields = reply.array, fields.count == 5, let size = fields[0].int64 else { throw unexpected(reply, .metadata, key) }
+        guard let fields = reply.array, fields.count == 8, let size = fields[0].int64 else { throw unexpected(reply, .metadata, key) }
         return try metadata(key, size: size, etag: fields[1], modified: fields[2], created: fields[3], expiry: fields[4])
     }
 
     public func readBatch(_ keys: [StoreKey]) async throws -> [StoreEntry?] {
         guard !keys.isEmpty else { return [] }
         if layout.isPlain { return try await plainReadBatch(keys) }
+        var found: [Fetched?]
         if expiration.isSliding {
             let replies = try await mapping(.read, nil) {
                 try await runScripts(RedisStoreScripts.read, keys.map { (scriptKeys($0), [$0.rawValue, "s", "0", "1"]) })
             }
-            return try zip(keys, replies).map { key, reply in try entry(from: try serverReply(reply, .read, key), key) }
+            found = try zip(keys, replies).map { key, reply in try fetched(from: try serverReply(reply, .read, key), key) }
+        } else {
+            let replies = try await mapping(.read, nil) { try await client.pipeline(keys.map(readCommand)) }
+            found = try zip(keys, replies).map { key, reply in try hashEntry(from: try serverReply(reply, .read, key), key) }
         }
-        let replies = try await mapping(.read, nil) { try await client.pipeline(keys.map(readCommand)) }
-        return try zip(keys, replies).map { key, reply in try hashEntry(from: try serverReply(reply, .read, key), key) }
+        var entries: [StoreEntry?] = []
+        entries.reserveCapacity(keys.count)
+        for (key, item) in zip(keys, found) {
+            switch item {
+            case nil: entries.append(nil)
+            case .entry(let entry)?: entries.append(entry)
+            case .chunked(let metadata, let chunks)?:
+                // A value in chunks: its chunks next; if they went meanwhile, the entry again.
+                if let value = try await readChunks(chunks, of: key) {
+                    entries.append(StoreEntry(value: value, metadata: metadata))
+                } else {
+                    entries.append(try await read(key))
+                }
+            }
+        }
+        return entries
     }
 
     private func readCommand(_ key: StoreKey) -> RedisCommand {
-        RedisCommand("HMGET", serverKey(key), "v", "e", "m", "c", "x")
+        RedisCommand("HMGET", serverKey(key), "v", "e", "m", "c", "x", "g", "n", "s")
     }
 
     private func refreshArguments(_ expiry: Expiry) -> (String, String) {
@@ -71,23 +95,54 @@ extension RedisStore {
         return (server.kind, String(server.milliseconds))
     }
 
-    /// An entry from an `HMGET v e m c x` reply.
-    private func hashEntry(from reply: RESPValue, _ key: StoreKey) throws -> StoreEntry? {
-        guard let fields = reply.array, fields.count == 5 else { throw unexpected(reply, .read, key) }
-        if fields[1].isNull { return nil }
-        guard let value = fields[0].bytes else { throw unexpected(reply, .read, key) }
-        let metadata = try metadata(key, size: Int64(value.readableBytes), etag: fields[1], modified: fields[2], created: fields[3],
-                                    expiry: fields[4])
-        return StoreEntry(value: Data(value.readableBytesView), metadata: metadata)
+    /// What a read found in an entry's hash: the entry, or its metadata and where the chunks of
+    /// its value are.
+    enum Fetched {
+        case entry(StoreEntry)
+        case chunked(EntryMetadata, ChunkedValue)
     }
 
-    /// An entry from the read script's `{value, etag, modified, created, expiry}`.
-    private func entry(from reply: RESPValue, _ key: StoreKey) throws -> StoreEntry? {
+    /// The entry that `fetch` finds, its chunks read when its value is in chunks; when they are
+    /// gone (the value was replaced or deleted meanwhile, longer ago than the chunks' grace),
+    /// `fetch` once more.
+    private func whole(_ key: StoreKey, _ fetch: () async throws -> Fetched?) async throws -> StoreEntry? {
+        for _ in 0..<2 {
+            switch try await fetch() {
+            case nil: return nil
+            case .entry(let entry)?: return entry
+            case .chunked(let metadata, let chunks)?:
+                if let value = try await readChunks(chunks, of: key) { return StoreEntry(value: value, metadata: metadata) }
+            }
+        }
+        throw chunksGone(key)
+    }
+
+    /// An entry from an `HMGET v e m c x g n s` reply.
+    private func hashEntry(from reply: RESPValue, _ key: StoreKey) throws -> Fetched? {
+        guard let fields = reply.array, fields.count == 8 else { throw unexpected(reply, .read, key) }
+        if fields[1].isNull { return nil }
+        return try fetched(fields, key)
+    }
+
+    /// An entry from the read script's `{value, etag, modified, created, expiry, generation,
+    /// chunks, size}`.
+    private func fetched(from reply: RESPValue, _ key: StoreKey) throws -> Fetched? {
         if reply.isNull { return nil }
-        guard let fields = reply.array, fields.count == 5, let value = fields[0].bytes else { throw unexpected(reply, .read, key) }
+        guard let fields = reply.array, fields.count == 8 else { throw unexpected(reply, .read, key) }
+        return try fetched(fields, key)
+    }
+
+    /// The entry of the eight fields both replies have: value, etag, modified, created,
+    /// expiry, generation, chunks, size.
+    private func fetched(_ fields: [RESPValue], _ key: StoreKey) throws -> Fetched {
+        if let chunks = try chunkedValue(generation: fields[5], count: fields[6], size: fields[7], key) {
+            let metadata = try metadata(key, size: chunks.size, etag: fields[1], modified: fields[2], created: fields[3], expiry: fields[4])
+            return .chunked(metadata, chunks)
+        }
+        guard let value = fields[0].bytes else { throw unexpected(.array(fields), .read, key) }
         let metadata = try metadata(key, size: Int64(value.readableBytes), etag: fields[1], modified: fields[2], created: fields[3],
                                     expiry: fields[4])
-        return StoreEntry(value: Data(value.readableBytesView), metadata: metadata)
+        return .entry(StoreEntry(value: Data(value.readableBytesView), metadata: metadata))
     }
 
     func metadata(_ key: StoreKey, size: Int64, etag: RESPValue, modified: RESPValue, created: RESPValue, expiry: RESPValue) throws -> EntryMetadata {
@@ -134,6 +189,7 @@ extension RedisStore {
 
     public func write(_ value: Data, for key: StoreKey, options: WriteOptions) async throws -> EntryMetadata {
         if layout.isPlain { return try await plainWrite(value, for: key, options: options) }
+        if value.count > Self.chunkByteCount { return try await writeChunked(value, for: key, options: options) }
         let etag = makeETag()
         let reply = try await mapping(.write, key) {
             try await client.run(RedisStoreScripts.write, keys: scriptKeys(key), arguments: writeArguments(value, key, options, etag))
@@ -144,6 +200,21 @@ extension RedisStore {
     public func writeBatch(_ writes: [BatchWrite]) async throws -> [Result<EntryMetadata, StoreError>] {
         guard !writes.isEmpty else { return [] }
         if layout.isPlain { return try await plainWriteBatch(writes) }
+        if writes.contains(where: { $0.value.count > Self.chunkByteCount }) {
+            // Values in chunks are written one at a time, in the batch's order, beside a batch of
+            // the rest.
+            let small = writes.indices.filter { writes[$0].value.count <= Self.chunkByteCount }
+            var results = [Result<EntryMetadata, StoreError>?](repeating: nil, count: writes.count)
+            for (index, result) in zip(small, try await writeBatch(small.map { writes[$0] })) { results[index] = result }
+            for index in writes.indices where results[index] == nil {
+                do {
+                    results[index] = .success(try await write(writes[index].value, for: writes[index].key, options: writes[index].options))
+                } catch let error as StoreError {
+                    results[index] = .failure(error)
+                }
+            }
+            return results.map { $0! }
+        }
         let etags = writes.map { _ in makeETag() }
         let replies = try await mapping(.write, nil) {
             try await runScripts(RedisStoreScripts.write, zip(writes, etags).map { write, etag in
@@ -177,7 +248,7 @@ extension RedisStore {
                 String(expiry.slidingMilliseconds)]
     }
 
-    private func written(_ reply: RESPValue, _ key: StoreKey, size: Int64, etag: ETag, options: WriteOptions) throws(StoreError) -> Result<EntryMetadata, StoreError> {
+    func written(_ reply: RESPValue, _ key: StoreKey, size: Int64, etag: ETag, options: WriteOptions) throws(StoreError) -> Result<EntryMetadata, StoreError> {
         guard let fields = reply.array, let status = fields.first?.int64 else { throw unexpected(reply, .write, key) }
         if status == 0 {
             let why = options.condition.requiresAbsence ? "the key already holds a value" : "the key's current ETag is not \(options.condition.expectedETag?.rawValue ?? "")"

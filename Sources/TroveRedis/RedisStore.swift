@@ -23,6 +23,13 @@ public import TroveRedisClient
 /// an entry's hash 480 bytes where a plain string of the same value takes 184: about 425 bytes
 /// per entry beyond the plain string, for ordered listing, counting and the metadata.
 ///
+/// **Large values.** A value longer than ``chunkByteCount`` (1 MiB) is not in `v`: it is in
+/// strings of 1 MiB at `prefix + k + "\u{1}" + generation + ":" + i` (the generation is the ETag
+/// of the write that made them; `g`, `n` and `s` in the hash say which, how many and the size),
+/// staged with a time to live before the write's script makes them the entry's. A generation is
+/// never rewritten, and a replaced or deleted value's chunks live ``chunkGraceMilliseconds``
+/// more, so a reader sees one value whole. ``Layout/plain`` keeps values whole.
+///
 /// **On a Redis Cluster** (a client made with ``RedisClient/init(cluster:eventLoopGroup:logger:)``)
 /// the store is split into 16 buckets (``Layout/buckets(_:)``): key `k` belongs to bucket
 /// `CRC16(k) mod 16`, its hash lives at `prefix + "{" + tag + "}" + k` and the bucket's two

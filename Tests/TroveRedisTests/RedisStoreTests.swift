@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 import Trove
-import TroveRedis
+@testable import TroveRedis
 import TroveRedisClient
 import TroveTestSupport
 
@@ -120,6 +120,120 @@ struct RedisStoreTests {
             let members = try await client.send(RedisCommand("ZRANGE", store.prefix + "\u{1}keys", 0, -1))
             #expect(members.array?.compactMap(\.string) == [], "\(members)")
             #expect(try await store.read("k") == nil)
+        }
+    }
+
+    /// The server keys of `key`'s chunks, by generation: each generation's chunk names with
+    /// their times to live in ms (-1 for none).
+    func chunks(of key: String, _ store: RedisStore, _ client: RedisClient) async throws -> [String: [Int: Int64]] {
+        var found: [String: [Int: Int64]] = [:]
+        var cursor = "0"
+        let base = store.prefix + key + "\u{1}"
+        repeat {
+            let reply = try await client.send(RedisCommand("SCAN", cursor, "MATCH", globEscaped(base) + "*", "COUNT", 1000))
+            let parts = try #require(reply.array)
+            cursor = try #require(parts[0].string)
+            for name in try #require(parts[1].array).compactMap(\.string) {
+                let rest = name.dropFirst(base.count)
+                let pieces = rest.split(separator: ":")
+                let ttl = try #require(try await client.send(RedisCommand("PTTL", name)).int64)
+                found[String(pieces[0]), default: [:]][Int(pieces[1])!] = ttl
+            }
+        } while cursor != "0"
+        return found
+    }
+
+    /// A value past `chunkByteCount` lives in chunks beside its hash (`g`, `n`, `s` there, no
+    /// `v`), reads back whole by every read path, and its chunks follow the entry: no time to
+    /// live while it has none, its expiry plus the grace when it expires, the grace alone once
+    /// it is replaced or deleted, so that a reader already reading the old chunks can finish.
+    @Test func largeValuesLiveInChunksThatFollowTheEntry() async throws {
+        try await withStore { store, client in
+            let size = 2 * RedisStore.chunkByteCount + 12_345
+            let value = Data((0..<size).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ $0 >> 9) })
+            let written = try await store.set(value, for: "big")
+            let hash = store.prefix + "big"
+            let fields = try await client.send(RedisCommand("HKEYS", hash)).array?.compactMap(\.string).sorted()
+            #expect(fields == ["c", "e", "g", "m", "n", "s"])
+            #expect(try await client.send(RedisCommand("HGET", hash, "n")).string == "3")
+            var found = try await chunks(of: "big", store, client)
+            #expect(found == [written.etag.rawValue: [0: -1, 1: -1, 2: -1]], "\(found)")
+
+            #expect(try await store.read("big")?.value == value)
+            #expect(try await store.read("big")?.metadata.etag == written.etag)
+            #expect(try await store.readBatch(["big", "missing"]).map { $0?.value } == [value, nil])
+            #expect(try await store.metadata(for: "big")?.size == Int64(size))
+            var listed: [String: Int64] = [:]
+            for try await element in store.list(try ListQuery(includesMetadata: true)) {
+                if case .entry(let key, let metadata?) = element { listed[key.rawValue] = metadata.size }
+            }
+            #expect(listed == ["big": Int64(size)])
+            var streamed = Data()
+            for try await chunk in try #require(try await store.readStream("big", chunkSize: 100_000)).chunks { streamed.append(chunk) }
+            #expect(streamed == value)
+
+            // An expiry: the chunks live the grace longer than the entry.
+            let expiring = try await store.set(value, for: "big", expiry: .after(.seconds(100)))
+            found = try await chunks(of: "big", store, client)
+            let graceMs = Int64(RedisStore.chunkGraceMilliseconds)
+            let new = try #require(found[expiring.etag.rawValue])
+            #expect(new.count == 3 && new.values.allSatisfy { $0 > 90_000 + graceMs && $0 <= 100_000 + graceMs }, "\(found)")
+            // The replaced generation: the grace alone.
+            let old = try #require(found[written.etag.rawValue])
+            #expect(old.count == 3 && old.values.allSatisfy { $0 > 0 && $0 <= graceMs }, "\(found)")
+            #expect(try await store.read("big")?.value == value)
+
+            // Replaced by a small value: back in v, the chunks retired.
+            try await store.set(Data("small".utf8), for: "big")
+            #expect(try await client.send(RedisCommand("HGET", hash, "v")).string == "small")
+            #expect(try await client.send(RedisCommand("HEXISTS", hash, "g")).int64 == 0)
+            #expect(try await client.send(RedisCommand("PTTL", hash)).int64 == -1)
+            found = try await chunks(of: "big", store, client)
+            #expect(found.values.allSatisfy { $0.values.allSatisfy { $0 > 0 && $0 <= graceMs } }, "\(found)")
+
+            // A failed condition leaves no staged chunks behind.
+            let before = try await chunks(of: "big", store, client).keys.sorted()
+            await #expect(throws: StoreError.self) { try await store.set(value, for: "big", condition: .ifAbsent) }
+            #expect(try await chunks(of: "big", store, client).keys.sorted() == before)
+            #expect(try await store.read("big")?.value == Data("small".utf8))
+
+            // Deleted: the chunks retire too.
+            let again = try await store.set(value, for: "big")
+            #expect(try await store.delete("big"))
+            found = try await chunks(of: "big", store, client)
+            #expect(try #require(found[again.etag.rawValue]).values.allSatisfy { $0 > 0 && $0 <= graceMs }, "\(found)")
+            #expect(try await store.read("big") == nil)
+
+            // A batch with a value in chunks among small ones: each written, in order.
+            let results = try await store.writeBatch([BatchWrite("b/1", Data("one".utf8)), BatchWrite("b/2", value),
+                                                      BatchWrite("b/3", Data("three".utf8))])
+            #expect(results.allSatisfy { (try? $0.get()) != nil })
+            #expect(try await store.readBatch(["b/1", "b/2", "b/3"]).map { $0?.value } == [Data("one".utf8), value, Data("three".utf8)])
+
+            // A value in chunks is no counter.
+            try await store.set(value, for: "big")
+            await #expect(throws: StoreError.self) { try await store.increment("big") }
+            #expect(try await store.read("big")?.value == value)
+        }
+    }
+
+    /// A sliding read of a value in chunks renews its chunks with it; a chunk gone from under
+    /// its entry (something else deleted it) is an integrity error, not a short value.
+    @Test func slidingReadsRenewChunksAndAMissingChunkIsAnError() async throws {
+        try await withStore(expiration: .sliding(.seconds(100))) { store, client in
+            let value = Data(repeating: 7, count: RedisStore.chunkByteCount + 1)
+            let written = try await store.set(value, for: "s")
+            let graceMs = Int64(RedisStore.chunkGraceMilliseconds)
+            for index in 0..<2 {
+                _ = try await client.send(RedisCommand("PEXPIRE", store.chunkKey("s", generation: written.etag.rawValue, index), 5000))
+            }
+            #expect(try await store.readBatch(["s"]).first??.value == value)
+            let found = try await chunks(of: "s", store, client)
+            #expect(try #require(found[written.etag.rawValue]).values.allSatisfy { $0 > 90_000 + graceMs }, "\(found)")
+
+            _ = try await client.send(RedisCommand("DEL", store.chunkKey("s", generation: written.etag.rawValue, 1)))
+            let error = await #expect(throws: StoreError.self) { try await store.read("s") }
+            #expect(error?.code == .integrity, "\(String(describing: error))")
         }
     }
 
