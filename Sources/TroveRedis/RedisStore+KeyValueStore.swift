@@ -85,6 +85,34 @@ extension RedisStore {
         return entries
     }
 
+    /// Opens `key` for reading in chunks. A value within ``chunkByteCount`` comes in one reply;
+    /// a longer one is read a chunk (1 MiB) at a time as the stream is read, each of the version
+    /// the stream opened (its chunks are never rewritten). A value replaced or deleted more than
+    /// ``chunkGraceMilliseconds`` before its stream reaches the end fails the stream with
+    /// ``StoreError/Code/conditionFailed``: read it again. With ``Layout/plain`` the value is read
+    /// whole.
+    public func readStream(_ key: StoreKey, chunkSize: Int) async throws -> StreamedEntry? {
+        if layout.isPlain {
+            guard let entry = try await read(key) else { return nil }
+            return StreamedEntry(metadata: entry.metadata, chunks: ValueChunks(chunksOf: entry.value, chunkSize: chunkSize))
+        }
+        let found: Fetched?
+        if expiration.isSliding {
+            found = try await mapping(.read, key) {
+                try fetched(from: try await client.run(RedisStoreScripts.read, keys: scriptKeys(key), arguments: [key.rawValue, "s", "0", "1"]), key)
+            }
+        } else {
+            found = try await mapping(.read, key) { try hashEntry(from: try await client.send(readCommand(key)), key) }
+        }
+        switch found {
+        case nil: return nil
+        case .entry(let entry)?:
+            return StreamedEntry(metadata: entry.metadata, chunks: ValueChunks(chunksOf: entry.value, chunkSize: chunkSize))
+        case .chunked(let metadata, let chunks)?:
+            return StreamedEntry(metadata: metadata, chunks: streamChunks(chunks, of: key, chunkSize: chunkSize))
+        }
+    }
+
     private func readCommand(_ key: StoreKey) -> RedisCommand {
         RedisCommand("HMGET", serverKey(key), "v", "e", "m", "c", "x", "g", "n", "s")
     }
@@ -195,6 +223,21 @@ extension RedisStore {
             try await client.run(RedisStoreScripts.write, keys: scriptKeys(key), arguments: writeArguments(value, key, options, etag))
         }
         return try written(reply, key, size: Int64(value.count), etag: etag, options: options).get()
+    }
+
+    /// Writes the bytes of `chunks` as they come, holding at most about one chunk
+    /// (``chunkByteCount``) of them: a longer value is staged a chunk at a time and made the
+    /// entry's value in one step at the end, so readers see the previous value until then.
+    /// With ``Layout/plain`` the chunks are collected and written whole.
+    public func write<Chunks: AsyncSequence & Sendable>(
+        contentsOf chunks: Chunks, for key: StoreKey, options: WriteOptions
+    ) async throws -> EntryMetadata where Chunks.Element == Data {
+        if layout.isPlain {
+            var value = Data()
+            for try await piece in ValueChunks(chunks, checkedAgainst: options, key: key, store: description) { value.append(piece) }
+            return try await plainWrite(value, for: key, options: options)
+        }
+        return try await writeStreamed(chunks, for: key, options: options)
     }
 
     public func writeBatch(_ writes: [BatchWrite]) async throws -> [Result<EntryMetadata, StoreError>] {

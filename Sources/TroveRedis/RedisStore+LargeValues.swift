@@ -33,38 +33,130 @@ extension RedisStore {
     /// so that readers see the old value or the new one, never a part.
     func writeChunked(_ value: Data, for key: StoreKey, options: WriteOptions) async throws -> EntryMetadata {
         let etag = makeETag()
-        let generation = etag.rawValue
         let count = (value.count + Self.chunkByteCount - 1) / Self.chunkByteCount
-        do {
-            try await mapping(.write, key) {
-                for first in stride(from: 0, to: count, by: Self.chunksPerPipeline) {
-                    let commands = (first..<min(count, first + Self.chunksPerPipeline)).map { index in
-                        let start = value.startIndex + index * Self.chunkByteCount
-                        let bytes = value[start..<min(value.endIndex, start + Self.chunkByteCount)]
-                        return RedisCommand("SET", argumentCount: 4) { writer in
-                            writer.append(chunkKey(key, generation: generation, index))
-                            writer.append(bytes)
-                            writer.append("PX")
-                            writer.append(Self.stagingMilliseconds)
-                        }
-                    }
-                    for reply in try await client.pipeline(commands) { _ = try serverReply(reply, .write, key) }
+        try await staging(key, etag: etag, count: { count }) {
+            for first in stride(from: 0, to: count, by: Self.chunksPerPipeline) {
+                let pieces = (first..<min(count, first + Self.chunksPerPipeline)).map { index in
+                    let start = value.startIndex + index * Self.chunkByteCount
+                    return value[start..<min(value.endIndex, start + Self.chunkByteCount)]
+                }
+                try await stage(pieces, of: key, generation: etag.rawValue, from: first)
+            }
+        }
+        return try await commitChunks(of: key, etag: etag, count: count, size: Int64(value.count), options: options)
+    }
+
+    /// Writes the bytes of `chunks` as they come: a value that stays within ``chunkByteCount``
+    /// is written whole, and a longer one is staged a chunk at a time (holding at most a chunk
+    /// and the piece that passes it), then made the entry's value in one step.
+    func writeStreamed<Chunks: AsyncSequence & Sendable>(
+        _ chunks: Chunks, for key: StoreKey, options: WriteOptions
+    ) async throws -> EntryMetadata where Chunks.Element == Data {
+        let checked = ValueChunks(chunks, checkedAgainst: options, key: key, store: description)
+        let etag = makeETag()
+        var buffer = Data()
+        var staged = 0
+        try await staging(key, etag: etag, count: { staged }) {
+            for try await piece in checked {
+                buffer.append(piece)
+                while buffer.count > Self.chunkByteCount {
+                    try await stage([buffer.prefix(Self.chunkByteCount)], of: key, generation: etag.rawValue, from: staged)
+                    staged += 1
+                    buffer = Data(buffer.dropFirst(Self.chunkByteCount))
                 }
             }
+            if staged > 0, !buffer.isEmpty {
+                try await stage([buffer], of: key, generation: etag.rawValue, from: staged)
+                staged += 1
+            }
+        }
+        if staged == 0 { return try await write(buffer, for: key, options: options) }
+        let size = Int64(staged - 1) * Int64(Self.chunkByteCount) + Int64(buffer.count)
+        return try await commitChunks(of: key, etag: etag, count: staged, size: size, options: options)
+    }
+
+    /// Runs `body`, which stages chunks of generation `etag`; when it fails (or is cancelled),
+    /// deletes the `count()` chunks staged so far, as far as the server can be reached (what
+    /// is left expires by itself), and rethrows.
+    private func staging(_ key: StoreKey, etag: ETag, count: () -> Int, _ body: () async throws -> Void) async throws {
+        do {
+            try await body()
         } catch {
-            // Best effort: staged chunks expire by themselves.
-            _ = try? await client.pipeline((0..<count).map { RedisCommand("DEL", chunkKey(key, generation: generation, $0)) })
+            let staged = count()
+            if staged > 0 {
+                _ = try? await client.pipeline((0..<staged).map { RedisCommand("DEL", chunkKey(key, generation: etag.rawValue, $0)) })
+            }
             throw error
         }
+    }
+
+    /// Stages `pieces` as chunks `first`, `first + 1`, … of generation `generation`, in one
+    /// pipeline, each with ``stagingMilliseconds`` to live.
+    private func stage(_ pieces: [Data], of key: StoreKey, generation: String, from first: Int) async throws {
+        let commands = pieces.enumerated().map { offset, bytes in
+            RedisCommand("SET", argumentCount: 4) { writer in
+                writer.append(chunkKey(key, generation: generation, first + offset))
+                writer.append(bytes)
+                writer.append("PX")
+                writer.append(Self.stagingMilliseconds)
+            }
+        }
+        try await mapping(.write, key) {
+            for reply in try await client.pipeline(commands) { _ = try serverReply(reply, .write, key) }
+        }
+    }
+
+    /// The write script that checks the condition and makes the `count` staged chunks of
+    /// generation `etag` (`size` bytes in all) the entry's value.
+    private func commitChunks(of key: StoreKey, etag: ETag, count: Int, size: Int64, options: WriteOptions) async throws -> EntryMetadata {
         let (condition, expected) = scriptCondition(options.condition)
         let expiry = serverExpiry(for: options.expiry)
         let reply = try await mapping(.write, key) {
             try await client.run(RedisStoreScripts.writeChunked, keys: scriptKeys(key), arguments: [
-                key.rawValue, generation, condition, expected, expiry.kind, String(expiry.milliseconds),
-                String(expiry.slidingMilliseconds), String(count), String(value.count),
+                key.rawValue, etag.rawValue, condition, expected, expiry.kind, String(expiry.milliseconds),
+                String(expiry.slidingMilliseconds), String(count), String(size),
             ])
         }
-        return try written(reply, key, size: Int64(value.count), etag: etag, options: options).get()
+        return try written(reply, key, size: size, etag: etag, options: options).get()
+    }
+
+    /// The chunks of `value` as a stream of pieces of `chunkSize` bytes, read from the server a
+    /// chunk at a time as the stream is read.
+    func streamChunks(_ value: ChunkedValue, of key: StoreKey, chunkSize: Int) -> ValueChunks {
+        let size = max(1, chunkSize)
+        return ValueChunks { [self] in
+            var index = 0
+            var buffer = Data()
+            var offset = 0  // where the next piece starts in buffer
+            var read: Int64 = 0
+            return ValueChunks.ChunkSource { [self] in
+                while buffer.count - offset < size && index < value.count {
+                    let reply = try await mapping(.read, key) {
+                        try serverReply(try await client.send(RedisCommand("GET", chunkKey(key, generation: value.generation, index))), .read, key)
+                    }
+                    if reply.isNull {
+                        throw StoreError(.conditionFailed, operation: .read, key: key, store: description,
+                                         message: "the value was replaced or deleted while its stream was read, longer ago than its chunks are kept (\(Self.chunkGraceMilliseconds / 1000) s): read it again")
+                    }
+                    guard let bytes = reply.bytes else { throw unexpected(reply, .read, key) }
+                    if offset > 0 {
+                        buffer = Data(buffer[offset...])
+                        offset = 0
+                    }
+                    buffer.append(contentsOf: bytes.readableBytesView)
+                    read += Int64(bytes.readableBytes)
+                    index += 1
+                }
+                if index == value.count && read != value.size {
+                    throw StoreError(.integrity, operation: .read, key: key, store: description,
+                                     message: "the chunks of the value at '\(serverKey(key))' hold \(read) bytes, not \(value.size)")
+                }
+                guard offset < buffer.count else { return nil }
+                let end = min(buffer.count, offset + size)
+                defer { offset = end }
+                return Data(buffer[offset..<end])
+            }
+        }
     }
 
     /// Where a value kept in chunks is: what an entry's hash says in `g`, `n` and `s`.

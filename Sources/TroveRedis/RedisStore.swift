@@ -136,7 +136,7 @@ public final class RedisStore: KeyValueStore {
                     .expiryRefreshOnRead]
         }
         return [.persistence, .conditionalWrites, .conditionalDeletes, .expiration, .creationDate, .modificationDate,
-                .sharedAcrossProcesses, .retention, .distinctETagPerWrite, .expiryRefreshOnRead]
+                .sharedAcrossProcesses, .retention, .distinctETagPerWrite, .expiryRefreshOnRead, .streaming]
     }
 
     /// `redis(redis://host:port/db, prefix 'app:', sliding 30m)`, never with a password.

@@ -217,6 +217,58 @@ struct RedisStoreTests {
         }
     }
 
+    /// Streams: a streamed write of a large value is staged a chunk at a time and appears at
+    /// once; a small one goes in the hash; a size that does not add up writes nothing and leaves
+    /// nothing staged; an open stream reads the value it opened after an overwrite, and fails
+    /// with conditionFailed once that value's chunks are gone.
+    @Test func largeValuesStreamInAndOutByChunk() async throws {
+        try await withStore { store, client in
+            #expect(store.capabilities.contains(.streaming))
+            let size = 3 * RedisStore.chunkByteCount + 777
+            let value = Data((0..<size).map { UInt8(truncatingIfNeeded: $0 &* 7 &+ $0 >> 11) })
+            let pieces = ValueChunks(chunksOf: value, chunkSize: 300_001)
+            let written = try await store.write(contentsOf: pieces, for: "s", options: WriteOptions(expectedSize: Int64(size)))
+            #expect(written.size == Int64(size))
+            #expect(try await client.send(RedisCommand("HGET", store.prefix + "s", "n")).string == "4")
+            #expect(try await store.read("s")?.value == value)
+
+            let small = try await store.write(contentsOf: ValueChunks(chunksOf: Data("ab".utf8), chunkSize: 1), for: "t", options: WriteOptions())
+            #expect(small.size == 2)
+            #expect(try await client.send(RedisCommand("HGET", store.prefix + "t", "v")).string == "ab")
+
+            // Short of the size it promised: refused, nothing staged, the old value kept.
+            let before = try await chunks(of: "s", store, client)
+            let error = await #expect(throws: StoreError.self) {
+                try await store.write(contentsOf: ValueChunks(chunksOf: value.dropLast(1000), chunkSize: 300_001), for: "s",
+                                      options: WriteOptions(expectedSize: Int64(size)))
+            }
+            #expect(error?.code == .invalidArgument)
+            #expect(try await chunks(of: "s", store, client) == before)
+            #expect(try await store.read("s")?.metadata.etag == written.etag)
+
+            // An open stream keeps reading the value it opened.
+            let stream = try #require(try await store.readStream("s", chunkSize: 65_536))
+            #expect(stream.metadata.etag == written.etag && stream.metadata.size == Int64(size))
+            var iterator = stream.chunks.makeAsyncIterator()
+            var streamed = try #require(try await iterator.next())
+            try await store.set(Data("replaced".utf8), for: "s")
+            while let piece = try await iterator.next() {
+                #expect(piece.count <= 65_536)
+                streamed.append(piece)
+            }
+            #expect(streamed == value)
+
+            // One whose chunks are gone fails, typed.
+            let again = try await store.write(contentsOf: pieces, for: "s", options: WriteOptions())
+            let open = try #require(try await store.readStream("s", chunkSize: 1 << 20))
+            var reader = open.chunks.makeAsyncIterator()
+            _ = try await reader.next()
+            _ = try await client.send(RedisCommand("DEL", store.chunkKey("s", generation: again.etag.rawValue, 2)))
+            let gone = await #expect(throws: StoreError.self) { while try await reader.next() != nil {} }
+            #expect(gone?.code == .conditionFailed, "\(String(describing: gone))")
+        }
+    }
+
     /// A sliding read of a value in chunks renews its chunks with it; a chunk gone from under
     /// its entry (something else deleted it) is an integrity error, not a short value.
     @Test func slidingReadsRenewChunksAndAMissingChunkIsAnError() async throws {
