@@ -99,12 +99,13 @@ struct RedisClientFaultTests {
     /// A slow handshake is bounded by the connect timeout, not by the command timeout of the
     /// commands that wait for it: their wait for a reply starts once they are written.
     @Test func commandsSentWhileConnectingWaitForTheConnectionUnderTheConnectTimeout() async throws {
-        // The PING's reply comes 200 ms after it: past the first timeout checks, well inside its
-        // timeout once written, long past it if the handshake counted.
-        let server = try await FakeRedisServer(delays: ["HELLO": .milliseconds(1500), "PING": .milliseconds(200)])
+        // The PING's reply comes 600 ms after it: past the first timeout checks (every quarter
+        // of the timeout), inside its timeout once written with room for a loaded machine's
+        // delays, long past it if the handshake counted.
+        let server = try await FakeRedisServer(delays: ["HELLO": .milliseconds(3000), "PING": .milliseconds(600)])
         var configuration = server.configuration
         configuration.connectTimeout = .seconds(30)
-        configuration.commandTimeout = .milliseconds(600)
+        configuration.commandTimeout = .milliseconds(1500)
         let client = RedisClient(configuration: configuration)
         #expect(try await client.send(RedisCommand("PING")).string == "PONG")
         await client.shutdown()
