@@ -22,14 +22,8 @@ echo "Building RedisClientBench (release) ..." >&2
 (cd "$here" && swift build -c release --product RedisClientBench >&2)
 bench="$(cd "$here" && swift build -c release --show-bin-path)/RedisClientBench"
 
-trove_servers_dir
-port=$(trove_free_port)
-redis-server --bind 127.0.0.1 --port "$port" --dir "$TROVE_SERVERS_DIR" --save "" --appendonly no \
-    --daemonize no --logfile "$TROVE_SERVERS_DIR/redis.log" &
-pid=$!
-trove_on_exit "trove_stop_pid $pid"
-trove_wait_for_port "$port" 30 "redis-server"
-echo "redis-server $(redis-server --version | sed -n 's/.*v=\([^ ]*\).*/\1/p') on 127.0.0.1:$port" >&2
+source "$here/redis-server.sh"
+start_bench_redis
 
 python3 - "$bench" "$port" "${TROVE_REDIS_BENCH_RUNS:-3}" <<'PY'
 import json, resource, statistics, subprocess, sys

@@ -30,14 +30,8 @@ echo "Building TroveWorkloads (release) ..." >&2
 (cd "$here" && swift build -c release --product TroveWorkloads >&2)
 workloads="$(cd "$here" && swift build -c release --show-bin-path)/TroveWorkloads"
 
-trove_servers_dir
-port=$(trove_free_port)
-redis-server --bind 127.0.0.1 --port "$port" --dir "$TROVE_SERVERS_DIR" --save "" --appendonly no \
-    --daemonize no --logfile "$TROVE_SERVERS_DIR/redis.log" &
-pid=$!
-trove_on_exit "trove_stop_pid $pid"
-trove_wait_for_port "$port" 30 "redis-server"
-echo "redis-server $(redis-server --version | sed -n 's/.*v=\([^ ]*\).*/\1/p') on 127.0.0.1:$port" >&2
+source "$here/redis-server.sh"
+start_bench_redis
 
 "$venv/bin/python" - "$workloads" "$port" "${TROVE_REDIS_STORE_BENCH_RUNS:-3}" "$venv/bin/python" "$here" <<'PY'
 import json, os, statistics, subprocess, sys
