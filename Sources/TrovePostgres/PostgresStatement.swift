@@ -66,15 +66,41 @@ struct PostgresStatement: PostgresPreparedStatement {
         }
     }
 
+    /// Runs `query` as a simple query (no preparing: `BEGIN`, `COMMIT`) on `connection`, or on
+    /// a connection of `client`'s pool, and returns every row; throws ``ClosedBeforeSending``,
+    /// having sent nothing, when the connection has closed.
+    static func runSimple(
+        _ query: PostgresQuery, on connection: PostgresConnection?, client: PostgresClient, logger: Logger
+    ) async throws -> [PostgresRow] {
+        guard let connection else {
+            return try await client.withConnection { try await runSimple(query, on: $0, client: client, logger: logger) }
+        }
+        return try await withTaskExecutorPreference(EventLoopExecutor(connection.eventLoop)) {
+            try await passingOverIfClosed(connection)
+            return try await connection.query(query, logger: logger).collect()
+        }
+    }
+
+    /// Throws ``ClosedBeforeSending`` when `connection` has closed, once its pool knows: on the
+    /// connection's event loop, nothing closes the channel between this check and a write that
+    /// follows it without suspending (postgres-nio writes a statement without a promise, and a
+    /// write to a closed channel would leave the statement waiting for an answer that never
+    /// comes).
+    private static func passingOverIfClosed(_ connection: PostgresConnection) async throws {
+        guard connection.isClosed else { return }
+        // The pool learns of the close from the channel's close future, which NIO completes a
+        // moment after the channel stops being active: until then, a connection given back is
+        // handed out again. So it goes back once the pool knows.
+        try? await connection.closeFuture.get()
+        throw ClosedBeforeSending()
+    }
+
     private static func collect(
         _ statement: PostgresStatement, _ names: (name: String, sql: String), on connection: PostgresConnection, logger: Logger,
         confirmingCommit: Bool
     ) async throws -> [PostgresRow] {
         try await withTaskExecutorPreference(EventLoopExecutor(connection.eventLoop)) {
-            // On the loop's thread, nothing closes the channel between this check and the write
-            // below, which postgres-nio makes without a promise: a write to a closed channel
-            // would leave the statement waiting for an answer that never comes.
-            guard !connection.isClosed else { throw ClosedBeforeSending() }
+            try await passingOverIfClosed(connection)
             let watch = confirmingCommit ? StatementEndWatch.watch(of: connection) : nil
             let rows = try await $current.withValue(names) {
                 var rows: [PostgresRow] = []

@@ -109,17 +109,27 @@ extension PostgresStore {
     /// Runs `body` between `BEGIN` and `COMMIT` on one connection of the pool, rolling back
     /// when it throws.
     func inTransaction<T>(_ operation: StoreOperation, _ body: (PostgresConnection) async throws -> T) async throws -> T {
-        let outcome: Result<T, any Error>
+        var outcome: Result<T, any Error>?
         do {
-            outcome = try await client.withConnection { connection -> Result<T, any Error> in
-                _ = try await rows(operation, nil, "BEGIN", on: connection, prepared: false)
-                do {
-                    let value = try await body(connection)
-                    _ = try await rows(operation, nil, "COMMIT", on: connection, prepared: false)
-                    return .success(value)
-                } catch {
-                    _ = try? await rows(operation, nil, "ROLLBACK", on: connection, prepared: false)
-                    return .failure(error)
+            // A connection that the server closed before the pool noticed is passed over, as in
+            // rows(_:_:_:on:prepared:): nothing was sent on it.
+            var unsent = 0
+            while outcome == nil {
+                outcome = try await client.withConnection { connection -> Result<T, any Error>? in
+                    do {
+                        _ = try await PostgresStatement.runSimple("BEGIN", on: connection, client: client, logger: logger)
+                    } catch is ClosedBeforeSending where unsent < Self.closedConnectionsSkipped {
+                        unsent += 1
+                        return nil
+                    }
+                    do {
+                        let value = try await body(connection)
+                        _ = try await rows(operation, nil, "COMMIT", on: connection, prepared: false)
+                        return .success(value)
+                    } catch {
+                        _ = try? await rows(operation, nil, "ROLLBACK", on: connection, prepared: false)
+                        return .failure(error)
+                    }
                 }
             }
         } catch let error as StoreError {
@@ -129,7 +139,7 @@ extension PostgresStore {
         } catch {
             throw storeError(error, operation, nil)
         }
-        return try outcome.get()
+        return try outcome!.get()
     }
 
     /// Writes unconditional entries of distinct keys with one `INSERT … SELECT FROM unnest(…)`.

@@ -18,13 +18,15 @@ extension PostgresStore {
             // PostgresStatement.run).
             let confirming = connection == nil && !Self.repeatable.contains(operation)
             var unsent = 0
+            var repeated = false
             while true {
                 do {
                     return try await run(query, on: connection, prepared: prepared, confirmingCommit: confirming)
-                } catch let error as PSQLError where connection == nil && Self.repeatable.contains(operation) && Self.isLostConnection(error) {
+                } catch let error as PSQLError
+                            where connection == nil && !repeated && Self.repeatable.contains(operation) && Self.isLostConnection(error) {
                     // A read is safe to repeat: once more, on another connection of the pool (the
                     // pool may hand out a connection that the server closed before it noticed).
-                    return try await run(query, on: nil, prepared: prepared, confirmingCommit: confirming)
+                    repeated = true
                 } catch is ClosedBeforeSending where connection == nil && unsent < Self.closedConnectionsSkipped {
                     // Nothing was sent, so any statement may go again on another connection: the
                     // pool hands out each connection the server closed until it notices, once
@@ -46,8 +48,7 @@ extension PostgresStore {
             return try await PostgresStatement.run(query, on: connection, client: client, logger: logger,
                                                    confirmingCommit: confirmingCommit)
         }
-        if let connection { return try await connection.query(query, logger: logger).collect() }
-        return try await client.query(query, logger: logger).collect()
+        return try await PostgresStatement.runSimple(query, on: connection, client: client, logger: logger)
     }
 
     /// How many closed connections of the pool a statement that was not sent passes over

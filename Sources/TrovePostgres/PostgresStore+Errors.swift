@@ -30,8 +30,8 @@ extension PostgresStore {
             return serverError(state: error.failure.state, text: error.failure.message, committing: true, make)
         }
         if error is ClosedBeforeSending {
-            return make(.unavailable, "the pool handed out a connection that had closed (the server went away); "
-                        + "the statement was not sent", retryable: true)
+            return make(.unavailable, "the connection had closed (the server went away) before the statement was sent, "
+                        + "so it did not run", retryable: true)
         }
         guard let failure = error as? PSQLError else {
             return make(.unavailable, "the server could not be reached: \(error)", retryable: true)

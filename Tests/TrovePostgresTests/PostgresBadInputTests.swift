@@ -150,4 +150,40 @@ struct PostgresLostConnectionTests {
             try await execute("DROP TABLE \(store.sql.table)")
         }
     }
+
+    /// The server ends every idle connection of the pool: as soon as the client has seen them
+    /// close, a transaction, a write and a read each pass over them (nothing was sent on them)
+    /// and succeed on new connections, rounds after rounds.
+    @Test(.timeLimit(.minutes(1))) func idleConnectionsTheServerClosedArePassedOver() async throws {
+        try await withOwnClient { client in
+            let table = freshName("t_")
+            let store = try await PostgresStore(client: client, table: table, location: "test")
+            for round in 0..<20 {
+                // Both connections of the pool, held at once so that each is a different one.
+                let held = try await client.withConnection { first in
+                    try await client.withConnection { second in [first, second] }
+                }
+                var pids: [Int32] = []
+                for connection in held {
+                    let rows = try await connection.query("SELECT pg_backend_pid()", logger: Logger(label: "trove.tests")).collect()
+                    let row = try #require(rows.first)
+                    pids.append(try row.decode(Int32.self))
+                }
+                for pid in pids { _ = try await execute("SELECT pg_terminate_backend(\(pid))") }
+                // Polled without sleeping, so that the calls below start the moment they closed.
+                let deadline = ContinuousClock.now + .seconds(10)
+                while held.contains(where: { !$0.isClosed }) && ContinuousClock.now < deadline { await Task.yield() }
+                let closed = held.allSatisfy { $0.isClosed }
+                try #require(closed, "round \(round): the client never saw its connections close")
+                let value = Data("\(round)".utf8)
+                try await store.transaction { transaction in
+                    _ = try await transaction.write(value, for: "in-transaction")
+                }
+                try await store.set(value, for: "alone")
+                #expect(try await store.value(for: "in-transaction") == value, "round \(round)")
+                #expect(try await store.value(for: "alone") == value, "round \(round)")
+            }
+            try await execute("DROP TABLE \(store.sql.table)")
+        }
+    }
 }
