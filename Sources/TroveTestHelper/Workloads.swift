@@ -98,18 +98,42 @@ func emit(_ line: String) {
     FileHandle.standardOutput.write(Data((line + "\n").utf8))
 }
 
-/// Enqueues the numbers `numbers`, in order, into the queue `namespace` of `store`.
-func produce(into store: any KeyValueStore, namespace: KeyNamespace, numbers: Range<Int>) async throws {
+/// Enqueues the numbers `numbers`, in order, into the queue `namespace` of `store`, `batch` at
+/// a time (with `enqueue(contentsOf:)` when more than 1).
+func produce(into store: any KeyValueStore, namespace: KeyNamespace, numbers: Range<Int>, batch: Int) async throws {
     let queue = try DurableQueue<Int>(store: store, namespace: namespace)
-    for number in numbers { try await queue.enqueue(number) }
+    if batch == 1 {
+        for number in numbers { try await queue.enqueue(number) }
+        return
+    }
+    var start = numbers.lowerBound
+    while start < numbers.upperBound {
+        let end = min(start + batch, numbers.upperBound)
+        try await queue.enqueue(contentsOf: start..<end)
+        start = end
+    }
 }
 
 /// Dequeues and acknowledges elements of the queue `namespace` of `store` until the queue is
-/// empty and `doneKey` exists (the producers have finished). Prints `acking N` before each
-/// acknowledgement and `acked N` once it returned.
-func consume(from store: any KeyValueStore, namespace: KeyNamespace, lease: Duration, doneKey: StoreKey) async throws {
+/// empty and `doneKey` exists (the producers have finished), one at a time or, with `batch`
+/// over 1, up to `batch` at a time. Prints `acking N` before each acknowledgement and `acked N`
+/// once it returned.
+func consume(
+    from store: any KeyValueStore, namespace: KeyNamespace, lease: Duration, doneKey: StoreKey, batch: Int
+) async throws {
     let queue = try DurableQueue<Int>(store: store, namespace: namespace,
                                       configuration: .init(leaseDuration: lease))
+    while batch > 1 {
+        let deliveries = try await queue.dequeue(upTo: batch)
+        if deliveries.isEmpty {
+            if try await store.contains(doneKey), try await queue.isEmpty() { return }
+            try await Task.sleep(for: .milliseconds(20))
+            continue
+        }
+        for delivery in deliveries { emit("acking \(delivery.element)") }
+        let lost = Set(try await queue.acknowledge(contentsOf: deliveries.map(\.receipt)))
+        for delivery in deliveries where !lost.contains(delivery.receipt) { emit("acked \(delivery.element)") }
+    }
     while true {
         if let delivery = try await queue.dequeue(waitingUpTo: .milliseconds(200)) {
             emit("acking \(delivery.element)")

@@ -16,14 +16,16 @@
 // streams a value of <mebibytes> MiB into the store and back, checks every byte, and prints
 // the growth of the process's peak resident memory in KiB.
 //
-//     TroveTestHelper queue-produce <root-directory> <namespace> <first> <count>
+//     TroveTestHelper queue-produce <root-directory> <namespace> <first> <count> [<batch>]
 //
-// enqueues the numbers <first> ..< <first> + <count> into the DurableQueue<Int> <namespace>.
+// enqueues the numbers <first> ..< <first> + <count> into the DurableQueue<Int> <namespace>,
+// one at a time, or <batch> at a time with enqueue(contentsOf:).
 //
-//     TroveTestHelper queue-consume <root-directory> <namespace> <lease-milliseconds> <done-key>
+//     TroveTestHelper queue-consume <root-directory> <namespace> <lease-milliseconds> <done-key> [<batch>]
 //
-// dequeues and acknowledges until the queue is empty and <done-key> exists, printing
-// `acking N` before each acknowledgement and `acked N` after it.
+// dequeues and acknowledges until the queue is empty and <done-key> exists, one at a time or up
+// to <batch> at a time (dequeue(upTo:), acknowledge(contentsOf:)), printing `acking N` before
+// each acknowledgement and `acked N` after it.
 //
 //     TroveTestHelper hold-lock <root-directory> <key>
 //
@@ -60,8 +62,8 @@ func withStore(at location: String, durable: Bool = false, _ body: (any KeyValue
 /// How to call the helper.
 let usage = "usage: TroveTestHelper cas-increment <root-directory> <key> <count> | "
     + "write-loop <root-directory> <first-serial> <count> | stream-roundtrip <root-directory> <mebibytes> | "
-    + "queue-produce <root-directory> <namespace> <first> <count> | "
-    + "queue-consume <root-directory> <namespace> <lease-milliseconds> <done-key> | hold-lock <root-directory> <key>"
+    + "queue-produce <root-directory> <namespace> <first> <count> [<batch>] | "
+    + "queue-consume <root-directory> <namespace> <lease-milliseconds> <done-key> [<batch>] | hold-lock <root-directory> <key>"
 
 /// Writes `message` as one line on standard error and exits with `status`.
 func exit(with message: String, status: Int32) -> Never {
@@ -141,22 +143,25 @@ case "stream-roundtrip":
         exit(with: "stream-roundtrip failed: \(error)", status: 1)
     }
 case "queue-produce":
-    guard arguments.count == 5, let first = Int(arguments[3]), let count = Int(arguments[4]), count >= 0,
+    guard arguments.count == 5 || arguments.count == 6, let first = Int(arguments[3]), let count = Int(arguments[4]), count >= 0,
+          let batch = arguments.count == 6 ? Int(arguments[5]) : 1, batch >= 1,
           let namespace = try? KeyNamespace(validating: arguments[2]) else { exit(with: usage, status: 2) }
     do {
         try await withStore(at: arguments[1]) { store in
-            try await produce(into: store, namespace: namespace, numbers: first..<(first + count))
+            try await produce(into: store, namespace: namespace, numbers: first..<(first + count), batch: batch)
         }
     } catch {
         exit(with: "queue-produce failed: \(error)", status: 1)
     }
 case "queue-consume":
-    guard arguments.count == 5, let milliseconds = Int(arguments[3]), milliseconds > 0,
+    guard arguments.count == 5 || arguments.count == 6, let milliseconds = Int(arguments[3]), milliseconds > 0,
+          let batch = arguments.count == 6 ? Int(arguments[5]) : 1, batch >= 1,
           let namespace = try? KeyNamespace(validating: arguments[2]),
           let doneKey = try? StoreKey(validating: arguments[4]) else { exit(with: usage, status: 2) }
     do {
         try await withStore(at: arguments[1]) { store in
-            try await consume(from: store, namespace: namespace, lease: .milliseconds(milliseconds), doneKey: doneKey)
+            try await consume(from: store, namespace: namespace, lease: .milliseconds(milliseconds), doneKey: doneKey,
+                              batch: batch)
         }
     } catch {
         exit(with: "queue-consume failed: \(error)", status: 1)

@@ -33,6 +33,14 @@ import Synchronization
 /// ``StoreCapabilities/sharedAcrossProcesses``. Nothing else is kept: a queue opened again after
 /// its process died holds every element that was enqueued and not acknowledged.
 ///
+/// **Cost.** An enqueue is one conditional write. A delivery is one conditional write (the
+/// lease) and an acknowledgement one conditional delete (on the ETag the lease wrote, which the
+/// receipt carries); the queue lists its elements a page at a time and reads each page's
+/// entries with one ``KeyValueStore/readBatch(_:)``. The batch calls
+/// (``enqueue(contentsOf:)``, ``dequeue(upTo:)``, ``acknowledge(contentsOf:)``) make each of
+/// those one ``KeyValueStore/writeBatch(_:)`` or ``KeyValueStore/deleteBatch(_:)``: one
+/// transaction on SQLite, one pipeline on Redis.
+///
 /// A queue value may be used by many tasks at once; it remembers where its last scan of the
 /// queue stopped, so consumers do not list the whole queue for every element.
 public final class DurableQueue<Element: Sendable>: Sendable, CustomStringConvertible {
@@ -134,29 +142,60 @@ public final class DurableQueue<Element: Sendable>: Sendable, CustomStringConver
     ///   store's errors.
     @discardableResult
     public func enqueue(_ element: Element) async throws -> StoreKey {
-        let payload: Data
+        let write = try newElement(try encode(element), enqueuedAt: clock.now)
+        _ = try await store.write(write.value, for: write.key, options: write.options)
+        return write.key
+    }
+
+    /// Appends `elements` in order, with one ``KeyValueStore/writeBatch(_:)`` per
+    /// ``batchSize`` elements (one transaction each on SQLite).
+    ///
+    /// Every element is encoded before anything is written. When a batch fails, the batches
+    /// before it stay enqueued, and so do the elements of its own that the store wrote (none,
+    /// on a store with ``StoreCapabilities/atomicBatches``); the error names the first element
+    /// that failed.
+    ///
+    /// - Returns: Their identifiers, in order.
+    /// - Throws: ``StoreError/Code/invalidArgument`` when the codec cannot encode one (nothing
+    ///   is enqueued then); the store's errors.
+    @discardableResult
+    public func enqueue(contentsOf elements: some Sequence<Element>) async throws -> [StoreKey] {
+        let payloads = try elements.map { try encode($0) }
+        var identifiers: [StoreKey] = []
+        identifiers.reserveCapacity(payloads.count)
+        var start = 0
+        while start < payloads.count {
+            let now = clock.now
+            let writes = try payloads[start..<min(start + Self.batchSize, payloads.count)].map {
+                try newElement($0, enqueuedAt: now)
+            }
+            let results = try await store.writeBatch(writes)
+            for result in results { _ = try result.get() }
+            identifiers.append(contentsOf: writes.map(\.key))
+            start += writes.count
+        }
+        return identifiers
+    }
+
+    /// How many elements one store batch of ``enqueue(contentsOf:)``, ``dequeue(upTo:)`` or
+    /// ``acknowledge(contentsOf:)`` holds at most.
+    public static var batchSize: Int { 256 }
+
+    private func encode(_ element: Element) throws -> Data {
         do {
-            payload = try codec.encode(element)
+            return try codec.encode(element)
         } catch {
             throw StoreError(.invalidArgument, operation: .write, store: description,
                              message: "the element cannot be encoded with codec '\(codec.name)'; nothing was enqueued",
                              underlying: error)
         }
-        let key = try keys.makeKey(under: items)
-        let record = QueueRecord(deliveries: 0, leaseUntil: Date(timeIntervalSinceReferenceDate: 0), leaseToken: 0,
-                                 enqueuedAt: clock.now, payload: payload)
-        _ = try await store.write(record.encoded(), for: key, options: WriteOptions(condition: .ifAbsent))
-        return key
     }
 
-    /// Appends `elements` in order (each one write; a failure leaves those before it enqueued).
-    ///
-    /// - Returns: Their identifiers, in order.
-    @discardableResult
-    public func enqueue(contentsOf elements: some Sequence<Element>) async throws -> [StoreKey] {
-        var identifiers: [StoreKey] = []
-        for element in elements { identifiers.append(try await enqueue(element)) }
-        return identifiers
+    /// The write that enqueues `payload` under a new time-ordered key.
+    private func newElement(_ payload: Data, enqueuedAt: Date) throws -> BatchWrite {
+        let record = QueueRecord(deliveries: 0, leaseUntil: Date(timeIntervalSinceReferenceDate: 0), leaseToken: 0,
+                                 enqueuedAt: enqueuedAt, payload: payload)
+        return BatchWrite(try keys.makeKey(under: items), record.encoded(), options: WriteOptions(condition: .ifAbsent))
     }
 
     // MARK: Consuming
@@ -169,25 +208,70 @@ public final class DurableQueue<Element: Sendable>: Sendable, CustomStringConver
     ///   lease is taken, so it comes back when the lease runs out, or is retired after
     ///   ``Configuration/maximumDeliveries``); the store's errors.
     public func dequeue() async throws -> Delivery? {
-        let query = try ListQuery(prefix: items.rawValue + "/")
         var startedFromTheFront = false
         while true {
             try Task.checkCancellation()
             let now = clock.now
-            if let key = scan.withLock({ $0.nextCandidate(at: now) }) {
-                if let delivery = try await claim(key, now: now) { return delivery }
+            if let candidate = scan.withLock({ $0.nextCandidate(at: now) }) {
+                if let delivery = try await claim(candidate.key, listed: candidate.entry, now: now) { return delivery }
                 continue
             }
-            // The listed keys are used up: list the next page of this pass; once a pass has
-            // reached the end, start another from the front, at most once per call.
-            let cursor = scan.withLock { $0.cursor }
-            if cursor == nil {
-                if startedFromTheFront { return nil }
-                startedFromTheFront = true
-            }
-            let page = try await store.listPage(query, after: cursor, limit: ScanState.pageSize)
-            scan.withLock { $0.refill(with: page.elements.compactMap(\.key), next: page.nextCursor) }
+            guard try await listNextPage(&startedFromTheFront) else { return nil }
         }
+    }
+
+    /// Takes one lease on up to `maximum` of the oldest elements that no one holds, with one
+    /// ``KeyValueStore/writeBatch(_:)`` (one transaction on SQLite) for each batch of
+    /// ``batchSize``; each delivery has its own receipt.
+    ///
+    /// - Returns: The deliveries, oldest first: fewer than `maximum` (none) when no more
+    ///   elements are free.
+    /// - Throws: ``StoreError/Code/invalidArgument`` for a `maximum` below 1;
+    ///   ``StoreError/Code/decodingFailed`` when an element's bytes do not decode (the leases
+    ///   of the batch are taken, so its elements come back when they run out); the store's
+    ///   errors.
+    public func dequeue(upTo maximum: Int) async throws -> [Delivery] {
+        guard maximum >= 1 else {
+            throw StoreError(.invalidArgument, operation: .write, store: description,
+                             message: "a batch dequeue takes at least 1 element, not \(maximum)")
+        }
+        var deliveries: [Delivery] = []
+        var startedFromTheFront = false
+        while deliveries.count < maximum {
+            try Task.checkCancellation()
+            let now = clock.now
+            let wanted = min(maximum - deliveries.count, Self.batchSize)
+            let candidates = scan.withLock { scan in
+                var candidates: [ScanState.Candidate] = []
+                while candidates.count < wanted, let candidate = scan.nextCandidate(at: now) { candidates.append(candidate) }
+                return candidates
+            }
+            if candidates.isEmpty {
+                guard try await listNextPage(&startedFromTheFront) else { break }
+                continue
+            }
+            deliveries += try await claim(candidates, now: now)
+        }
+        // Elements read again after a failed lease come after the others of their round.
+        deliveries.sort { $0.receipt.id < $1.receipt.id }
+        return deliveries
+    }
+
+    /// Lists the next page of the scan's pass and reads its entries; once a pass has reached
+    /// the end, starts another from the front, at most once per call. Returns `false` when
+    /// that second pass has reached the end too.
+    private func listNextPage(_ startedFromTheFront: inout Bool) async throws -> Bool {
+        let cursor = scan.withLock { $0.cursor }
+        if cursor == nil {
+            if startedFromTheFront { return false }
+            startedFromTheFront = true
+        }
+        let page = try await store.listPage(try ListQuery(prefix: items.rawValue + "/"), after: cursor,
+                                            limit: ScanState.pageSize)
+        let keys = page.elements.compactMap(\.key)
+        let entries = keys.isEmpty ? [] : try await store.readBatch(keys)
+        scan.withLock { $0.refill(with: zip(keys, entries).map { ScanState.Candidate(key: $0, entry: $1) }, next: page.nextCursor) }
+        return true
     }
 
     /// Takes a lease on the oldest element that no one holds, waiting for one up to `timeout`.
@@ -247,6 +331,17 @@ public final class DurableQueue<Element: Sendable>: Sendable, CustomStringConver
     ///   (it ran out and the element was delivered again, or it was acknowledged already); the
     ///   element is then left to its current holder.
     public func acknowledge(_ receipt: QueueReceipt) async throws {
+        if let etag = receipt.leaseETag {
+            // The entry as the lease wrote it: its ETag is that of bytes holding the lease's
+            // token, so a match means the lease is still the receipt's.
+            do {
+                _ = try await store.delete(receipt.id, condition: .ifMatches(etag))
+                scan.withLock { $0.forget(receipt.id) }
+                return
+            } catch let error as StoreError where error.code == .conditionFailed {
+                // Extended or given back since, or lost: the entry says which.
+            }
+        }
         let (_, etag) = try await heldRecord(receipt, operation: .delete)
         do {
             _ = try await store.delete(receipt.id, condition: .ifMatches(etag))
@@ -254,6 +349,48 @@ public final class DurableQueue<Element: Sendable>: Sendable, CustomStringConver
             throw leaseLost(receipt, .delete)
         }
         scan.withLock { $0.forget(receipt.id) }
+    }
+
+    /// Removes the delivered elements of `receipts` for good, with one
+    /// ``KeyValueStore/deleteBatch(_:)`` per ``batchSize`` receipts; an element whose lease
+    /// is no longer its receipt's is left to its current holder.
+    ///
+    /// - Returns: The receipts whose lease was over (their elements were acknowledged already,
+    ///   or delivered again), in the order given; empty when every element was removed.
+    /// - Throws: The store's errors, after which any of the elements may or may not have been
+    ///   removed.
+    @discardableResult
+    public func acknowledge(contentsOf receipts: some Sequence<QueueReceipt>) async throws -> [QueueReceipt] {
+        let receipts = Array(receipts)
+        var lost: [Int] = []
+        var start = 0
+        while start < receipts.count {
+            let batch = start..<min(start + Self.batchSize, receipts.count)
+            start = batch.upperBound
+            let quick = batch.filter { receipts[$0].leaseETag != nil }
+            var slow = batch.filter { receipts[$0].leaseETag == nil }
+            if !quick.isEmpty {
+                let results = try await store.deleteBatch(quick.map {
+                    BatchDelete(receipts[$0].id, condition: .ifMatches(receipts[$0].leaseETag!))
+                })
+                for (index, result) in zip(quick, results) {
+                    switch result {
+                    case .success: scan.withLock { $0.forget(receipts[index].id) }
+                    // Extended or given back since, lost, or (in an atomic batch) with one that was.
+                    case .failure(let error) where error.code == .conditionFailed: slow.append(index)
+                    case .failure(let error): throw error
+                    }
+                }
+            }
+            for index in slow.sorted() {
+                do {
+                    try await acknowledge(QueueReceipt(id: receipts[index].id, token: receipts[index].token))
+                } catch let error as StoreError where error.code == .conditionFailed {
+                    lost.append(index)
+                }
+            }
+        }
+        return lost.sorted().map { receipts[$0] }
     }
 
     /// Gives the delivered element back at once, for another consumer (or this one) to take,
@@ -296,8 +433,81 @@ public final class DurableQueue<Element: Sendable>: Sendable, CustomStringConver
 
     /// Takes a lease on the element under `key` if no one holds it; `nil` when it is gone, held
     /// (remembered for when its lease runs out), retired, or taken by someone else first.
-    private func claim(_ key: StoreKey, now: Date) async throws -> Delivery? {
-        guard let entry = try await store.read(key) else { return nil }
+    /// `listed` is the entry as its page read it, which may have changed since: when its
+    /// compare-and-swap fails, the entry is read again once.
+    private func claim(_ key: StoreKey, listed: StoreEntry??, now: Date) async throws -> Delivery? {
+        let entry: StoreEntry
+        switch listed {
+        case .some(.none): return nil
+        case .some(.some(let read)): entry = read
+        case .none:
+            guard let read = try await store.read(key) else { return nil }
+            entry = read
+        }
+        guard let lease = try await prepareLease(key, entry, token: Self.newToken(), now: now) else { return nil }
+        let metadata: EntryMetadata
+        do {
+            metadata = try await store.write(lease.write.value, for: key, options: lease.write.options)
+        } catch let error as StoreError where error.code == .conditionFailed {
+            return listed == nil ? nil : try await claim(key, listed: nil, now: now)
+        }
+        return try delivered(lease, etag: metadata.etag)
+    }
+
+    /// Takes one lease on each free element of `candidates` with one batch of writes.
+    private func claim(_ candidates: [ScanState.Candidate], now: Date) async throws -> [Delivery] {
+        // Elements met again after their lease ran out were not read with a page.
+        let unread = candidates.filter { $0.entry == nil }.map(\.key)
+        var fresh: [StoreKey: StoreEntry?] = [:]
+        if !unread.isEmpty {
+            for (key, entry) in zip(unread, try await store.readBatch(unread)) { fresh[key] = entry }
+        }
+        let token = Self.newToken()
+        var leases: [(lease: Lease, listed: Bool)] = []
+        for candidate in candidates {
+            guard let entry = candidate.entry ?? fresh[candidate.key] ?? nil else { continue }
+            if let lease = try await prepareLease(candidate.key, entry, token: token, now: now) {
+                leases.append((lease, candidate.entry != nil))
+            }
+        }
+        guard !leases.isEmpty else { return [] }
+        let results = try await store.writeBatch(leases.map(\.lease.write))
+        var deliveries: [Delivery] = []
+        var firstFailure: StoreError?
+        var readAgain: [StoreKey] = []
+        for ((lease, listed), result) in zip(leases, results) {
+            switch result {
+            case .success(let metadata):
+                do {
+                    deliveries.append(try delivered(lease, etag: metadata.etag))
+                } catch let error as StoreError {
+                    firstFailure = firstFailure ?? error
+                }
+            case .failure(let error) where error.code == .conditionFailed:
+                // The entry changed since its page read it, or (in an atomic batch) another
+                // entry's did: read it again. Read just now and taken since: another consumer
+                // has it.
+                if listed || Self.wasAbortedByAnother(error) { readAgain.append(lease.key) }
+            case .failure(let error):
+                firstFailure = firstFailure ?? error
+            }
+        }
+        if !readAgain.isEmpty { scan.withLock { $0.tryAgain(readAgain) } }
+        if let firstFailure { throw firstFailure }
+        return deliveries
+    }
+
+    /// A lease about to be written: the element's key, its record with the lease, and the
+    /// conditional write that takes it.
+    private struct Lease {
+        let key: StoreKey
+        let record: QueueRecord
+        let write: BatchWrite
+    }
+
+    /// The lease of `token` on the element `entry` holds, or `nil` when another consumer holds
+    /// it (remembered for when its lease runs out) or it was retired.
+    private func prepareLease(_ key: StoreKey, _ entry: StoreEntry, token: UInt64, now: Date) async throws -> Lease? {
         guard var record = QueueRecord(entry.value) else {
             throw StoreError(.integrity, operation: .read, key: key, store: description,
                              message: "the entry is not a queue element (\(entry.value.count) bytes); was it written by another program?")
@@ -310,28 +520,42 @@ public final class DurableQueue<Element: Sendable>: Sendable, CustomStringConver
             try await retire(key, entry)
             return nil
         }
-        var token: UInt64 = 0
-        while token == 0 { token = UInt64.random(in: .min ... .max) }
         record.deliveries += 1
         record.leaseToken = token
         record.leaseUntil = now.addingTimeInterval(configuration.leaseDuration.timeInterval)
-        do {
-            _ = try await store.write(record.encoded(), for: key, options: WriteOptions(condition: .ifMatches(entry.metadata.etag)))
-        } catch let error as StoreError where error.code == .conditionFailed {
-            return nil
-        }
+        return Lease(key: key, record: record,
+                     write: BatchWrite(key, record.encoded(), options: WriteOptions(condition: .ifMatches(entry.metadata.etag))))
+    }
+
+    /// The delivery of a lease the store has written, with the ETag it wrote.
+    private func delivered(_ lease: Lease, etag: ETag) throws -> Delivery {
         // If the lease runs out unacknowledged, the element is tried again before later ones.
-        scan.withLock { $0.defer(key, until: record.leaseUntil) }
+        scan.withLock { $0.defer(lease.key, until: lease.record.leaseUntil) }
         let element: Element
         do {
-            element = try codec.decode(record.payload)
+            element = try codec.decode(lease.record.payload)
         } catch {
-            throw StoreError(.decodingFailed, operation: .read, key: key, store: description,
+            throw StoreError(.decodingFailed, operation: .read, key: lease.key, store: description,
                              message: "the element is not a valid \(Element.self) in codec '\(codec.name)'; "
                                 + "it comes back when its lease runs out", underlying: error)
         }
-        return Delivery(element: element, receipt: QueueReceipt(id: key, token: token), deliveryCount: Int(record.deliveries),
-                        leaseExpiration: record.leaseUntil, enqueuedAt: record.enqueuedAt)
+        return Delivery(element: element, receipt: QueueReceipt(id: lease.key, token: lease.record.leaseToken, leaseETag: etag),
+                        deliveryCount: Int(lease.record.deliveries), leaseExpiration: lease.record.leaseUntil,
+                        enqueuedAt: lease.record.enqueuedAt)
+    }
+
+    /// Whether `error` is that of an entry of an atomic batch that failed for another entry
+    /// (see ``StoreError/batchAborted(by:key:store:)``).
+    private static func wasAbortedByAnother(_ error: StoreError) -> Bool {
+        guard let cause = error.underlying as? StoreError else { return false }
+        return cause.key != error.key
+    }
+
+    /// A lease token: random, never 0 (which marks an element no one holds).
+    private static func newToken() -> UInt64 {
+        var token: UInt64 = 0
+        while token == 0 { token = UInt64.random(in: .min ... .max) }
+        return token
     }
 
     /// Moves an element that was delivered too often to the dead-letter namespace, or deletes
@@ -392,27 +616,34 @@ extension DurableQueue where Element: Codable {
 struct ScanState: Sendable {
     static let pageSize = 64
 
-    var buffer: [StoreKey] = []
+    /// An element to try: its key, and its entry as its page read it (`.some(nil)`: it was
+    /// gone), or `nil` when it must be read (an element met again once its lease ran out).
+    struct Candidate: Sendable {
+        let key: StoreKey
+        let entry: StoreEntry??
+    }
+
+    var buffer: [Candidate] = []
     var next = 0
     var cursor: ListCursor?
     var deferred: [StoreKey: Date] = [:]
 
-    /// The next key to try: an element whose lease has run out first, else the next listed key.
-    mutating func nextCandidate(at now: Date) -> StoreKey? {
-        if let due = deferred.filter({ $0.value <= now }).min(by: { $0.key < $1.key })?.key {
+    /// The next element to try: one whose lease has run out first, else the next listed one.
+    mutating func nextCandidate(at now: Date) -> Candidate? {
+        if !deferred.isEmpty, let due = deferred.filter({ $0.value <= now }).min(by: { $0.key < $1.key })?.key {
             deferred[due] = nil
-            return due
+            return Candidate(key: due, entry: nil)
         }
         while next < buffer.count {
-            let key = buffer[next]
+            let candidate = buffer[next]
             next += 1
-            if deferred[key] == nil { return key }
+            if deferred[candidate.key] == nil { return candidate }
         }
         return nil
     }
 
-    mutating func refill(with keys: [StoreKey], next cursor: ListCursor?) {
-        buffer = keys
+    mutating func refill(with candidates: [Candidate], next cursor: ListCursor?) {
+        buffer = candidates
         next = 0
         self.cursor = cursor
     }
@@ -430,6 +661,11 @@ struct ScanState: Sendable {
     mutating func remember(_ key: StoreKey) {
         deferred[key] = .distantPast
     }
+
+    /// Makes `keys` the next keys tried, each read again first.
+    mutating func tryAgain(_ keys: [StoreKey]) {
+        for key in keys { deferred[key] = .distantPast }
+    }
 }
 
 /// What a consumer needs to acknowledge, give back or extend a delivery: the element's
@@ -440,11 +676,29 @@ public struct QueueReceipt: Hashable, Sendable, CustomStringConvertible {
     public let id: StoreKey
     /// The lease's token.
     public let token: UInt64
+    /// The ETag of the entry as the lease wrote it, when the receipt comes from a delivery:
+    /// acknowledging is then one conditional delete. A receipt read from text has none, and
+    /// its acknowledgement reads the entry first.
+    let leaseETag: ETag?
 
     /// A receipt for the lease `token` on the element `id`.
     public init(id: StoreKey, token: UInt64) {
+        self.init(id: id, token: token, leaseETag: nil)
+    }
+
+    init(id: StoreKey, token: UInt64, leaseETag: ETag?) {
         self.id = id
         self.token = token
+        self.leaseETag = leaseETag
+    }
+
+    /// Whether both receipts are for the same lease on the same element.
+    public static func == (lhs: QueueReceipt, rhs: QueueReceipt) -> Bool { lhs.id == rhs.id && lhs.token == rhs.token }
+
+    /// Hashes the element's key and the lease's token.
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(id)
+        hasher.combine(token)
     }
 
     /// Reads a receipt from its text form.
@@ -458,6 +712,7 @@ public struct QueueReceipt: Hashable, Sendable, CustomStringConvertible {
         }
         self.id = try StoreKey(validating: String(parts[0]))
         self.token = token
+        self.leaseETag = nil
     }
 
     /// `<identifier> <token in hexadecimal>`.
