@@ -114,5 +114,15 @@ let package = Package(
             path: "CopyBenchData/Sources",
             swiftSettings: swiftSettings
         ),
+        // DurableQueue's rates for queue-bench.sh, beside persist-queue's in the same run.
+        .executableTarget(
+            name: "QueueBench",
+            dependencies: [
+                .product(name: "Trove", package: "Trove"),
+                .product(name: "TroveSQLite", package: "Trove"),
+            ],
+            path: "QueueBench/Sources",
+            swiftSettings: swiftSettings
+        ),
     ]
 )

@@ -212,6 +212,11 @@ public final class DurableQueue<Element: Sendable>: Sendable, CustomStringConver
         while true {
             try Task.checkCancellation()
             let now = clock.now
+            // The listed elements are read a window at a time, just before they are tried.
+            if let window = scan.withLock({ $0.windowToRead() }) {
+                let entries = try await store.readBatch(window.keys)
+                scan.withLock { $0.fill(window, with: entries) }
+            }
             if let candidate = scan.withLock({ $0.nextCandidate(at: now) }) {
                 if let delivery = try await claim(candidate.key, listed: candidate.entry, now: now) { return delivery }
                 continue
@@ -257,9 +262,9 @@ public final class DurableQueue<Element: Sendable>: Sendable, CustomStringConver
         return deliveries
     }
 
-    /// Lists the next page of the scan's pass and reads its entries; once a pass has reached
-    /// the end, starts another from the front, at most once per call. Returns `false` when
-    /// that second pass has reached the end too.
+    /// Lists the next page of the scan's pass; once a pass has reached the end, starts another
+    /// from the front, at most once per call. Returns `false` when that second pass has
+    /// reached the end too.
     private func listNextPage(_ startedFromTheFront: inout Bool) async throws -> Bool {
         let cursor = scan.withLock { $0.cursor }
         if cursor == nil {
@@ -269,8 +274,7 @@ public final class DurableQueue<Element: Sendable>: Sendable, CustomStringConver
         let page = try await store.listPage(try ListQuery(prefix: items.rawValue + "/"), after: cursor,
                                             limit: ScanState.pageSize)
         let keys = page.elements.compactMap(\.key)
-        let entries = keys.isEmpty ? [] : try await store.readBatch(keys)
-        scan.withLock { $0.refill(with: zip(keys, entries).map { ScanState.Candidate(key: $0, entry: $1) }, next: page.nextCursor) }
+        scan.withLock { $0.refill(with: keys, next: page.nextCursor) }
         return true
     }
 
@@ -610,46 +614,84 @@ extension DurableQueue where Element: Codable {
     }
 }
 
-/// Where a consumer's scan of the queue stands: the keys of the last page not yet tried, where
-/// the listing resumes, and the elements seen under another consumer's lease, with when that
-/// lease runs out.
+/// Where a consumer's scan of the queue stands: the keys of the last page not yet tried (those
+/// read ahead with their entries), where the listing resumes, and the elements seen under
+/// another consumer's lease, with when that lease runs out.
+///
+/// A page is long, so that a store whose listing costs the length of the queue (a directory
+/// read) lists rarely; its entries are read a short window at a time, just before they are
+/// tried, so that what was read is seldom stale when several consumers share the queue.
 struct ScanState: Sendable {
-    static let pageSize = 64
+    static let pageSize = 1_000
+    static let readWindow = 64
 
-    /// An element to try: its key, and its entry as its page read it (`.some(nil)`: it was
-    /// gone), or `nil` when it must be read (an element met again once its lease ran out).
+    /// An element to try: its key, and its entry as it was read ahead (`.some(nil)`: it was
+    /// gone), or `nil` when it must be read (an element met again once its lease ran out, or
+    /// not read ahead).
     struct Candidate: Sendable {
         let key: StoreKey
         let entry: StoreEntry??
     }
 
-    var buffer: [Candidate] = []
+    /// A window of listed keys to read ahead, in the page it was taken from.
+    struct Window {
+        let page: Int
+        let range: Range<Int>
+        let keys: [StoreKey]
+    }
+
+    var keys: [StoreKey] = []
+    var entries: [StoreEntry??] = []
+    /// Counts the pages listed, so that a window read for an older page is dropped.
+    var page = 0
     var next = 0
     var cursor: ListCursor?
     var deferred: [StoreKey: Date] = [:]
+    /// No entry of `deferred` is due before this (it may be earlier than the earliest).
+    var nextDue = Date.distantFuture
 
     /// The next element to try: one whose lease has run out first, else the next listed one.
     mutating func nextCandidate(at now: Date) -> Candidate? {
-        if !deferred.isEmpty, let due = deferred.filter({ $0.value <= now }).min(by: { $0.key < $1.key })?.key {
-            deferred[due] = nil
-            return Candidate(key: due, entry: nil)
+        if nextDue <= now {
+            if let due = deferred.filter({ $0.value <= now }).min(by: { $0.key < $1.key })?.key {
+                deferred[due] = nil
+                return Candidate(key: due, entry: nil)
+            }
+            nextDue = deferred.values.min() ?? .distantFuture
         }
-        while next < buffer.count {
-            let candidate = buffer[next]
+        while next < keys.count {
+            let candidate = Candidate(key: keys[next], entry: entries[next])
+            entries[next] = nil
             next += 1
             if deferred[candidate.key] == nil { return candidate }
         }
         return nil
     }
 
-    mutating func refill(with candidates: [Candidate], next cursor: ListCursor?) {
-        buffer = candidates
+    /// The keys to read ahead: the window from the next key, if that one was not read yet.
+    func windowToRead() -> Window? {
+        guard next < keys.count, entries[next] == nil else { return nil }
+        let range = next..<min(next + Self.readWindow, keys.count)
+        return Window(page: page, range: range, keys: Array(keys[range]))
+    }
+
+    /// Keeps the entries read for `window`, unless another page was listed meanwhile.
+    mutating func fill(_ window: Window, with read: [StoreEntry?]) {
+        guard window.page == page else { return }
+        for (index, entry) in zip(window.range, read) where index >= next { entries[index] = .some(entry) }
+    }
+
+    mutating func refill(with keys: [StoreKey], next cursor: ListCursor?) {
+        self.keys = keys
+        entries = Array(repeating: nil, count: keys.count)
+        page += 1
         next = 0
         self.cursor = cursor
     }
 
     mutating func `defer`(_ key: StoreKey, until date: Date) {
         deferred[key] = date
+        nextDue = min(nextDue, date)
     }
 
     /// Stops remembering `key` (an element acknowledged).
@@ -659,12 +701,12 @@ struct ScanState: Sendable {
 
     /// Makes `key` the next key tried (an element given back).
     mutating func remember(_ key: StoreKey) {
-        deferred[key] = .distantPast
+        `defer`(key, until: .distantPast)
     }
 
     /// Makes `keys` the next keys tried, each read again first.
     mutating func tryAgain(_ keys: [StoreKey]) {
-        for key in keys { deferred[key] = .distantPast }
+        for key in keys { `defer`(key, until: .distantPast) }
     }
 }
 

@@ -38,14 +38,14 @@ struct DurableQueueBatchTests {
         try DurableQueue<Job>(store: store, namespace: "jobs", configuration: .init(leaseDuration: lease), clock: clock.wallClock)
     }
 
-    @Test("an enqueue is one write; a delivery one write and an acknowledgement one delete, plus a listing and a batch read per page",
+    @Test("an enqueue is one write; a delivery one write and an acknowledgement one delete, plus a listing per 1,000 and a batch read per 64",
           arguments: Backing.allCases)
     func storeCallsPerStep(_ backing: Backing) async throws {
         try await withStore(backing) { base in
             let store = CallCountingStore(base: base)
             let jobs = try queue(on: store)
-            for number in 0..<150 { try await jobs.enqueue(Job(number: number)) }
-            #expect(store.calls() == ["write": 150])
+            for number in 0..<1_100 { try await jobs.enqueue(Job(number: number)) }
+            #expect(store.calls() == ["write": 1_100])
 
             store.reset()
             var seen: [Int] = []
@@ -53,10 +53,10 @@ struct DurableQueueBatchTests {
                 seen.append(delivery.element.number)
                 try await jobs.acknowledge(delivery.receipt)
             }
-            #expect(seen == Array(0..<150))
-            // Pages of 64: three with elements (the last of them ends the pass), then an empty one
-            // from the front before the queue says it is empty.
-            #expect(store.calls() == ["write": 150, "delete": 150, "listPage": 4, "readBatch": 3])
+            #expect(seen == Array(0..<1_100))
+            // Two pages (1,000 and 100: the second ends the pass), then an empty one from the
+            // front before the queue says it is empty; reads of 64 (16 and 2 per page).
+            #expect(store.calls() == ["write": 1_100, "delete": 1_100, "listPage": 3, "readBatch": 18])
             #expect(try await base.count() == 0)
         }
     }
