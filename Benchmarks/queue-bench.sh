@@ -3,8 +3,9 @@
 # Python users pick: SQLiteAckQueue, and its file Queue, which has no acknowledgements or
 # leases) in one run, on tmpfs when /dev/shm exists: enqueue, and dequeue plus acknowledge, of
 # 2,000 elements of 100 B, one at a time and in batches, with 3 consumer processes, and at
-# 1,000 and 100,000 queued. Each figure is the best of three passes, in elements per second;
-# the table gives each Trove rate as a ratio to persist-queue's.
+# 1,000 and 100,000 queued, beside the store's own writes and deletes of the same shape. Each
+# figure is the best of three passes, in elements per second; the table gives each Trove rate
+# as a ratio to persist-queue's (or to its own one-at-a-time rate).
 #
 #     bash Benchmarks/queue-bench.sh
 #
@@ -47,18 +48,34 @@ consumers = sys.argv[2]
 rows = [
     ("sqlite", "enqueue", "SQLiteAckQueue", "enqueue"),
     ("sqlite", "enqueue batch", "SQLiteAckQueue", "enqueue"),
+    ("sqlite", "enqueue batch", "DurableQueue(sqlite)", "enqueue"),
     ("sqlite", "dequeue+ack", "SQLiteAckQueue", "dequeue+ack"),
     ("sqlite", "dequeue+ack batch", "SQLiteAckQueue", "dequeue+ack"),
+    ("sqlite", "dequeue+ack batch", "DurableQueue(sqlite)", "dequeue+ack"),
     ("sqlite", f"dequeue+ack,{consumers}-processes", "SQLiteAckQueue", "dequeue+ack"),
     ("sqlite", "dequeue+ack at 1000 queued", None, None),
     ("sqlite", "dequeue+ack at 100000 queued", "DurableQueue(sqlite)", "dequeue+ack at 1000 queued"),
+    ("sqlite", "first delivery at 1000 queued (ms)", None, None),
+    ("sqlite", "first delivery at 100000 queued (ms)", None, None),
+    ("sqlite", "raw put", None, None),
+    ("sqlite", "raw put batch", "DurableQueue(sqlite)", "raw put"),
+    ("sqlite", "raw delete", None, None),
+    ("sqlite", "raw delete batch", "DurableQueue(sqlite)", "raw delete"),
     ("file", "enqueue", "Queue", "enqueue"),
     ("file", "enqueue batch", "Queue", "enqueue"),
+    ("file", "enqueue batch", "DurableQueue(file)", "enqueue"),
     ("file", "dequeue+ack", "Queue", "dequeue+ack"),
     ("file", "dequeue+ack batch", "Queue", "dequeue+ack"),
+    ("file", "dequeue+ack batch", "DurableQueue(file)", "dequeue+ack"),
     ("file", f"dequeue+ack,{consumers}-processes", "Queue", "dequeue+ack"),
     ("file", "dequeue+ack at 1000 queued", None, None),
     ("file", "dequeue+ack at 100000 queued", "DurableQueue(file)", "dequeue+ack at 1000 queued"),
+    ("file", "first delivery at 1000 queued (ms)", None, None),
+    ("file", "first delivery at 100000 queued (ms)", None, None),
+    ("file", "raw put", None, None),
+    ("file", "raw put batch", "DurableQueue(file)", "raw put"),
+    ("file", "raw delete", None, None),
+    ("file", "raw delete batch", "DurableQueue(file)", "raw delete"),
 ]
 print()
 print("| DurableQueue | phase | elements/s | against | its rate | ratio |")

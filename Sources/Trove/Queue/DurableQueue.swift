@@ -618,11 +618,13 @@ extension DurableQueue where Element: Codable {
 /// read ahead with their entries), where the listing resumes, and the elements seen under
 /// another consumer's lease, with when that lease runs out.
 ///
-/// A page is long, so that a store whose listing costs the length of the queue (a directory
-/// read) lists rarely; its entries are read a short window at a time, just before they are
-/// tried, so that what was read is seldom stale when several consumers share the queue.
+/// A page holds 256 keys: enough that listing is rare, few enough that the file store takes in
+/// a page's worth of changes (a lease and an acknowledgement per element, an enqueue or so
+/// beside) from its change log instead of reading the queue's directory again. Its entries are
+/// read a short window at a time, just before they are tried, so that what was read is seldom
+/// stale when several consumers share the queue.
 struct ScanState: Sendable {
-    static let pageSize = 1_000
+    static let pageSize = 256
     static let readWindow = 64
 
     /// An element to try: its key, and its entry as it was read ahead (`.some(nil)`: it was

@@ -225,6 +225,44 @@ struct FileSystemListingTests {
 
     private func other(_ root: URL) throws -> FileSystemStore { try FileSystemStore(root: root) }
 
+    /// A window takes in changes (as the change log replays them) exactly as a set of names
+    /// would: items replaced in place, runs and single items removed, new names merged in, and
+    /// nothing past the last item of a window that does not reach the end. Random rounds
+    /// against that model, with a fixed seed.
+    @Test(arguments: [false, true]) func aWindowTakesInChangesAsASetOfNamesWould(reachesEnd: Bool) {
+        var generator = SplitMix64(seed: reachesEnd ? 7 : 11)
+        let filter = WindowFilter(prefix: "", after: nil, containing: false, skipping: nil)
+        func name(_ number: Int) -> String { String(format: "k%04d", number) }
+        func item(_ number: Int, version: Int) -> DirectoryItem {
+            DirectoryItem(name: name(number), diskName: "\(name(number)).\(version)", isDirectory: false)
+        }
+        for round in 0..<200 {
+            let present = (0..<400).filter { _ in generator.next() % 3 == 0 }
+            var window = DirectoryWindow(items: present.map { item($0, version: 0) }, reachesEnd: reachesEnd, filter: filter,
+                                         isComplete: true)
+            var model = Dictionary(uniqueKeysWithValues: present.map { (name($0), item($0, version: 0)) })
+            let limit = reachesEnd ? nil : present.last.map(name)
+            var changes: [String: DirectoryItem?] = [:]
+            let first = Int(generator.next() % 400)
+            for number in first..<min(400, first + Int(generator.next() % 40)) { changes[name(number)] = .some(nil) }  // a run
+            for _ in 0..<Int(generator.next() % 30) {
+                let number = Int(generator.next() % 420)
+                changes[name(number)] = generator.next() % 2 == 0 ? .some(nil) : item(number, version: round + 1)
+            }
+            for (changed, replacement) in changes {
+                if let replacement {
+                    if limit.map({ StoreKey.utf8Precedes(changed, $0) }) ?? true { model[changed] = replacement }
+                } else {
+                    model[changed] = nil
+                }
+            }
+            window.apply(changes)
+            let expected = model.values.sorted { StoreKey.utf8Precedes($0.name, $1.name) }
+            #expect(window.items.map(\.name) == expected.map(\.name), "round \(round)")
+            #expect(window.items.map(\.diskName) == expected.map(\.diskName), "round \(round)")
+        }
+    }
+
     /// The decision that protects against a change within the directory's timestamp granule.
     @Test func aRecentlyChangedDirectoryIsNotTrusted() {
         var status = trove_stat_t()

@@ -38,7 +38,7 @@ struct DurableQueueBatchTests {
         try DurableQueue<Job>(store: store, namespace: "jobs", configuration: .init(leaseDuration: lease), clock: clock.wallClock)
     }
 
-    @Test("an enqueue is one write; a delivery one write and an acknowledgement one delete, plus a listing per 1,000 and a batch read per 64",
+    @Test("an enqueue is one write; a delivery one write and an acknowledgement one delete, plus a listing per 256 and a batch read per 64",
           arguments: Backing.allCases)
     func storeCallsPerStep(_ backing: Backing) async throws {
         try await withStore(backing) { base in
@@ -54,9 +54,9 @@ struct DurableQueueBatchTests {
                 try await jobs.acknowledge(delivery.receipt)
             }
             #expect(seen == Array(0..<1_100))
-            // Two pages (1,000 and 100: the second ends the pass), then an empty one from the
-            // front before the queue says it is empty; reads of 64 (16 and 2 per page).
-            #expect(store.calls() == ["write": 1_100, "delete": 1_100, "listPage": 3, "readBatch": 18])
+            // Five pages (four of 256, and 76 that ends the pass), then an empty one from the
+            // front before the queue says it is empty; reads of 64 (4 per full page, 2 for the last).
+            #expect(store.calls() == ["write": 1_100, "delete": 1_100, "listPage": 6, "readBatch": 18])
             #expect(try await base.count() == 0)
         }
     }

@@ -31,46 +31,80 @@ struct WindowFilter: Sendable {
 /// Sorted items of one directory, from where `after` says (all of them when `nil`) up to the
 /// last item, or to the end of the directory when `reachesEnd`.
 struct DirectoryWindow: Sendable {
-    let items: [DirectoryItem]
+    private(set) var items: [DirectoryItem]
     let reachesEnd: Bool
     /// The filter the window was read with (its skipping part always `nil` when kept).
     let filter: WindowFilter
     /// False when a shortened directory's name could not be read yet: not to be kept.
     let isComplete: Bool
 
-    /// The window with `changes` made: a name mapped to an item is there (added, or put in
-    /// place of the item of that name), a name mapped to `nil` is not. Only names within the
-    /// window's range are taken in: past its last item, a window that does not reach the end
-    /// of the directory holds nothing.
-    func applying(_ changes: [String: DirectoryItem?]) -> DirectoryWindow {
+    /// Makes `changes`: a name mapped to an item is there (added, or put in place of the item
+    /// of that name), a name mapped to `nil` is not. Only names within the window's range are
+    /// taken in: past its last item, a window that does not reach the end of the directory
+    /// holds nothing.
+    ///
+    /// Each change is found by a binary search, and made in place where it can be: an item
+    /// replaced moves nothing, and removed items go a run at a time (a queue's acknowledged
+    /// elements are one run at the front). Only names that are new are merged in with a copy.
+    /// So a large window that takes in a page's changes costs about those changes, not a
+    /// comparison per item.
+    mutating func apply(_ changes: [String: DirectoryItem?]) {
         let limit = reachesEnd ? nil : items.last?.name
-        var removed: Set<String> = []
+        var removed: [String] = []
         var added: [DirectoryItem] = []
         for (name, item) in changes {
             if let item {
                 guard filter.selects(name, isDirectory: false), limit.map({ StoreKey.utf8Precedes(name, $0) }) ?? true else { continue }
                 added.append(item)
             } else {
-                removed.insert(name)
+                removed.append(name)
             }
         }
-        guard !added.isEmpty || !removed.isEmpty else { return self }
-        added.sort { StoreKey.utf8Precedes($0.name, $1.name) }
+        var inserted: [DirectoryItem] = []
+        for item in added {
+            let index = position(of: item.name)
+            if index < items.count, items[index].name == item.name {
+                items[index] = item
+            } else {
+                inserted.append(item)
+            }
+        }
+        var removals: [Int] = []
+        for name in removed {
+            let index = position(of: name)
+            if index < items.count, items[index].name == name { removals.append(index) }
+        }
+        removals.sort()
+        var end = removals.count
+        while end > 0 {
+            var start = end - 1
+            while start > 0, removals[start - 1] == removals[start] - 1 { start -= 1 }
+            items.removeSubrange(removals[start]...removals[end - 1])
+            end = start
+        }
+        guard !inserted.isEmpty else { return }
+        inserted.sort { StoreKey.utf8Precedes($0.name, $1.name) }
         var merged: [DirectoryItem] = []
-        merged.reserveCapacity(items.count + added.count)
-        var next = 0
-        for item in items {
-            while next < added.count, StoreKey.utf8Precedes(added[next].name, item.name) {
-                merged.append(added[next])
-                next += 1
-            }
-            if next < added.count, added[next].name == item.name {
-                continue  // the added item takes its place below
-            }
-            if !removed.contains(item.name) { merged.append(item) }
+        merged.reserveCapacity(items.count + inserted.count)
+        var copied = 0
+        for item in inserted {
+            let index = position(of: item.name, from: copied)
+            merged.append(contentsOf: items[copied..<index])
+            merged.append(item)
+            copied = index
         }
-        merged.append(contentsOf: added[next...])
-        return DirectoryWindow(items: merged, reachesEnd: reachesEnd, filter: filter, isComplete: isComplete)
+        merged.append(contentsOf: items[copied...])
+        items = merged
+    }
+
+    /// The index of the first item that does not sort before `name`, from `low` on.
+    private func position(of name: String, from low: Int = 0) -> Int {
+        var low = low, high = items.count
+        while low < high {
+            let middle = (low + high) / 2
+            if StoreKey.utf8Precedes(items[middle].name, name) { low = middle + 1 } else { high = middle }
+        }
+        return low
     }
 
     /// Whether this window holds every item that a walk reading with `wanted` needs first: the
@@ -233,7 +267,10 @@ final class DirectorySnapshots: Sendable {
                 }
                 if !present.isEmpty {
                     let before = snapshot.window.items.count
-                    snapshot.window = snapshot.window.applying(present)
+                    // Out of the cache while it changes, so that its items are this copy's alone
+                    // and change in place (it goes back below).
+                    state.snapshots[path] = nil
+                    snapshot.window.apply(present)
                     state.itemCount += snapshot.window.items.count - before
                 }
                 snapshot.position = head
