@@ -104,12 +104,13 @@ struct SQLiteExclusiveTests {
         }
     }
 
-    /// Opens a store of `file` whose other stores were all released, trying again for up to 5
+    /// Opens a store of `file` whose other stores were all released, trying again for up to 30
     /// seconds while it fails with `.unavailable`: a child process that another test starts
     /// holds copies of this process's descriptors, the lock file's among them, until it runs its
-    /// program, and the lock lasts as long as any copy.
+    /// program, and the lock lasts as long as any copy. On a loaded machine a child can wait
+    /// seconds for its turn to run.
     static func reopen(_ file: URL, options: SQLiteStore.Options = SQLiteStore.Options()) async throws -> SQLiteStore {
-        let deadline = ContinuousClock.now + .seconds(5)
+        let deadline = ContinuousClock.now + .seconds(30)
         while true {
             do {
                 return try await SQLiteStore(path: file, options: options)

@@ -7,8 +7,9 @@ import TroveTestSupport
 
 /// `DurableQueue` across processes: two producer processes enqueue 10,000 elements, three
 /// consumer processes dequeue and acknowledge them, and one consumer is killed with SIGKILL
-/// mid-run. Every element is acknowledged exactly once, and nothing is left.
-@Suite("DurableQueue across processes")
+/// mid-run. Every element is acknowledged exactly once, and nothing is left. The cases run one
+/// after the other: each runs five processes, and four at once starve the suites beside them.
+@Suite("DurableQueue across processes", .serialized)
 struct QueueProcessTests {
     enum Medium: String, CaseIterable, CustomStringConvertible {
         case file, sqlite
