@@ -45,38 +45,28 @@ for line in open(sys.argv[1]):
     if match:
         rates[(match[1], match[2])] = int(match[3])
 consumers = sys.argv[2]
-rows = [
-    ("sqlite", "enqueue", "SQLiteAckQueue", "enqueue"),
-    ("sqlite", "enqueue batch", "SQLiteAckQueue", "enqueue"),
-    ("sqlite", "enqueue batch", "DurableQueue(sqlite)", "enqueue"),
-    ("sqlite", "dequeue+ack", "SQLiteAckQueue", "dequeue+ack"),
-    ("sqlite", "dequeue+ack batch", "SQLiteAckQueue", "dequeue+ack"),
-    ("sqlite", "dequeue+ack batch", "DurableQueue(sqlite)", "dequeue+ack"),
-    ("sqlite", f"dequeue+ack,{consumers}-processes", "SQLiteAckQueue", "dequeue+ack"),
-    ("sqlite", "dequeue+ack at 1000 queued", None, None),
-    ("sqlite", "dequeue+ack at 100000 queued", "DurableQueue(sqlite)", "dequeue+ack at 1000 queued"),
-    ("sqlite", "first delivery at 1000 queued (ms)", None, None),
-    ("sqlite", "first delivery at 100000 queued (ms)", None, None),
-    ("sqlite", "raw put", None, None),
-    ("sqlite", "raw put batch", "DurableQueue(sqlite)", "raw put"),
-    ("sqlite", "raw delete", None, None),
-    ("sqlite", "raw delete batch", "DurableQueue(sqlite)", "raw delete"),
-    ("file", "enqueue", "Queue", "enqueue"),
-    ("file", "enqueue batch", "Queue", "enqueue"),
-    ("file", "enqueue batch", "DurableQueue(file)", "enqueue"),
-    ("file", "dequeue+ack", "Queue", "dequeue+ack"),
-    ("file", "dequeue+ack batch", "Queue", "dequeue+ack"),
-    ("file", "dequeue+ack batch", "DurableQueue(file)", "dequeue+ack"),
-    ("file", f"dequeue+ack,{consumers}-processes", "Queue", "dequeue+ack"),
-    ("file", "dequeue+ack at 1000 queued", None, None),
-    ("file", "dequeue+ack at 100000 queued", "DurableQueue(file)", "dequeue+ack at 1000 queued"),
-    ("file", "first delivery at 1000 queued (ms)", None, None),
-    ("file", "first delivery at 100000 queued (ms)", None, None),
-    ("file", "raw put", None, None),
-    ("file", "raw put batch", "DurableQueue(file)", "raw put"),
-    ("file", "raw delete", None, None),
-    ("file", "raw delete batch", "DurableQueue(file)", "raw delete"),
-]
+# (store, phase, the peer and its phase to divide by, or None for a figure on its own)
+peers = {"sqlite": "SQLiteAckQueue", "file": "Queue"}
+rows = []
+for store, peer in peers.items():
+    own = f"DurableQueue({store})"
+    rows += [
+        (store, "enqueue", peer, "enqueue"),
+        (store, "enqueue batch", peer, "enqueue"),
+        (store, "enqueue batch", own, "enqueue"),
+        (store, "dequeue+ack", peer, "dequeue+ack"),
+        (store, "dequeue+ack batch", peer, "dequeue+ack"),
+        (store, "dequeue+ack batch", own, "dequeue+ack"),
+        (store, f"dequeue+ack,{consumers}-processes", peer, "dequeue+ack"),
+        (store, "dequeue+ack at 1000 queued", None, None),
+        (store, "dequeue+ack at 100000 queued", own, "dequeue+ack at 1000 queued"),
+        (store, "first delivery at 1000 queued (ms)", None, None),
+        (store, "first delivery at 100000 queued (ms)", None, None),
+        (store, "raw put", None, None),
+        (store, "raw put batch", own, "raw put"),
+        (store, "raw delete", None, None),
+        (store, "raw delete batch", own, "raw delete"),
+    ]
 print()
 print("| DurableQueue | phase | elements/s | against | its rate | ratio |")
 print("| --- | --- | ---: | --- | ---: | ---: |")

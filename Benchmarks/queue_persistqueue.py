@@ -23,14 +23,23 @@ def best_of(passes, run):
     return max(rates)
 
 
+def per_second(n, body):
+    """Elements per second of `body`, which moves `n` elements."""
+    start = time.perf_counter()
+    body()
+    return n / (time.perf_counter() - start)
+
+
+def put_all(queue, n):
+    for _ in range(n):
+        queue.put(ELEMENT)
+
+
 def sqlite_ack(root, n, consumers):
     def enqueue(index):
         path = os.path.join(root, f"ack-{index}")
         queue = persistqueue.SQLiteAckQueue(path, multithreading=consumers > 1)
-        start = time.perf_counter()
-        for _ in range(n):
-            queue.put(ELEMENT)
-        return n / (time.perf_counter() - start)
+        return per_second(n, lambda: put_all(queue, n))
 
     def drain(index):
         path = os.path.join(root, f"ack-{index}")
@@ -49,8 +58,7 @@ def sqlite_ack(root, n, consumers):
         def parallel(index):
             path = os.path.join(root, f"par-{index}")
             queue = persistqueue.SQLiteAckQueue(path, multithreading=True)
-            for _ in range(n):
-                queue.put(ELEMENT)
+            put_all(queue, n)
             del queue
             start = time.perf_counter()
             with multiprocessing.Pool(consumers) as pool:
@@ -82,10 +90,7 @@ def file_queue(root, n):
     def enqueue(index):
         path = os.path.join(root, f"file-{index}")
         queue = persistqueue.Queue(path, tempdir=root)
-        start = time.perf_counter()
-        for _ in range(n):
-            queue.put(ELEMENT)
-        return n / (time.perf_counter() - start)
+        return per_second(n, lambda: put_all(queue, n))
 
     def drain(index):
         path = os.path.join(root, f"file-{index}")
