@@ -63,6 +63,7 @@ final class SQLiteConnection: @unchecked Sendable {
             flags |= SQLITE_OPEN_READONLY | SQLITE_OPEN_URI
             name = "file:" + Self.uriPath(path) + "?immutable=1"
         }
+        _ = Self.configureSQLite
         let status = sqlite3_open_v2(name, &opened, flags, nil)
         guard status == SQLITE_OK, let opened else {
             let message = opened.map { String(cString: sqlite3_errmsg($0)) } ?? "out of memory"
@@ -74,6 +75,11 @@ final class SQLiteConnection: @unchecked Sendable {
         let added = trove_sqlite_add_functions(opened)
         guard added == SQLITE_OK else { throw failure(added) }
     }
+
+    /// Done once, before the first connection opens: SQLite's count of its memory off (a
+    /// global mutex on every allocation otherwise; `sqlite3_memory_used` then reports 0). If
+    /// SQLite was initialized before, by other code in the process, it stays as it was.
+    private static let configureSQLite: Void = { _ = trove_sqlite_stop_counting_memory() }()
 
     /// `path` for a `file:` URI: every byte but unreserved ones and `/` percent-encoded.
     private static func uriPath(_ path: String) -> String {

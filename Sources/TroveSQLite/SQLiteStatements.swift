@@ -24,7 +24,8 @@ struct SQLiteStatements: Sendable {
     let writeAlways: SQLText
     let writeIfAbsent: SQLText
     let writeIfMatches: SQLText
-    let deleteAlways: SQLText
+    let deleteLive: SQLText
+    let deleteExpired: SQLText
     let deleteIfMatches: SQLText
     let listPage: SQLText
     let insertSegment: SQLText
@@ -39,7 +40,7 @@ struct SQLiteStatements: Sendable {
     let renewExpiry: SQLText
 
     /// How many statements have a slot.
-    static let slotCount = 20
+    static let slotCount = 21
 
     init(table: String) {
         self.table = table
@@ -106,16 +107,21 @@ struct SQLiteStatements: Sendable {
                 modified_at = ?7, expires_at = excluded.expires_at
             """
         writeAlways = SQLText(text: insert + " RETURNING created_at", slot: 4)
-        writeIfAbsent = SQLText(text: insert + " WHERE expires_at IS NOT NULL AND expires_at <= ?7 RETURNING created_at", slot: 5)
+        // No RETURNING (SQLite keeps returned rows in a table of their own, a few microseconds a
+        // row): the row was written when the statement changed one, and its creation is ?7
+        // then, whether inserted or replacing an expired row.
+        writeIfAbsent = SQLText(text: insert + " WHERE expires_at IS NOT NULL AND expires_at <= ?7", slot: 5)
         writeIfMatches = SQLText(text: """
             UPDATE \(t) SET value = ?2, segments = ?3, size = ?4, etag_high = ?5, etag_low = ?6, modified_at = ?7,
                 expires_at = ?8
             WHERE key = ?1 AND etag_high = ?9 AND etag_low = ?10 AND \(live("?7"))
             RETURNING created_at
             """, slot: 6)
-        // ?1 key, ?2 now, ?3 and ?4 the expected ETag. (An expression over the deleted row's columns in
-        // RETURNING reads them after the delete in SQLite 3.40, so liveness is decided by the caller.)
-        deleteAlways = SQLText(text: "DELETE FROM \(t) WHERE key = ?1 RETURNING expires_at", slot: 7)
+        // ?1 key, ?2 now, ?3 and ?4 the expected ETag. A delete without condition deletes the live
+        // row (deleteLive); when there was none, an expired one (deleteExpired). Both without
+        // RETURNING, whose table of returned rows costs more than the second statement.
+        deleteLive = SQLText(text: "DELETE FROM \(t) WHERE key = ?1 AND \(live("?2"))", slot: 7)
+        deleteExpired = SQLText(text: "DELETE FROM \(t) WHERE key = ?1 AND expires_at <= ?2", slot: 20)
         deleteIfMatches = SQLText(text: "DELETE FROM \(t) WHERE key = ?1 AND etag_high = ?3 AND etag_low = ?4 AND \(live("?2"))", slot: 8)
         // ?1 exclusive lower bound, ?2 prefix, ?3 exclusive upper bound, ?4 now, ?5 limit.
         listPage = SQLText(text: """

@@ -155,6 +155,11 @@ extension SQLiteStore {
             try statement.bind(10, Int64(bitPattern: expected.low))
         }
         let created: Double? = try statement.withBlob(2, segments == nil ? value : Data()) {
+            if condition.requiresAbsence {
+                // Its statement returns no row (see SQLiteStatements.writeIfAbsent).
+                _ = try statement.step()
+                return connection.changes > 0 ? Self.seconds(now) : nil
+            }
             guard try statement.step() else { return nil }
             let created = statement.double(0)
             // Stepping to the end, not just resetting, lets SQLite run its automatic WAL
@@ -250,13 +255,19 @@ extension SQLiteStore {
             guard connection.changes > 0 else { throw conditionFailed(connection, key, condition, .delete, now: now) }
             return true
         }
-        let statement = try connection.statement(sql.deleteAlways)
-        defer { statement.reset() }
-        try statement.bind(1, text: key.rawValue)
-        guard try statement.step() else { return false }
-        let expiration = statement.optionalDouble(0)
-        while try statement.step() {}
-        return expiration.map { $0 > Self.seconds(now) } ?? true
+        /// Whether the statement deleted the row.
+        func deletes(_ text: SQLText) throws -> Bool {
+            let statement = try connection.statement(text)
+            defer { statement.reset() }
+            try statement.bind(1, text: key.rawValue)
+            try statement.bind(2, Self.seconds(now))
+            _ = try statement.step()
+            return connection.changes > 0
+        }
+        if try deletes(sql.deleteLive) { return true }
+        // An expired row goes too, but was no live value.
+        _ = try deletes(sql.deleteExpired)
+        return false
     }
 
     /// Deletes up to 64 expired rows.

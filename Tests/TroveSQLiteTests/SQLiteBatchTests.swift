@@ -50,6 +50,57 @@ struct SQLiteBatchTests {
         }
     }
 
+    /// A write `ifAbsent` and a delete without condition learn what they did from the rows
+    /// changed, not from rows returned: over a live row, an expired one and none, alone and in
+    /// a batch, the table holds what the calls said.
+    @Test func writesIfAbsentAndDeletesOverLiveExpiredAndMissingRows() async throws {
+        try await withScratchDirectory { directory in
+            let file = directory.appendingPathComponent("store.db")
+            let clock = ManualWallClock(start: Date(timeIntervalSinceReferenceDate: 800_000_000))
+            let store = try await SQLiteStore(path: file, clock: clock.wallClock)
+            let raw = try RawDatabase(file)
+            let expiring = WriteOptions(expiry: .after(.seconds(1)))
+            for name in ["live", "expired", "batch/live", "batch/expired"] {
+                try await store.write(Data(name.utf8), for: key(name), options: name.hasSuffix("expired") ? expiring : WriteOptions())
+            }
+            let firstCreation = clock.now
+            clock.advance(by: .seconds(2))
+            #expect(try raw.integer("SELECT count(*) FROM kv") == 4)
+
+            // ifAbsent: refused over the live row, written over the expired one and the missing one.
+            let refused = await #expect(throws: StoreError.self) {
+                try await store.write(Data("x".utf8), for: "live", options: WriteOptions(condition: .ifAbsent))
+            }
+            #expect(refused?.code == .conditionFailed)
+            let replaced = try await store.write(Data("new".utf8), for: "expired", options: WriteOptions(condition: .ifAbsent))
+            #expect(replaced.creationDate == clock.now, "a value replacing an expired one is new")
+            let metadata = try #require(try await store.metadata(for: "expired"))
+            #expect(metadata.creationDate == clock.now && metadata.etag == replaced.etag && metadata.expirationDate == nil)
+            #expect(try await store.metadata(for: "live")?.creationDate == firstCreation)
+            #expect(try await store["live"] == Data("live".utf8))
+
+            // Deletes: true for a live row, false for an expired one or none; each row goes.
+            try await store.write(Data("gone".utf8), for: "soon", options: expiring)
+            clock.advance(by: .seconds(2))
+            #expect(try await store.delete("soon") == false)
+            #expect(try await store.delete("missing") == false)
+            #expect(try await store.delete("live") == true)
+            #expect(try raw.integer("SELECT count(*) FROM kv WHERE key IN ('soon', 'live')") == 0)
+
+            // The same in one batch.
+            let written = try await store.writeBatch([
+                BatchWrite("batch/expired", Data("new".utf8), options: WriteOptions(condition: .ifAbsent)),
+                BatchWrite("batch/missing", Data("new".utf8), options: WriteOptions(condition: .ifAbsent)),
+            ]).get()
+            #expect(written.allSatisfy { $0.creationDate == clock.now })
+            try await store.write(Data("gone".utf8), for: "batch/soon", options: expiring)
+            clock.advance(by: .seconds(2))
+            _ = try await store.deleteBatch(["batch/live", "batch/soon", "batch/missing", "batch/none"]).get()
+            #expect(try raw.column("SELECT key FROM kv WHERE key LIKE 'batch/%' ORDER BY key") == ["batch/expired"])
+            #expect(try raw.integrityCheck() == ["ok"])
+        }
+    }
+
     @Test func aThousandEntriesAreWrittenReadCountedAndDeletedInOneCallEach() async throws {
         try await withStore { store, _ in
             let entries = try (0..<1000).map { index in

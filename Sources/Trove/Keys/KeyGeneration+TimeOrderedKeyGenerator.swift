@@ -24,7 +24,8 @@ import Synchronization
 /// under a `Mutex`; make a generator of your own to inject a clock in tests.
 ///
 /// - Implementation details: The random bits come from `SystemRandomNumberGenerator`
-///   (`getrandom(2)` on Linux), drawn outside the lock; the lock is held for a few comparisons.
+///   (`getrandom(2)` on Linux), drawn outside the lock and only for a key in a millisecond
+///   later than the previous one's; the lock is held for a few comparisons.
 public final class TimeOrderedKeyGenerator: Sendable {
     /// The process-wide generator, used by ``StoreKey/timeOrdered()``.
     public static let shared = TimeOrderedKeyGenerator()
@@ -96,8 +97,16 @@ public final class TimeOrderedKeyGenerator: Sendable {
     /// The next key's text: the clock's millisecond and fresh random bits, or the previous key
     /// plus one when the clock has not moved past the previous key's millisecond.
     private func makeText() -> String {
-        let fresh = drawRandom() & Self.largestRandom
         let now = currentMillisecond()
+        // Within the previous key's millisecond the next key is that one plus one: no random
+        // bits to draw (a system call each).
+        let next = state.withLock { state -> UInt128? in
+            guard state.hasIssued, now <= state.millisecond, state.random < Self.largestRandom else { return nil }
+            state.random += 1
+            return UInt128(state.millisecond) << 80 | state.random
+        }
+        if let next { return Self.encode(next) }
+        let fresh = drawRandom() & Self.largestRandom
         let value = state.withLock { state -> UInt128 in
             if !state.hasIssued || now > state.millisecond {
                 state.millisecond = now

@@ -81,7 +81,10 @@ public struct StoreKey: Sendable, Hashable, Comparable, CustomStringConvertible,
     /// - Throws: ``StoreError/Code/invalidKey`` when the result is longer than
     ///   ``maximumByteCount``.
     public func appending(_ other: StoreKey) throws(StoreError) -> StoreKey {
-        try StoreKey(validating: rawValue + "/" + other.rawValue)
+        let joined = rawValue + "/" + other.rawValue
+        // Two keys joined by a slash are a key if not too long: each segment is one of theirs.
+        guard joined.utf8.count <= Self.maximumByteCount else { return try StoreKey(validating: joined) }
+        return StoreKey(unchecked: joined)
     }
 
     /// Whether the key's bytes start with `prefix`'s bytes (a plain byte prefix, as S3 has it).
@@ -146,6 +149,8 @@ extension StoreKey {
     /// The first rule that `string` breaks, or `nil` if it is a valid key.
     static func violation(in string: String) -> String? {
         let bytes = string.utf8
+        // Most keys are short ASCII: one pass over their bytes settles them.
+        if let valid = bytes.withContiguousStorageIfAvailable(isValidASCIIKey), valid { return nil }
         if bytes.isEmpty { return "a key must not be empty" }
         if bytes.count > maximumByteCount {
             return "a key must be at most \(maximumByteCount) UTF-8 bytes (this one has \(bytes.count))"
@@ -162,6 +167,29 @@ extension StoreKey {
             }
         }
         return nil
+    }
+
+    /// Whether `bytes` are a valid key made of ASCII alone: 1 to ``maximumByteCount`` bytes, no
+    /// control character, no empty, `.` or `..` segment. `false` for any other key, valid or
+    /// not, which ``violation(in:)`` then judges by its scalars.
+    private static func isValidASCIIKey(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+        guard !bytes.isEmpty, bytes.count <= maximumByteCount else { return false }
+        var segmentStart = 0
+        for index in 0...bytes.count {
+            let byte = index < bytes.count ? bytes[index] : UInt8(ascii: "/")
+            if byte == UInt8(ascii: "/") {
+                let length = index - segmentStart
+                if length == 0 { return false }
+                if bytes[segmentStart] == UInt8(ascii: "."),
+                   length == 1 || (length == 2 && bytes[segmentStart + 1] == UInt8(ascii: ".")) {
+                    return false
+                }
+                segmentStart = index + 1
+            } else if byte < 0x20 || byte >= 0x7F {
+                return false
+            }
+        }
+        return true
     }
 
     /// Whether `scalar` is a control character (Unicode general category Cc).

@@ -45,6 +45,23 @@ struct TimeOrderedKeyTests {
         #expect(keys.allSatisfy { TimeOrderedKeyGenerator.date(of: $0) == Date(timeIntervalSince1970: 1_469_918_176.385) })
     }
 
+    @Test func randomBitsAreDrawnOnlyForANewMillisecond() {
+        let clock = ManualWallClock(start: Date(timeIntervalSince1970: 1_000))
+        let draws = Mutex(0)
+        let generator = TimeOrderedKeyGenerator(clock: clock.wallClock, random: {
+            draws.withLock { $0 += 1 }
+            return 0x1234
+        })
+        let first = (0..<100).map { _ in generator.makeKey() }
+        #expect(draws.withLock { $0 } == 1)
+        clock.advance(by: .milliseconds(1))
+        let second = (0..<100).map { _ in generator.makeKey() }
+        #expect(draws.withLock { $0 } == 2)
+        let all = first + second
+        #expect(zip(all, all.dropFirst()).allSatisfy { $0 < $1 })
+        #expect(TimeOrderedKeyGenerator.date(of: second[0]) == Date(timeIntervalSince1970: 1_000.001))
+    }
+
     @Test func theEncodingIsTheULIDOne() {
         // The ULID specification's example timestamp, with the random part fixed.
         let clock = ManualWallClock(start: Date(timeIntervalSince1970: 1_469_918_176.385))
