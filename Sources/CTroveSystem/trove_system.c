@@ -166,6 +166,32 @@ int trove_open_beneath(int dirfd, const char *path, int flags, mode_t mode, trov
     return -1;
 }
 
+int trove_directory_has_entries(int fd, trove_calls_t calls) {
+#if defined(__linux__) && defined(SYS_getdents64)
+    if (calls == TROVE_CALLS_NATIVE) {
+        /* Room for a few entries: "." and "..", and one more if there is one. */
+        _Alignas(8) char buffer[512];
+        for (;;) {
+            long count = syscall(SYS_getdents64, fd, buffer, sizeof buffer);
+            if (count < 0) return -1;
+            if (count == 0) return 0;
+            for (long offset = 0; offset < count; ) {
+                /* struct linux_dirent64: inode (8), offset (8), record length (2), type (1), name. */
+                unsigned short length;
+                memcpy(&length, buffer + offset + 16, sizeof length);
+                const char *name = buffer + offset + 19;
+                if (!(name[0] == '.' && (name[1] == 0 || (name[1] == '.' && name[2] == 0)))) return 1;
+                if (length == 0) return -1;
+                offset += length;
+            }
+        }
+    }
+#endif
+    (void)fd;
+    (void)calls;
+    return -1;
+}
+
 int trove_renameat2(int olddirfd, const char *oldpath, int newdirfd, const char *newpath, unsigned int flags,
                     trove_calls_t calls) {
     if (flags == 0) return renameat(olddirfd, oldpath, newdirfd, newpath);

@@ -94,6 +94,11 @@ int trove_try_lock_stripe(int fd, off_t offset, trove_calls_t calls);
 /// (`has_btime` 0).
 int trove_statx(int dirfd, const char *path, int flags, trove_stat_t *out, trove_calls_t calls);
 
+/// Whether the directory open on `fd` (not yet read from) holds any entry besides `.` and `..`:
+/// 1 when it does, 0 when it is empty, -1 when that cannot be told cheaply (an error, or a
+/// platform or `calls` without getdents64(2)). Reads at most one small buffer of entries.
+int trove_directory_has_entries(int fd, trove_calls_t calls);
+
 /// close(2), under a name that Swift types with a `close()` of their own can call.
 int trove_close(int fd);
 

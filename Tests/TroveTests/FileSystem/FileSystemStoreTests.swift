@@ -92,6 +92,69 @@ struct FileSystemStoreTests {
         }
     }
 
+    /// Conditional writes and deletes read only the header of what stands under the name: a
+    /// directory, a FIFO and a foreign file there are typed errors or "holds no value", never a
+    /// hang, and nothing is removed.
+    @Test func conditionalCallsOverWhatIsNotAValueFile() async throws {
+        try await withScratchDirectory { root in
+            let store = try FileSystemStore(root: root)
+            let written = try await store.write(Data("v".utf8), for: "real", options: WriteOptions())
+            try FileManager.default.createDirectory(at: root.appendingPathComponent("directory"), withIntermediateDirectories: false)
+            #expect(mkfifo(root.appendingPathComponent("fifo").path, 0o644) == 0)
+            try Data("not a trove file at all, but long enough".utf8).write(to: root.appendingPathComponent("foreign"))
+            let version = WriteOptions(condition: .ifMatches(written.etag))
+            for name: StoreKey in ["directory", "fifo", "foreign"] {
+                let error = await #expect(throws: StoreError.self, "a write ifMatches over \(name)") {
+                    try await store.write(Data("x".utf8), for: name, options: version)
+                }
+                #expect(error?.code == .integrity, "\(name): \(String(describing: error))")
+                let absent = await #expect(throws: StoreError.self, "a write ifAbsent over \(name)") {
+                    try await store.write(Data("x".utf8), for: name, options: WriteOptions(condition: .ifAbsent))
+                }
+                #expect(absent?.code == .integrity, "\(name): \(String(describing: absent))")
+            }
+            // A delete on a version finds no value in a directory, and a foreign file is no value file.
+            let underDirectory = await #expect(throws: StoreError.self) { try await store.delete("directory", condition: .ifMatches(written.etag)) }
+            #expect(underDirectory?.code == .conditionFailed)
+            for name: StoreKey in ["fifo", "foreign"] {
+                let error = await #expect(throws: StoreError.self) { try await store.delete(name, condition: .ifMatches(written.etag)) }
+                #expect(error?.code == .integrity, "\(name): \(String(describing: error))")
+            }
+            // Reads of them are integrity errors too; the FIFO's open does not wait for a writer.
+            for name: StoreKey in ["fifo", "foreign"] {
+                let read = await #expect(throws: StoreError.self) { _ = try await store[name] }
+                #expect(read?.code == .integrity, "\(name): \(String(describing: read))")
+                let metadata = await #expect(throws: StoreError.self) { _ = try await store.metadata(for: name) }
+                #expect(metadata?.code == .integrity, "\(name): \(String(describing: metadata))")
+            }
+            for name in ["directory", "fifo", "foreign"] {
+                #expect(FileManager.default.fileExists(atPath: root.appendingPathComponent(name).path), "\(name) was removed")
+            }
+            #expect(try await store.delete("real", condition: .ifMatches(written.etag)))
+        }
+    }
+
+    /// A delete leaves a directory that still holds entries and removes one it emptied, up to
+    /// the first that holds something else, conditional or not.
+    @Test func deletesRemoveTheDirectoriesTheyEmpty() async throws {
+        try await withScratchDirectory { root in
+            let store = try FileSystemStore(root: root)
+            let exists = { (path: String) in FileManager.default.fileExists(atPath: root.appendingPathComponent(path).path) }
+            let first = try await store.write(Data("1".utf8), for: "a/b/one", options: WriteOptions())
+            try await store.set(Data("2".utf8), for: "a/b/two")
+            try await store.set(Data("3".utf8), for: "a/three")
+            #expect(try await store.delete("a/b/one", condition: .ifMatches(first.etag)))
+            #expect(exists("a.d/b.d/two"))
+            #expect(try await store.delete("a/b/two"))
+            #expect(!exists("a.d/b.d") && exists("a.d/three"))
+            #expect(try await store.delete("a/three"))
+            #expect(!exists("a.d"))
+            // Deleting what is not there leaves nothing behind either.
+            #expect(try await store.delete("a/b/none") == false)
+            #expect(!exists("a.d"))
+        }
+    }
+
     @Test func readersNeverSeeATornValue() async throws {
         try await withScratchDirectory { root in
             let store = try FileSystemStore(root: root)

@@ -125,7 +125,7 @@ extension FileSystemStore {
 
     /// Reads a shortened directory's original segment, or `nil` if it has none yet.
     func readNameFile(in directory: Int32) -> String? {
-        let fd = openat(directory, FileNameCodec.directoryNameFile, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)
+        let fd = openat(directory, FileNameCodec.directoryNameFile, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK)
         guard fd >= 0 else { return nil }
         defer { _ = trove_close(fd) }
         var buffer = [UInt8](repeating: 0, count: StoreKey.maximumByteCount + 1)

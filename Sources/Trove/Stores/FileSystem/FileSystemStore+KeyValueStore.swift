@@ -135,31 +135,55 @@ extension FileSystemStore {
         let now = clock.now
         // The key's lock is taken on the calling thread unless another task or process holds
         // it: then the wait goes to the blocking pool, as does a delete that fsyncs.
-        let deleted: Bool
+        let outcome: DeleteOutcome
         if !configuration.durability.syncsToDisk,
            let done = try performing(.delete, key, { try deleteEntry(location, condition: condition, now: now, waiting: false) }) {
-            deleted = done
+            outcome = done
         } else {
-            deleted = try await performingOnPool(.delete, key) { [self] in
+            outcome = try await performingOnPool(.delete, key) { [self] in
                 // With waiting, the lock is always taken.
                 try deleteEntry(location, condition: condition, now: now, waiting: true)!
             }
         }
-        if !location.directoryPath.isEmpty { removeEmptyDirectories(of: location) }
-        return deleted
+        if !location.directoryPath.isEmpty && outcome.directoryMayBeEmpty { removeEmptyDirectories(of: location) }
+        return outcome.deleted
+    }
+
+    /// What ``deleteEntry(_:condition:now:waiting:)`` did.
+    private struct DeleteOutcome {
+        /// Whether a live value was deleted.
+        var deleted: Bool
+        /// `false` when the key's directory was seen to hold other entries after the delete,
+        /// so that there is no empty directory to remove.
+        var directoryMayBeEmpty: Bool
     }
 
     /// Deletes the file of `location` if `condition` holds, under the key's lock.
     ///
-    /// - Returns: Whether a live value was deleted; `nil` (nothing done) when `waiting` is
-    ///   `false` and the key's lock is held by another task or process.
-    private func deleteEntry(_ location: EntryLocation, condition: DeleteCondition, now: Date, waiting: Bool) throws -> Bool? {
+    /// - Returns: What it did; `nil` (nothing done) when `waiting` is `false` and the key's lock
+    ///   is held by another task or process.
+    private func deleteEntry(_ location: EntryLocation, condition: DeleteCondition, now: Date, waiting: Bool) throws -> DeleteOutcome? {
         let key = location.key
         guard let directory = try openParent(of: location, create: false) else {
             if condition.expectedETag != nil { throw deleteConditionFailed(condition, key, holds: nil) }
-            return false
+            return DeleteOutcome(deleted: false, directoryMayBeEmpty: false)
         }
         defer { directory.close() }
+        guard let deleted = try deleteFile(location, in: directory, condition: condition, now: now, waiting: waiting) else {
+            return nil
+        }
+        // A directory just opened (its listing not yet read) tells in one call whether anything
+        // is left in it: most deletes leave siblings, and need not try to remove it.
+        let hasEntries = directory.isOwned && trove_directory_has_entries(directory.fd, systemCalls) == 1
+        return DeleteOutcome(deleted: deleted, directoryMayBeEmpty: !hasEntries)
+    }
+
+    /// The delete of `deleteEntry` in the key's directory, under the key's lock: whether a live
+    /// value was deleted, or `nil` when the lock was held elsewhere and `waiting` is `false`.
+    private func deleteFile(
+        _ location: EntryLocation, in directory: DirectoryHandle, condition: DeleteCondition, now: Date, waiting: Bool
+    ) throws -> Bool? {
+        let key = location.key
         return try lock.withLock(for: key, waiting: waiting) { () throws -> Bool in
             let name = location.file.name
             if condition.expectedETag == nil, lock.kind == .sharedMutexes, !expiringEntriesMayExist() {
@@ -171,6 +195,25 @@ extension FileSystemStore {
                     let error = SystemCallError.last("unlinkat", location.relativePath)
                     // A directory under a file's name is not a value of this store.
                     if error.errno == ENOENT || error.errno == EISDIR { return false }
+                    throw error
+                }
+                lock.note(.removed, of: name, in: location.directoryPath)
+                if configuration.durability.syncsToDisk { _ = fsync(directory.fd) }
+                return true
+            }
+            if let expected = condition.expectedETag {
+                // The header says which version the file holds; no status needed first.
+                let header: EntryFileHeader?
+                switch try readHeaderOnly(directory: directory.fd, name: name, path: location.relativePath) {
+                case .missing, .directory: header = nil
+                case .header(let found): header = found.isExpired(at: now) ? nil : found
+                }
+                guard let header, header.etagValue == expected else {
+                    throw deleteConditionFailed(condition, key, holds: header?.etagValue)
+                }
+                guard name.withCString({ unlinkat(directory.fd, $0, 0) }) == 0 else {
+                    let error = SystemCallError.last("unlinkat", location.relativePath)
+                    if error.errno == ENOENT { throw deleteConditionFailed(condition, key, holds: nil) }
                     throw error
                 }
                 lock.note(.removed, of: name, in: location.directoryPath)

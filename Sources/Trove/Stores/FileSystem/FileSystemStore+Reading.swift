@@ -27,7 +27,8 @@ extension FileSystemStore {
     ///
     /// - Throws: ``StoreError/Code/integrity`` when the file is not a Trove value file.
     func readHeader(directory: Int32, name: String, path: String) throws -> (header: EntryFileHeader, status: trove_stat_t)? {
-        let fd = openat(directory, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)
+        // O_NONBLOCK: a FIFO planted under the name opens at once; its status then refuses it.
+        let fd = openat(directory, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK)
         guard fd >= 0 else {
             let error = SystemCallError.last("openat", path)
             if error.errno == ENOENT { return nil }
@@ -37,6 +38,47 @@ extension FileSystemStore {
         var status = trove_stat_t()
         guard trove_statx(fd, "", TROVE_AT_EMPTY_PATH, &status, systemCalls) == 0 else { throw SystemCallError.last("statx", path) }
         return (try readHeader(fd: fd, status: status, path: path), status)
+    }
+
+    /// What ``readHeaderOnly(directory:name:path:)`` found under a name.
+    enum HeaderRead {
+        /// No file.
+        case missing
+        /// A directory.
+        case directory
+        /// A value file with this header.
+        case header(EntryFileHeader)
+    }
+
+    /// The header of the file `name` in `directory`, read without the file's status (an open,
+    /// a read and a close): for a condition's check, which needs the version alone.
+    ///
+    /// - Throws: ``StoreError/Code/integrity`` for a file that is not a value file (another
+    ///   kind of file, or a damaged header); the system call's error otherwise.
+    func readHeaderOnly(directory: Int32, name: String, path: String) throws -> HeaderRead {
+        // O_NONBLOCK: a FIFO planted under the name opens at once, and its read then fails.
+        let fd = openat(directory, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK)
+        guard fd >= 0 else {
+            let error = SystemCallError.last("openat", path)
+            if error.errno == ENOENT { return .missing }
+            throw error
+        }
+        defer { _ = trove_close(fd) }
+        return try withUnsafeTemporaryAllocation(byteCount: EntryFileHeader.size, alignment: 8) { buffer in
+            let count = trove_pread_full(fd, buffer.baseAddress, buffer.count, 0)
+            guard count >= 0 else {
+                let error = SystemCallError.last("pread", path)
+                switch error.errno {
+                case EISDIR: return .directory
+                case ESPIPE, EINVAL, EAGAIN: throw notAValueFile(path, "it is not a regular file")
+                default: throw error
+                }
+            }
+            guard count == EntryFileHeader.size, let header = EntryFileHeader(bytes: UnsafeRawBufferPointer(buffer)) else {
+                throw notAValueFile(path, "its header is missing or damaged")
+            }
+            return .header(header)
+        }
     }
 
     private func readHeader(fd: Int32, status: trove_stat_t, path: String) throws -> EntryFileHeader {
@@ -60,7 +102,7 @@ extension FileSystemStore {
     /// no such file. The caller closes the descriptor.
     func openValueFile(_ location: EntryLocation) throws -> OpenedFile? {
         let path = location.relativePath
-        let fd = openBeneath(path, flags: O_RDONLY)
+        let fd = openBeneath(path, flags: O_RDONLY | O_NONBLOCK)
         guard fd >= 0 else {
             let error = SystemCallError.last("openat2", path)
             if error.errno == ENOENT || error.errno == ENOTDIR { return nil }
@@ -147,7 +189,7 @@ extension FileSystemStore {
 
     /// Reads the trailer key of a shortened file `name` in `directory`, for listing.
     func readTrailerKey(directory: Int32, name: String) -> StoreKey? {
-        let fd = openat(directory, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)
+        let fd = openat(directory, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK)
         guard fd >= 0 else { return nil }
         defer { _ = trove_close(fd) }
         var status = trove_stat_t()

@@ -115,16 +115,22 @@ extension FileSystemStore {
                 return false
             case EEXIST, EINVAL:
                 // EINVAL: the file system lacks RENAME_NOREPLACE; the lock makes check-then-rename safe.
-                if let current = try readHeader(directory: directory, name: name, path: location.relativePath),
-                   !current.header.isExpired(at: now) {
-                    throw conditionFailed(condition, location.key, holds: current.header.etagValue)
+                switch try readHeaderOnly(directory: directory, name: name, path: location.relativePath) {
+                case .missing: break
+                case .directory: throw notAValueFile(location.relativePath, "it is not a regular file")
+                case .header(let current):
+                    if !current.isExpired(at: now) { throw conditionFailed(condition, location.key, holds: current.etagValue) }
                 }
             default:
                 throw error
             }
         } else if let expected = condition.expectedETag {
-            let current = try readHeader(directory: directory, name: name, path: location.relativePath)
-            let live = current.flatMap { $0.header.isExpired(at: now) ? nil : $0.header }
+            let live: EntryFileHeader?
+            switch try readHeaderOnly(directory: directory, name: name, path: location.relativePath) {
+            case .missing: live = nil
+            case .directory: throw notAValueFile(location.relativePath, "it is not a regular file")
+            case .header(let current): live = current.isExpired(at: now) ? nil : current
+            }
             guard let live, live.etagValue == expected else {
                 throw conditionFailed(condition, location.key, holds: live?.etagValue)
             }
