@@ -309,6 +309,12 @@ done:;
 #endif
 }
 
+int trove_lock_table_has_other_writers(int lockfd) {
+    int mutexes = trove_ofd_held_elsewhere(lockfd, TROVE_MARKER_MUTEXES);
+    if (mutexes != 0) return mutexes;
+    return trove_ofd_held_elsewhere(lockfd, TROVE_MARKER_RECORDS);
+}
+
 void trove_lock_table_close(trove_lock_table_t *table) {
     if (table != NULL) trove_table_unmap(table);
 }

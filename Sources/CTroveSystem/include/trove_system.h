@@ -152,6 +152,11 @@ int trove_shares_mapped_pages(int fd);
 int trove_lock_table_open(int lockfd, int dirfd, const char *name, uint32_t slot_count, int may_use_mutexes,
                           trove_lock_table_t **out);
 
+/// Whether an open file description other than `lockfd`'s (another store, in this process or
+/// another, or a child's inherited copy of one not yet closed by its exec) holds a writer's
+/// marker on the lock file: 1 or 0, or -1 with errno set (ENOTSUP off Linux).
+int trove_lock_table_has_other_writers(int lockfd);
+
 /// How many 32-bit words a table shares beside its mutexes, all 0 when the table is made anew.
 #define TROVE_LOCK_TABLE_WORDS 64
 

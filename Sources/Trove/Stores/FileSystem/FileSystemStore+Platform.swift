@@ -51,6 +51,17 @@ extension FileSystemStore {
     @_spi(Testing)
     public var keyLockRecoveries: Int { lock.recoveries }
 
+    /// Whether a writer other than this store has the store's root open: another store, or a
+    /// child process's inherited copy of one's lock file that its exec has not yet closed.
+    @_spi(Testing)
+    public var hasOtherWriters: Bool {
+        get throws {
+            let result = trove_lock_table_has_other_writers(lockFD)
+            guard result >= 0 else { throw SystemCallError.last("fcntl(F_OFD_GETLK)", ".trove/lock") }
+            return result == 1
+        }
+    }
+
     /// Takes `key`'s lock and never releases it, for a test process that is killed holding it.
     @_spi(Testing)
     public func takeKeyLockAndKeepIt(for key: StoreKey) throws {
