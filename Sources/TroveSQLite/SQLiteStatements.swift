@@ -38,9 +38,11 @@ struct SQLiteStatements: Sendable {
     let purgePendingSegments: SQLText
     let countLive: SQLText
     let renewExpiry: SQLText
+    let selectRangeForUpdate: SQLText
+    let replaceValue: SQLText
 
     /// How many statements have a slot.
-    static let slotCount = 21
+    static let slotCount = 23
 
     init(table: String) {
         self.table = table
@@ -147,6 +149,19 @@ struct SQLiteStatements: Sendable {
             WHERE key >= ?1 AND key < ?2 AND (expires_at IS NULL OR expires_at > ?3) AND trove_is_key(key)
             """, slot: 18)
         renewExpiry = SQLText(text: "UPDATE \(t) SET expires_at = ?3 WHERE key = ?1 AND \(live("?2"))", slot: 19)
+        // A walk of updateInKeyOrder, inside its write transaction: ?1 inclusive lower bound,
+        // ?2 exclusive upper bound, ?3 now, ?4 limit. Then each replacement: ?1 key, ?2 value,
+        // ?3 size, ?4 and ?5 the ETag, ?6 now (the row read in the same transaction, so no
+        // condition and no RETURNING: its creation date is known).
+        selectRangeForUpdate = SQLText(text: """
+            SELECT key, value, segments, size, etag_high, etag_low, created_at, modified_at, expires_at FROM \(t)
+            WHERE key >= ?1 AND key < ?2 AND \(live("?3")) ORDER BY key LIMIT ?4
+            """, slot: 21)
+        replaceValue = SQLText(text: """
+            UPDATE \(t) SET value = ?2, segments = NULL, size = ?3, etag_high = ?4, etag_low = ?5, modified_at = ?6,
+                expires_at = NULL
+            WHERE key = ?1
+            """, slot: 22)
     }
 
     /// Whether `name` can name a store's table: a letter or `_`, then up to 63 ASCII letters,

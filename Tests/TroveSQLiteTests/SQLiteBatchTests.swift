@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import Testing
 import Trove
 import TroveSQLite
@@ -98,6 +99,77 @@ struct SQLiteBatchTests {
             _ = try await store.deleteBatch(["batch/live", "batch/soon", "batch/missing", "batch/none"]).get()
             #expect(try raw.column("SELECT key FROM kv WHERE key LIKE 'batch/%' ORDER BY key") == ["batch/expired"])
             #expect(try raw.integrityCheck() == ["ok"])
+        }
+    }
+
+    /// `updateInKeyOrder` walks live entries under a byte prefix in order, replaces what it is
+    /// told in one transaction, stops when told or at its limit, and undoes everything when
+    /// `decide` throws.
+    @Test func orderedUpdatesWalkReplaceStopAndRollBack() async throws {
+        try await withScratchDirectory { directory in
+            let file = directory.appendingPathComponent("store.db")
+            let clock = ManualWallClock(start: Date(timeIntervalSinceReferenceDate: 800_000_000))
+            let store = try await SQLiteStore(path: file, clock: clock.wallClock)
+            let created = clock.now
+            for index in 0..<6 { try await store.set(Data("v\(index)".utf8), for: try key("q/\(index)")) }
+            try await store.set(Data("outside".utf8), for: "qq/0")
+            try await store.set(Data("gone".utf8), for: "q/5b", expiry: .after(.seconds(1)))
+            try await store.set(Data(repeating: 3, count: 3 << 20), for: "q/6")   // kept in parts
+            clock.advance(by: .seconds(2))
+            let before = try await store.metadata(for: "q/1")
+
+            // Even indices replaced, odd kept; the expired entry and the other prefix unseen.
+            let seen = Mutex<[StoreKey]>([])
+            let result = try await store.updateInKeyOrder(withPrefix: "q/", after: nil, examining: 100) { entry in
+                seen.withLock { $0.append(entry.metadata.key) }
+                guard let last = entry.metadata.key.rawValue.last, let digit = last.wholeNumberValue else { return .keep }
+                if digit == 6 { #expect(entry.value == Data(repeating: 3, count: 3 << 20)) }
+                return digit % 2 == 0 ? .replace(entry.value + Data("!".utf8)) : .keep
+            }
+            #expect(seen.withLock { $0 } == ["q/0", "q/1", "q/2", "q/3", "q/4", "q/5", "q/6"])
+            #expect(result.reachedTheEnd)
+            #expect(result.replaced.map(\.key) == ["q/0", "q/2", "q/4", "q/6"])
+            #expect(try await store["q/2"] == Data("v2!".utf8))
+            #expect(try await store["q/6"]?.count == (3 << 20) + 1)
+            let replaced = try #require(try await store.metadata(for: "q/0"))
+            #expect(replaced.etag == result.replaced[0].etag && replaced.creationDate == created && replaced.modificationDate == clock.now)
+            #expect(try await store.metadata(for: "q/1") == before, "a kept entry is not written")
+            #expect(try await store["qq/0"] == Data("outside".utf8))
+
+            // Stop and limit: the walk ends early and says so.
+            let stopped = try await store.updateInKeyOrder(withPrefix: "q/", after: nil, examining: 100) { entry in
+                entry.metadata.key == "q/1" ? .stop : .keep
+            }
+            #expect(!stopped.reachedTheEnd && stopped.replaced.isEmpty)
+            let limited = try await store.updateInKeyOrder(withPrefix: "q/", after: nil, examining: 3) { _ in .keep }
+            #expect(!limited.reachedTheEnd)
+            let exact = try await store.updateInKeyOrder(withPrefix: "q/", after: nil, examining: 7) { _ in .keep }
+            #expect(exact.reachedTheEnd)
+            // Past a key: from the next one on (a key before the prefix starts at the prefix).
+            let later = Mutex<[StoreKey]>([])
+            _ = try await store.updateInKeyOrder(withPrefix: "q/", after: "q/2", examining: 100) { entry in
+                later.withLock { $0.append(entry.metadata.key) }
+                return .keep
+            }
+            #expect(later.withLock { $0 } == ["q/3", "q/4", "q/5", "q/6"])
+            let fromTheStart = try await store.updateInKeyOrder(withPrefix: "q/", after: "a", examining: 7) { _ in .keep }
+            #expect(fromTheStart.reachedTheEnd)
+
+            // A throw undoes the replacements made before it.
+            struct Refusal: Error {}
+            await #expect(throws: Refusal.self) {
+                _ = try await store.updateInKeyOrder(withPrefix: "q/", after: nil, examining: 100) { entry in
+                    if entry.metadata.key == "q/3" { throw Refusal() }
+                    return .replace(Data("overwritten".utf8))
+                }
+            }
+            #expect(try await store["q/0"] == Data("v0!".utf8))
+            #expect(try await store["q/1"] == Data("v1".utf8))
+            let invalid = await #expect(throws: StoreError.self) {
+                _ = try await store.updateInKeyOrder(withPrefix: "q/", after: nil, examining: 0) { _ in .keep }
+            }
+            #expect(invalid?.code == .invalidArgument)
+            #expect(try RawDatabase(file).integrityCheck() == ["ok"])
         }
     }
 

@@ -38,8 +38,17 @@ extension DurableQueue {
         }
         let token = Self.newToken()
         var leases: [(lease: Lease, listed: Bool)] = []
-        for (candidate, entry) in zip(candidates, entries) {
+        for (index, (candidate, entry)) in zip(candidates, entries).enumerated() {
             guard let entry = entry ?? nil else { continue }
+            if QueueRecord(entry.value) == nil {
+                // An entry that is not an element ends the batch when it comes first (the error
+                // reports it, once, and the candidates after it are tried again later); after
+                // leases of this batch it is passed over, for a later call to report.
+                guard leases.isEmpty, !foreignElements.withLock({ $0.contains(candidate.key) }) else { continue }
+                scan.withLock { scan in candidates[(index + 1)...].forEach { scan.remember($0.key) } }
+                _ = try await prepareLease(candidate.key, entry, token: token, now: now)
+                continue
+            }
             if let lease = try await prepareLease(candidate.key, entry, token: token, now: now) {
                 leases.append((lease, candidate.entry != nil))
             }
@@ -83,6 +92,8 @@ extension DurableQueue {
     /// it (remembered for when its lease runs out) or it was retired.
     func prepareLease(_ key: StoreKey, _ entry: StoreEntry, token: UInt64, now: Date) async throws -> Lease? {
         guard var record = QueueRecord(entry.value) else {
+            // Reported once by this queue value, then passed over (and left as it is).
+            guard foreignElements.withLock({ $0.insert(key).inserted }) else { return nil }
             throw StoreError(.integrity, operation: .read, key: key, store: description,
                              message: "the entry is not a queue element (\(entry.value.count) bytes); was it written by another program?")
         }

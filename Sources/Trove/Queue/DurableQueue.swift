@@ -41,6 +41,14 @@ import Synchronization
 /// those one ``KeyValueStore/writeBatch(_:)`` or ``KeyValueStore/deleteBatch(_:)``: one
 /// transaction on SQLite, one pipeline on Redis.
 ///
+/// **Native leases.** On a store that is ``OrderedUpdating`` (``SQLiteStore``, not behind
+/// layers), ``dequeue(upTo:)`` takes each batch of up to ``batchSize`` in one step of the store
+/// instead: one transaction that walks the queue from its oldest element, passes over those
+/// held by other consumers and writes the leases of the free ones (about twice the rate of the
+/// general path on SQLite). When more than 1,024 elements at the front are held, it goes on
+/// with its scan as on any other store. A single ``dequeue()`` keeps the general path, whose
+/// reads run ahead of its one write: a transaction of its own per element costs more.
+///
 /// A queue value may be used by many tasks at once; it remembers where its last scan of the
 /// queue stopped, so consumers do not list the whole queue for every element.
 public final class DurableQueue<Element: Sendable>: Sendable, CustomStringConvertible {
@@ -98,6 +106,11 @@ public final class DurableQueue<Element: Sendable>: Sendable, CustomStringConver
     let items: StoreKey
     private let keys: TimeOrderedKeyGenerator
     let scan = Mutex(ScanState())
+    /// The store's native lease step, when it has one (see ``OrderedUpdating``).
+    let native: (any OrderedUpdating)?
+    /// Entries under `items/` that are not queue elements: each is reported once (an integrity
+    /// error), then passed over and left as it is.
+    let foreignElements = Mutex(Set<StoreKey>())
 
     /// Opens the queue kept under `namespace` of `store` (there is nothing to create).
     ///
@@ -109,6 +122,7 @@ public final class DurableQueue<Element: Sendable>: Sendable, CustomStringConver
         configuration: Configuration = Configuration(), clock: WallClock = .system
     ) throws {
         self.store = store
+        self.native = store as? any OrderedUpdating
         self.namespace = namespace
         self.codec = codec
         self.configuration = configuration
@@ -241,8 +255,24 @@ public final class DurableQueue<Element: Sendable>: Sendable, CustomStringConver
                              message: "a batch dequeue takes at least 1 element, not \(maximum)")
         }
         var deliveries: [Delivery] = []
+        var scans = true
+        if let native {
+            while deliveries.count < maximum {
+                try Task.checkCancellation()
+                let wanted = min(maximum - deliveries.count, Self.batchSize)
+                // Each step after the first goes on past the last element the one before took.
+                let (taken, sawEverything) = try await claimNatively(native, after: deliveries.last?.receipt.id,
+                                                                     wanted: wanted, now: clock.now)
+                deliveries += taken
+                if taken.count < wanted {
+                    // Unless more elements are held than one step looks at, nothing is left.
+                    scans = !sawEverything
+                    break
+                }
+            }
+        }
         var startedFromTheFront = false
-        while deliveries.count < maximum {
+        while scans, deliveries.count < maximum {
             try Task.checkCancellation()
             let now = clock.now
             let wanted = min(maximum - deliveries.count, Self.batchSize)
