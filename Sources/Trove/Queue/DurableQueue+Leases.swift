@@ -40,17 +40,17 @@ extension DurableQueue {
         var leases: [(lease: Lease, listed: Bool)] = []
         for (index, (candidate, entry)) in zip(candidates, entries).enumerated() {
             guard let entry = entry ?? nil else { continue }
-            if QueueRecord(entry.value) == nil {
-                // An entry that is not an element ends the batch when it comes first (the error
-                // reports it, once, and the candidates after it are tried again later); after
-                // leases of this batch it is passed over, for a later call to report.
-                guard leases.isEmpty, !foreignElements.withLock({ $0.contains(candidate.key) }) else { continue }
+            // An entry that is not an element is reported only when it comes first (no lease of
+            // this batch is lost to the error); after leases it is passed over, for a later call.
+            do {
+                if let lease = try await prepareLease(candidate.key, entry, token: token, now: now,
+                                                      reportsForeignEntry: leases.isEmpty) {
+                    leases.append((lease, candidate.entry != nil))
+                }
+            } catch {
+                // Nothing of this batch is written yet: the candidates after it are tried later.
                 scan.withLock { scan in candidates[(index + 1)...].forEach { scan.remember($0.key) } }
-                _ = try await prepareLease(candidate.key, entry, token: token, now: now)
-                continue
-            }
-            if let lease = try await prepareLease(candidate.key, entry, token: token, now: now) {
-                leases.append((lease, candidate.entry != nil))
+                throw error
             }
         }
         guard !leases.isEmpty else { return [] }
@@ -90,12 +90,14 @@ extension DurableQueue {
 
     /// The lease of `token` on the element `entry` holds, or `nil` when another consumer holds
     /// it (remembered for when its lease runs out) or it was retired.
-    func prepareLease(_ key: StoreKey, _ entry: StoreEntry, token: UInt64, now: Date) async throws -> Lease? {
+    /// An entry that is not a queue element is reported (``notAnElement(_:)``) once by this
+    /// queue value, and only when `reportsForeignEntry`; else it is passed over (`nil`).
+    func prepareLease(
+        _ key: StoreKey, _ entry: StoreEntry, token: UInt64, now: Date, reportsForeignEntry: Bool = true
+    ) async throws -> Lease? {
         guard var record = QueueRecord(entry.value) else {
-            // Reported once by this queue value, then passed over (and left as it is).
-            guard foreignElements.withLock({ $0.insert(key).inserted }) else { return nil }
-            throw StoreError(.integrity, operation: .read, key: key, store: description,
-                             message: "the entry is not a queue element (\(entry.value.count) bytes); was it written by another program?")
+            guard reportsForeignEntry, foreignElements.withLock({ $0.insert(key).inserted }) else { return nil }
+            throw notAnElement(entry.metadata)
         }
         if record.isLeased(at: now) {
             scan.withLock { $0.defer(key, until: record.leaseUntil) }
@@ -127,6 +129,12 @@ extension DurableQueue {
         return Delivery(element: element, receipt: QueueReceipt(id: lease.key, token: lease.record.leaseToken, leaseETag: etag),
                         deliveryCount: Int(lease.record.deliveries), leaseExpiration: lease.record.leaseUntil,
                         enqueuedAt: lease.record.enqueuedAt)
+    }
+
+    /// The error for an entry under `items/` that is not a queue element.
+    func notAnElement(_ metadata: EntryMetadata) -> StoreError {
+        StoreError(.integrity, operation: .read, key: metadata.key, store: description,
+                   message: "the entry is not a queue element (\(metadata.size) bytes); was it written by another program?")
     }
 
     /// Whether `error` is that of an entry of an atomic batch that failed for another entry

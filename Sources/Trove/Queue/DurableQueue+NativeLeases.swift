@@ -31,7 +31,6 @@ extension DurableQueue {
         let token = Self.newToken()
         let leaseUntil = now.addingTimeInterval(configuration.leaseDuration.timeInterval)
         let maximumDeliveries = configuration.maximumDeliveries
-        let reported = foreignElements.withLock { $0 }
         let box = NativeWalkBox()
         let result = try await native.updateInKeyOrder(withPrefix: items.rawValue + "/", after: after,
                                                     examining: Self.nativeStepExamines) { entry in
@@ -42,7 +41,7 @@ extension DurableQueue {
                     // Reported once, as the scan does, by a call that meets it first from the
                     // front (so that no lease of this call is lost to the error); passed over
                     // otherwise.
-                    guard !reported.contains(key), after == nil, walk.leases.isEmpty else { return .keep }
+                    guard after == nil, walk.leases.isEmpty, !self.foreignElements.withLock({ $0.contains(key) }) else { return .keep }
                     walk.foreign = entry.metadata
                     return .stop
                 }
@@ -64,8 +63,7 @@ extension DurableQueue {
         // Reported once by this queue value, as the scan does, then passed over.
         if let foreign = outcome.foreign {
             foreignElements.withLock { _ = $0.insert(foreign.key) }
-            throw StoreError(.integrity, operation: .read, key: foreign.key, store: description,
-                             message: "the entry is not a queue element (\(foreign.size) bytes); was it written by another program?")
+            throw notAnElement(foreign)
         }
         guard result.replaced.count == outcome.leases.count else {
             throw StoreError(.integrity, operation: .write, store: description,

@@ -186,21 +186,6 @@ extension FileSystemStore {
         let key = location.key
         return try lock.withLock(for: key, waiting: waiting) { () throws -> Bool in
             let name = location.file.name
-            if condition.expectedETag == nil, lock.kind == .sharedMutexes, !expiringEntriesMayExist() {
-                // No file of this store has an expiry, and no version is asked for: whatever
-                // stands under the name is a value (or a link planted there: it goes, never what
-                // it points to). With record locks the flag costs a system call of its own, as
-                // the status does, so the status is taken there instead.
-                guard name.withCString({ unlinkat(directory.fd, $0, 0) }) == 0 else {
-                    let error = SystemCallError.last("unlinkat", location.relativePath)
-                    // A directory under a file's name is not a value of this store.
-                    if error.errno == ENOENT || error.errno == EISDIR { return false }
-                    throw error
-                }
-                lock.note(.removed, of: name, in: location.directoryPath)
-                if configuration.durability.syncsToDisk { _ = fsync(directory.fd) }
-                return true
-            }
             if let expected = condition.expectedETag {
                 // The header says which version the file holds; no status needed first.
                 let header: EntryFileHeader?
@@ -211,45 +196,47 @@ extension FileSystemStore {
                 guard let header, header.etagValue == expected else {
                     throw deleteConditionFailed(condition, key, holds: header?.etagValue)
                 }
-                guard name.withCString({ unlinkat(directory.fd, $0, 0) }) == 0 else {
-                    let error = SystemCallError.last("unlinkat", location.relativePath)
-                    if error.errno == ENOENT { throw deleteConditionFailed(condition, key, holds: nil) }
-                    throw error
-                }
-                lock.note(.removed, of: name, in: location.directoryPath)
-                if configuration.durability.syncsToDisk { _ = fsync(directory.fd) }
+                guard try unlinkFile(location, in: directory) else { throw deleteConditionFailed(condition, key, holds: nil) }
                 return true
+            }
+            if lock.kind == .sharedMutexes, !expiringEntriesMayExist() {
+                // No file of this store has an expiry, and no version is asked for: whatever
+                // stands under the name is a value (or a link planted there: it goes, never what
+                // it points to). With record locks the flag costs a system call of its own, as
+                // the status does, so the status is taken there instead. A directory under a
+                // file's name is not a value of this store.
+                return try unlinkFile(location, in: directory, absentAlso: EISDIR)
             }
             var status = trove_stat_t()
             guard name.withCString({ trove_statx(directory.fd, $0, AT_SYMLINK_NOFOLLOW, &status, systemCalls) }) == 0 else {
                 let error = SystemCallError.last("statx", location.relativePath)
                 guard error.errno == ENOENT else { throw error }
-                if condition.expectedETag != nil { throw deleteConditionFailed(condition, key, holds: nil) }
                 return false
             }
             let type = status.mode & UInt32(S_IFMT)
-            if type == UInt32(S_IFDIR) {
-                if condition.expectedETag != nil { throw deleteConditionFailed(condition, key, holds: nil) }
-                return false
-            }
+            if type == UInt32(S_IFDIR) { return false }
             var live = true
-            if condition.expectedETag != nil || (type == UInt32(S_IFREG) && status.mode & UInt32(S_IXUSR) != 0) {
+            if type == UInt32(S_IFREG) && status.mode & UInt32(S_IXUSR) != 0 {
                 let current = try readHeader(directory: directory.fd, name: name, path: location.relativePath)
-                let header = current.flatMap { $0.header.isExpired(at: now) ? nil : $0.header }
-                live = header != nil
-                if let expected = condition.expectedETag, header?.etagValue != expected {
-                    throw deleteConditionFailed(condition, key, holds: header?.etagValue)
-                }
+                live = current.map { !$0.header.isExpired(at: now) } ?? false
             }
-            guard name.withCString({ unlinkat(directory.fd, $0, 0) }) == 0 else {
-                let error = SystemCallError.last("unlinkat", location.relativePath)
-                if error.errno == ENOENT { return false }
-                throw error
-            }
-            lock.note(.removed, of: name, in: location.directoryPath)
-            if configuration.durability.syncsToDisk { _ = fsync(directory.fd) }
-            return live
+            return try unlinkFile(location, in: directory) && live
         }
+    }
+
+    /// Removes the file of `location` from its open `directory` and notes the change (syncing
+    /// the directory when durable), under the key's lock; `false` when there was none (`ENOENT`,
+    /// or `absentAlso`).
+    private func unlinkFile(_ location: EntryLocation, in directory: DirectoryHandle, absentAlso: Int32 = ENOENT) throws -> Bool {
+        let name = location.file.name
+        guard name.withCString({ unlinkat(directory.fd, $0, 0) }) == 0 else {
+            let error = SystemCallError.last("unlinkat", location.relativePath)
+            if error.errno == ENOENT || error.errno == absentAlso { return false }
+            throw error
+        }
+        lock.note(.removed, of: name, in: location.directoryPath)
+        if configuration.durability.syncsToDisk { _ = fsync(directory.fd) }
+        return true
     }
 
     /// Throws when this process may only read the store (it could not open the lock file for

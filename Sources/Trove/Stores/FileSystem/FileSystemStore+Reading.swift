@@ -64,26 +64,26 @@ extension FileSystemStore {
             throw error
         }
         defer { _ = trove_close(fd) }
-        return try withUnsafeTemporaryAllocation(byteCount: EntryFileHeader.size, alignment: 8) { buffer in
-            let count = trove_pread_full(fd, buffer.baseAddress, buffer.count, 0)
-            guard count >= 0 else {
-                let error = SystemCallError.last("pread", path)
-                switch error.errno {
-                case EISDIR: return .directory
-                case ESPIPE, EINVAL, EAGAIN: throw notAValueFile(path, "it is not a regular file")
-                default: throw error
-                }
+        do {
+            return .header(try readHeader(fd: fd, path: path))
+        } catch let error as SystemCallError {
+            // The read tells the kind of file the status would have.
+            switch error.errno {
+            case EISDIR: return .directory
+            case ESPIPE, EINVAL, EAGAIN: throw notAValueFile(path, "it is not a regular file")
+            default: throw error
             }
-            guard count == EntryFileHeader.size, let header = EntryFileHeader(bytes: UnsafeRawBufferPointer(buffer)) else {
-                throw notAValueFile(path, "its header is missing or damaged")
-            }
-            return .header(header)
         }
     }
 
     private func readHeader(fd: Int32, status: trove_stat_t, path: String) throws -> EntryFileHeader {
         guard status.mode & UInt32(S_IFMT) == UInt32(S_IFREG) else { throw notAValueFile(path, "it is not a regular file") }
-        return try withUnsafeTemporaryAllocation(byteCount: EntryFileHeader.size, alignment: 8) { buffer in
+        return try readHeader(fd: fd, path: path)
+    }
+
+    /// The header at the start of the open file `fd`.
+    private func readHeader(fd: Int32, path: String) throws -> EntryFileHeader {
+        try withUnsafeTemporaryAllocation(byteCount: EntryFileHeader.size, alignment: 8) { buffer in
             let count = trove_pread_full(fd, buffer.baseAddress, buffer.count, 0)
             guard count >= 0 else { throw SystemCallError.last("pread", path) }
             guard count == EntryFileHeader.size, let header = EntryFileHeader(bytes: UnsafeRawBufferPointer(buffer)) else {
