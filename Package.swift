@@ -35,6 +35,8 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
         .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
+        // `swift package generate-documentation` (scripts/docs); a command plugin, built only when run.
+        .package(url: "https://github.com/swiftlang/swift-docc-plugin", from: "1.5.0"),
     ],
     targets: [
         // Thin C wrappers for system calls that Swift cannot call directly: on Linux openat2,
@@ -178,12 +180,13 @@ let package = Package(
             dependencies: ["Trove", "TroveSQLite"],
             swiftSettings: swiftSettings
         ),
-        // The README's Swift examples as one program, built as a user's would be (no settings of
-        // ours), which ReadmeExampleTests compares with the README and runs.
+        // The README's production example as a program, built as a user's would be (no settings
+        // of ours), which ReadmeExampleTests compares with the README and runs. The README's other
+        // examples are snippets (Snippets/), which every build compiles.
         .executableTarget(
             name: "ReadmeExamples",
             dependencies: [
-                "Trove", "TroveConformance", "TroveObservability",
+                "Trove", "TroveObservability",
                 .product(name: "Prometheus", package: "swift-prometheus"),
             ],
             path: "Tests/ReadmeExamples"
