@@ -3,9 +3,10 @@
 
 Reads the symbol graphs that `swift package generate-documentation` extracted (one folder per
 target under .build/<triple>/extracted-symbols/<package>/), and fails when a public or open
-symbol with a source location of this package has neither a comment of its own nor one it
+symbol declared under this package's Sources/ has neither a comment of its own nor one it
 inherits from a protocol it implements. Symbols without a location are the compiler's
-(synthesized conformances, literal initializers) and extension blocks carry no comment.
+(synthesized conformances, literal initializers), members that a dependency's extension adds
+are the dependency's (their location is in its checkout), and extension blocks carry no comment.
 
     scripts/lib/undocumented_symbols.py FOLDER TARGET...
 """
@@ -26,14 +27,14 @@ def undocumented(folder: pathlib.Path, root: str):
                 continue
             if symbol.get("docComment", {}).get("lines"):
                 continue
-            path = location["uri"][len(root):]
+            path = "Sources/" + location["uri"][len(root):]
             line = location["position"]["line"] + 1
             yield f"{path}:{line}: {'.'.join(symbol['pathComponents'])}"
 
 
 def main() -> int:
     folder, targets = pathlib.Path(sys.argv[1]), sys.argv[2:]
-    root = pathlib.Path.cwd().resolve().as_uri() + "/"
+    root = (pathlib.Path.cwd().resolve() / "Sources").as_uri() + "/"
     missing = []
     for target in targets:
         graphs = folder / target
