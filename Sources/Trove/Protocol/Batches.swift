@@ -72,7 +72,7 @@ extension KeyValueStore {
     }
 
     /// Deletes the keys of `deletes` one after the other, each succeeding or failing on its
-    /// own: the loop behind ``deleteBatch(_:)`` for stores without a batch of their own.
+    /// own: the loop behind ``KeyValueStore/deleteBatch(_:)`` for stores without a batch of their own.
     public func deleteEachInTurn(_ deletes: [BatchDelete]) async throws -> [Result<Void, StoreError>] {
         var results: [Result<Void, StoreError>] = []
         results.reserveCapacity(deletes.count)

@@ -2,7 +2,7 @@ public import Foundation
 
 extension KeyValueStore {
     /// Deletes every key that starts with `prefix` (all of them for `""`), in batches of up to
-    /// 1,000 through ``deleteBatch(_:)``: Python's `dict.clear()` for a namespace.
+    /// 1,000 through ``KeyValueStore/deleteBatch(_:)``: Python's `dict.clear()` for a namespace.
     ///
     /// Not one atomic step: a key written meanwhile may survive, and if a batch fails the keys
     /// before it stay deleted.

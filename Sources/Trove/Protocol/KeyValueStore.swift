@@ -12,7 +12,7 @@ public import Foundation
 /// `COUNT`) is reached through every layer and through `any KeyValueStore`: a layer forwards
 /// them, a store overrides the defaults it can do better.
 ///
-/// The contract, which ``TroveConformance`` checks:
+/// The contract, which the `TroveConformance` library checks:
 /// - A missing key reads as `nil`, never as an error.
 /// - One call is one atomic operation: a reader sees the old value or the new one, never a mix.
 /// - Writes take a ``WriteCondition``; a failed condition throws

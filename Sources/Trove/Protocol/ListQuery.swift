@@ -120,7 +120,7 @@ public enum ListElement: Hashable, Sendable {
 ///   sorts after the cursor's position; a key deleted meanwhile does not appear.
 /// - A cursor is only meaningful with the query that produced it.
 ///
-/// ``TroveConformance`` checks these rules on every store.
+/// The `TroveConformance` library checks these rules on every store.
 public struct ListCursor: Hashable, Sendable, Codable {
     /// The store's own encoding of the position.
     public let rawValue: String

@@ -41,9 +41,9 @@ import Synchronization
 /// those one ``KeyValueStore/writeBatch(_:)`` or ``KeyValueStore/deleteBatch(_:)``: one
 /// transaction on SQLite, one pipeline on Redis.
 ///
-/// **Native leases.** On a store that is ``OrderedUpdating`` (``SQLiteStore``, not behind
-/// layers), ``dequeue(upTo:)`` takes each batch of up to ``batchSize`` in one step of the store
-/// instead: one transaction that walks the queue from its oldest element, passes over those
+/// **Native leases.** On a store that is ``OrderedUpdating`` (`SQLiteStore` of the `TroveSQLite`
+/// module, not behind layers), ``dequeue(upTo:)`` takes each batch of up to ``batchSize`` in one
+/// step of the store instead: one transaction that walks the queue from its oldest element, passes over those
 /// held by other consumers and writes the leases of the free ones (about twice the rate of the
 /// general path on SQLite). When more than 1,024 elements at the front are held, it goes on
 /// with its scan as on any other store. A single ``dequeue()`` keeps the general path, whose

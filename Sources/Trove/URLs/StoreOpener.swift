@@ -91,7 +91,7 @@ public struct StoreOpener: Sendable {
     ///     }
     ///
     /// - Returns: What `body` returns.
-    /// - Throws: What opening the store (see ``open(_:in:)``) or `body` throws.
+    /// - Throws: What opening the store (see ``open(_:in:)-(String,_)``) or `body` throws.
     public func withStore<Value>(
         _ url: String,
         in context: StoreOpeningContext = .process,

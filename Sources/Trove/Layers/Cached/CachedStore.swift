@@ -23,8 +23,10 @@ public import Foundation
 /// cache; a streamed write or a delete leaves a placeholder that the next read fills. Listing is
 /// the backing store's.
 ///
-/// Capabilities are the backing store's, except ``StoreCapabilities/sharedAcrossProcesses`` in
-/// ``CacheMode/appendOnly`` mode, in which another process's overwrites are not seen.
+/// Capabilities are the backing store's, without ``StoreCapabilities/expiryRefreshOnRead`` (the
+/// cache's copies would keep the old expiry), and without
+/// ``StoreCapabilities/sharedAcrossProcesses`` in ``CacheMode/appendOnly`` mode, in which another
+/// process's overwrites are not seen.
 ///
 /// - Complexity: A hit costs a read of the cache, one copy of the value out of its envelope and,
 ///   in ``CacheMode/mutable`` mode, a metadata call to the backing store. A miss costs a read of
@@ -65,8 +67,8 @@ public struct CachedStore<Base: KeyValueStore, Cache: KeyValueStore>: KeyValueSt
     /// `file /data cached in bounded memory (64 MiB, 10000 entries) (mutable)`.
     public var description: String { stack.layer }
 
-    /// The base store's capabilities, without ``StoreCapabilities/sharedAcrossProcesses`` in
-    /// ``CacheMode/appendOnly`` mode.
+    /// The base store's capabilities, without ``StoreCapabilities/expiryRefreshOnRead``, and
+    /// without ``StoreCapabilities/sharedAcrossProcesses`` in ``CacheMode/appendOnly`` mode.
     public var capabilities: StoreCapabilities {
         var capabilities = base.capabilities.subtracting(.expiryRefreshOnRead)
         if !mode.confirmsHits { capabilities.remove(.sharedAcrossProcesses) }

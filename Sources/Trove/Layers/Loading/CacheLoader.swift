@@ -6,7 +6,7 @@ import Synchronization
 /// processes run it once between them, through a short lease key; and a hot key is reloaded a
 /// little before it expires, by one caller, while the others go on reading the current value.
 ///
-///     let profiles = redis.loading(timeToLive: .minutes(5))
+///     let profiles = redis.loading(timeToLive: .seconds(300))
 ///     let profile = try await profiles.value(for: "profile/42") {
 ///         try await database.profileJSON(id: 42)                // runs once per miss
 ///     }
@@ -183,7 +183,7 @@ extension KeyValueStore {
     /// A ``CacheLoader`` over this store: values loaded on a miss, once per key however many
     /// tasks miss it, kept for `timeToLive`.
     ///
-    ///     let profile = try await redis.loading(timeToLive: .minutes(5)).value(for: "profile/42") {
+    ///     let profile = try await redis.loading(timeToLive: .seconds(300)).value(for: "profile/42") {
     ///         try await database.profileJSON(id: 42)
     ///     }
     ///

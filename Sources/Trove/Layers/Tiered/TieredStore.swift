@@ -31,8 +31,9 @@ public import Foundation
 ///
 /// **Listing** is the durable store's.
 ///
-/// Capabilities are the durable store's, except ``StoreCapabilities/sharedAcrossProcesses``,
-/// which holds only if every faster tier is shared too.
+/// Capabilities are the durable store's, without ``StoreCapabilities/expiryRefreshOnRead`` (the
+/// faster tiers' copies would keep the old expiry), and with
+/// ``StoreCapabilities/sharedAcrossProcesses`` only if every faster tier is shared too.
 ///
 /// - Complexity: A hit in tier *i* costs *i* + 1 reads of faster tiers and one copy of the value
 ///   out of its envelope. A miss costs a read of each faster tier, the durable read and a write of
@@ -70,8 +71,8 @@ public struct TieredStore<Durable: KeyValueStore>: KeyValueStore {
     /// `tiered (` followed by the tiers, fastest first, and `)`.
     public var description: String { stack.layer }
 
-    /// The durable store's capabilities; ``StoreCapabilities/sharedAcrossProcesses`` only if
-    /// every faster tier is shared too.
+    /// The durable store's capabilities, without ``StoreCapabilities/expiryRefreshOnRead``;
+    /// ``StoreCapabilities/sharedAcrossProcesses`` only if every faster tier is shared too.
     public var capabilities: StoreCapabilities {
         var capabilities = durable.capabilities.subtracting(.expiryRefreshOnRead)
         if fasterTiers.contains(where: { !$0.capabilities.contains(.sharedAcrossProcesses) }) {
