@@ -13,7 +13,7 @@ public struct ConformanceEnvironment: Sendable {
     /// The clock the store under test was built with, which expiry checks move forward instead
     /// of sleeping. Defaults to `nil`.
     ///
-    /// A store that claims ``StoreCapabilities/expiration`` fails the expiry checks without one:
+    /// A store that claims `StoreCapabilities.expiration` fails the expiry checks without one:
     /// they cannot tell an expired entry from a live one without moving time.
     public var clock: ManualWallClock?
 
@@ -22,22 +22,22 @@ public struct ConformanceEnvironment: Sendable {
     public var largeValueSize: Int
 
     /// The longest key, in UTF-8 bytes, that the store under test accepts. Defaults to
-    /// ``StoreKey/maximumByteCount`` (1,024).
+    /// `StoreKey.maximumByteCount` (1,024).
     ///
     /// A namespace inside another store has less room: keys of `store.prefixed("p")` can be at
     /// most 1,022 bytes, since `p/` takes two. The key checks require keys up to this length to
-    /// round-trip and one byte more to be refused with ``StoreError/Code/invalidKey``.
+    /// round-trip and one byte more to be refused with `StoreError.Code.invalidKey`.
     public var maximumKeyByteCount: Int
 
     /// The largest value, in bytes, that the store under test accepts, or `nil` when it has no
     /// limit of its own. Defaults to `nil`.
     ///
     /// With a limit, ``ContractCheck/valueSizeLimit`` requires values of exactly this size to
-    /// round-trip and one byte more to be refused with ``StoreError/Code/valueTooLarge``, whole or
+    /// round-trip and one byte more to be refused with `StoreError.Code.valueTooLarge`, whole or
     /// streamed, changing nothing and without the streamed source being read far past the limit.
     /// The other checks shrink the values they only need to be large (the 1 MiB binary value,
     /// the 64 MiB streamed one, …) to fit, and check that the sizes they would have used are
-    /// refused with ``StoreError/Code/valueTooLarge``, so that a store never passes by ignoring
+    /// refused with `StoreError.Code.valueTooLarge`, so that a store never passes by ignoring
     /// its own limit. The checks write a few small values (up to about 1 KiB) whatever the limit,
     /// so it must be at least 4 KiB.
     public var maximumValueSize: Int?
@@ -50,9 +50,9 @@ public struct ConformanceEnvironment: Sendable {
     /// Opens a second, independent instance of the store under test over the same data, as
     /// another process would. Defaults to `nil`.
     ///
-    /// Required for stores that claim ``StoreCapabilities/sharedAcrossProcesses``:
+    /// Required for stores that claim `StoreCapabilities.sharedAcrossProcesses`:
     /// ``ContractCheck/sharedAcrossInstances`` races compare-and-swap updates between the two
-    /// instances. For a store that only claims ``StoreCapabilities/persistence`` it is used,
+    /// instances. For a store that only claims `StoreCapabilities.persistence` it is used,
     /// when given, to check that written data is visible through the second instance.
     public var reopen: (@Sendable () async throws -> any KeyValueStore)?
 
@@ -63,7 +63,7 @@ public struct ConformanceEnvironment: Sendable {
     /// their space; without it, that part of the check is left out.
     public var storageFootprint: (@Sendable () async throws -> Int64)?
 
-    /// How the expiry checks let time pass for a store whose clock is not a ``ManualWallClock``
+    /// How the expiry checks let time pass for a store whose clock is not a `ManualWallClock`
     /// (a server's TTLs, a database's `now()`). Defaults to `nil`.
     ///
     /// When set, and ``clock`` is `nil`, the checks write entries with short real lifetimes and
@@ -83,8 +83,8 @@ public struct ConformanceEnvironment: Sendable {
     /// its `/`.
     public static let namespaceByteCount = 24
 
-    /// Keys that ``StoreKey`` accepts and the store under test refuses with
-    /// ``StoreError/Code/invalidKey``, because its server could not keep them unchanged. Defaults
+    /// Keys that `StoreKey` accepts and the store under test refuses with
+    /// `StoreError.Code.invalidKey`, because its server could not keep them unchanged. Defaults
     /// to ``RefusedKeys/none``.
     ///
     /// The key checks then require each such key to be refused by writes, reads, metadata and

@@ -38,8 +38,8 @@ public enum ConformanceKeys {
         "single-1000-" + String(repeating: "x", count: 988),
     ]
 
-    /// Strings that ``StoreKey/init(validating:)`` must refuse with
-    /// ``StoreError/Code/invalidKey``, each with the rule it breaks.
+    /// Strings that `StoreKey.init(validating:)` must refuse with
+    /// `StoreError.Code.invalidKey`, each with the rule it breaks.
     public static let invalid: [(string: String, rule: String)] = [
         ("", "empty"),
         ("/", "a lone slash"),

@@ -18,7 +18,7 @@ public import Trove
 ///
 /// A check whose clause depends on a capability the store does not claim (conditional writes,
 /// expiration, …) checks instead that the store refuses the option with
-/// ``StoreError/Code/notSupported``, so a store never passes by ignoring an option.
+/// `StoreError.Code.notSupported`, so a store never passes by ignoring an option.
 public struct ContractCheck: CaseIterable, Hashable, Identifiable, Sendable, CustomStringConvertible {
     /// The check's name, such as `writeIfAbsent`; unique among the checks.
     public let name: String

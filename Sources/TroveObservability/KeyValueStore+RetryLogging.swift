@@ -3,7 +3,7 @@ public import Trove
 
 extension KeyValueStore {
     /// This store with its retryable failures tried again under `policy`, each retry logged to
-    /// `logger` (see ``RetryingStore``).
+    /// `logger` (see `RetryingStore`).
     ///
     ///     let photos = s3.withTimeouts(call: .seconds(5)).retrying(logger: logger)
     ///
@@ -13,10 +13,10 @@ extension KeyValueStore {
     ///
     /// - Parameters:
     ///   - policy: How often, within how long, with what waits. Defaults to
-    ///     ``RetryPolicy/default``.
+    ///     `RetryPolicy.default`.
     ///   - logger: Where the retries are logged.
     ///   - level: Their level. Defaults to `info`: a retry is worth knowing about, not a fault.
-    /// - Returns: A ``RetryingStore`` over this store.
+    /// - Returns: A `RetryingStore` over this store.
     public func retrying(_ policy: RetryPolicy = .default, logger: Logger, level: Logger.Level = .info) -> RetryingStore<Self> {
         retrying(policy) { event in
             logger.log(level: level, "retrying store call", metadata: [

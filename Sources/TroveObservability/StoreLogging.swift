@@ -8,7 +8,7 @@ public import Trove
 ///     let sessions = redis.logging(to: Logger(label: "app.sessions"), slowerThan: .milliseconds(250))
 ///
 /// Each message has the metadata `trove.store` (the store's name), `trove.operation` (the
-/// method), `trove.duration_ms`, and for a failure `trove.error` (its ``StoreError/Code``);
+/// method), `trove.duration_ms`, and for a failure `trove.error` (its `StoreError.Code`);
 /// the error's message and the key appear only with `includingKeys`, since both can name
 /// personal data. Values never appear, nor do credentials: stores keep passwords out of their
 /// errors. A read that finds nothing is not a failure.
@@ -95,7 +95,7 @@ extension KeyValueStore {
     ///   - name: The store's name. Defaults to the logger's label.
     ///   - slowThreshold: Calls that take longer are logged as slow. Defaults to 1 second.
     ///   - includingKeys: Whether messages carry keys. Defaults to `false`.
-    /// - Returns: An ``ObservedStore`` over this store.
+    /// - Returns: An `ObservedStore` over this store.
     public func logging(
         to logger: Logger, name: String? = nil, slowerThan slowThreshold: Duration = .seconds(1), includingKeys: Bool = false
     ) -> ObservedStore<Self, StoreLogging> {

@@ -9,9 +9,9 @@ public import Trove
 ///     let sessions = redis.recordingMetrics(system: "redis", name: "sessions")
 ///
 /// The metrics, each with the dimensions `system` and `store` (the names given here):
-/// - `trove_operations_total` (counter), with `operation` (``StoreCall/Method/name``: `read`,
+/// - `trove_operations_total` (counter), with `operation` (`StoreCall.Method.name`: `read`,
 ///   `write`, `list`, …) and `outcome`: `ok`, `notFound` (a read, metadata or delete that
-///   found no live value), the ``StoreError/Code`` of a failure (`unavailable`,
+///   found no live value), the `StoreError.Code` of a failure (`unavailable`,
 ///   `conditionFailed`, …), `cancelled`, or `error` for an error of another type;
 /// - `trove_operation_duration_seconds` (timer), with `operation`;
 /// - `trove_read_bytes_total` and `trove_written_bytes_total` (counters): the bytes of values
@@ -155,7 +155,7 @@ extension KeyValueStore {
     ///   - system: What kind of store it is: `redis`, `postgresql`, `s3`, `file`, `sqlite`.
     ///   - name: The store's name in the program.
     ///   - factory: Where the metrics go. Defaults to the bootstrapped `MetricsSystem`.
-    /// - Returns: An ``ObservedStore`` over this store.
+    /// - Returns: An `ObservedStore` over this store.
     public func recordingMetrics(
         system: String, name: String, factory: (any MetricsFactory)? = nil
     ) -> ObservedStore<Self, StoreMetrics> {

@@ -12,7 +12,7 @@ public import Tracing
 /// `db.operation.name` for the method (`read`, `writeBatch`, …), `db.operation.batch.size`
 /// for a batch; and Trove's own: `trove.found` for reads and deletes, `trove.bytes_read`,
 /// `trove.bytes_written`, `trove.batch.failed_entries`. A failure is recorded on the span as
-/// an error, with `error.type` its ``StoreError/Code``, and sets the span's status to error;
+/// an error, with `error.type` its `StoreError.Code`, and sets the span's status to error;
 /// a read that finds nothing is not a failure. Keys are left out unless
 /// `recordingKeys` is set (`trove.key`): they can be personal data. Values never appear.
 ///
@@ -96,7 +96,7 @@ extension KeyValueStore {
     ///   - name: The store's name in the program.
     ///   - recordingKeys: Whether spans carry keys. Defaults to `false`.
     ///   - tracer: The tracer. Defaults to the bootstrapped one.
-    /// - Returns: An ``ObservedStore`` over this store.
+    /// - Returns: An `ObservedStore` over this store.
     public func tracing(
         system: String, name: String, recordingKeys: Bool = false, tracer: (any Tracer)? = nil
     ) -> ObservedStore<Self, StoreTracing> {

@@ -2,7 +2,7 @@ public import Trove
 
 extension BlockingPool {
     /// The pool of every ``SQLiteStore`` that is not given another: 4 threads, a queue of 256
-    /// jobs, apart from ``BlockingPool/fileStores`` so that SQLite calls waiting out a busy
+    /// jobs, apart from `BlockingPool.fileStores` so that SQLite calls waiting out a busy
     /// timeout never delay the file stores' work.
     ///
     /// An SQLite store sends it the calls that can wait: opening, a call that found its

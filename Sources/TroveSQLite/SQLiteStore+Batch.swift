@@ -14,11 +14,11 @@ extension SQLiteStore {
     }
 
     /// Writes every entry in one transaction, each condition judged after the entries before
-    /// it: all of them, or none when one fails (``StoreCapabilities/atomicBatches``).
+    /// it: all of them, or none when one fails (`StoreCapabilities.atomicBatches`).
     ///
     /// - Returns: One result per write; when an entry fails, its own error, and for every other
-    ///   entry an error made by ``StoreError/batchAborted(by:key:store:)``.
-    /// - Throws: ``StoreError`` when the transaction cannot run or commit.
+    ///   entry an error made by `StoreError.batchAborted(by:key:store:)`.
+    /// - Throws: `StoreError` when the transaction cannot run or commit.
     public func writeBatch(_ writes: [BatchWrite]) async throws -> [Result<EntryMetadata, StoreError>] {
         guard !writes.isEmpty else { return [] }
         let now = clock.now
@@ -80,7 +80,7 @@ extension SQLiteStore {
     ///     try await store.writeAll([("a", Data("1".utf8)), ("b", Data("2".utf8))])
     ///
     /// - Returns: The metadata of each write, in order.
-    /// - Throws: The first write's ``StoreError``; nothing is written then.
+    /// - Throws: The first write's `StoreError`; nothing is written then.
     @discardableResult
     public func writeAll(
         _ entries: [(key: StoreKey, value: Data)], options: WriteOptions = WriteOptions()
@@ -136,7 +136,7 @@ extension SQLiteStore {
     /// `body` is synchronous and holds the database's write lock: keep it short. It may run on
     /// another thread than the caller's. Do not keep the transaction beyond `body`.
     ///
-    /// - Throws: ``StoreError`` when the transaction cannot run or commit, or when an operation
+    /// - Throws: `StoreError` when the transaction cannot run or commit, or when an operation
     ///   of `body` fails and `body` throws that error on; any other error that `body` throws,
     ///   as it is.
     public func transaction<T: Sendable>(_ body: @escaping @Sendable (SQLiteTransaction) throws -> T) async throws -> T {
@@ -194,7 +194,7 @@ public struct SQLiteTransaction {
 
     /// Stores `value` under `key` if `condition` holds.
     ///
-    /// - Throws: ``StoreError/Code/conditionFailed`` when it does not; throwing it on from the
+    /// - Throws: `StoreError.Code.conditionFailed` when it does not; throwing it on from the
     ///   transaction's body undoes the transaction.
     @discardableResult
     public func write(

@@ -23,7 +23,7 @@ extension SQLiteStore {
         /// (not the file, not a table, not `<file>-trove-lock`) and nothing is written, so a
         /// process that may only read the file can `read`, `list`, `count` and stream values.
         /// Every write, delete, batch write, transaction and reclaim throws
-        /// ``StoreError/Code/readOnly`` naming the store and the key.
+        /// `StoreError.Code.readOnly` naming the store and the key.
         ///
         /// The lock companion is honoured when it exists and can be read: a read-only store
         /// takes a shared lock on it, so it does not open while an exclusive store holds the file
@@ -35,7 +35,7 @@ extension SQLiteStore {
         /// there (commits not yet in the database, which `immutable=1` would not see). Elsewhere,
         /// without write access to the directory, a WAL database can be read only while its
         /// `-wal` and `-shm` files exist (while a writer has it open, say): opening fails with
-        /// ``StoreError/Code/permissionDenied`` saying so.
+        /// `StoreError.Code.permissionDenied` saying so.
         public static var readOnly: Self { Self(base: .readOnly) }
 
         /// `readwrite` or `readonly`, as in a store URL's `mode` option.
@@ -49,7 +49,7 @@ extension SQLiteStore {
         /// Whether the store holds the file exclusively while open. Defaults to `false`.
         public var isExclusive: Bool
         /// How long a call waits for another connection's lock before failing with
-        /// ``StoreError/Code/timedOut``. Defaults to 5 seconds.
+        /// `StoreError.Code.timedOut`. Defaults to 5 seconds.
         public var busyTimeout: Duration
         /// How many connections serve reads. Defaults to 2. With two or more, the last serves
         /// listings (and other reads when the rest are busy).
@@ -67,7 +67,7 @@ extension SQLiteStore {
         /// Whether the store may write. Defaults to ``AccessMode/readWrite``.
         public var accessMode: AccessMode
         /// The threads where the store's calls that can wait run (see ``SQLiteStore``'s
-        /// concurrency notes). Defaults to ``BlockingPool/sqliteStores``, shared by the SQLite
+        /// concurrency notes). Defaults to `BlockingPool.sqliteStores`, shared by the SQLite
         /// stores of the process; give a store a pool of its own when its waits (for another
         /// process's write lock, say) must not delay the others.
         public var blockingPool: BlockingPool

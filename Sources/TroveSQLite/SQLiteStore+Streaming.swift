@@ -10,7 +10,7 @@ extension SQLiteStore {
     /// a connection of its own that holds a read snapshot from this call until the last chunk
     /// (or until the stream is released), so it never comes out whole and a concurrent write
     /// never tears it. Iterating the chunks a second time opens a new snapshot and throws
-    /// ``StoreError/Code/conditionFailed`` if the value was replaced meanwhile.
+    /// `StoreError.Code.conditionFailed` if the value was replaced meanwhile.
     public func readStream(_ key: StoreKey, chunkSize: Int) async throws -> StreamedEntry? {
         let now = clock.now
         let size = max(1, chunkSize)

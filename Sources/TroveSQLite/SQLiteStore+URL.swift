@@ -24,7 +24,7 @@ extension SQLiteStore {
 
         /// Reads an `sqlite:` URL.
         ///
-        /// - Throws: ``StoreError/Code/invalidArgument`` for another scheme, a host other than
+        /// - Throws: `StoreError.Code.invalidArgument` for another scheme, a host other than
         ///   `localhost`, a missing path, or an unknown option or bad value.
         public init(_ url: StoreURL, currentDirectory: URL) throws(StoreError) {
             guard url.scheme == "sqlite" else {

@@ -30,7 +30,7 @@ public import Trove
 /// Short calls run on the calling task: an SQLite call on a small value takes microseconds, less
 /// than a hop to another thread. Such a call never waits there: it tries once with no busy
 /// timeout, and moves to a small pool of dedicated threads (``Options/blockingPool``, by default
-/// ``BlockingPool/sqliteStores``, apart from the file stores' pool), where it waits up to
+/// `BlockingPool.sqliteStores`, apart from the file stores' pool), where it waits up to
 /// ``Options/busyTimeout``, when its connection is in use or the database is locked. Every call
 /// that can block for long runs on that pool from the start: opening the store (which can wait
 /// for other processes' locks), every call on a value over 1 MiB, batches of over 64 keys, every
@@ -40,7 +40,7 @@ public import Trove
 /// cooperative threads never wait for another process or for the disk.
 ///
 /// **Exclusive mode** (``Options/isExclusive``): while the store is open, no other store of the
-/// same file opens, in this process or another; it fails with ``StoreError/Code/unavailable``
+/// same file opens, in this process or another; it fails with `StoreError.Code.unavailable`
 /// naming the file. Every store holds a lock on a companion file, `<file>-trove-lock` (shared, or
 /// exclusive in exclusive mode), beside SQLite's own `-wal` and `-shm`; programs other than Trove
 /// do not see that lock.
@@ -49,9 +49,10 @@ public import Trove
 /// `mode=readonly`): for a file that the process may only read, or that lies on a read-only
 /// file system. See ``AccessMode/readOnly`` for what it does and does not touch.
 ///
-/// Capabilities: persistence, conditional writes and deletes, expiration, creation dates,
-/// streaming, shared across processes (not in exclusive mode); a read-only store has no
-/// conditional writes or deletes and no expiration, as ``ReadOnlyStore``.
+/// Capabilities: retention, persistence, conditional writes and deletes, expiration (and its
+/// renewal on read), modification and creation dates, streaming, a new ETag on every write,
+/// atomic batches, and sharing across processes (not in exclusive mode); a read-only store has
+/// no conditional writes or deletes and no expiration, as `ReadOnlyStore` (module `Trove`).
 public final class SQLiteStore: KeyValueStore {
     /// Values of at most this many bytes are kept in the key's row; larger ones in parts.
     public static let inlineLimit = 4096
@@ -94,14 +95,14 @@ public final class SQLiteStore: KeyValueStore {
     ///   - table: The table's name: a letter or `_`, then up to 63 letters, digits or `_`.
     ///     Defaults to `kv`.
     ///   - options: How to open it.
-    ///   - clock: The clock that decides expiry. Defaults to ``WallClock/system``.
-    /// - Throws: ``StoreError`` with code ``StoreError/Code/invalidArgument`` for a bad table
+    ///   - clock: The clock that decides expiry. Defaults to `WallClock.system`.
+    /// - Throws: `StoreError` with code `StoreError.Code.invalidArgument` for a bad table
     ///   name, a file that is not an SQLite database, or a table of that name with another
-    ///   shape; ``StoreError/Code/unavailable`` when the file is held exclusively by another
+    ///   shape; `StoreError.Code.unavailable` when the file is held exclusively by another
     ///   store (or this one asks for exclusivity while another holds the file);
-    ///   ``StoreError/Code/readOnly`` or ``StoreError/Code/permissionDenied`` when the file
+    ///   `StoreError.Code.readOnly` or `StoreError.Code.permissionDenied` when the file
     ///   cannot be written (the message suggests ``AccessMode/readOnly``), and in read-only mode
-    ///   when it cannot be read (see ``AccessMode/readOnly``); ``StoreError/Code/io`` when it
+    ///   when it cannot be read (see ``AccessMode/readOnly``); `StoreError.Code.io` when it
     ///   cannot be opened at all, or is missing and not to be created.
     public init(path: URL, table: String = "kv", options: Options = Options(), clock: WallClock = .system) async throws {
         self.path = path.standardizedFileURL
@@ -134,9 +135,10 @@ public final class SQLiteStore: KeyValueStore {
         "sqlite \(path.path) table \(table)" + (mode == .readOnly ? " read-only" : "")
     }
 
-    /// Retention, persistence, conditional writes and deletes, expiration, creation dates, streaming, a new ETag on every write, atomic batches, and
-    /// sharing across processes unless the store is exclusive; without conditional writes and
-    /// deletes and expiration when the store is read-only.
+    /// Retention, persistence, conditional writes and deletes, expiration and its renewal on
+    /// read, modification and creation dates, streaming, a new ETag on every write, atomic
+    /// batches, and sharing across processes unless the store is exclusive; without conditional
+    /// writes and deletes, expiration and its renewal when the store is read-only.
     public var capabilities: StoreCapabilities {
         var capabilities: StoreCapabilities = [.persistence, .conditionalWrites, .conditionalDeletes, .expiration,
                                                .creationDate, .streaming, .retention, .distinctETagPerWrite, .atomicBatches,

@@ -2,10 +2,10 @@ import Foundation
 import Trove
 
 extension ContractCheck {
-    /// ``KeyValueStore/readBatch(_:)`` returns one element per key in order (repeats and missing
-    /// keys included); ``KeyValueStore/writeBatch(_:)`` and ``KeyValueStore/deleteBatch(_:)``
+    /// `KeyValueStore.readBatch(_:)` returns one element per key in order (repeats and missing
+    /// keys included); `KeyValueStore.writeBatch(_:)` and `KeyValueStore.deleteBatch(_:)`
     /// return one result per entry, each entry's condition judged after the entries before it.
-    /// When an entry fails, a store with ``StoreCapabilities/atomicBatches`` applies none of the
+    /// When an entry fails, a store with `StoreCapabilities.atomicBatches` applies none of the
     /// batch and fails every entry; a store without it applies the others.
     public static let batches = ContractCheck(
         "batches",

@@ -5,15 +5,15 @@ extension ContractCheck {
     /// 8 tasks each doing 100 compare-and-swap increments of one decimal counter through
     /// `update` end with exactly 800: no increment is lost or applied twice.
     ///
-    /// Without ``StoreCapabilities/conditionalWrites``, `update` must throw
-    /// ``StoreError/Code/notSupported``.
+    /// Without `StoreCapabilities.conditionalWrites`, `update` must throw
+    /// `StoreError.Code.notSupported`.
     public static let concurrentCompareAndSwap = ContractCheck(
         "concurrentCompareAndSwap",
         "8 tasks x 100 compare-and-swap increments through update give exactly 800"
     ) { try await ConcurrencyChecks.concurrentCompareAndSwap($0) }
 
-    /// 8 tasks racing to create the same key with ``WriteCondition/ifAbsent``: exactly one
-    /// wins, the others get ``StoreError/Code/conditionFailed``, and the winner's value stays.
+    /// 8 tasks racing to create the same key with `WriteCondition.ifAbsent`: exactly one
+    /// wins, the others get `StoreError.Code.conditionFailed`, and the winner's value stays.
     public static let concurrentCreateIfAbsent = ContractCheck(
         "concurrentCreateIfAbsent",
         "of 8 tasks creating one key with ifAbsent, exactly one wins"
@@ -24,7 +24,7 @@ extension ContractCheck {
     ///
     /// Under a value size limit (``ConformanceEnvironment/maximumValueSize``) the large values
     /// shrink to fit, and the sizes the check would have used must be refused with
-    /// ``StoreError/Code/valueTooLarge``, changing nothing.
+    /// `StoreError.Code.valueTooLarge`, changing nothing.
     public static let readersNeverSeeTornValues = ContractCheck(
         "readersNeverSeeTornValues",
         "readers during overwrites see the old or the new value, never a torn one"

@@ -2,34 +2,34 @@ import Foundation
 import Trove
 
 extension ContractCheck {
-    /// ``WriteCondition/ifAbsent`` writes when the key holds no value (including a key that is
-    /// only a prefix of others) and otherwise throws ``StoreError/Code/conditionFailed``, naming
+    /// `WriteCondition.ifAbsent` writes when the key holds no value (including a key that is
+    /// only a prefix of others) and otherwise throws `StoreError.Code.conditionFailed`, naming
     /// the key and the store, and changes nothing, for whole and streamed writes alike.
     ///
-    /// Without ``StoreCapabilities/conditionalWrites`` the store must refuse the condition with
-    /// ``StoreError/Code/notSupported`` and write nothing.
+    /// Without `StoreCapabilities.conditionalWrites` the store must refuse the condition with
+    /// `StoreError.Code.notSupported` and write nothing.
     public static let writeIfAbsent = ContractCheck(
         "writeIfAbsent",
         "ifAbsent writes an absent key and fails with conditionFailed, changing nothing, on a present one"
     ) { try await ConditionChecks.writeIfAbsent($0) }
 
-    /// ``WriteCondition/ifMatches(_:)`` writes when the current ETag is the one given, and
-    /// throws ``StoreError/Code/conditionFailed`` and changes nothing for a stale ETag, a made-up
+    /// `WriteCondition.ifMatches(_:)` writes when the current ETag is the one given, and
+    /// throws `StoreError.Code.conditionFailed` and changes nothing for a stale ETag, a made-up
     /// ETag, or an absent key (which it must not create).
     ///
-    /// Without ``StoreCapabilities/conditionalWrites`` the store must refuse the condition with
-    /// ``StoreError/Code/notSupported`` and write nothing.
+    /// Without `StoreCapabilities.conditionalWrites` the store must refuse the condition with
+    /// `StoreError.Code.notSupported` and write nothing.
     public static let writeIfMatches = ContractCheck(
         "writeIfMatches",
         "ifMatches writes on the right ETag and fails with conditionFailed on a wrong one or an absent key"
     ) { try await ConditionChecks.writeIfMatches($0) }
 
-    /// ``DeleteCondition/ifMatches(_:)`` deletes on the right ETag and throws
-    /// ``StoreError/Code/conditionFailed`` on a wrong one or an absent key, deleting nothing; an
+    /// `DeleteCondition.ifMatches(_:)` deletes on the right ETag and throws
+    /// `StoreError.Code.conditionFailed` on a wrong one or an absent key, deleting nothing; an
     /// unconditional delete of an absent key returns `false`.
     ///
-    /// Without ``StoreCapabilities/conditionalDeletes`` the store must refuse the condition with
-    /// ``StoreError/Code/notSupported`` and delete nothing.
+    /// Without `StoreCapabilities.conditionalDeletes` the store must refuse the condition with
+    /// `StoreError.Code.notSupported` and delete nothing.
     public static let conditionalDelete = ContractCheck(
         "conditionalDelete",
         "a conditional delete removes on the right ETag and fails with conditionFailed on a wrong one or an absent key"

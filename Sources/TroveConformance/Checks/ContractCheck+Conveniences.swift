@@ -25,7 +25,7 @@ extension ContractCheck {
 
     /// `oldestKeys` and `newestKeys` return the N keys with the earliest or latest modification
     /// (or creation) dates the store reports, in order; modification dates follow the order of
-    /// the writes. A store without ``StoreCapabilities/modificationDate`` has no order to keep:
+    /// the writes. A store without `StoreCapabilities.modificationDate` has no order to keep:
     /// its answers hold N distinct keys under the prefix.
     public static let oldestAndNewestKeys = ContractCheck(
         "oldestAndNewestKeys",
@@ -33,11 +33,11 @@ extension ContractCheck {
     ) { try await ConvenienceChecks.oldestAndNewestKeys($0) }
 
     /// `update` hands its closure the current value (`nil` when absent) and stores, keeps
-    /// (``UpdateOutcome/kept``, value and ETag untouched) or deletes as told; an error thrown by
+    /// (`UpdateOutcome.kept`, value and ETag untouched) or deletes as told; an error thrown by
     /// the closure changes nothing.
     ///
-    /// Without ``StoreCapabilities/conditionalWrites``, `update` must throw
-    /// ``StoreError/Code/notSupported``.
+    /// Without `StoreCapabilities.conditionalWrites`, `update` must throw
+    /// `StoreError.Code.notSupported`.
     public static let updateKeepAndDelete = ContractCheck(
         "updateKeepAndDelete",
         "update stores, keeps or deletes as its closure says"

@@ -2,7 +2,7 @@ import Foundation
 import Trove
 
 extension ContractCheck {
-    /// A ``ListCursor`` is a position in key order, not a snapshot: the same cursor gives the
+    /// A `ListCursor` is a position in key order, not a snapshot: the same cursor gives the
     /// same page again; a key written after it was handed out shows up on a later page if and
     /// only if it sorts after the cursor; a key deleted meanwhile does not; and a second
     /// instance of the store (``ConformanceEnvironment/reopen``) continues from it.

@@ -12,10 +12,10 @@ extension ContractCheck {
         "count, discard, removeValue, value(for:default:), increment, removeAll, entries and copy behave as a dictionary's"
     ) { try await DictionaryChecks.dictionaryOperations($0) }
 
-    /// A streamed write with ``WriteOptions/expectedSize`` succeeds when the chunks add up to
-    /// it, and otherwise fails with ``StoreError/Code/invalidArgument`` leaving the key as it
-    /// was; ``KeyValueStore/withReadStream(_:chunkSize:options:_:)`` and
-    /// ``KeyValueStore/withListing(_:pageSize:_:)`` hand their body a working stream and listing.
+    /// A streamed write with `WriteOptions.expectedSize` succeeds when the chunks add up to
+    /// it, and otherwise fails with `StoreError.Code.invalidArgument` leaving the key as it
+    /// was; `KeyValueStore.withReadStream(_:chunkSize:options:_:)` and
+    /// `KeyValueStore.withListing(_:pageSize:_:)` hand their body a working stream and listing.
     public static let scopedStreams = ContractCheck(
         "scopedStreams",
         "expected sizes are enforced on streamed writes; scoped streams and listings work and end with their scope"

@@ -7,8 +7,8 @@ extension ContractCheck {
     /// all expired disappears too), `count` and `randomKey`, and a delete of it returns `false`.
     /// Before, the entry is visible and reports its expiration date.
     ///
-    /// Without ``StoreCapabilities/expiration`` the store must refuse every expiry with
-    /// ``StoreError/Code/notSupported`` and write nothing. With it, the environment needs the
+    /// Without `StoreCapabilities.expiration` the store must refuse every expiry with
+    /// `StoreError.Code.notSupported` and write nothing. With it, the environment needs the
     /// ``ConformanceEnvironment/clock`` the store was built with, or
     /// ``ConformanceEnvironment/realTimeExpiry`` for a store whose clock is a server's.
     public static let expiredEntriesAreInvisible = ContractCheck(
@@ -16,21 +16,21 @@ extension ContractCheck {
         "expired entries are invisible to read, metadata, contains, list and count"
     ) { try await ExpiryChecks.expiredEntriesAreInvisible($0) }
 
-    /// An expired entry counts as absent for conditions: ``WriteCondition/ifAbsent`` succeeds
-    /// over it, ``WriteCondition/ifMatches(_:)`` with its old ETag fails, `update` sees `nil`;
+    /// An expired entry counts as absent for conditions: `WriteCondition.ifAbsent` succeeds
+    /// over it, `WriteCondition.ifMatches(_:)` with its old ETag fails, `update` sees `nil`;
     /// and an overwrite replaces the expiry (with none, or with a new one).
     public static let writesOverExpiredEntries = ContractCheck(
         "writesOverExpiredEntries",
         "ifAbsent succeeds over an expired entry; an overwrite replaces the expiry"
     ) { try await ExpiryChecks.writesOverExpiredEntries($0) }
 
-    /// ``KeyValueStore/reclaimExpired()`` deletes nothing live, returns exactly the number of
+    /// `KeyValueStore.reclaimExpired()` deletes nothing live, returns exactly the number of
     /// expired entries it deleted (0 on a second call), and frees their space when the
     /// environment can measure it (``ConformanceEnvironment/storageFootprint``).
     ///
     /// Under a value size limit (``ConformanceEnvironment/maximumValueSize``) the large values
     /// shrink to fit, and the sizes the check would have used must be refused with
-    /// ``StoreError/Code/valueTooLarge``, changing nothing.
+    /// `StoreError.Code.valueTooLarge`, changing nothing.
     public static let reclaimExpired = ContractCheck(
         "reclaimExpired",
         "reclaimExpired returns the number of expired entries and frees their space"

@@ -10,7 +10,7 @@ extension ContractCheck {
         "a and a/b both hold values; deleting one leaves the other"
     ) { try await HierarchyChecks.keyAndPrefixCoexist($0) }
 
-    /// A sub-store view (``KeyValueStore/prefixed(_:)``) reads, writes, deletes and lists only
+    /// A sub-store view (`KeyValueStore.prefixed(_:)`) reads, writes, deletes and lists only
     /// the keys under its prefix, without the prefix, and nests; keys that merely start with the
     /// same letters (`subway`) and the prefix's own value are not part of it.
     public static let subStoreView = ContractCheck(

@@ -3,19 +3,19 @@ import Trove
 
 extension ContractCheck {
     /// Every key of ``ConformanceKeys/valid``, plus one of the store's maximum length, is accepted
-    /// by ``StoreKey/init(validating:)`` unchanged and round-trips through write, read, metadata
+    /// by `StoreKey.init(validating:)` unchanged and round-trips through write, read, metadata
     /// and listing (in byte-wise order) without being altered, merged with another or refused;
     /// those of ``ConformanceEnvironment/refusedKeys`` are refused with
-    /// ``StoreError/Code/invalidKey`` by every operation instead.
+    /// `StoreError.Code.invalidKey` by every operation instead.
     public static let validKeysRoundTrip = ContractCheck(
         "validKeysRoundTrip",
         "valid keys (unicode, spaces, %, \\, dot names, long and deep keys) round-trip unchanged"
     ) { try await KeyChecks.validKeysRoundTrip($0) }
 
-    /// Every string of ``ConformanceKeys/invalid`` is refused by ``StoreKey/init(validating:)``
-    /// with ``StoreError/Code/invalidKey``, and invalid listing prefixes and delimiters by
-    /// ``ListQuery/init(prefix:delimiter:includesMetadata:)`` with
-    /// ``StoreError/Code/invalidArgument``, before any store is involved.
+    /// Every string of ``ConformanceKeys/invalid`` is refused by `StoreKey.init(validating:)`
+    /// with `StoreError.Code.invalidKey`, and invalid listing prefixes and delimiters by
+    /// `ListQuery.init(prefix:delimiter:includesMetadata:)` with
+    /// `StoreError.Code.invalidArgument`, before any store is involved.
     public static let invalidKeysRejected = ContractCheck(
         "invalidKeysRejected",
         "invalid keys (empty, /a, a/, a//b, ., .., controls, 1,025 bytes) are refused with invalidKey",
@@ -25,7 +25,7 @@ extension ContractCheck {
     /// A key of exactly ``ConformanceEnvironment/maximumKeyByteCount`` bytes, in several
     /// segments or in one, round-trips (unless ``ConformanceEnvironment/refusedKeys`` holds it,
     /// when it must be refused); a key one byte longer is refused with
-    /// ``StoreError/Code/invalidKey`` and nothing is written.
+    /// `StoreError.Code.invalidKey` and nothing is written.
     public static let keyLengthLimit = ContractCheck(
         "keyLengthLimit",
         "keys of the maximum length round-trip; one byte more is refused with invalidKey"

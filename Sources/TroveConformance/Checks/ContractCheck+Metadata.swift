@@ -5,9 +5,9 @@ extension ContractCheck {
     /// Metadata is accurate and the same from every source (the write's result, `metadata`,
     /// `read`, `readStream`, a listing with metadata): the key, the size, the ETag, a plausible
     /// modification date (the write's moment where the store claims
-    /// ``StoreCapabilities/modificationDate``, else no earlier than the write and no later than
+    /// `StoreCapabilities.modificationDate`, else no earlier than the write and no later than
     /// the answer), a creation date present exactly when the store claims
-    /// ``StoreCapabilities/creationDate``, and no expiration date for a write without expiry.
+    /// `StoreCapabilities.creationDate`, and no expiration date for a write without expiry.
     public static let metadataIsAccurate = ContractCheck(
         "metadataIsAccurate",
         "size, ETag, modification date and creation date (iff claimed) are right and agree everywhere"

@@ -2,18 +2,18 @@ import Foundation
 import Trove
 
 extension ContractCheck {
-    /// ``ReadOptions/range`` returns exactly the bytes asked for (clamped to the value, empty
+    /// `ReadOptions.range` returns exactly the bytes asked for (clamped to the value, empty
     /// past its end) from `read` and `readStream`, with the metadata of the whole value;
-    /// ``ReadOptions/ifNoneMatch`` with the current ETag returns ``ReadOutcome/unchanged(_:)``
+    /// `ReadOptions.ifNoneMatch` with the current ETag returns `ReadOutcome.unchanged(_:)`
     /// and with another one the value; a missing key is `nil` either way.
     public static let readOptions = ContractCheck(
         "readOptions",
         "byte ranges return exactly their bytes; ifNoneMatch with the current ETag returns unchanged"
     ) { try await ReadOptionChecks.readOptions($0) }
 
-    /// With ``StoreCapabilities/expiryRefreshOnRead``, a read with
-    /// ``ReadOptions/refreshingExpiry`` renews the entry's expiry and keeps its value and ETag;
-    /// without it, such a read throws ``StoreError/Code/notSupported``.
+    /// With `StoreCapabilities.expiryRefreshOnRead`, a read with
+    /// `ReadOptions.refreshingExpiry` renews the entry's expiry and keeps its value and ETag;
+    /// without it, such a read throws `StoreError.Code.notSupported`.
     public static let expiryRefreshOnRead = ContractCheck(
         "expiryRefreshOnRead",
         "a read that renews an expiry keeps value and ETag and pushes the deadline, or is refused with notSupported"

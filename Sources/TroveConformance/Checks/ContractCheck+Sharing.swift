@@ -7,8 +7,8 @@ extension ContractCheck {
     /// each other: a stale ETag from one fails on the other, racing `ifAbsent` writes have one
     /// winner, and compare-and-swap increments from both are never lost.
     ///
-    /// Required of stores that claim ``StoreCapabilities/sharedAcrossProcesses``. A store that
-    /// only claims ``StoreCapabilities/persistence`` is checked for visibility through a second
+    /// Required of stores that claim `StoreCapabilities.sharedAcrossProcesses`. A store that
+    /// only claims `StoreCapabilities.persistence` is checked for visibility through a second
     /// instance when the environment can open one. A store that claims neither keeps nothing
     /// beyond its instance, so there is nothing to check.
     public static let sharedAcrossInstances = ContractCheck(

@@ -9,7 +9,7 @@ extension ContractCheck {
     ///
     /// Under a value size limit (``ConformanceEnvironment/maximumValueSize``) the large values
     /// shrink to fit, and the sizes the check would have used must be refused with
-    /// ``StoreError/Code/valueTooLarge``, changing nothing.
+    /// `StoreError.Code.valueTooLarge`, changing nothing.
     public static let largeStreamedValue = ContractCheck(
         "largeStreamedValue",
         "a 64 MiB value streams in and out in chunks, byte for byte"
@@ -22,7 +22,7 @@ extension ContractCheck {
     ///
     /// Under a value size limit (``ConformanceEnvironment/maximumValueSize``) the large values
     /// shrink to fit, and the sizes the check would have used must be refused with
-    /// ``StoreError/Code/valueTooLarge``, changing nothing.
+    /// `StoreError.Code.valueTooLarge`, changing nothing.
     public static let streamedWriteAtomicity = ContractCheck(
         "streamedWriteAtomicity",
         "a streamed write is atomic: readers see the old value until it commits; a failed source changes nothing"

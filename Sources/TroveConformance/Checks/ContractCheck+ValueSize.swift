@@ -4,7 +4,7 @@ import Trove
 extension ContractCheck {
     /// For a store with a value size limit (``ConformanceEnvironment/maximumValueSize``): values
     /// of exactly the limit round-trip, whole and streamed; one byte more is refused with
-    /// ``StoreError/Code/valueTooLarge`` naming the key and the store, whole and streamed, over an
+    /// `StoreError.Code.valueTooLarge` naming the key and the store, whole and streamed, over an
     /// existing value and on a fresh key, changing nothing; and a streamed source of four times the
     /// limit is refused without being read far past the limit.
     ///

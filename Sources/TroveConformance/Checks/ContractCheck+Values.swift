@@ -22,7 +22,7 @@ extension ContractCheck {
     ///
     /// Under a value size limit (``ConformanceEnvironment/maximumValueSize``) the large values
     /// shrink to fit, and the sizes the check would have used must be refused with
-    /// ``StoreError/Code/valueTooLarge``, changing nothing.
+    /// `StoreError.Code.valueTooLarge`, changing nothing.
     public static let binaryValues = ContractCheck(
         "binaryValues",
         "values are bytes: all 256 byte values, invalid UTF-8 and CR LF round-trip exactly"
@@ -33,7 +33,7 @@ extension ContractCheck {
     ///
     /// Under a value size limit (``ConformanceEnvironment/maximumValueSize``) the large values
     /// shrink to fit, and the sizes the check would have used must be refused with
-    /// ``StoreError/Code/valueTooLarge``, changing nothing.
+    /// `StoreError.Code.valueTooLarge`, changing nothing.
     public static let overwriteReplacesValue = ContractCheck(
         "overwriteReplacesValue",
         "an overwrite replaces the whole value (no stale tail) and the key stays listed once"

@@ -6,7 +6,7 @@ public import Trove
 ///
 /// Each envelope names the key that sealed it, so keys can be rotated without rewriting data:
 /// make a new key current and keep the old ones for reading. Values sealed with a key the keyring
-/// no longer holds read as ``StoreError/Code/integrity`` errors.
+/// no longer holds read as `StoreError.Code.integrity` errors.
 ///
 ///     var keyring = try Keyring(current: 1, key: SymmetricKey(size: .bits256))
 ///     keyring = try keyring.rotating(to: 2, key: SymmetricKey(size: .bits256))
@@ -33,7 +33,7 @@ public struct Keyring: Sendable, CustomStringConvertible, CustomReflectable {
     /// - Parameters:
     ///   - current: The key's id.
     ///   - key: A 256-bit key, such as `SymmetricKey(size: .bits256)`.
-    /// - Throws: ``StoreError/Code/invalidArgument`` when the key is not 256 bits long.
+    /// - Throws: `StoreError.Code.invalidArgument` when the key is not 256 bits long.
     public init(current: KeyID, key: SymmetricKey) throws(StoreError) {
         try self.init(current: current, keys: [current: key])
     }
@@ -43,7 +43,7 @@ public struct Keyring: Sendable, CustomStringConvertible, CustomReflectable {
     /// - Parameters:
     ///   - current: The id of the key that seals new values; `keys` must hold it.
     ///   - keys: Every key that may have sealed a stored value, by id. Each is 256 bits long.
-    /// - Throws: ``StoreError/Code/invalidArgument`` when `keys` does not hold `current` or a key
+    /// - Throws: `StoreError.Code.invalidArgument` when `keys` does not hold `current` or a key
     ///   is not 256 bits long (the message names the key's id and size, never its bytes).
     public init(current: KeyID, keys: [KeyID: SymmetricKey]) throws(StoreError) {
         guard keys[current] != nil else {
@@ -70,7 +70,7 @@ public struct Keyring: Sendable, CustomStringConvertible, CustomReflectable {
     /// The same keyring with `key` added under `id` and made current; the other keys stay, so
     /// that values they sealed still read.
     ///
-    /// - Throws: ``StoreError/Code/invalidArgument`` when the keyring already holds a different
+    /// - Throws: `StoreError.Code.invalidArgument` when the keyring already holds a different
     ///   key under `id` (reusing an id would make older values unreadable) or `key` is not 256
     ///   bits long.
     public func rotating(to id: KeyID, key: SymmetricKey) throws(StoreError) -> Keyring {
@@ -83,9 +83,9 @@ public struct Keyring: Sendable, CustomStringConvertible, CustomReflectable {
     }
 
     /// The same keyring without the key `id`; values it sealed will read as
-    /// ``StoreError/Code/integrity`` errors.
+    /// `StoreError.Code.integrity` errors.
     ///
-    /// - Throws: ``StoreError/Code/invalidArgument`` when `id` is the current key.
+    /// - Throws: `StoreError.Code.invalidArgument` when `id` is the current key.
     public func removing(_ id: KeyID) throws(StoreError) -> Keyring {
         guard id != currentKeyID else {
             throw Self.invalid("key \(id) is current: rotate to another key before removing it")

@@ -4,7 +4,7 @@ public import Trove
 /// A layer that encrypts every value with an authenticated cipher (AES-256-GCM or
 /// ChaCha20-Poly1305) and checks it on every read, so that the base store never sees a value and
 /// a value changed, cut, or moved to another key there is reported as a
-/// ``StoreError/Code/integrity`` error instead of being returned.
+/// `StoreError.Code.integrity` error instead of being returned.
 ///
 ///     let keyring = try Keyring(current: 1, key: SymmetricKey(size: .bits256))
 ///     let store = try FileSystemStore(root: dataDirectory).encrypted(with: keyring)
@@ -51,11 +51,11 @@ public import Trove
 /// Conditions, expiry, ETags, dates and streaming pass through to the base store, so the
 /// capabilities are the base store's. Streamed writes encrypt each segment as it comes; streamed
 /// reads check each segment before handing out any of its bytes, so a stream may end with an
-/// ``StoreError/Code/integrity`` error after some checked chunks. ``url(for:)`` is always `nil`:
+/// `StoreError.Code.integrity` error after some checked chunks. ``url(for:)`` is always `nil`:
 /// the bytes behind a base store's URL are ciphertext.
 ///
 /// ## Errors
-/// ``StoreError/Code/integrity`` on a read (`read`, `readStream`, and `metadata(for:)` or a
+/// `StoreError.Code.integrity` on a read (`read`, `readStream`, and `metadata(for:)` or a
 /// listing with metadata when the stored size cannot be an envelope's) of bytes that this layer
 /// did not write with a key of its keyring: changed, cut, swapped, garbage, of an unknown version
 /// or cipher, or sealed with a key the keyring does not hold or holds under another secret. The
@@ -96,14 +96,14 @@ public struct EncryptedStore<Base: KeyValueStore>: KeyValueStore {
     /// Reads the envelope under `key` and returns the value once every segment is decrypted and
     /// checked.
     ///
-    /// - Throws: ``StoreError/Code/integrity`` when the envelope fails its check.
+    /// - Throws: `StoreError.Code.integrity` when the envelope fails its check.
     public func read(_ key: StoreKey) async throws -> StoreEntry? {
         try await layer.read(key)
     }
 
     /// Opens the envelope under `key` as a stream; each segment is decrypted and checked before
     /// its bytes are handed out, and a segment that fails ends the stream with
-    /// ``StoreError/Code/integrity``.
+    /// `StoreError.Code.integrity`.
     public func readStream(_ key: StoreKey, chunkSize: Int) async throws -> StreamedEntry? {
         try await layer.readStream(key, chunkSize: chunkSize)
     }
@@ -111,7 +111,7 @@ public struct EncryptedStore<Base: KeyValueStore>: KeyValueStore {
     /// The base store's metadata, with the value's size computed from the stored size (without
     /// reading or decrypting the value).
     ///
-    /// - Throws: ``StoreError/Code/integrity`` when no envelope has the stored size.
+    /// - Throws: `StoreError.Code.integrity` when no envelope has the stored size.
     public func metadata(for key: StoreKey) async throws -> EntryMetadata? {
         try await layer.metadata(for: key)
     }

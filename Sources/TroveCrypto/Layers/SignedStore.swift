@@ -3,7 +3,7 @@ public import Trove
 
 /// A layer that signs every value with HMAC-SHA256 and checks the signature on every read, so
 /// that a value changed, cut, or moved to another key in the base store is reported as a
-/// ``StoreError/Code/integrity`` error instead of being returned.
+/// `StoreError.Code.integrity` error instead of being returned.
 ///
 ///     let keyring = try Keyring(current: 1, key: SymmetricKey(size: .bits256))
 ///     let store = try FileSystemStore(root: dataDirectory).signed(with: keyring)
@@ -46,11 +46,11 @@ public import Trove
 /// Conditions, expiry, ETags, dates and streaming pass through to the base store, so the
 /// capabilities are the base store's. Streamed writes sign each segment as it comes; streamed
 /// reads check each segment before handing out any of its bytes, so a stream may end with an
-/// ``StoreError/Code/integrity`` error after some checked chunks. ``url(for:)`` is always `nil`:
+/// `StoreError.Code.integrity` error after some checked chunks. ``url(for:)`` is always `nil`:
 /// the bytes behind a base store's URL are an envelope, not the value.
 ///
 /// ## Errors
-/// ``StoreError/Code/integrity`` on a read (`read`, `readStream`, and `metadata(for:)` or a
+/// `StoreError.Code.integrity` on a read (`read`, `readStream`, and `metadata(for:)` or a
 /// listing with metadata when the stored size cannot be an envelope's) of bytes that this layer
 /// did not write with a key of its keyring: changed, cut, swapped, garbage, of an unknown
 /// version, or signed with a key the keyring does not hold or holds under another secret. The
@@ -86,13 +86,13 @@ public struct SignedStore<Base: KeyValueStore>: KeyValueStore {
 
     /// Reads the envelope under `key` and returns the value once every segment is checked.
     ///
-    /// - Throws: ``StoreError/Code/integrity`` when the envelope fails its check.
+    /// - Throws: `StoreError.Code.integrity` when the envelope fails its check.
     public func read(_ key: StoreKey) async throws -> StoreEntry? {
         try await layer.read(key)
     }
 
     /// Opens the envelope under `key` as a stream; each segment is checked before its bytes are
-    /// handed out, and a segment that fails ends the stream with ``StoreError/Code/integrity``.
+    /// handed out, and a segment that fails ends the stream with `StoreError.Code.integrity`.
     public func readStream(_ key: StoreKey, chunkSize: Int) async throws -> StreamedEntry? {
         try await layer.readStream(key, chunkSize: chunkSize)
     }
@@ -100,7 +100,7 @@ public struct SignedStore<Base: KeyValueStore>: KeyValueStore {
     /// The base store's metadata, with the value's size computed from the stored size (without
     /// reading or checking the value).
     ///
-    /// - Throws: ``StoreError/Code/integrity`` when no envelope has the stored size.
+    /// - Throws: `StoreError.Code.integrity` when no envelope has the stored size.
     public func metadata(for key: StoreKey) async throws -> EntryMetadata? {
         try await layer.metadata(for: key)
     }
