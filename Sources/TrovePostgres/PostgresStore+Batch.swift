@@ -24,13 +24,13 @@ extension PostgresStore {
     }
 
     /// Writes every entry in one transaction: all of them, or none when one fails
-    /// (``StoreCapabilities/atomicBatches``). Unconditional writes of distinct keys go in one
+    /// (`StoreCapabilities.atomicBatches`). Unconditional writes of distinct keys go in one
     /// multi-row statement; otherwise each entry is a statement of the transaction, its condition
     /// judged after the entries before it.
     ///
     /// - Returns: One result per write; when an entry fails, its own error, and for every other
-    ///   entry an error made by ``StoreError/batchAborted(by:key:store:)``.
-    /// - Throws: ``StoreError`` when the transaction cannot run or commit.
+    ///   entry an error made by `StoreError.batchAborted(by:key:store:)`.
+    /// - Throws: `StoreError` when the transaction cannot run or commit.
     public func writeBatch(_ writes: [BatchWrite]) async throws -> [Result<EntryMetadata, StoreError>] {
         guard !writes.isEmpty else { return [] }
         if let index = writes.firstIndex(where: { $0.value.count > options.maximumValueSize }) {
@@ -97,7 +97,7 @@ extension PostgresStore {
     /// is writing, then checks its condition against the committed row. Do not keep the
     /// transaction beyond `body`.
     ///
-    /// - Throws: ``StoreError`` when the transaction cannot begin or commit, or when an operation
+    /// - Throws: `StoreError` when the transaction cannot begin or commit, or when an operation
     ///   of `body` fails and `body` throws that error on; any other error that `body` throws, as
     ///   it is. Either way nothing of the transaction is kept.
     public func transaction<T>(_ body: (PostgresTransaction) async throws -> T) async throws -> T {
@@ -222,7 +222,7 @@ public struct PostgresTransaction {
 
     /// Stores `value` under `key` if `condition` holds.
     ///
-    /// - Throws: ``StoreError/Code/conditionFailed`` when it does not; throwing it on from the
+    /// - Throws: `StoreError.Code.conditionFailed` when it does not; throwing it on from the
     ///   transaction's body undoes the transaction.
     @discardableResult
     public func write(

@@ -2,12 +2,12 @@ extension PostgresStore {
     /// How a store uses its table.
     public struct Options: Sendable, Hashable {
         /// The largest value, in bytes, the store writes; a larger one fails with
-        /// ``StoreError/Code/valueTooLarge`` before anything is sent. Defaults to 64 MiB; at most
+        /// `StoreError.Code.valueTooLarge` before anything is sent. Defaults to 64 MiB; at most
         /// 1 GiB less a little, `bytea`'s own limit.
         public var maximumValueSize: Int
         /// Whether opening creates the table (and its expiry index) when it is missing. Defaults
         /// to `true`; without it a missing table fails the open with
-        /// ``StoreError/Code/invalidArgument``.
+        /// `StoreError.Code.invalidArgument`.
         public var createsTable: Bool
 
         /// The largest value `bytea` holds, less room for the row around it.

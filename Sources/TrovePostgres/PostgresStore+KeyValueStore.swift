@@ -28,7 +28,7 @@ extension PostgresStore {
     }
 
     /// Reads `key` under `options` in one statement: the server cuts the range and leaves the
-    /// value out when its ETag is ``ReadOptions/ifNoneMatch``; a renewed expiry is an `UPDATE …
+    /// value out when its ETag is `ReadOptions.ifNoneMatch`; a renewed expiry is an `UPDATE …
     /// RETURNING` of the live row, keeping its value and ETag.
     public func read(_ key: StoreKey, options: ReadOptions) async throws -> ReadOutcome<StoreEntry>? {
         if options.isNone { return try await read(key).map { .value($0) } }
@@ -86,7 +86,7 @@ extension PostgresStore {
     /// the range cut and the expiry renewed on the server); the rest of the range is read a
     /// piece at a time as the chunks are read, each piece of the version the stream opened.
     /// The client never holds more than a piece. A value replaced or deleted while its stream
-    /// is read fails the stream with ``StoreError/Code/conditionFailed``: read it again. A
+    /// is read fails the stream with `StoreError.Code.conditionFailed`: read it again. A
     /// stream abandoned midway holds nothing on the server.
     public func readStream(_ key: StoreKey, chunkSize: Int, options: ReadOptions) async throws -> ReadOutcome<StreamedEntry>? {
         let chunkSize = max(1, chunkSize)

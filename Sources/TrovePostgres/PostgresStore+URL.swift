@@ -64,8 +64,11 @@ extension PostgresStore {
 
         /// Reads a `postgres:` or `postgresql:` URL.
         ///
-        /// - Parameter environment: Where `PGPASSWORD` is looked up when the URL has no password.
-        /// - Throws: ``StoreError/Code/invalidArgument`` for another scheme, a missing host, a
+        /// - Parameters:
+        ///   - url: The URL, such as `postgres://app@db.internal/app?table=sessions`.
+        ///   - environment: Where `PGPASSWORD` is looked up when the URL has no password.
+        ///     Defaults to none.
+        /// - Throws: `StoreError.Code.invalidArgument` for another scheme, a missing host, a
         ///   path that is not one database name, or an unknown option or bad value.
         public init(_ url: StoreURL, environment: [String: String] = [:]) throws(StoreError) {
             guard url.scheme == "postgres" || url.scheme == "postgresql" else {
@@ -188,9 +191,9 @@ extension PostgresStore {
     /// Opens the store a URL describes: checks the login and prepares the table over one
     /// connection of its own (so a wrong password, a missing database or a table of another
     /// shape fail here), then makes the pool that the store runs on, which
-    /// ``OpenedStore/run()`` runs.
+    /// `OpenedStore.run()` runs.
     ///
-    /// - Throws: ``StoreError`` as ``init(client:table:schema:options:location:)`` does.
+    /// - Throws: `StoreError` as ``init(client:table:schema:options:location:)`` does.
     public static func open(_ settings: URLConfiguration) async throws -> OpenedStore {
         let description = describe(settings.location, settings.schema, settings.table)
         let logger = Logger(label: "trove.postgres", factory: { _ in SwiftLogNoOpLogHandler() })

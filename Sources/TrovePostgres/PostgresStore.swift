@@ -16,8 +16,8 @@ public import Trove
 ///         group.cancelAll()
 ///     }
 ///
-/// From a URL, ``StoreScheme/postgres`` opens the client and the store together, and
-/// ``OpenedStore/run()`` (or ``OpenedStore/withRunning(isolation:_:)``) runs the pool.
+/// From a URL, ``Trove/StoreScheme/postgres`` opens the client and the store together, and
+/// `OpenedStore.run()` (or `OpenedStore.withRunning(isolation:_:)`) runs the pool.
 ///
 /// **Layout.** Each store is one table (`kv` in schema `public` unless you name others), so many
 /// stores share a database:
@@ -30,39 +30,52 @@ public import Trove
 ///     modified_at timestamptz NOT NULL
 ///     expires_at  timestamptz          -- with a partial index WHERE expires_at IS NOT NULL
 ///
-/// The `C` collation compares keys byte by byte, which is ``StoreKey``'s order, so listing is a
+/// The `C` collation compares keys byte by byte, which is `StoreKey`'s order, so listing is a
 /// range scan of the primary key: a prefix becomes `key >= prefix AND key < next` where `next`
 /// is the smallest text after every key with that prefix, which the index serves (a `LIKE` on
 /// an expression would not). Values are `bytea`, sent and received in binary.
 ///
 /// **The contract in single statements.** Every call is one statement, so one round trip, and
 /// its condition is part of it: an upsert (`INSERT … ON CONFLICT (key) DO UPDATE`) for a plain
-/// write; for ``WriteCondition/ifAbsent`` the same insert whose `DO UPDATE` applies only over an
+/// write; for `WriteCondition.ifAbsent` the same insert whose `DO UPDATE` applies only over an
 /// expired row (so a live row makes it return nothing: the condition failed); for
-/// ``WriteCondition/ifMatches(_:)`` an `UPDATE … WHERE key = $1 AND etag = $2` of the live row;
+/// `WriteCondition.ifMatches(_:)` an `UPDATE … WHERE key = $1 AND etag = $7` of the live row;
 /// deletes likewise. PostgreSQL re-checks an `UPDATE`'s `WHERE` on the newest version of a row it
 /// waited for, so these compare-and-swaps hold across every client at the default isolation.
 ///
 /// **Whose clock.** Expiry is judged by the server's clock: every statement compares
-/// `expires_at` with `now()`, the start of its transaction, and ``Expiry/after(_:)`` is stored
+/// `expires_at` with `now()`, the start of its transaction, and `Expiry.after(_:)` is stored
 /// as `now() + lifetime`. The servers of an application do not share a clock, and the database
 /// is the one place they all reach, so an entry is live or expired for all of them at once; the
-/// dates in ``EntryMetadata`` are the server's too. (``Expiry/at(_:)`` is a point in time that
+/// dates in `EntryMetadata` are the server's too. (`Expiry.at(_:)` is a point in time that
 /// the caller chose, stored as it is.) An expired row is invisible to every read, listing and
 /// count at once; ``reclaimExpired()`` deletes every one, and the store deletes a few itself
 /// every few hundred writes.
 ///
 /// **ETags** are 128 bits: a random identifier of the store instance and a counter, so every
-/// write gives a new one, even of identical bytes (``StoreCapabilities/distinctETagPerWrite``).
+/// write gives a new one, even of identical bytes (`StoreCapabilities.distinctETagPerWrite`).
 ///
-/// **Batches** run in one transaction (``StoreCapabilities/atomicBatches``): a batch of
+/// **Batches** run in one transaction (`StoreCapabilities.atomicBatches`): a batch of
 /// unconditional writes of distinct keys is a single multi-row `INSERT … SELECT FROM unnest(…)`;
 /// other batches are one statement per entry inside `BEGIN … COMMIT`, each condition judged after
 /// the entries before it. ``transaction(_:)`` runs your own sequence of calls the same way.
 ///
-/// **Values** are held whole in memory on their way in and out, and limited to
-/// ``Options/maximumValueSize`` (64 MiB unless you set it), which fails a larger write with
-/// ``StoreError/Code/valueTooLarge`` before anything is sent.
+/// **Values** are limited to ``Options/maximumValueSize`` (64 MiB unless you set it), which
+/// fails a larger write with `StoreError.Code.valueTooLarge` before anything is sent. A value
+/// written or read whole is held whole in memory on its way; streamed
+/// (``write(contentsOf:for:options:)``, ``readStream(_:chunkSize:options:)``) it goes a part of
+/// 1 MiB at a time: a streamed write sends its parts into a temporary table of one transaction
+/// and its last statement puts them together under the condition, and a stream reads its
+/// value a piece at a time, each of the version it opened.
+///
+/// **Errors** are `StoreError`s whose `underlying` is postgres-nio's error. A lost or refused
+/// connection is `unavailable` (retryable), saying whether the statement may have run; a
+/// refused login (SQLSTATE 28P01, 28000) or privilege (42501) is `permissionDenied`; a missing
+/// database (3D000) is `unavailable`, a missing schema (3F000) `invalidArgument`; the server's
+/// `statement_timeout` (57014) and lock timeouts (55P03) are `timedOut`; serialization failures
+/// and deadlocks (40001, 40P01) are retryable `unavailable`; a read-only server (25006) is
+/// `readOnly`; a full disk (53100) is `outOfSpace`. Messages hold the server's text, never the
+/// query, its parameters or the password.
 ///
 /// **Threads and the pool.** Each statement runs on its connection's event loop, from the
 /// write to the last row, so that the steps in which postgres-nio answers (the stream, the rows,
@@ -74,8 +87,8 @@ public import Trove
 /// `keepAliveBehavior = nil` and a `minimumConnections` of one or two, neither runs.
 ///
 /// Capabilities: retention, persistence, conditional writes and deletes, expiration, creation
-/// dates, a new ETag on every write, atomic batches, renewing an expiry within a read, and
-/// sharing across processes.
+/// and modification dates, a new ETag on every write, atomic batches, renewing an expiry within
+/// a read, sharing across processes, and streaming.
 public final class PostgresStore: KeyValueStore {
     /// The client whose pool the store's statements run on.
     public let client: PostgresClient
@@ -97,7 +110,7 @@ public final class PostgresStore: KeyValueStore {
     /// Opens the store in table `table` of schema `schema`, creating the table and its index
     /// when missing (with ``Options/createsTable``) and checking the shape of one that exists.
     ///
-    /// The client must be running (its ``PostgresClient/run()`` in a task of yours): opening
+    /// The client must be running (its `PostgresClient.run()` in a task of yours): opening
     /// runs statements on it.
     ///
     /// - Parameters:
@@ -109,10 +122,10 @@ public final class PostgresStore: KeyValueStore {
     ///   - options: How the store uses the table.
     ///   - location: How descriptions and errors name the server, such as `127.0.0.1:5432/app`.
     ///     Defaults to `postgres`; give no password here.
-    /// - Throws: ``StoreError`` with ``StoreError/Code/invalidArgument`` for a bad name or a
+    /// - Throws: `StoreError` with `StoreError.Code.invalidArgument` for a bad name or a
     ///   table of another shape (the message names each difference), and the error of the first
-    ///   statement otherwise (see ``PostgresStore`` on errors): ``StoreError/Code/unavailable``
-    ///   when the server cannot be reached, ``StoreError/Code/permissionDenied`` for a refused
+    ///   statement otherwise (see ``PostgresStore`` on errors): `StoreError.Code.unavailable`
+    ///   when the server cannot be reached, `StoreError.Code.permissionDenied` for a refused
     ///   login or a table the user may not create, …
     public convenience init(
         client: PostgresClient, table: String = "kv", schema: String = "public", options: Options = Options(),

@@ -89,7 +89,7 @@ extension RedisStore {
     /// a longer one is read a chunk (1 MiB) at a time as the stream is read, each of the version
     /// the stream opened (its chunks are never rewritten). A value replaced or deleted more than
     /// ``chunkGraceMilliseconds`` before its stream reaches the end fails the stream with
-    /// ``StoreError/Code/conditionFailed``: read it again. With ``Layout/plain`` the value is read
+    /// `StoreError.Code.conditionFailed`: read it again. With ``Layout/plain`` the value is read
     /// whole.
     public func readStream(_ key: StoreKey, chunkSize: Int) async throws -> StreamedEntry? {
         if layout.isPlain {
@@ -397,10 +397,10 @@ extension RedisStore {
     /// store's default expiry; an existing one keeps its own.
     ///
     /// This is reached only through a `RedisStore` itself: through `any KeyValueStore` or a
-    /// layer, ``KeyValueStore/increment(_:by:)`` runs its compare-and-swap loop instead.
+    /// layer, `KeyValueStore.increment(_:by:)` runs its compare-and-swap loop instead.
     ///
-    /// - Throws: ``StoreError/Code/decodingFailed`` when the value is not a decimal integer;
-    ///   ``StoreError/Code/invalidArgument`` when the sum overflows `Int64`.
+    /// - Throws: `StoreError.Code.decodingFailed` when the value is not a decimal integer;
+    ///   `StoreError.Code.invalidArgument` when the sum overflows `Int64`.
     @discardableResult
     public func increment(_ key: StoreKey, by delta: Int64 = 1) async throws -> Int64 {
         let expiry = serverExpiry(for: .never)

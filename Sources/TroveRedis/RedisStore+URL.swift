@@ -24,7 +24,7 @@ extension RedisStore {
     /// other programs write them; `single`; or `buckets`, with 16 unless `buckets` says).
     /// The port defaults to 6379, the database to 0.
     ///
-    /// TLS: `rediss:` and `rediss+cluster:` speak TLS (``RedisClient/TLS``) to the server or
+    /// TLS: `rediss:` and `rediss+cluster:` speak TLS (`RedisClient.TLS`) to the server or
     /// to every node, and take these options besides: `tls-ca` (a PEM file of the CA
     /// certificates to trust instead of the system's), `tls-cert` and `tls-key` (a client
     /// certificate and its key, in PEM, for servers that ask for one: both or neither),
@@ -57,13 +57,13 @@ extension RedisStore {
         /// Reads a `redis:`, `rediss:`, `redis+cluster:` or `rediss+cluster:` URL.
         ///
         /// Nothing is read from disk: the TLS files are named, not loaded (see
-        /// ``RedisClient/TLS/validate()``).
+        /// `RedisClient.TLS.validate()`).
         ///
         /// - Parameters:
         ///   - url: The URL.
         ///   - context: What relative `tls-ca`, `tls-cert` and `tls-key` paths start from.
-        ///     Defaults to ``StoreOpeningContext/process``.
-        /// - Throws: ``StoreError/Code/invalidArgument`` for another scheme, a missing host, a
+        ///     Defaults to `StoreOpeningContext.process`.
+        /// - Throws: `StoreError.Code.invalidArgument` for another scheme, a missing host, a
         ///   database that is not a number (or not 0 on a cluster), a bad seed list, an
         ///   unknown option or a bad value, a TLS option on a URL without TLS, or `tls-cert`
         ///   without `tls-key` (or the reverse).

@@ -30,7 +30,7 @@ public import TroveRedisClient
 /// never rewritten, and a replaced or deleted value's chunks live ``chunkGraceMilliseconds``
 /// more, so a reader sees one value whole. ``Layout/plain`` keeps values whole.
 ///
-/// **On a Redis Cluster** (a client made with ``RedisClient/init(cluster:eventLoopGroup:logger:)``)
+/// **On a Redis Cluster** (a client made with `RedisClient.init(cluster:eventLoopGroup:logger:)`)
 /// the store is split into 16 buckets (``Layout/buckets(_:)``): key `k` belongs to bucket
 /// `CRC16(k) mod 16`, its hash lives at `prefix + "{" + tag + "}" + k` and the bucket's two
 /// sorted sets at `prefix + "{" + tag + "}\u{1}keys"` and `…\u{1}expiry`, where the hash tag
@@ -51,7 +51,7 @@ public import TroveRedisClient
 /// pipeline, one round trip (not atomic: each entry succeeds or fails on its own); a listing
 /// page is one script call.
 ///
-/// **Expiry models** (``Expiration``): none (each write's own ``Expiry``); fixed (writes
+/// **Expiry models** (``Expiration``): none (each write's own `Expiry`); fixed (writes
 /// without one live a set time); sliding (writes without one live a set time after their last
 /// read, and so do writes with a relative expiry of their own; a read of the value renews it
 /// in the same script that reads it). Metadata lookups and listings do not renew.
@@ -70,8 +70,9 @@ public import TroveRedisClient
 ///
 /// Capabilities: persistence (as far as the server persists), conditional writes and
 /// deletes, expiration, creation and modification dates, sharing across processes, a
-/// distinct ETag per write, and renewing an expiry within a read. Not streaming (values
-/// travel whole), not atomic batches.
+/// distinct ETag per write, renewing an expiry within a read, and streaming (a value over
+/// ``chunkByteCount`` goes in and out a chunk at a time). Not atomic batches. With
+/// ``Layout/plain``, see ``capabilities``.
 public final class RedisStore: KeyValueStore {
     /// The client the store sends its commands with; the caller owns it and shuts it down.
     public let client: RedisClient
@@ -127,9 +128,10 @@ public final class RedisStore: KeyValueStore {
 
     /// With an index (``Layout/single``, ``Layout/buckets(_:)``): persistence (as far as the
     /// server persists), conditional writes and deletes, expiration, creation and modification
-    /// dates, sharing across processes, retention, a distinct ETag per write and renewing an
-    /// expiry within a read. With ``Layout/plain``, the same less creation and modification
-    /// dates and a distinct ETag per write: a plain string keeps only its bytes and its TTL.
+    /// dates, sharing across processes, retention, a distinct ETag per write, renewing an
+    /// expiry within a read and streaming. With ``Layout/plain``, the same less creation and
+    /// modification dates, a distinct ETag per write and streaming: a plain string keeps only
+    /// its bytes and its TTL, and travels whole.
     public var capabilities: StoreCapabilities {
         if layout.isPlain {
             return [.persistence, .conditionalWrites, .conditionalDeletes, .expiration, .sharedAcrossProcesses, .retention,
@@ -193,7 +195,7 @@ extension RedisStore {
         /// string's bytes and its expiry the string's TTL, with nothing else on the server: what
         /// other programs read and write (`redis-cli GET app:k`, Python's RedisDict), so that a
         /// store can open data it did not write. What a plain string cannot keep, the store
-        /// cannot give: no creation date, no modification date (``EntryMetadata/modificationDate``
+        /// cannot give: no creation date, no modification date (`EntryMetadata.modificationDate`
         /// is the moment the server answered), the ETag is the SHA-1 of the bytes (so rewriting
         /// the same bytes keeps it), and a listing page scans every key under the prefix
         /// (`SCAN`) and sorts them, so it costs O(keys under the prefix) on the server, whatever
@@ -237,14 +239,14 @@ extension RedisStore {
 
         let base: Base
 
-        /// Entries expire only as each write's own ``Expiry`` says.
+        /// Entries expire only as each write's own `Expiry` says.
         public static let none = Expiration(base: .none)
-        /// A write without an ``Expiry`` of its own lives `lifetime` from the write; a write
+        /// A write without an `Expiry` of its own lives `lifetime` from the write; a write
         /// with one keeps it.
         public static func fixed(_ lifetime: Duration) -> Expiration { Expiration(base: .fixed(lifetime)) }
-        /// A write without an ``Expiry`` of its own lives `lifetime` from its last read, and a
-        /// write with a relative expiry (``Expiry/after(_:)``) lives that long from its last
-        /// read; a write with ``Expiry/at(_:)`` keeps its fixed deadline. Each read of the value
+        /// A write without an `Expiry` of its own lives `lifetime` from its last read, and a
+        /// write with a relative expiry (`Expiry.after(_:)`) lives that long from its last
+        /// read; a write with `Expiry.at(_:)` keeps its fixed deadline. Each read of the value
         /// renews the deadline in the same server step as the read.
         public static func sliding(_ lifetime: Duration) -> Expiration { Expiration(base: .sliding(lifetime)) }
 

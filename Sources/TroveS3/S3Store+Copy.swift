@@ -20,11 +20,11 @@ extension S3Store {
     ///   - destination: The store to write into. Defaults to this store.
     ///   - condition: When to write: always, only if `destinationKey` is absent, or only if it
     ///     has an ETag (on servers that honour conditions on copies, SeaweedFS among them).
-    ///   - sourceETag: An ETag the source must have, else ``StoreError/Code/conditionFailed``.
+    ///   - sourceETag: An ETag the source must have, else `StoreError.Code.conditionFailed`.
     /// - Returns: The new entry's metadata, or `nil` when `key` holds no value (nothing is
     ///   written then).
-    /// - Throws: ``StoreError``: ``StoreError/Code/notSupported`` when the stores are on
-    ///   different endpoints, ``StoreError/Code/conditionFailed`` when a condition does not
+    /// - Throws: `StoreError`: `StoreError.Code.notSupported` when the stores are on
+    ///   different endpoints, `StoreError.Code.conditionFailed` when a condition does not
     ///   hold, and the codes of ``write(_:for:options:)``.
     @discardableResult
     public func copyValue(_ key: StoreKey, to destinationKey: StoreKey? = nil, in destination: S3Store? = nil,
@@ -51,7 +51,7 @@ extension S3Store {
 
     /// Copies every entry whose key starts with `prefix` into `destination` on the server, under
     /// the same key (below the destination's prefix), `concurrency` at a time: the server-side
-    /// counterpart of ``KeyValueStore/copy(to:withPrefix:replacing:concurrency:chunkSize:expiries:onProgress:)`` for
+    /// counterpart of `KeyValueStore.copy(to:withPrefix:replacing:concurrency:chunkSize:expiries:onProgress:)` for
     /// two stores on one endpoint, in which no byte of a value passes through this process.
     ///
     /// - Parameters:
@@ -64,8 +64,8 @@ extension S3Store {
     ///     concurrently), in the task that called `copyOnServer`. Defaults to `nil`.
     /// - Returns: How many entries were copied and skipped (held by the destination, or gone
     ///   from the source before their turn), and their bytes.
-    /// - Throws: The first ``StoreError``, naming its key (entries copied before it stay copied);
-    ///   ``StoreError/Code/notSupported`` when the stores are on different endpoints.
+    /// - Throws: The first `StoreError`, naming its key (entries copied before it stay copied);
+    ///   `StoreError.Code.notSupported` when the stores are on different endpoints.
     @discardableResult
     public func copyOnServer(to destination: S3Store, withPrefix prefix: String = "", replacing: Bool = true,
                              concurrency: Int = 8, onProgress: ((CopyReport) -> Void)? = nil) async throws -> CopyReport {
@@ -97,8 +97,8 @@ extension S3Store {
 
 extension S3Store: ServerSideCopying {
     /// Whether `destination` is an ``S3Store`` on the same endpoint, so that
-    /// ``KeyValueStore/copy(to:withPrefix:replacing:concurrency:chunkSize:expiries:onProgress:)``
-    /// and ``KeyValueStore/synchronize(to:withPrefix:byContent:maximumDeletes:dryRun:concurrency:comparisonConcurrency:chunkSize:expiries:onStep:)``
+    /// `KeyValueStore.copy(to:withPrefix:replacing:concurrency:chunkSize:expiries:onProgress:)`
+    /// and `KeyValueStore.synchronize(to:withPrefix:byContent:maximumDeletes:dryRun:concurrency:comparisonConcurrency:chunkSize:expiries:onStep:)`
     /// copy into it on the server.
     public func copiesOnServer(to destination: any KeyValueStore) -> Bool {
         (destination as? S3Store).map(isOnSameEndpoint) ?? false
@@ -107,8 +107,8 @@ extension S3Store: ServerSideCopying {
     /// Copies the value of `key` into `destination` on the server, as
     /// ``copyValue(_:to:in:condition:sourceETag:)`` does.
     ///
-    /// - Throws: ``StoreError/Code/notSupported`` when `destination` is not an ``S3Store`` on
-    ///   this endpoint, or when `expiry` is not ``Expiry/never`` (S3 keeps no expiry); the
+    /// - Throws: `StoreError.Code.notSupported` when `destination` is not an ``S3Store`` on
+    ///   this endpoint, or when `expiry` is not `Expiry.never` (S3 keeps no expiry); the
     ///   errors of ``copyValue(_:to:in:condition:sourceETag:)``.
     public func copyOnServer(
         _ key: StoreKey, to destination: any KeyValueStore, condition: WriteCondition, expiry: Expiry

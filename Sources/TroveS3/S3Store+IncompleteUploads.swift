@@ -9,12 +9,12 @@ extension S3Store {
     /// A streamed write aborts its upload when it fails, but when the failure is the server
     /// itself (it died, or the network to it broke), the abort cannot reach it either: the
     /// upload then stays open on the server, its parts taking space, though no object shows
-    /// them and no read sees them. The client keeps such uploads (``S3Client/abandonedUploads``)
+    /// them and no read sees them. The client keeps such uploads (`S3Client.abandonedUploads`)
     /// and aborts them once the server answers again; uploads of a process that ended first
     /// stay, and ``abortIncompleteUploads(startedBefore:)`` removes them, as an
     /// `AbortIncompleteMultipartUpload` lifecycle rule does on servers that keep lifecycle rules.
     ///
-    /// - Throws: ``StoreError`` (``StoreError/Code/unavailable`` when the server cannot be reached).
+    /// - Throws: `StoreError` (`StoreError.Code.unavailable` when the server cannot be reached).
     public func incompleteUploads() async throws -> [S3IncompleteUpload] {
         try await mapErrors(.list, key: nil) { try await client.incompleteUploads(bucket: bucket, prefix: prefix) }
     }
@@ -28,7 +28,7 @@ extension S3Store {
     /// left alone. Uploads that disappear meanwhile (completed or aborted by their writer)
     /// count as aborted.
     ///
-    /// - Throws: ``StoreError`` (``StoreError/Code/unavailable`` when the server cannot be
+    /// - Throws: `StoreError` (`StoreError.Code.unavailable` when the server cannot be
     ///   reached); uploads aborted before the failure stay aborted.
     @discardableResult
     public func abortIncompleteUploads(startedBefore date: Date) async throws -> Int {

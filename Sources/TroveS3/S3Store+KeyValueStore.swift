@@ -61,7 +61,7 @@ extension S3Store {
     /// `If-None-Match`. An unchanged answer (304) carries no size, so it costs a HEAD for the
     /// metadata; so does an empty range.
     ///
-    /// - Throws: ``StoreError/Code/notSupported`` for ``ReadOptions/refreshingExpiry``.
+    /// - Throws: `StoreError.Code.notSupported` for `ReadOptions.refreshingExpiry`.
     public func read(_ key: StoreKey, options: ReadOptions) async throws -> ReadOutcome<StoreEntry>? {
         if options.refreshingExpiry != nil { throw refreshNotSupported(key) }
         let name = try await checkedObjectKey(key, .read)
@@ -132,8 +132,8 @@ extension S3Store {
 
     /// Writes `value` as the object's bytes in one PUT, conditional as `options` say.
     ///
-    /// - Throws: ``StoreError/Code/conditionFailed`` when the condition does not hold,
-    ///   ``StoreError/Code/notSupported`` for an expiry.
+    /// - Throws: `StoreError.Code.conditionFailed` when the condition does not hold,
+    ///   `StoreError.Code.notSupported` for an expiry.
     public func write(_ value: Data, for key: StoreKey, options: WriteOptions) async throws -> EntryMetadata {
         guard options.expiry.isNever else { throw expiryNotSupported(key) }
         let name = try await checkedObjectKey(key, .write)
@@ -151,11 +151,11 @@ extension S3Store {
     /// Writes the bytes of `chunks` as the object's.
     ///
     /// - Unconditional writes stream through a multipart upload (parts of 8 MiB, or more for a
-    ///   large ``WriteOptions/expectedSize``), ``Options/concurrentParts`` parts in flight at
+    ///   large `WriteOptions.expectedSize`), ``Options/concurrentParts`` parts in flight at
     ///   once and about one more in memory, aborted on failure and cancellation so that nothing
     ///   is written; a value that fits in one part goes in one PUT.
     /// - Conditional writes go in one PUT (S3's conditions apply to single PUTs on every
-    ///   server): with an ``WriteOptions/expectedSize`` the bytes stream as they come (signed
+    ///   server): with an `WriteOptions.expectedSize` the bytes stream as they come (signed
     ///   chunk by chunk, `aws-chunked`, when the client signs payloads), holding none of the
     ///   value; without one the value is collected first, since S3 needs a PUT's length before
     ///   its first byte.
@@ -163,11 +163,11 @@ extension S3Store {
     /// When the failure is the server itself (it died, or the network to it broke), the abort
     /// cannot reach it either: nothing is written, but the upload stays open on the server with
     /// the parts it received, until the client aborts it once the server answers again
-    /// (``S3Client/abandonedUploads``), or ``abortIncompleteUploads(startedBefore:)`` (or a
+    /// (`S3Client.abandonedUploads`), or ``abortIncompleteUploads(startedBefore:)`` (or a
     /// lifecycle rule) removes it.
     ///
-    /// - Throws: ``StoreError/Code/invalidArgument`` when the chunks do not add up to
-    ///   ``WriteOptions/expectedSize`` (nothing is written); ``StoreError/Code/notSupported`` for
+    /// - Throws: `StoreError.Code.invalidArgument` when the chunks do not add up to
+    ///   `WriteOptions.expectedSize` (nothing is written); `StoreError.Code.notSupported` for
     ///   an expiry.
     public func write<Chunks: AsyncSequence & Sendable>(
         contentsOf chunks: Chunks, for key: StoreKey, options: WriteOptions
@@ -222,7 +222,7 @@ extension S3Store {
     /// either way), so another writer may change the key between the two. ``discard(_:)``
     /// deletes without it.
     ///
-    /// - Throws: ``StoreError/Code/conditionFailed`` when an ETag condition does not hold,
+    /// - Throws: `StoreError.Code.conditionFailed` when an ETag condition does not hold,
     ///   a missing key included.
     public func delete(_ key: StoreKey, condition: DeleteCondition) async throws -> Bool {
         let name = try await checkedObjectKey(key, .delete)
@@ -256,7 +256,7 @@ extension S3Store {
     }
 
     /// Nothing expires in this store: 0. It aborts the client's abandoned uploads
-    /// (``S3Client/abandonedUploads``: uploads of failed writes whose abort did not reach the
+    /// (`S3Client.abandonedUploads`: uploads of failed writes whose abort did not reach the
     /// server), which the client also does by itself once the server answers again.
     public func reclaimExpired() async throws -> Int {
         await client.abortAbandonedUploads()

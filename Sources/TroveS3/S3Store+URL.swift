@@ -16,13 +16,13 @@ extension S3Store {
     /// region, else `us-east-1`), `profile` (a profile of the shared credentials and config
     /// files), `addressing` (`path` or `virtual`; `path` by default with an endpoint, `virtual`
     /// on AWS), `connect` (`host:port` to connect to in place of the request's host name:
-    /// ``S3ClientConfiguration/connectionAddress``), `listing` (`automatic`, `server` or
+    /// `S3ClientConfiguration.connectionAddress`), `listing` (`automatic`, `server` or
     /// `walk`: see ``Options/ListingOrder``), `keys` (`automatic`, `s3` or `seaweedfs`: see
     /// ``Options/KeyRules``), `parts` (how many parts of a multipart upload are sent at once,
     /// default 4).
     ///
     /// The credentials never come from the URL, so that no secret is written in a command line
-    /// or a log: they are found as the AWS command line finds them (see ``S3SharedSettings``):
+    /// or a log: they are found as the AWS command line finds them (see `S3SharedSettings`):
     /// `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY` and `AWS_SESSION_TOKEN` unless `profile` is
     /// given, else the profile (`profile`, else `AWS_PROFILE`, else `default`) in
     /// `~/.aws/credentials` (or `AWS_SHARED_CREDENTIALS_FILE`) and `~/.aws/config` (or
@@ -40,10 +40,10 @@ extension S3Store {
         /// Reads an `s3:` URL, with the credentials from `environment` and the shared files it
         /// locates (through `HOME` and the `AWS_*_FILE` variables).
         ///
-        /// - Throws: ``StoreError/Code/invalidArgument`` for another scheme, a missing bucket, a
+        /// - Throws: `StoreError.Code.invalidArgument` for another scheme, a missing bucket, a
         ///   user or password in the URL, an unknown option or bad value, missing credentials, or
         ///   a profile that is missing, incomplete or unreadable (the message names it and the
-        ///   files; its underlying error is the ``S3ProfileError``).
+        ///   files; its underlying error is the `S3ProfileError`).
         public init(_ url: StoreURL, environment: [String: String]) throws(StoreError) {
             guard url.scheme == "s3" else { throw url.invalid("an S3 store needs an s3: URL, not a \(url.scheme): one") }
             guard let bucket = url.host, !bucket.isEmpty else {

@@ -3,7 +3,7 @@ public import Trove
 public import TroveS3Client
 import Synchronization
 
-/// A bucket, or a prefix of one, as a ``KeyValueStore``: each entry one object whose bytes are
+/// A bucket, or a prefix of one, as a `KeyValueStore`: each entry one object whose bytes are
 /// exactly the value, so that presigned URLs, `aws s3 cp` and every other S3 tool see the real
 /// data.
 ///
@@ -13,22 +13,22 @@ import Synchronization
 ///
 /// What it keeps and claims:
 /// - Metadata from the object's headers: size, S3's ETag (a digest of the content, so an
-///   identical rewrite keeps it: no ``StoreCapabilities/distinctETagPerWrite``) and the
+///   identical rewrite keeps it: no `StoreCapabilities.distinctETagPerWrite`) and the
 ///   last-modified time (whole seconds). No creation date.
 /// - Conditions through S3's conditional requests: `If-None-Match: *` for
-///   ``WriteCondition/ifAbsent``, `If-Match` for ``WriteCondition/ifMatches(_:)`` and for
+///   `WriteCondition.ifAbsent`, `If-Match` for `WriteCondition.ifMatches(_:)` and for
 ///   conditional deletes; atomic as far as the server makes them so.
 /// - No expiry: S3 has no per-object lifetime that reads and listings honour (a lifecycle rule
 ///   deletes objects a day or more late). A write with an expiry throws
-///   ``StoreError/Code/notSupported``; an `ExpiringStore` layer over this store gives expiry.
+///   `StoreError.Code.notSupported`; an `ExpiringStore` layer over this store gives expiry.
 /// - Listing in byte order on every server: in the server's own order where it is byte order
 ///   (AWS, MinIO, Ceph, GCS), and through a depth-first walk of delimiter listings where it is
 ///   not (SeaweedFS lists directory by directory); see ``Options/ListingOrder``.
-/// - Objects under the prefix whose names are not valid ``StoreKey``s (a directory marker
+/// - Objects under the prefix whose names are not valid `StoreKey`s (a directory marker
 ///   ending in `/`, say) are left out of listings.
 /// - Every valid key is kept as it is, except on SeaweedFS, which stores a backslash as a slash
 ///   (`a\b` would become another key, `a/b`) and takes no segment longer than 255 bytes: there
-///   such keys are refused with ``StoreError/Code/invalidKey`` before any request; see
+///   such keys are refused with `StoreError.Code.invalidKey` before any request; see
 ///   ``Options/KeyRules``.
 public struct S3Store: KeyValueStore {
     /// The bucket.
@@ -101,7 +101,7 @@ extension S3Store {
             /// order's, made only when a key could need it) and takes SeaweedFS's rules there,
             /// S3's elsewhere.
             case automatic
-            /// S3's: every ``StoreKey`` whose object key (with the prefix) is at most 1,024 bytes.
+            /// S3's: every `StoreKey` whose object key (with the prefix) is at most 1,024 bytes.
             case s3
             /// SeaweedFS's, which keeps objects as files of its filer: S3's, and no backslash (it
             /// would be stored as a slash, making `a\b` the key `a/b`) and no segment (the text
@@ -112,7 +112,7 @@ extension S3Store {
         /// How listings come out in byte order. Defaults to ``ListingOrder/automatic``.
         public var listingOrder: ListingOrder
         /// Which keys the server keeps as they are; the others are refused with
-        /// ``StoreError/Code/invalidKey``. Defaults to ``KeyRules/automatic``.
+        /// `StoreError.Code.invalidKey`. Defaults to ``KeyRules/automatic``.
         public var keyRules: KeyRules
         /// How many requests a batch read or write keeps in flight. Defaults to 16.
         public var batchConcurrency: Int

@@ -40,10 +40,19 @@ extension S3Client {
     /// A presigned URL for `method` (GET or PUT, say) on `key`, valid for `lifetime`: whoever
     /// holds it may send that request without credentials until it expires.
     ///
+    /// The URL is made here, with no request to the server, from the configuration's endpoint
+    /// and addressing (never ``S3ClientConfiguration/connectionAddress``). It is signed with
+    /// `UNSIGNED-PAYLOAD`, so whoever uses it chooses the body.
+    ///
     /// - Parameters:
+    ///   - method: The HTTP method the URL allows, such as `GET` or `PUT`. Defaults to `GET`.
+    ///   - bucket: The bucket.
+    ///   - key: The object's key.
     ///   - lifetime: How long the URL is valid, 1 second to 7 days (S3's limits; clamped).
     ///   - headers: Headers the user of the URL must send as they are (signed with it).
+    ///     Defaults to none.
     ///   - date: When the validity starts. Defaults to now.
+    /// - Returns: The URL, its query holding the signature; treat it as a secret until it expires.
     public func presignedURL(method: String = "GET", bucket: String, key: String, lifetime: Duration,
                              headers: [SigV4Request.Parameter] = [], date: Date = Date()) -> URL {
         let (host, path) = location(bucket: bucket, key: key)

@@ -34,6 +34,9 @@ extension S3Client {
     /// nothing is written.
     ///
     /// - Parameters:
+    ///   - bucket: The bucket.
+    ///   - key: The object's key.
+    ///   - chunks: The bytes, in chunks of any size.
     ///   - partSize: The size of each part but the last, at least 5 MiB. Defaults to
     ///     ``partSize(forExpectedSize:)`` of an unknown size.
     ///   - concurrentParts: How many parts are sent at once, at least 1. Defaults to
@@ -157,9 +160,14 @@ extension S3Client {
     /// Starts a multipart upload (POST `?uploads`).
     ///
     /// - Parameters:
-    ///   - contentType: The content type the object will have.
+    ///   - bucket: The bucket.
+    ///   - key: The key of the object the upload will make.
+    ///   - contentType: The content type the object will have. Defaults to
+    ///     `application/octet-stream`.
     ///   - metadata: The user metadata it will have, sent as `x-amz-meta-NAME` headers.
+    ///     Defaults to none.
     /// - Returns: The upload id.
+    /// - Throws: ``S3Error``.
     public func createMultipartUpload(bucket: String, key: String, contentType: String = "application/octet-stream",
                                       metadata: [String: String] = [:]) async throws -> String {
         var call = Call(operation: "CreateMultipartUpload", method: .POST, bucket: bucket, key: key, query: [.init("uploads", "")])
@@ -176,7 +184,14 @@ extension S3Client {
 
     /// Sends part `partNumber` (1 to 10,000) of an upload.
     ///
-    /// - Returns: The part's ETag.
+    /// - Parameters:
+    ///   - bucket: The bucket.
+    ///   - key: The key the upload is for.
+    ///   - uploadID: The id ``createMultipartUpload(bucket:key:contentType:metadata:)`` returned.
+    ///   - partNumber: The part's number, from 1 to 10,000, in the order of the bytes.
+    ///   - body: The part's bytes: at least ``minimumPartSize`` but for the last part.
+    /// - Returns: The part's ETag, for ``completeMultipartUpload(bucket:key:uploadID:parts:ifNoneMatch:ifMatch:)``.
+    /// - Throws: ``S3Error``.
     public func uploadPart(bucket: String, key: String, uploadID: String, partNumber: Int, body: Data) async throws -> String {
         let call = Call(operation: "UploadPart", method: .PUT, bucket: bucket, key: key,
                         query: [.init("partNumber", String(partNumber)), .init("uploadId", uploadID)], body: body)
@@ -191,10 +206,15 @@ extension S3Client {
     /// Joins the parts of an upload into the object.
     ///
     /// - Parameters:
+    ///   - bucket: The bucket.
+    ///   - key: The key the upload is for.
+    ///   - uploadID: The id ``createMultipartUpload(bucket:key:contentType:metadata:)`` returned.
     ///   - parts: `(partNumber, etag)`, in increasing part number.
     ///   - ifNoneMatch: `*` to complete only if the key does not exist (AWS, SeaweedFS).
     ///   - ifMatch: An ETag the current object must have.
-    /// - Throws: ``S3Error``, also when a 200 answer carries an error.
+    /// - Returns: The new object's ETag (ending with `-` and the part count) and the server's date.
+    /// - Throws: ``S3Error``, also when a 200 answer carries an error
+    ///   (``S3Error/Kind/preconditionFailed`` when a condition does not hold).
     public func completeMultipartUpload(bucket: String, key: String, uploadID: String, parts: [(Int, String)],
                                         ifNoneMatch: String? = nil, ifMatch: String? = nil) async throws -> S3PutResult {
         var xml = "<CompleteMultipartUpload xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">"
@@ -219,7 +239,13 @@ extension S3Client {
         return S3PutResult(etag: etag, date: response.headers.first(name: "Date").flatMap(S3Dates.parseHTTPDate))
     }
 
-    /// Abandons an upload and deletes its parts.
+    /// Abandons an upload and deletes its parts (DELETE `?uploadId`).
+    ///
+    /// - Parameters:
+    ///   - bucket: The bucket.
+    ///   - key: The key the upload is for.
+    ///   - uploadID: The upload's id.
+    /// - Throws: ``S3Error``. An upload that is gone already (404) is no error.
     public func abortMultipartUpload(bucket: String, key: String, uploadID: String) async throws {
         let call = Call(operation: "AbortMultipartUpload", method: .DELETE, bucket: bucket, key: key, query: [.init("uploadId", uploadID)],
                         passedStatuses: [404])
@@ -230,7 +256,13 @@ extension S3Client {
     /// The uploads of `bucket` under `prefix` that are neither completed nor aborted (the first
     /// 1,000).
     ///
+    /// ``incompleteUploads(bucket:prefix:)`` follows every page and gives the start times too.
+    ///
+    /// - Parameters:
+    ///   - bucket: The bucket.
+    ///   - prefix: Only uploads for keys that start with it. Defaults to `""`, every key.
     /// - Returns: `(key, uploadID)` of each.
+    /// - Throws: ``S3Error``.
     public func listMultipartUploads(bucket: String, prefix: String = "") async throws -> [(key: String, uploadID: String)] {
         var query: [SigV4Request.Parameter] = [.init("uploads", "")]
         if !prefix.isEmpty { query.append(.init("prefix", prefix)) }

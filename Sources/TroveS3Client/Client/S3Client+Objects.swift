@@ -6,6 +6,9 @@ import NIOHTTP1
 extension S3Client {
     /// Reads the head of `key` (HEAD).
     ///
+    /// - Parameters:
+    ///   - bucket: The bucket.
+    ///   - key: The object's key.
     /// - Returns: The head, or `nil` when the key (or, as HEAD cannot tell them apart, the
     ///   bucket) does not exist.
     /// - Throws: ``S3Error``.
@@ -19,6 +22,8 @@ extension S3Client {
     /// Reads `key` whole, or the `range` of it (GET).
     ///
     /// - Parameters:
+    ///   - bucket: The bucket.
+    ///   - key: The object's key.
     ///   - range: An HTTP range such as `bytes=0-99`, `bytes=100-` or `bytes=-10`; `nil` for
     ///     the whole object.
     ///   - ifNoneMatch: An ETag: an object that still has it answers
@@ -90,12 +95,18 @@ extension S3Client {
 
     /// Writes `body` under `key` in one request (PUT).
     ///
+    /// A conditional PUT is repeated only after an answer saying it was not applied (503,
+    /// 429); an unconditional one after any retryable failure (see ``S3RetryPolicy``).
+    ///
     /// - Parameters:
+    ///   - bucket: The bucket.
+    ///   - key: The object's key.
+    ///   - body: The object's bytes, exactly.
     ///   - ifNoneMatch: `*` to write only if the key does not exist.
     ///   - ifMatch: An ETag the current object must have.
     ///   - contentType: The content type to store. Defaults to `application/octet-stream`.
     ///   - metadata: User metadata, sent as `x-amz-meta-NAME` headers.
-    /// - Returns: The new ETag.
+    /// - Returns: The new ETag, and the server's date.
     /// - Throws: ``S3Error`` (``S3Error/Kind/preconditionFailed`` when a condition fails).
     public func putObject(bucket: String, key: String, body: Data, ifNoneMatch: String? = nil, ifMatch: String? = nil,
                           contentType: String = "application/octet-stream", metadata: [String: String] = [:]) async throws -> S3PutResult {
@@ -116,8 +127,11 @@ extension S3Client {
 
     /// Deletes `key` (DELETE). Deleting a missing key succeeds: S3 cannot tell.
     ///
-    /// - Parameter ifMatch: An ETag the object must have, on servers that honour a conditional
-    ///   delete (AWS since 2024); others may ignore it.
+    /// - Parameters:
+    ///   - bucket: The bucket.
+    ///   - key: The object's key.
+    ///   - ifMatch: An ETag the object must have, on servers that honour a conditional
+    ///     delete (AWS since 2024); others may ignore it.
     /// - Throws: ``S3Error``.
     public func deleteObject(bucket: String, key: String, ifMatch: String? = nil) async throws {
         var call = Call(operation: "DeleteObject", method: .DELETE, bucket: bucket, key: key)
@@ -131,6 +145,9 @@ extension S3Client {
 
     /// Deletes `keys` with DeleteObjects, 1,000 keys per request.
     ///
+    /// - Parameters:
+    ///   - bucket: The bucket.
+    ///   - keys: The keys to delete, any number.
     /// - Returns: The keys that were not deleted, with the server's reason; a missing key counts
     ///   as deleted.
     /// - Throws: ``S3Error`` when a request fails as a whole.
@@ -162,11 +179,15 @@ extension S3Client {
     /// Lists one page of objects (ListObjectsV2).
     ///
     /// - Parameters:
-    ///   - prefix: Only keys that start with it.
+    ///   - bucket: The bucket.
+    ///   - prefix: Only keys that start with it. Defaults to `""`, every key.
     ///   - delimiter: Groups keys that hold it after the prefix into common prefixes.
     ///   - startAfter: Only keys after it (in the server's order).
     ///   - continuationToken: The previous page's ``S3ListPage/nextContinuationToken``.
     ///   - maxKeys: At most this many objects and prefixes, up to 1,000 (the server's cap).
+    ///     Defaults to 1,000.
+    /// - Returns: The page, in the server's order (byte order on AWS, MinIO and Ceph, not on
+    ///   SeaweedFS), with the `Server` header that says which server answered.
     /// - Throws: ``S3Error`` (``S3Error/Kind/notFound`` for a missing bucket).
     public func listObjectsV2(bucket: String, prefix: String = "", delimiter: String? = nil, startAfter: String? = nil,
                               continuationToken: String? = nil, maxKeys: Int = 1000) async throws -> S3ListPage {

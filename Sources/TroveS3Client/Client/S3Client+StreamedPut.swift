@@ -29,6 +29,9 @@ extension S3Client {
     /// S3 stores nothing.
     ///
     /// - Parameters:
+    ///   - bucket: The bucket.
+    ///   - key: The object's key.
+    ///   - chunks: The bytes, in chunks of any size.
     ///   - length: The number of bytes `chunks` holds, at most 5 GiB (S3's limit of one PUT).
     ///   - ifNoneMatch: `*` to write only if the key does not exist.
     ///   - ifMatch: An ETag the current object must have.

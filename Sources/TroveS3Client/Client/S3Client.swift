@@ -34,6 +34,8 @@ public final class S3Client: Sendable {
     /// A client for `configuration`, sending through `httpClient`.
     ///
     /// - Parameters:
+    ///   - configuration: The endpoint, the region, the credentials, the addressing, the retry
+    ///     policy and the timeouts.
     ///   - httpClient: The HTTP client; defaults to ``defaultHTTPClient``, which needs no
     ///     shutdown. A client passed in stays the caller's to shut down.
     ///   - logger: Where retries and the HTTP client's events go. Defaults to a logger

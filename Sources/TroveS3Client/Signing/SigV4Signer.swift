@@ -163,10 +163,14 @@ public struct SigV4Signer: Sendable {
     /// The headers of `request` are signed, so whoever uses the URL must send them as they are.
     ///
     /// - Parameters:
+    ///   - request: The request the URL stands for: its method, host, path, query and headers.
     ///   - expires: Seconds of validity, 1 to 604,800 (seven days), S3's limits; a value
     ///     outside is clamped to them.
     ///   - payload: What stands for the body. Defaults to ``SigV4Payload/unsigned``, what S3
     ///     expects of a presigned URL (whoever uses it chooses the body).
+    ///   - date: When the validity starts. Defaults to now.
+    /// - Returns: The signed request, whose ``SigV4SignedRequest/pathAndQuery`` holds the
+    ///   authentication parameters and `X-Amz-Signature`.
     public func presign(_ request: SigV4Request, expires: Int, payload: SigV4Payload = .unsigned,
                         date: Date = Date()) -> SigV4SignedRequest {
         let (timestamp, day) = SigV4Encoding.timestamp(date)
