@@ -36,6 +36,18 @@ struct NullStoreTests {
         #expect(try await store.read("stream") == nil)
     }
 
+    @Test(arguments: [9_999, 10_001] as [Int64])
+    func aStreamOfAnotherSizeThanDeclaredFails(declared: Int64) async throws {
+        let chunks = ValueChunks(chunksOf: Data(repeating: 7, count: 10_000), chunkSize: 999)
+        let error = await #expect(throws: StoreError.self) {
+            try await store.set(contentsOf: chunks, for: "stream", expectedSize: declared)
+        }
+        #expect(error?.code == .invalidArgument)
+        #expect(error?.key == "stream")
+        let exact = ValueChunks(chunksOf: Data(repeating: 7, count: 10_000), chunkSize: 999)
+        #expect(try await store.set(contentsOf: exact, for: "stream", expectedSize: 10_000).size == 10_000)
+    }
+
     @Test func conditionsAreJudgedAgainstAnEmptyStore() async throws {
         // ifAbsent always holds, even twice in a row: nothing was kept the first time.
         try await store.set(Data("1".utf8), for: "k", condition: .ifAbsent)
