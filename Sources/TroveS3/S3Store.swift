@@ -63,9 +63,12 @@ public struct S3Store: KeyValueStore {
         "S3Store(s3://\(bucket)/\(prefix) at \(client.configuration.endpoint.absoluteString))"
     }
 
-    /// Persistence, retention, conditional writes and deletes, shared across processes.
+    /// Persistence, retention, conditional writes and deletes, shared across processes,
+    /// modification dates, and streaming (a value streams out of a GET's body and into a
+    /// multipart upload, never held whole).
     public var capabilities: StoreCapabilities {
-        [.persistence, .retention, .conditionalWrites, .conditionalDeletes, .sharedAcrossProcesses, .modificationDate]
+        [.persistence, .retention, .conditionalWrites, .conditionalDeletes, .sharedAcrossProcesses, .modificationDate,
+         .streaming]
     }
 
     /// The object key of `key`.

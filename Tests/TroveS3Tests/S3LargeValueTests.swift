@@ -36,6 +36,8 @@ struct S3LargeValueTests {
     private func roundTrip(mebibytes: Int, maximumGrowth: Int64) async throws {
         let store = S3Store(bucket: try S3TestBucket.name(), prefix: UUID().uuidString.lowercased() + "/",
                             client: try S3TestServer.client())
+        // What this test measures is what the capability promises.
+        #expect(store.capabilities.contains(.streaming))
         let key: StoreKey = "large"
         let sent = DigestRecorder()
         let source = PatternChunks(count: mebibytes, beforeChunk: nil).recording(into: sent)
