@@ -54,15 +54,18 @@ public struct StoreKey: Sendable, Hashable, Comparable, CustomStringConvertible,
         self.rawValue = rawValue
     }
 
-    /// The key's segments, in order.
+    /// The key's segments, in order: the parts between its `/` bytes.
+    ///
+    /// Split by bytes, as validation checks them, not by `Character`: a `/` followed by a
+    /// combining mark (`/\u{301}`) is one `Character` but still ends a segment.
     public var segments: [Substring] {
-        rawValue.split(separator: "/", omittingEmptySubsequences: false)
+        rawValue.slashSeparatedParts()
     }
 
     /// The last segment.
     public var lastSegment: Substring {
         if let slash = rawValue.utf8.lastIndex(of: UInt8(ascii: "/")) {
-            return rawValue[rawValue.index(after: slash)...]
+            return rawValue[rawValue.utf8.index(after: slash)...]
         }
         return rawValue[...]
     }

@@ -19,7 +19,7 @@ struct EntryLocation {
         }
         if let path = Self.plainPath(of: key) {
             // The common case, with no byte to escape: one pass, no intermediate arrays.
-            let last = key.rawValue[key.rawValue.index(after: lastSlash)...]
+            let last = key.rawValue[key.rawValue.utf8.index(after: lastSlash)...]
             self.file = FileNameCodec.Name(name: String(last), isShortened: false)
             self.relativePath = path
             self.directoryPath = String(path.utf8.prefix(path.utf8.count - last.utf8.count - 1))!

@@ -240,7 +240,7 @@ final class FileSystemListing: @unchecked Sendable {
 
     /// Opens the directory of the prefix's complete segments and reads it.
     private func start() throws {
-        var segments = query.prefix.split(separator: "/", omittingEmptySubsequences: false)
+        var segments = query.prefix.slashSeparatedParts()
         segments.removeLast()  // the incomplete last segment filters entries instead
         var path = ""
         var prefix = ""

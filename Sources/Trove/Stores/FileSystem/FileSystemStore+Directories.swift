@@ -33,7 +33,7 @@ extension FileSystemStore {
         if resolvesBeneath {
             return path.withCString { trove_open_beneath(rootFD, $0, flags | O_CLOEXEC, mode, systemCalls) }
         }
-        var components = path.split(separator: "/", omittingEmptySubsequences: true)
+        var components = path.slashSeparatedParts(omittingEmptyParts: true)
         guard let last = components.popLast() else { return openat(rootFD, ".", flags | O_CLOEXEC) }
         var directory = rootFD
         for component in components {

@@ -186,7 +186,7 @@ public final class FileSystemStore: KeyValueStore {
         if configuration.createsRoot {
             // mkdir one level at a time, so that the failure names its errno.
             var prefix = ""
-            for component in path.split(separator: "/") {
+            for component in path.slashSeparatedParts(omittingEmptyParts: true) {
                 prefix += "/" + component
                 if mkdir(prefix, 0o755) != 0, errno != EEXIST {
                     let error = SystemCallError.last("mkdir", prefix)
