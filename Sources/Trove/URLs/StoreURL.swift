@@ -104,6 +104,13 @@ struct StoreURLParser {
         self.redacted = Self.redact(string)
     }
 
+    /// `part` of the URL in quotes for a message, or a note that it is not shown when the URL
+    /// holds a password: in a URL whose password holds a raw '?' or '#', what the parser takes
+    /// for a host, a port or an option may be part of that password.
+    private func quoted(_ part: Substring) -> String {
+        redacted == string ? "'\(part)'" : "(not shown: the URL holds a password)"
+    }
+
     /// An error about the URL, naming it without its password or raw control characters.
     private func failure(_ message: String) -> StoreError {
         StoreError(.invalidArgument, operation: .open,
@@ -119,19 +126,21 @@ struct StoreURLParser {
             throw failure("a store URL must not contain control characters")
         }
         let scheme = try parseScheme()
-        var rest = string[string.index(after: scheme.endIndex)...]
-        if rest.contains("#") {
+        // Delimiters are found by bytes, not by `Character`: a '#', '?', '/' or ':' followed by a
+        // combining mark or a joiner is one `Character` with it, but a delimiter all the same.
+        var rest = string[string.utf8.index(after: scheme.endIndex)...]
+        if rest.utf8.contains(UInt8(ascii: "#")) {
             throw failure("a store URL takes no fragment (a part after '#'); write a '#' in a name or value as %23")
         }
         var query: Substring?
-        if let mark = rest.firstIndex(of: "?") {
-            query = rest[rest.index(after: mark)...]
+        if let mark = rest.utf8.firstIndex(of: UInt8(ascii: "?")) {
+            query = rest[rest.utf8.index(after: mark)...]
             rest = rest[..<mark]
         }
         var user: String?, password: String?, host: String?, port: Int?
-        if rest.hasPrefix("//") {
-            let afterSlashes = rest.dropFirst(2)
-            let authorityEnd = afterSlashes.firstIndex(of: "/") ?? afterSlashes.endIndex
+        if rest.utf8.starts(with: "//".utf8) {
+            let afterSlashes = rest[rest.utf8.index(rest.startIndex, offsetBy: 2)...]
+            let authorityEnd = afterSlashes.utf8.firstIndex(of: UInt8(ascii: "/")) ?? afterSlashes.endIndex
             let authority = afterSlashes[..<authorityEnd]
             rest = afterSlashes[authorityEnd...]
             (user, password, host, port) = try parseAuthority(authority)
@@ -144,7 +153,7 @@ struct StoreURLParser {
 
     /// The scheme: a letter, then letters, digits, `+`, `-` or `.`, up to the first `:`.
     private func parseScheme() throws(StoreError) -> Substring {
-        guard let colon = string.firstIndex(of: ":") else {
+        guard let colon = string.utf8.firstIndex(of: UInt8(ascii: ":")) else {
             throw failure("a store URL starts with a scheme such as file: or memory:" + pathHint())
         }
         let scheme = string[..<colon]
@@ -158,11 +167,12 @@ struct StoreURLParser {
         return scheme
     }
 
-    /// A hint for a string that looks like a file path rather than a URL.
+    /// A hint for a string that looks like a file path rather than a URL; it quotes the string
+    /// redacted, as every message does.
     private func pathHint() -> String {
-        if string.hasPrefix("/") { return "; for a directory, write file://\(string)" }
+        if string.hasPrefix("/") { return "; for a directory, write file://\(redacted)" }
         if string.hasPrefix(".") || string.hasPrefix("~") || !string.contains(":") {
-            return "; for a directory, write file:\(string) (relative to the current directory) or file:///absolute/path"
+            return "; for a directory, write file:\(redacted) (relative to the current directory) or file:///absolute/path"
         }
         return ""
     }
@@ -173,39 +183,42 @@ struct StoreURLParser {
     {
         var hostAndPort = authority
         var user: String?, password: String?
-        if let at = authority.lastIndex(of: "@") {
+        if let at = authority.utf8.lastIndex(of: UInt8(ascii: "@")) {
             let userInfo = authority[..<at]
-            hostAndPort = authority[authority.index(after: at)...]
-            if let colon = userInfo.firstIndex(of: ":") {
+            hostAndPort = authority[authority.utf8.index(after: at)...]
+            if let colon = userInfo.utf8.firstIndex(of: UInt8(ascii: ":")) {
                 user = try decode(userInfo[..<colon], part: "user")
-                password = try decode(userInfo[userInfo.index(after: colon)...], part: "password")
+                password = try decode(userInfo[userInfo.utf8.index(after: colon)...], part: "password")
             } else {
                 user = try decode(userInfo, part: "user")
             }
         }
         var hostPart = hostAndPort
         var portPart: Substring?
-        if hostAndPort.hasPrefix("[") {
-            guard let close = hostAndPort.firstIndex(of: "]") else {
-                throw failure("the IPv6 address '\(hostAndPort)' has no closing ']'")
+        if hostAndPort.utf8.starts(with: "[".utf8) {
+            guard let close = hostAndPort.utf8.firstIndex(of: UInt8(ascii: "]")) else {
+                throw failure("the IPv6 address \(quoted(hostAndPort)) has no closing ']'")
             }
-            hostPart = hostAndPort[hostAndPort.index(after: hostAndPort.startIndex)..<close]
-            let afterClose = hostAndPort[hostAndPort.index(after: close)...]
-            if afterClose.hasPrefix(":") {
-                portPart = afterClose.dropFirst()
+            hostPart = hostAndPort[hostAndPort.utf8.index(after: hostAndPort.startIndex)..<close]
+            let afterClose = hostAndPort[hostAndPort.utf8.index(after: close)...]
+            if afterClose.utf8.starts(with: ":".utf8) {
+                portPart = afterClose[afterClose.utf8.index(after: afterClose.startIndex)...]
             } else if !afterClose.isEmpty {
-                throw failure("unexpected '\(afterClose)' after the IPv6 address")
+                throw failure("unexpected \(quoted(afterClose)) after the IPv6 address")
             }
-        } else if let colon = hostAndPort.lastIndex(of: ":") {
+        } else if let colon = hostAndPort.utf8.lastIndex(of: UInt8(ascii: ":")) {
             hostPart = hostAndPort[..<colon]
-            portPart = hostAndPort[hostAndPort.index(after: colon)...]
+            portPart = hostAndPort[hostAndPort.utf8.index(after: colon)...]
         }
         var port: Int?
         if let portPart, !portPart.isEmpty {
             guard portPart.utf8.allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }),
                   let number = Int(portPart), number <= 65_535
             else {
-                throw failure("the port '\(portPart)' is not a number from 0 to 65535")
+                // The text is not quoted: in a URL whose password holds a raw '?', '#' or '/',
+                // what reads as the port is the head of that password.
+                throw failure("the port (after the authority's last ':') is not a number from 0 to 65535; "
+                              + "a '?', '#' or '/' in a password must be percent-encoded")
             }
             port = number
         }
@@ -216,17 +229,17 @@ struct StoreURLParser {
     /// `name=value` pairs separated by `&`; empty pairs are skipped.
     private func parseQuery(_ query: Substring) throws(StoreError) -> [StoreURL.QueryItem] {
         var items: [StoreURL.QueryItem] = []
-        for pair in query.split(separator: "&", omittingEmptySubsequences: true) {
+        for pair in query.parts(separatedBy: UInt8(ascii: "&"), omittingEmptyParts: true) {
             let name: String, value: String?
-            if let equals = pair.firstIndex(of: "=") {
+            if let equals = pair.utf8.firstIndex(of: UInt8(ascii: "=")) {
                 name = try decode(pair[..<equals], part: "option name")
-                value = try decode(pair[pair.index(after: equals)...], part: "option value")
+                value = try decode(pair[pair.utf8.index(after: equals)...], part: "option value")
             } else {
                 name = try decode(pair, part: "option name")
                 value = nil
             }
             if name.isEmpty {
-                throw failure("an option has no name ('\(pair)')")
+                throw failure("an option has no name (\(quoted(pair)))")
             }
             items.append(StoreURL.QueryItem(name: name, value: value))
         }
@@ -270,17 +283,17 @@ struct StoreURLParser {
 
     /// `string` with the password of its authority part, if any, replaced by `***`.
     static func redact(_ string: String) -> String {
-        guard let colon = string.firstIndex(of: ":") else { return string }
-        let rest = string[string.index(after: colon)...]
-        guard rest.hasPrefix("//") else { return string }
-        let authorityStart = rest.index(rest.startIndex, offsetBy: 2)
+        guard let colon = string.utf8.firstIndex(of: UInt8(ascii: ":")) else { return string }
+        let rest = string[string.utf8.index(after: colon)...]
+        guard rest.utf8.starts(with: "//".utf8) else { return string }
+        let authorityStart = rest.utf8.index(rest.startIndex, offsetBy: 2)
         // A password should be percent-encoded, but one holding a raw '?' or '#' must not show
         // either: the authority runs to the first '/', so those count as part of it here.
-        let authorityEnd = rest[authorityStart...].firstIndex(of: "/") ?? rest.endIndex
+        let authorityEnd = rest[authorityStart...].utf8.firstIndex(of: UInt8(ascii: "/")) ?? rest.endIndex
         let authority = rest[authorityStart..<authorityEnd]
-        guard let at = authority.lastIndex(of: "@"),
-              let passwordColon = authority[..<at].firstIndex(of: ":")
+        guard let at = authority.utf8.lastIndex(of: UInt8(ascii: "@")),
+              let passwordColon = authority[..<at].utf8.firstIndex(of: UInt8(ascii: ":"))
         else { return string }
-        return String(string[...passwordColon]) + "***" + String(string[at...])
+        return String(string[..<string.utf8.index(after: passwordColon)]) + "***" + String(string[at...])
     }
 }
