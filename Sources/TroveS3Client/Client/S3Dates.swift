@@ -47,7 +47,10 @@ enum S3Dates {
     }
 
     private static func date(year: Int, month: Int, day: Int, hour: Int, minute: Int, second: Int, fraction: Double) -> Date? {
-        guard (1...12).contains(month), (1...31).contains(day), hour < 24, minute < 60, second <= 60 else { return nil }
+        // Four-digit years and no negative field, so that the day count below cannot overflow
+        // on a server's garbage (a year of 17 digits stopped the process).
+        guard (0...9999).contains(year), (1...12).contains(month), (1...31).contains(day), (0..<24).contains(hour),
+              (0..<60).contains(minute), (0...60).contains(second) else { return nil }
         // Days since 1970-01-01 from a civil date (Howard Hinnant's algorithm).
         let y = month <= 2 ? year - 1 : year
         let era = (y >= 0 ? y : y - 399) / 400
