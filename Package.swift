@@ -180,6 +180,12 @@ let package = Package(
             dependencies: ["Trove", "TroveSQLite"],
             swiftSettings: swiftSettings
         ),
+        // The crash and full-disk campaigns of scripts/reliability, and the writer process they kill.
+        .executableTarget(
+            name: "TroveReliability",
+            dependencies: ["Trove", "TroveSQLite", "CTroveSQLite"],
+            swiftSettings: swiftSettings
+        ),
         // The README's production example as a program, built as a user's would be (no settings
         // of ours), which ReadmeExampleTests compares with the README and runs. The README's other
         // examples are snippets (Snippets/), which every build compiles.
