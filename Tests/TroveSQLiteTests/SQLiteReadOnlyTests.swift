@@ -78,7 +78,9 @@ struct SQLiteReadOnlyTests {
                 try await expectStoreError(.unavailable) { _ = try await SQLiteStore(path: file, options: Self.readOnly) }
                 _ = exclusive
             }
-            let reader = try await SQLiteStore(path: file, options: Self.readOnly)
+            // Once the exclusive store is gone, a reader gets in (after any child process of
+            // another test has let go of its inherited copy of the lock).
+            let reader = try await SQLiteExclusiveTests.reopen(file, options: Self.readOnly)
             try await expectStoreError(.unavailable) { _ = try await SQLiteStore(path: file, options: .init(isExclusive: true)) }
             _ = reader
         }
